@@ -1,0 +1,1000 @@
+//! Actions on attributes, and the engine that applies a compiled profile to a whole data set,
+//! at every sequence depth.
+//!
+//! # Action semantics
+//! - `X` remove; `Z` empty (zero length; a sequence with no items); `K` keep (a kept sequence is
+//!   still processed inside); `U` remap every UID with the keyed mapper.
+//! - `D` a non-empty value valid for the VR: text `DEIDENTIFIED`, dates `19000101`, times
+//!   `000000`, numbers 0, ages `000Y`, UIDs remapped; a sequence keeps its items, processed inside.
+//! - `C` clean: free text loses every identifying value of the file (see [`crate::clean`]);
+//!   dates and times shift (the Modified Dates column writes C for that); ages are capped at
+//!   `090Y`; sequences are processed inside; binary values that cannot be cleaned are emptied.
+//! - Combined codes resolve by the element's requirement in the file's IOD, at the top level of
+//!   the data set: `Z/D` gives D where the attribute is Type 1, else Z; `X/Z` gives Z where it is
+//!   Type 1 or 2, else X; `X/D` gives D where it is Type 1 or 2, else X; `X/Z/D` gives D for
+//!   Type 1, Z for Type 2, else X. Inside sequences nothing counts as required, so the X branch is
+//!   taken. The requirements come from a short table of the common IODs in [`requirement`]
+//!   (enhanced multi-frame images, SR, waveforms, RT plans, presentation states); everything
+//!   else counts as optional (Type 3), which removes rather than keeps.
+//! - `X/Z/U*` (Referenced/Source Image Sequence) keeps the sequence and remaps the UIDs inside:
+//!   it is always conformant, and references between images survive de-identification.
+//! - Profile actions beyond the table: `hash` (a keyed pseudonym of each value), `shift`,
+//!   `replace: V`, and the patient's pseudonym and name template.
+//!
+//! Public attributes no layer names follow their VR before `unlisted`: UI values are remapped
+//! (kept under Retain UIDs), DA/DT follow the date option (shift, keep, or remove), PN is
+//! removed; only then does `unlisted: keep | remove` decide. `unlisted: remove` never removes the
+//! attributes an image needs to stay an image (see [`is_structural`]). Group lengths are dropped.
+//!
+//! Standard attributes stored as UN (seen in real files) are re-read with the dictionary's VR
+//! when it is a text VR, so their rules apply; other UN values are kept only under `keep`.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::value::{C, DataSetSequence, PrimitiveValue, Value};
+use dicom_core::header::Header;
+use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_object::mem::{InMemDicomObject, InMemElement};
+
+use crate::clean::{self, Cleaned, Identifiers};
+use crate::dates;
+use crate::key::Key;
+use crate::profile::{PatientIdMode, PrivatePolicy, PrivateRule, Profile, ShiftMode, Unlisted};
+use crate::standard::{self, AnnexOption};
+use crate::uid::UidMapper;
+
+/// What to do with one attribute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Remove,
+    Empty,
+    Dummy,
+    Keep,
+    Clean,
+    Uid,
+    Hash,
+    Shift,
+    Replace(String),
+    /// `Z/D`
+    EmptyOrDummy,
+    /// `X/Z`
+    RemoveOrEmpty,
+    /// `X/D`
+    RemoveOrDummy,
+    /// `X/Z/D`
+    RemoveOrEmptyOrDummy,
+    /// `X/Z/U*`
+    RemoveOrEmptyOrUids,
+    /// PatientID: the keyed pseudonym (or the lookup table's).
+    Pseudonym,
+    /// PatientName: the profile's template over the new PatientID.
+    PatientName,
+}
+
+impl Action {
+    /// Parse a cell of Table E.1-1. In the Modified Dates column, C means "shift".
+    pub fn parse_table_cell(cell: &str, modified_dates: bool) -> Option<Self> {
+        Some(match cell {
+            "C" if modified_dates => Action::Shift,
+            code => Action::from_code(code)?,
+        })
+    }
+
+    fn from_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "X" => Action::Remove,
+            "Z" => Action::Empty,
+            "D" => Action::Dummy,
+            "K" => Action::Keep,
+            "C" => Action::Clean,
+            "U" => Action::Uid,
+            "Z/D" => Action::EmptyOrDummy,
+            "X/Z" => Action::RemoveOrEmpty,
+            "X/D" => Action::RemoveOrDummy,
+            "X/Z/D" => Action::RemoveOrEmptyOrDummy,
+            "X/Z/U*" | "X/Z/U" => Action::RemoveOrEmptyOrUids,
+            _ => return None,
+        })
+    }
+
+    fn from_name(name: &str) -> Option<Self> {
+        Some(match name {
+            "remove" => Action::Remove,
+            "empty" => Action::Empty,
+            "dummy" => Action::Dummy,
+            "keep" => Action::Keep,
+            "clean" => Action::Clean,
+            "uid" => Action::Uid,
+            "hash" => Action::Hash,
+            "shift" => Action::Shift,
+            code => Action::from_code(code)?,
+        })
+    }
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Action::Remove => "remove",
+            Action::Empty => "empty",
+            Action::Dummy => "dummy",
+            Action::Keep => "keep",
+            Action::Clean => "clean",
+            Action::Uid => "uid",
+            Action::Hash => "hash",
+            Action::Shift => "shift",
+            Action::Replace(v) => return write!(f, "replace {v:?}"),
+            Action::EmptyOrDummy => "Z/D",
+            Action::RemoveOrEmpty => "X/Z",
+            Action::RemoveOrDummy => "X/D",
+            Action::RemoveOrEmptyOrDummy => "X/Z/D",
+            Action::RemoveOrEmptyOrUids => "X/Z/U*",
+            Action::Pseudonym => "pseudonym",
+            Action::PatientName => "patient-name",
+        };
+        f.write_str(text)
+    }
+}
+
+const ACTION_NAMES: &str = "remove, empty, dummy, keep, clean, uid, hash, shift, {replace: VALUE}, \
+     or a code of Table E.1-1 (X, Z, D, K, C, U, Z/D, X/Z, X/D, X/Z/D, X/Z/U*)";
+
+impl<'de> serde::Deserialize<'de> for Action {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(serde::Deserialize)]
+        #[serde(untagged)]
+        enum Wire {
+            Name(String),
+            Replace { replace: String },
+        }
+        let wire = Wire::deserialize(d).map_err(|_| {
+            serde::de::Error::custom(format!("expected an action: {ACTION_NAMES}"))
+        })?;
+        match wire {
+            Wire::Name(name) => Action::from_name(&name).ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "unknown action {name:?}: expected {ACTION_NAMES}"
+                ))
+            }),
+            Wire::Replace { replace } => {
+                if replace.contains('\\') || replace.len() > 1024 {
+                    return Err(serde::de::Error::custom(
+                        "replace: a single value of at most 1024 characters, without a backslash",
+                    ));
+                }
+                Ok(Action::Replace(replace))
+            }
+        }
+    }
+}
+
+/// How many times each kind of change was made in one file, by name; no values.
+pub type ActionCounts = BTreeMap<&'static str, u64>;
+
+/// The identifying keys of one file before and after, for the opt-in linkage table only.
+#[derive(Debug, Clone, Default)]
+pub struct Linkage {
+    pub patient_id: (String, String),
+    pub study_uid: (String, String),
+    pub series_uid: (String, String),
+    pub sop_uid: (String, String),
+}
+
+/// What de-identifying one data set did.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub counts: ActionCounts,
+    pub linkage: Linkage,
+}
+
+/// The dummy text for D on text VRs: short enough for every VR (SH, CS and AE hold 16).
+pub const DUMMY_TEXT: &str = "DEIDENTIFIED";
+
+/// Applies one compiled profile with one key to data sets.
+#[derive(Debug, Clone)]
+pub struct Deidentifier {
+    profile: Profile,
+    key: Key,
+    uids: UidMapper,
+}
+
+/// Per-file state while one data set is processed.
+struct FileState<'a> {
+    engine: &'a Deidentifier,
+    ids: Identifiers,
+    day_offset: i64,
+    sop_class: String,
+    patient_pseudonym: String,
+    counts: ActionCounts,
+}
+
+impl Deidentifier {
+    pub fn new(profile: Profile, key: Key) -> Self {
+        let uids = UidMapper::new(key.clone(), &profile.uid_root);
+        Deidentifier { profile, key, uids }
+    }
+
+    pub fn profile(&self) -> &Profile {
+        &self.profile
+    }
+
+    pub fn uids(&self) -> &UidMapper {
+        &self.uids
+    }
+
+    /// The CID 7050 codes of the profile and options applied, basic first.
+    pub fn method_codes(&self) -> Vec<&'static standard::MethodCode> {
+        let mut codes = vec![standard::method_code_for_column("basic")];
+        codes.extend(
+            self.profile
+                .options
+                .iter()
+                .map(|o| standard::method_code_for_column(o.column())),
+        );
+        codes
+    }
+
+    /// The keyed pseudonym of a PatientID (empty stays empty).
+    pub fn patient_pseudonym(&self, original: &str) -> (String, bool) {
+        let original = original.trim();
+        let p = &self.profile.patient;
+        match p.id {
+            PatientIdMode::Keep => (original.to_owned(), false),
+            PatientIdMode::Lookup => match p.lookup.get(original) {
+                Some(new) => (new.clone(), false),
+                None => (self.hashed_id(original), true),
+            },
+            PatientIdMode::Hash | PatientIdMode::Empty => (self.hashed_id(original), false),
+        }
+    }
+
+    fn hashed_id(&self, original: &str) -> String {
+        let mac = self.key.mac(b"pid", original.as_bytes());
+        let text = data_encoding::BASE32_NOPAD.encode(&mac[..8]);
+        let room = 16usize.saturating_sub(self.profile.patient.prefix.len()).max(8);
+        format!("{}{}", self.profile.patient.prefix, &text[..room.min(text.len())])
+    }
+
+    /// A keyed pseudonym of any value for the `hash` action: 16 base32 characters, which fit
+    /// every text VR.
+    pub fn hash_value(&self, value: &str) -> String {
+        let mac = self.key.mac(b"hash", value.trim().as_bytes());
+        data_encoding::BASE32_NOPAD.encode(&mac[..10])
+    }
+
+    /// The shift in days of the patient identified by `patient_key`.
+    pub fn day_offset(&self, patient_key: &str) -> i64 {
+        let d = &self.profile.dates;
+        match d.shift {
+            ShiftMode::None => 0,
+            ShiftMode::Fixed => d.fixed_days,
+            ShiftMode::PerPatient => dates::offset_in_range(
+                self.key.mac_u64(b"day", patient_key.as_bytes()),
+                d.range_days.0,
+                d.range_days.1,
+            ),
+        }
+    }
+
+    /// De-identify one data set (the file meta is the pipeline's): every element at every
+    /// depth, then the de-identification marks.
+    pub fn deidentify(&self, object: InMemDicomObject) -> (InMemDicomObject, Outcome) {
+        let text = |tag| top_text(&object, tag);
+        let patient_id = text(tags::PATIENT_ID);
+        let study_uid = text(tags::STUDY_INSTANCE_UID);
+        let patient_key = if patient_id.is_empty() {
+            &study_uid
+        } else {
+            &patient_id
+        };
+        let (patient_pseudonym, lookup_miss) = self.patient_pseudonym(&patient_id);
+        let mut state = FileState {
+            engine: self,
+            ids: gather_identifiers(&object),
+            day_offset: self.day_offset(patient_key),
+            sop_class: text(tags::SOP_CLASS_UID),
+            patient_pseudonym,
+            counts: ActionCounts::new(),
+        };
+        if lookup_miss {
+            bump(&mut state.counts, "patient_lookup_missing");
+        }
+        let before = (
+            patient_id,
+            study_uid,
+            text(tags::SERIES_INSTANCE_UID),
+            text(tags::SOP_INSTANCE_UID),
+        );
+        let mut out = state.dataset(object, 0);
+        self.mark(&mut out);
+        let after = |tag| top_text(&out, tag);
+        let linkage = Linkage {
+            patient_id: (before.0, after(tags::PATIENT_ID)),
+            study_uid: (before.1, after(tags::STUDY_INSTANCE_UID)),
+            series_uid: (before.2, after(tags::SERIES_INSTANCE_UID)),
+            sop_uid: (before.3, after(tags::SOP_INSTANCE_UID)),
+        };
+        (
+            out,
+            Outcome {
+                counts: state.counts,
+                linkage,
+            },
+        )
+    }
+
+    /// PatientIdentityRemoved, DeidentificationMethod(CodeSequence) and
+    /// LongitudinalTemporalInformationModified, per PS3.15 E.1.1.
+    fn mark(&self, out: &mut InMemDicomObject) {
+        out.put(DataElement::new(
+            tags::PATIENT_IDENTITY_REMOVED,
+            VR::CS,
+            PrimitiveValue::from("YES"),
+        ));
+        let method = format!(
+            "dicom-deid {}; PS3.15 E.1-1; profile {}",
+            env!("CARGO_PKG_VERSION"),
+            self.profile.name
+        );
+        let method: String = method.chars().take(64).collect();
+        out.put(DataElement::new(
+            tags::DEIDENTIFICATION_METHOD,
+            VR::LO,
+            PrimitiveValue::from(method),
+        ));
+        let items: Vec<InMemDicomObject> = self
+            .method_codes()
+            .into_iter()
+            .map(|code| {
+                InMemDicomObject::from_element_iter([
+                    DataElement::new(
+                        tags::CODE_VALUE,
+                        VR::SH,
+                        PrimitiveValue::from(code.value.as_str()),
+                    ),
+                    DataElement::new(
+                        tags::CODING_SCHEME_DESIGNATOR,
+                        VR::SH,
+                        PrimitiveValue::from("DCM"),
+                    ),
+                    DataElement::new(
+                        tags::CODE_MEANING,
+                        VR::LO,
+                        PrimitiveValue::from(code.meaning.as_str()),
+                    ),
+                ])
+            })
+            .collect();
+        out.put(DataElement::new(
+            tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+            VR::SQ,
+            DataSetSequence::new(items, Length::UNDEFINED),
+        ));
+        let options = &self.profile.options;
+        let temporal = if options.contains(&AnnexOption::RetainLongitudinalFullDates) {
+            "UNMODIFIED"
+        } else if options.contains(&AnnexOption::RetainLongitudinalModifiedDates) {
+            if self.profile.dates.shift == ShiftMode::None {
+                "UNMODIFIED"
+            } else {
+                "MODIFIED"
+            }
+        } else {
+            "REMOVED"
+        };
+        out.put(DataElement::new(
+            tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+            VR::CS,
+            PrimitiveValue::from(temporal),
+        ));
+    }
+}
+
+/// The trimmed text of a top-level attribute, empty when absent.
+fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
+    object
+        .get(tag)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
+        .unwrap_or_default()
+}
+
+fn bump(counts: &mut ActionCounts, what: &'static str) {
+    *counts.entry(what).or_default() += 1;
+}
+
+/// Attributes holding identifiers that free text may repeat, gathered at every depth.
+const ID_TAGS: &[Tag] = &[
+    tags::PATIENT_ID,
+    // OtherPatientIDs and MedicalRecordLocator: retired, still seen in old exports.
+    Tag(0x0010, 0x1000),
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_ID,
+    tags::ISSUER_OF_PATIENT_ID,
+    Tag(0x0010, 0x1090),
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::DEVICE_SERIAL_NUMBER,
+    tags::REQUESTED_PROCEDURE_ID,
+    tags::SCHEDULED_PROCEDURE_STEP_ID,
+    tags::PERFORMED_PROCEDURE_STEP_ID,
+    tags::ADMISSION_ID,
+    tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+    tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+];
+
+const DATE_TAGS: &[Tag] = &[tags::PATIENT_BIRTH_DATE];
+
+const PHRASE_TAGS: &[Tag] = &[
+    tags::INSTITUTION_NAME,
+    tags::INSTITUTION_ADDRESS,
+    tags::INSTITUTIONAL_DEPARTMENT_NAME,
+    tags::STATION_NAME,
+    tags::PATIENT_ADDRESS,
+    tags::REGION_OF_RESIDENCE,
+    tags::COUNTRY_OF_RESIDENCE,
+    tags::MILITARY_RANK,
+    tags::BRANCH_OF_SERVICE,
+    tags::PERSON_ADDRESS,
+];
+
+/// Every identifying value of a data set, for cleaning descriptors.
+fn gather_identifiers(object: &InMemDicomObject) -> Identifiers {
+    let mut ids = Identifiers::new();
+    gather_into(object, &mut ids, 0);
+    ids
+}
+
+fn gather_into(object: &InMemDicomObject, ids: &mut Identifiers, depth: usize) {
+    for elem in object {
+        let tag = elem.tag();
+        match elem.value() {
+            Value::Sequence(seq) if depth < crate::scan::MAX_DEPTH => {
+                for item in seq.items() {
+                    gather_into(item, ids, depth + 1);
+                }
+            }
+            Value::Primitive(p) => {
+                for v in p.to_multi_str().iter() {
+                    let v = v.trim_end_matches(['\0', ' ']);
+                    if elem.vr() == VR::PN {
+                        ids.add_person_name(v);
+                    } else if ID_TAGS.contains(&tag) {
+                        ids.add_id(v);
+                    } else if DATE_TAGS.contains(&tag) {
+                        ids.add_date(v);
+                    } else if PHRASE_TAGS.contains(&tag) {
+                        ids.add_phrase(v);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether the file's IOD requires an attribute at the top level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Requirement {
+    Type1,
+    Type2,
+    Optional,
+}
+
+const ENHANCED_IMAGE_CLASSES: &[&str] = &[
+    "1.2.840.10008.5.1.4.1.1.2.1",
+    "1.2.840.10008.5.1.4.1.1.2.2",
+    "1.2.840.10008.5.1.4.1.1.4.1",
+    "1.2.840.10008.5.1.4.1.1.4.3",
+    "1.2.840.10008.5.1.4.1.1.4.4",
+    "1.2.840.10008.5.1.4.1.1.6.2",
+    "1.2.840.10008.5.1.4.1.1.12.1.1",
+    "1.2.840.10008.5.1.4.1.1.12.2.1",
+    "1.2.840.10008.5.1.4.1.1.13.1.3",
+    "1.2.840.10008.5.1.4.1.1.128.1",
+    "1.2.840.10008.5.1.4.1.1.130",
+];
+
+/// The requirement type of the attributes with combined codes, in the common IODs.
+fn requirement(tag: Tag, sop_class: &str) -> Requirement {
+    let enhanced = ENHANCED_IMAGE_CLASSES.contains(&sop_class);
+    let sr = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.88.");
+    let waveform = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.9.");
+    let rt_plan = matches!(
+        sop_class,
+        "1.2.840.10008.5.1.4.1.1.481.5" | "1.2.840.10008.5.1.4.1.1.481.8"
+    );
+    let rt = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.481.");
+    match tag {
+        tags::PATIENT_ID | tags::CONTRAST_BOLUS_AGENT | tags::CONTENT_CREATOR_NAME => {
+            Requirement::Type2
+        }
+        tags::CONTENT_DATE | tags::CONTENT_TIME => {
+            if enhanced || sr || waveform {
+                Requirement::Type1
+            } else {
+                Requirement::Type2
+            }
+        }
+        tags::ACQUISITION_DATE_TIME if enhanced || waveform => Requirement::Type1,
+        tags::DEVICE_SERIAL_NUMBER if enhanced => Requirement::Type1,
+        tags::ACQUISITION_CONTEXT_SEQUENCE if enhanced || waveform => Requirement::Type2,
+        tags::RT_PLAN_DATE | tags::RT_PLAN_TIME if rt_plan => Requirement::Type2,
+        tags::REVIEWER_NAME if rt => Requirement::Type2,
+        _ => Requirement::Optional,
+    }
+}
+
+/// What a combined code becomes for one element.
+fn resolve(action: &Action, tag: Tag, sop_class: &str, depth: usize) -> Action {
+    let req = if depth == 0 {
+        requirement(tag, sop_class)
+    } else {
+        Requirement::Optional
+    };
+    match (action, req) {
+        (Action::EmptyOrDummy, Requirement::Type1) => Action::Dummy,
+        (Action::EmptyOrDummy, _) => Action::Empty,
+        (Action::RemoveOrEmpty, Requirement::Optional) => Action::Remove,
+        (Action::RemoveOrEmpty, _) => Action::Empty,
+        (Action::RemoveOrDummy, Requirement::Optional) => Action::Remove,
+        (Action::RemoveOrDummy, _) => Action::Dummy,
+        (Action::RemoveOrEmptyOrDummy, Requirement::Type1) => Action::Dummy,
+        (Action::RemoveOrEmptyOrDummy, Requirement::Type2) => Action::Empty,
+        (Action::RemoveOrEmptyOrDummy, Requirement::Optional) => Action::Remove,
+        (Action::RemoveOrEmptyOrUids, _) => Action::Keep,
+        (other, _) => other.clone(),
+    }
+}
+
+/// Attributes that `unlisted: remove` keeps, so that an image stays a valid image.
+pub fn is_structural(tag: Tag) -> bool {
+    matches!(tag.0, 0x0028 | 0x7FE0)
+        || matches!(
+            tag,
+            tags::SPECIFIC_CHARACTER_SET
+                | tags::SOP_CLASS_UID
+                | tags::MODALITY
+                | tags::IMAGE_TYPE
+                | tags::INSTANCE_NUMBER
+                | tags::SERIES_NUMBER
+                | tags::PATIENT_ORIENTATION
+                | tags::IMAGE_POSITION_PATIENT
+                | tags::IMAGE_ORIENTATION_PATIENT
+                | tags::SLICE_THICKNESS
+                | tags::PATIENT_IDENTITY_REMOVED
+                | tags::DEIDENTIFICATION_METHOD
+                | tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE
+        )
+}
+
+fn is_text_vr(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::AE
+            | VR::AS
+            | VR::CS
+            | VR::DA
+            | VR::DS
+            | VR::DT
+            | VR::IS
+            | VR::LO
+            | VR::LT
+            | VR::PN
+            | VR::SH
+            | VR::ST
+            | VR::TM
+            | VR::UC
+            | VR::UI
+            | VR::UR
+            | VR::UT
+    )
+}
+
+/// The string values of a primitive, padding trimmed.
+fn strings(value: &PrimitiveValue) -> Vec<String> {
+    value
+        .to_multi_str()
+        .iter()
+        .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
+        .collect()
+}
+
+fn text_element(tag: Tag, vr: VR, values: Vec<String>) -> InMemElement {
+    let value = if values.iter().all(String::is_empty) {
+        PrimitiveValue::Empty
+    } else {
+        PrimitiveValue::Strs(C::from_vec(values))
+    };
+    DataElement::new(tag, vr, value)
+}
+
+/// A valid non-empty value of the VR, or `None` where the VR has no meaningful dummy
+/// (binary data), which is then emptied.
+fn dummy_value(vr: VR) -> Option<PrimitiveValue> {
+    Some(match vr {
+        VR::DA => PrimitiveValue::from("19000101"),
+        VR::TM => PrimitiveValue::from("000000"),
+        VR::DT => PrimitiveValue::from("19000101000000"),
+        VR::AS => PrimitiveValue::from("000Y"),
+        VR::DS | VR::IS => PrimitiveValue::from("0"),
+        VR::UR => PrimitiveValue::from("https://deidentified.invalid/"),
+        VR::AE | VR::CS | VR::LO | VR::LT | VR::PN | VR::SH | VR::ST | VR::UC | VR::UT => {
+            PrimitiveValue::from(DUMMY_TEXT)
+        }
+        VR::US => PrimitiveValue::from(0u16),
+        VR::SS => PrimitiveValue::from(0i16),
+        VR::UL => PrimitiveValue::from(0u32),
+        VR::SL => PrimitiveValue::from(0i32),
+        VR::UV => PrimitiveValue::from(0u64),
+        VR::SV => PrimitiveValue::from(0i64),
+        VR::FL => PrimitiveValue::from(0f32),
+        VR::FD => PrimitiveValue::from(0f64),
+        _ => return None,
+    })
+}
+
+impl FileState<'_> {
+    /// Process every element of one data set (or item).
+    fn dataset(&mut self, object: InMemDicomObject, depth: usize) -> InMemDicomObject {
+        let creators: BTreeMap<(u16, u8), String> = object
+            .iter()
+            .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
+            .map(|e| {
+                let creator = e.to_str().map(|s| s.trim().to_owned()).unwrap_or_default();
+                ((e.tag().0, e.tag().1 as u8), creator)
+            })
+            .collect();
+        let mut kept_blocks = std::collections::BTreeSet::new();
+        let mut out: Vec<InMemElement> = Vec::new();
+        for elem in object {
+            let tag = elem.tag();
+            if tag.1 == 0x0000 || (tag.0 % 2 == 1 && tag.1 < 0x1000) {
+                // Group lengths go stale, creators are restored below for kept blocks.
+                continue;
+            }
+            let processed = if tag.0 % 2 == 1 {
+                let block = (tag.0, (tag.1 >> 8) as u8);
+                let offset = (tag.1 & 0xFF) as u8;
+                let r = match creators.get(&block) {
+                    Some(creator) => self.private(elem, creator, offset, depth),
+                    None => {
+                        bump(&mut self.counts, "private_removed");
+                        None
+                    }
+                };
+                if r.is_some() {
+                    kept_blocks.insert(block);
+                }
+                r
+            } else {
+                self.public(elem, depth)
+            };
+            out.extend(processed);
+        }
+        for (group, block) in kept_blocks {
+            let creator = creators[&(group, block)].clone();
+            out.push(DataElement::new(
+                Tag(group, u16::from(block)),
+                VR::LO,
+                PrimitiveValue::from(creator),
+            ));
+        }
+        InMemDicomObject::from_element_iter(out)
+    }
+
+    fn private(
+        &mut self,
+        elem: InMemElement,
+        creator: &str,
+        offset: u8,
+        depth: usize,
+    ) -> Option<InMemElement> {
+        let tag = elem.tag();
+        let action = match self.engine.profile.private_rule(tag.0, offset, creator) {
+            PrivateRule::Named(rule) => rule.action.clone(),
+            PrivateRule::Safe | PrivateRule::Policy(PrivatePolicy::Keep) => Action::Keep,
+            PrivateRule::Policy(_) => Action::Remove,
+        };
+        let out = self.apply(&action, elem, depth);
+        bump(
+            &mut self.counts,
+            if out.is_some() {
+                "private_kept"
+            } else {
+                "private_removed"
+            },
+        );
+        out
+    }
+
+    fn public(&mut self, elem: InMemElement, depth: usize) -> Option<InMemElement> {
+        let tag = elem.tag();
+        let elem = reinterpret_un(elem);
+        let profile = &self.engine.profile;
+        let action = match profile.rule(tag) {
+            Some(rule) => resolve(&rule.action, tag, &self.sop_class, depth),
+            None => self.unlisted(tag, elem.vr()),
+        };
+        self.apply(&action, elem, depth)
+    }
+
+    /// The action for a public attribute no layer names (see the module doc).
+    fn unlisted(&self, tag: Tag, vr: VR) -> Action {
+        let options = &self.engine.profile.options;
+        match vr {
+            VR::UI if options.contains(&AnnexOption::RetainUids) => Action::Keep,
+            VR::UI => Action::Uid,
+            VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalFullDates) => {
+                Action::Keep
+            }
+            VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalModifiedDates) => {
+                Action::Shift
+            }
+            VR::DA | VR::DT | VR::PN => Action::Remove,
+            _ if self.engine.profile.unlisted == Unlisted::Keep || is_structural(tag) => {
+                Action::Keep
+            }
+            _ => Action::Remove,
+        }
+    }
+
+    fn apply(&mut self, action: &Action, elem: InMemElement, depth: usize) -> Option<InMemElement> {
+        let (header, value) = elem.into_parts();
+        let (tag, vr) = (header.tag, header.vr);
+        let result = match (action, value) {
+            (Action::Remove, _) => {
+                bump(&mut self.counts, "removed");
+                return None;
+            }
+            (Action::Empty, Value::Sequence(_)) => {
+                bump(&mut self.counts, "emptied");
+                DataElement::new(tag, vr, DataSetSequence::<InMemDicomObject>::empty())
+            }
+            (Action::Empty, _) => {
+                bump(&mut self.counts, "emptied");
+                DataElement::empty(tag, vr)
+            }
+            // Kept, dummied and cleaned sequences keep their items, processed inside.
+            (Action::Keep | Action::Dummy | Action::Clean, Value::Sequence(seq)) => {
+                if depth >= crate::scan::MAX_DEPTH {
+                    bump(&mut self.counts, "removed");
+                    return None;
+                }
+                let items: Vec<InMemDicomObject> = seq
+                    .into_items()
+                    .into_iter()
+                    .map(|item| self.dataset(item, depth + 1))
+                    .collect();
+                DataElement::new(tag, vr, DataSetSequence::new(items, Length::UNDEFINED))
+            }
+            (Action::Keep, value) => {
+                bump(&mut self.counts, "kept");
+                DataElement::new(tag, vr, value)
+            }
+            (_, Value::Sequence(_)) => {
+                // uid, hash, shift, replace or a pseudonym on a sequence: nothing valid to
+                // write, and its content is unvetted.
+                bump(&mut self.counts, "removed");
+                return None;
+            }
+            (_, Value::PixelSequence(_)) => {
+                bump(&mut self.counts, "emptied");
+                DataElement::empty(tag, vr)
+            }
+            (Action::Dummy, Value::Primitive(p)) => {
+                bump(&mut self.counts, "dummied");
+                if vr == VR::UI {
+                    self.remap_uids(tag, &p)
+                } else {
+                    match dummy_value(vr) {
+                        Some(v) => DataElement::new(tag, vr, v),
+                        None => DataElement::empty(tag, vr),
+                    }
+                }
+            }
+            (Action::Uid, Value::Primitive(p)) if vr == VR::UI => {
+                bump(&mut self.counts, "uid");
+                self.remap_uids(tag, &p)
+            }
+            (Action::Clean, Value::Primitive(p)) => self.clean(tag, vr, &p),
+            (Action::Shift, Value::Primitive(p)) => self.shift(tag, vr, &p),
+            (Action::Hash, Value::Primitive(p)) if is_text_vr(vr) => {
+                bump(&mut self.counts, "hashed");
+                let values = strings(&p)
+                    .iter()
+                    .map(|v| {
+                        if v.trim().is_empty() {
+                            String::new()
+                        } else {
+                            self.engine.hash_value(v)
+                        }
+                    })
+                    .collect();
+                text_element(tag, vr, values)
+            }
+            (Action::Replace(new), Value::Primitive(_)) if is_text_vr(vr) => {
+                bump(&mut self.counts, "replaced");
+                DataElement::new(tag, vr, PrimitiveValue::from(new.as_str()))
+            }
+            (Action::Pseudonym, Value::Primitive(p)) if is_text_vr(vr) => {
+                bump(&mut self.counts, "pseudonymised");
+                let values = strings(&p)
+                    .iter()
+                    .map(|v| self.engine.patient_pseudonym(v).0)
+                    .collect();
+                text_element(tag, vr, values)
+            }
+            (Action::PatientName, Value::Primitive(_)) if vr == VR::PN => {
+                bump(&mut self.counts, "pseudonymised");
+                let name = self
+                    .engine
+                    .profile
+                    .patient
+                    .name_template
+                    .replace("{id}", &self.patient_pseudonym);
+                DataElement::new(tag, vr, PrimitiveValue::from(name))
+            }
+            // Any other pairing (a text action on a binary VR, say) cannot be carried out
+            // faithfully: empty the value rather than keep it.
+            (_, Value::Primitive(_)) => {
+                bump(&mut self.counts, "emptied");
+                DataElement::empty(tag, vr)
+            }
+        };
+        Some(result)
+    }
+
+    fn remap_uids(&self, tag: Tag, value: &PrimitiveValue) -> InMemElement {
+        let values = strings(value)
+            .iter()
+            .map(|v| self.engine.uids.remap(v))
+            .collect();
+        text_element(tag, VR::UI, values)
+    }
+
+    fn clean(&mut self, tag: Tag, vr: VR, value: &PrimitiveValue) -> InMemElement {
+        match vr {
+            VR::DA | VR::DT | VR::TM => return self.shift(tag, vr, value),
+            VR::UI => {
+                bump(&mut self.counts, "uid");
+                return self.remap_uids(tag, value);
+            }
+            VR::AS => return self.cap_age(tag, value),
+            _ if !is_text_vr(vr) => {
+                bump(&mut self.counts, "emptied");
+                return DataElement::empty(tag, vr);
+            }
+            _ => {}
+        }
+        let mut out = Vec::new();
+        for v in strings(value) {
+            match clean::clean_text(&v, &self.ids) {
+                Cleaned::Unchanged => out.push(v),
+                Cleaned::Masked(m) => {
+                    bump(&mut self.counts, "descriptor_masked");
+                    out.push(m);
+                }
+                Cleaned::Emptied => {
+                    bump(&mut self.counts, "descriptor_emptied");
+                    out.push(String::new());
+                }
+            }
+        }
+        bump(&mut self.counts, "cleaned");
+        text_element(tag, vr, out)
+    }
+
+    fn cap_age(&mut self, tag: Tag, value: &PrimitiveValue) -> InMemElement {
+        let values: Result<Vec<String>, _> = if self.engine.profile.patient.cap_age {
+            strings(value).iter().map(|v| dates::cap_age(v)).collect()
+        } else {
+            Ok(strings(value))
+        };
+        match values {
+            Ok(v) => {
+                bump(&mut self.counts, "cleaned");
+                text_element(tag, VR::AS, v)
+            }
+            Err(_) => {
+                bump(&mut self.counts, "unparseable_emptied");
+                DataElement::empty(tag, VR::AS)
+            }
+        }
+    }
+
+    fn shift(&mut self, tag: Tag, vr: VR, value: &PrimitiveValue) -> InMemElement {
+        let values = strings(value);
+        let joined = values.join("\\");
+        let days = self.day_offset;
+        let result = match vr {
+            VR::DA => dates::shift_da(&joined, days),
+            VR::DT => dates::shift_dt(&joined, days),
+            VR::TM => dates::check_tm(&joined).map(|()| joined.clone()),
+            VR::AS => return self.cap_age(tag, value),
+            _ => {
+                bump(&mut self.counts, "emptied");
+                return DataElement::empty(tag, vr);
+            }
+        };
+        match result {
+            Ok(new) => {
+                bump(&mut self.counts, "shifted");
+                let parts = new.split('\\').map(str::to_owned).collect();
+                text_element(tag, vr, parts)
+            }
+            Err(_) => {
+                bump(&mut self.counts, "unparseable_emptied");
+                DataElement::empty(tag, vr)
+            }
+        }
+    }
+}
+
+/// Re-read a standard attribute stored as UN with its dictionary VR when that is a text VR,
+/// so the profile's rule for it can act on its value.
+fn reinterpret_un(elem: InMemElement) -> InMemElement {
+    if elem.vr() != VR::UN {
+        return elem;
+    }
+    let Some(vr) = StandardDataDictionary
+        .by_tag(elem.tag())
+        .and_then(|e| e.vr().exact())
+    else {
+        return elem;
+    };
+    if !is_text_vr(vr) {
+        return elem;
+    }
+    let Ok(bytes) = elem.to_bytes() else {
+        return elem;
+    };
+    let text: Cow<str> = String::from_utf8_lossy(&bytes);
+    let values = text
+        .split('\\')
+        .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
+        .collect();
+    text_element(elem.tag(), vr, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_parse_from_names_and_codes() {
+        assert_eq!(Action::from_name("remove"), Some(Action::Remove));
+        assert_eq!(Action::from_name("X/Z/D"), Some(Action::RemoveOrEmptyOrDummy));
+        assert_eq!(Action::from_name("delete"), None);
+        assert_eq!(Action::parse_table_cell("C", true), Some(Action::Shift));
+        assert_eq!(Action::parse_table_cell("C", false), Some(Action::Clean));
+    }
+
+    #[test]
+    fn combined_codes_resolve_by_requirement() {
+        let ct = "1.2.840.10008.5.1.4.1.1.2";
+        let enhanced_ct = "1.2.840.10008.5.1.4.1.1.2.1";
+        let sr = "1.2.840.10008.5.1.4.1.1.88.22";
+        let r = |a: Action, t: Tag, c: &str, d: usize| resolve(&a, t, c, d);
+        assert_eq!(r(Action::EmptyOrDummy, tags::CONTENT_DATE, ct, 0), Action::Empty);
+        assert_eq!(r(Action::EmptyOrDummy, tags::CONTENT_DATE, sr, 0), Action::Dummy);
+        assert_eq!(r(Action::RemoveOrEmptyOrDummy, tags::DEVICE_SERIAL_NUMBER, ct, 0), Action::Remove);
+        assert_eq!(r(Action::RemoveOrEmptyOrDummy, tags::DEVICE_SERIAL_NUMBER, enhanced_ct, 0), Action::Dummy);
+        assert_eq!(r(Action::RemoveOrEmptyOrDummy, tags::DEVICE_SERIAL_NUMBER, enhanced_ct, 1), Action::Remove);
+        assert_eq!(r(Action::RemoveOrDummy, tags::RT_PLAN_DATE, "1.2.840.10008.5.1.4.1.1.481.5", 0), Action::Dummy);
+        assert_eq!(r(Action::RemoveOrEmpty, tags::ACQUISITION_DATE, ct, 0), Action::Remove);
+        assert_eq!(r(Action::RemoveOrEmptyOrUids, tags::REFERENCED_IMAGE_SEQUENCE, ct, 2), Action::Keep);
+    }
+
+    #[test]
+    fn every_dummy_is_valid_for_its_vr() {
+        for vr in [VR::DA, VR::TM, VR::DT, VR::AS, VR::DS, VR::IS, VR::AE, VR::CS, VR::SH, VR::LO, VR::PN] {
+            let v = dummy_value(vr).unwrap().to_str().into_owned();
+            assert!(!v.is_empty());
+            assert!(v.len() <= 16 || !matches!(vr, VR::AE | VR::CS | VR::SH), "{vr:?}");
+        }
+        assert_eq!(dummy_value(VR::OB), None);
+    }
+}

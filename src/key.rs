@@ -1,0 +1,218 @@
+//! The run's secret key and every keyed hash derived from it.
+//!
+//! One 32-byte key drives UIDs, pseudonyms, date offsets and file ids, so that two runs (or two
+//! shards) with the same key produce the same output with no shared state. Each use hashes under
+//! its own domain label, so a value hashed for one purpose says nothing about another.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// The environment variable naming a key file, below `--key-file` in precedence.
+pub const KEY_FILE_ENV: &str = "DICOM_DEID_KEY_FILE";
+
+/// Why a key could not be had. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key file {path}: cannot read it: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "key file {path}: expected 64 hexadecimal characters (a 32-byte key), optionally followed by a newline"
+    )]
+    Malformed { path: PathBuf },
+    #[error("key file {path}: cannot create it: {source}")]
+    Create {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("key file {path} already exists; refusing to overwrite a key")]
+    Exists { path: PathBuf },
+    #[error("no key file given and no per-user configuration directory to keep one in")]
+    NoConfigDir,
+}
+
+/// A 32-byte secret. Debug output shows only the fingerprint.
+#[derive(Clone)]
+pub struct Key([u8; 32]);
+
+/// Where the key of a run came from, for messages and the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// Named with `--key-file` or the environment variable.
+    Named(PathBuf),
+    /// The per-user key, reused.
+    UserDefault(PathBuf),
+    /// The per-user key, created by this run.
+    UserCreated(PathBuf),
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Key({})", self.fingerprint())
+    }
+}
+
+impl Key {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Key(bytes)
+    }
+
+    /// A fresh random key from the operating system.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes).expect("the operating system's random source failed");
+        Key(bytes)
+    }
+
+    /// Parse the key file format: 64 hex digits, one trailing newline allowed.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.strip_suffix('\n').unwrap_or(text);
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.len() != 64 {
+            return None;
+        }
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(Key(bytes))
+    }
+
+    /// Read a key file that the user named: any fault is an error, never a new key.
+    pub fn load(path: &Path) -> Result<Self, KeyError> {
+        let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Key::parse(&text).ok_or_else(|| KeyError::Malformed {
+            path: path.to_owned(),
+        })
+    }
+
+    /// Write a new random key to `path` with mode 0600, refusing to replace an existing file.
+    pub fn create_file(path: &Path) -> Result<Self, KeyError> {
+        let key = Key::generate();
+        let mut options = OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(path).map_err(|source| {
+            if source.kind() == std::io::ErrorKind::AlreadyExists {
+                KeyError::Exists {
+                    path: path.to_owned(),
+                }
+            } else {
+                KeyError::Create {
+                    path: path.to_owned(),
+                    source,
+                }
+            }
+        })?;
+        let text = format!("{}\n", hex::encode(key.0));
+        file.write_all(text.as_bytes())
+            .and_then(|()| file.sync_all())
+            .map_err(|source| KeyError::Create {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(key)
+    }
+
+    /// Find the run's key: `explicit` (from `--key-file` or the environment), else the per-user
+    /// key file, created on first use so that scheduled runs stay consistent.
+    pub fn resolve(explicit: Option<&Path>) -> Result<(Self, KeySource), KeyError> {
+        if let Some(path) = explicit {
+            return Ok((Key::load(path)?, KeySource::Named(path.to_owned())));
+        }
+        let dir = dirs::config_dir()
+            .ok_or(KeyError::NoConfigDir)?
+            .join("dicom-deid");
+        let path = dir.join("key");
+        if path.exists() {
+            return Ok((Key::load(&path)?, KeySource::UserDefault(path)));
+        }
+        fs::create_dir_all(&dir).map_err(|source| KeyError::Create {
+            path: dir.clone(),
+            source,
+        })?;
+        match Key::create_file(&path) {
+            Ok(key) => Ok((key, KeySource::UserCreated(path))),
+            // Another process created it first: use theirs.
+            Err(KeyError::Exists { .. }) => Ok((Key::load(&path)?, KeySource::UserDefault(path))),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// HMAC-SHA256 of `domain ‖ data`; the domain separates the uses of the key.
+    pub fn mac(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(domain);
+        mac.update(data);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The first 64 bits of a keyed hash, for offsets and shard selection.
+    pub fn mac_u64(&self, domain: &[u8], data: &[u8]) -> u64 {
+        let mac = self.mac(domain, data);
+        u64::from_be_bytes(mac[..8].try_into().expect("8 bytes"))
+    }
+
+    /// A short public name of the key: equal keys have equal fingerprints, and it reveals
+    /// nothing of the key itself.
+    pub fn fingerprint(&self) -> String {
+        hex::encode(&self.mac(b"fingerprint", b"")[..8])
+    }
+
+    /// The key file text, for `keygen`-style output.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_the_file_format_only() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        assert!(Key::parse(hex).is_some());
+        assert!(Key::parse(&format!("{hex}\n")).is_some());
+        assert!(Key::parse(&format!("{hex}\n\n")).is_none());
+        assert!(Key::parse(&hex[..62]).is_none());
+        assert!(Key::parse(&hex.replace('a', "g")).is_none());
+        assert!(Key::parse("").is_none());
+    }
+
+    #[test]
+    fn created_key_file_is_private_and_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let key = Key::create_file(&path).unwrap();
+        assert_eq!(Key::load(&path).unwrap().to_hex(), key.to_hex());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert!(matches!(
+            Key::create_file(&path),
+            Err(KeyError::Exists { .. })
+        ));
+    }
+
+    #[test]
+    fn domains_separate_hashes_and_debug_hides_the_key() {
+        let key = Key::from_bytes([7; 32]);
+        assert_ne!(key.mac(b"uid", b"1.2"), key.mac(b"pid", b"1.2"));
+        assert_eq!(key.mac(b"uid", b"1.2"), key.mac(b"uid", b"1.2"));
+        let debug = format!("{key:?}");
+        assert!(!debug.contains(&key.to_hex()));
+        assert!(debug.contains(&key.fingerprint()));
+    }
+}

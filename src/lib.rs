@@ -1,0 +1,23 @@
+//! dicom-deid: de-identify DICOM archives with the PS3.15 Annex E confidentiality profile.
+//!
+//! The library does the work; the `dicom-deid` binary ([`cli`]) is a thin layer over it.
+//! - [`standard`]: the Annex E tables, embedded.
+//! - [`profile`]: YAML profiles, `extends`, compilation into effective rules.
+//! - [`actions`]: what happens to each attribute, applied at every depth.
+//! - [`uid`], [`dates`], [`clean`]: keyed UIDs, date shifting, descriptor cleaning.
+//! - [`scan`], [`dicom_file`]: validating and reading files, writing de-identified ones.
+//! - [`pipeline`], [`manifest`]: the `run` job and its audit trail.
+//! - [`key`]: the run's secret and everything keyed on it.
+
+pub mod actions;
+pub mod clean;
+pub mod cli;
+pub mod dates;
+pub mod dicom_file;
+pub mod key;
+pub mod manifest;
+pub mod pipeline;
+pub mod profile;
+pub mod scan;
+pub mod standard;
+pub mod uid;

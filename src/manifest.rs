@@ -1,0 +1,158 @@
+//! The audit trail of a run: one [`Record`] per input file (`manifest.jsonl`), and the
+//! [`Summary`] (`summary.json`). Neither holds PHI: inputs are named by a keyed id of their
+//! path (the path itself only with `--manifest-paths`), and reasons are fixed texts.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The one state every input file ends in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// A de-identified file was written (or, in a dry run, would be).
+    Written,
+    /// Deliberately not written: not DICOM, a DICOMDIR, a duplicate, a symlink.
+    Skipped,
+    /// Could not be read, parsed or written.
+    Failed,
+    /// Parsed, but the profile's policy refuses to write it.
+    Quarantined,
+}
+
+/// One line of `manifest.jsonl`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Keyed id of the input path relative to INPUT.
+    pub id: String,
+    /// The input path relative to INPUT, only with `--manifest-paths`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The output path relative to OUTPUT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer_syntax: Option<String>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// How many times each kind of change was made.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub actions: BTreeMap<String, u64>,
+    pub pixel_regions_masked: u64,
+}
+
+impl Record {
+    pub fn new(id: String, status: Status, reason: Option<String>, bytes_in: u64) -> Self {
+        Record {
+            id,
+            input: None,
+            status,
+            reason,
+            output: None,
+            sha256: None,
+            transfer_syntax: None,
+            bytes_in,
+            bytes_out: 0,
+            actions: BTreeMap::new(),
+            pixel_regions_masked: 0,
+        }
+    }
+}
+
+/// The profile a run applied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProfileInfo {
+    pub name: String,
+    pub chain: Vec<String>,
+    /// SHA-256 of the effective table (`dicom-deid profile show`).
+    pub sha256: String,
+    pub options: Vec<String>,
+}
+
+/// A CID 7050 code applied.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct MethodInfo {
+    pub code: String,
+    pub scheme: String,
+    pub meaning: String,
+}
+
+/// `summary.json`: what a run did, for people and schedulers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub tool: String,
+    pub version: String,
+    pub profile: ProfileInfo,
+    pub key_fingerprint: String,
+    pub methods: Vec<MethodInfo>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    pub dry_run: bool,
+    pub files: u64,
+    /// Files per final state.
+    pub status: BTreeMap<Status, u64>,
+    /// Files per reason (skipped, failed and quarantined files).
+    pub reasons: BTreeMap<String, u64>,
+    /// Written files taken over from an interrupted run by `--resume`.
+    pub resumed: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub seconds: f64,
+    pub files_per_second: f64,
+    pub mb_per_second: f64,
+}
+
+impl Summary {
+    /// Count a run's records.
+    pub fn tally(&mut self, records: &[Record]) {
+        self.files = records.len() as u64;
+        for r in records {
+            *self.status.entry(r.status).or_default() += 1;
+            if let Some(reason) = &r.reason {
+                *self.reasons.entry(reason.clone()).or_default() += 1;
+            }
+            self.bytes_in += r.bytes_in;
+            self.bytes_out += r.bytes_out;
+        }
+    }
+
+    pub fn count(&self, status: Status) -> u64 {
+        self.status.get(&status).copied().unwrap_or(0)
+    }
+
+    /// 0 when every file was written or deliberately skipped, 1 when some failed or were
+    /// quarantined.
+    pub fn exit_code(&self) -> i32 {
+        if self.count(Status::Failed) + self.count(Status::Quarantined) > 0 {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// One manifest line per record.
+pub fn to_jsonl(records: &[Record]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in records {
+        serde_json::to_writer(&mut out, r).expect("records serialize");
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Read a manifest or journal; lines that do not parse (a torn last line after a kill) are
+/// ignored.
+pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Record>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}

@@ -1,0 +1,757 @@
+//! `run`: walk INPUT, de-identify every DICOM file in parallel, write the study tree, the
+//! manifest and the summary.
+//!
+//! Guarantees, and how they are kept:
+//! - **One state per input.** Every file the walk finds (and every walk error) becomes exactly
+//!   one [`Record`]; the manifest is written sorted by input path, so it is the same whatever
+//!   the thread count.
+//! - **Nothing half-written.** Each output is written to a temp file beside its final path,
+//!   fsynced, then renamed. A journal (`.dicom-deid/journal-*.jsonl`) records each finished
+//!   file as it lands; `--resume` reuses every `written` record whose output still hashes the
+//!   same and whose input has the same size, deletes stale temp files, and redoes the rest.
+//! - **Collisions.** Two inputs that map to one output path: identical bytes are written once
+//!   and the later input (in input-path order) is `skipped` as `duplicate`; different bytes
+//!   are both kept, the earlier input under the plain name and the other under
+//!   `<SOPInstanceUID>_<first 12 hex of its SHA-256>.dcm`. The rule depends on input order and
+//!   content only, never on timing.
+//! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
+//!   INPUT nor INPUT inside OUTPUT.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use dicom_dictionary_std::tags;
+use dicom_object::mem::InMemDicomObject;
+
+use crate::actions::{Deidentifier, Linkage};
+use crate::dicom_file::{self, Parsed};
+use crate::key::Key;
+use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
+
+/// The state folder inside OUTPUT.
+pub const STATE_DIR: &str = ".dicom-deid";
+const TEMP_PREFIX: &str = ".dicom-deid-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// `--shard K/N`: this run takes the files whose keyed path id falls in shard K (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub k: u32,
+    pub n: u32,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad shard {s:?}: expected K/N with 1 <= K <= N");
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        if k == 0 || n == 0 || k > n {
+            return Err(bad());
+        }
+        Ok(Shard { k, n })
+    }
+}
+
+/// Everything a run needs; the CLI builds it from arguments.
+pub struct RunConfig {
+    pub input: PathBuf,
+    pub output: PathBuf,
+    pub deidentifier: Deidentifier,
+    pub key: Key,
+    pub jobs: usize,
+    pub resume: bool,
+    pub dry_run: bool,
+    pub shard: Option<Shard>,
+    pub linkage: Option<PathBuf>,
+    pub manifest_paths: bool,
+    pub follow_links: bool,
+    pub max_file_size: u64,
+}
+
+/// Where the library reports progress; the CLI draws it. Messages carry no PHI.
+pub trait Reporter: Sync {
+    /// The walk is done: `total` files will be processed.
+    fn start(&self, total: u64);
+    /// One file reached its final state.
+    fn file_done(&self, record: &Record);
+}
+
+/// A run that could not start (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("INPUT {0}: not a readable folder")]
+    Input(PathBuf),
+    #[error("OUTPUT must not be INPUT, inside INPUT, or contain INPUT")]
+    Overlap,
+    #[error("--linkage must not point inside INPUT or OUTPUT")]
+    LinkageInside,
+    #[error(
+        "OUTPUT {0} is not empty and holds no run to resume: use an empty folder, or --resume to finish an earlier run"
+    )]
+    OutputNotEmpty(PathBuf),
+    #[error(
+        "--resume: the earlier run used another key or profile ({0}); use the same ones or a new OUTPUT"
+    )]
+    ResumeMismatch(&'static str),
+    #[error("OUTPUT {path}: {source}")]
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One input file found by the walk.
+struct Input {
+    rel: PathBuf,
+    abs: PathBuf,
+    id: String,
+    size: u64,
+    /// A walk-level outcome decided before reading (symlink, unreadable folder).
+    early: Option<(Status, &'static str)>,
+}
+
+/// The journal header: a resumed run must use the same key and profile.
+#[derive(serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+struct JournalHeader {
+    key_fingerprint: String,
+    profile_sha256: String,
+}
+
+/// The result of processing one input, before it is placed.
+struct Done {
+    record: Record,
+    linkage: Option<Linkage>,
+}
+
+/// Mutable state of a run, shared by the workers under one lock.
+struct Shared {
+    records: Vec<Option<Record>>,
+    linkage: Vec<Option<Linkage>>,
+    /// Output path → (input index, sha256) of the file that holds it.
+    claims: HashMap<String, (usize, String)>,
+    journal: Option<File>,
+}
+
+fn canonical(path: &Path) -> Option<PathBuf> {
+    fs::canonicalize(path).ok()
+}
+
+/// The keyed id of an input path: names a file in the manifest and in messages.
+pub fn path_id(key: &Key, rel: &Path) -> String {
+    hex::encode(&key.mac(b"path", rel.as_os_str().as_encoded_bytes())[..8])
+}
+
+fn shard_of(key: &Key, rel: &Path, n: u32) -> u32 {
+    (key.mac_u64(b"shard", rel.as_os_str().as_encoded_bytes()) % u64::from(n)) as u32 + 1
+}
+
+/// Restrict an output path component to `[A-Za-z0-9._-]`.
+fn sanitize(part: &str, fallback: &str) -> String {
+    let s: String = part
+        .trim()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .take(64)
+        .collect();
+    if s.is_empty() || s.chars().all(|c| c == '.') {
+        fallback.to_owned()
+    } else {
+        s
+    }
+}
+
+fn text(object: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+    object
+        .get(tag)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
+        .unwrap_or_default()
+}
+
+/// `<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`, from the
+/// de-identified values only.
+fn output_rel_path(object: &InMemDicomObject) -> String {
+    format!(
+        "{}/{}/{}/{}.dcm",
+        sanitize(&text(object, tags::PATIENT_ID), "no-patient-id"),
+        sanitize(&text(object, tags::STUDY_INSTANCE_UID), "no-study"),
+        sanitize(&text(object, tags::SERIES_INSTANCE_UID), "no-series"),
+        sanitize(&text(object, tags::SOP_INSTANCE_UID), "no-sop-instance"),
+    )
+}
+
+fn alternate_name(rel: &str, sha: &str) -> String {
+    let stem = rel.strip_suffix(".dcm").unwrap_or(rel);
+    format!("{stem}_{}.dcm", &sha[..12])
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl RunConfig {
+    fn manifest_name(&self) -> String {
+        match self.shard {
+            Some(s) => format!("manifest-{}-of-{}.jsonl", s.k, s.n),
+            None => "manifest.jsonl".to_owned(),
+        }
+    }
+
+    fn summary_name(&self) -> String {
+        match self.shard {
+            Some(s) => format!("summary-{}-of-{}.json", s.k, s.n),
+            None => "summary.json".to_owned(),
+        }
+    }
+
+    fn journal_path(&self) -> PathBuf {
+        let name = match self.shard {
+            Some(s) => format!("journal-{}-of-{}.jsonl", s.k, s.n),
+            None => "journal.jsonl".to_owned(),
+        };
+        self.output.join(STATE_DIR).join(name)
+    }
+
+    fn header(&self) -> JournalHeader {
+        JournalHeader {
+            key_fingerprint: self.key.fingerprint(),
+            profile_sha256: self.deidentifier.profile().table_sha256(),
+        }
+    }
+}
+
+/// Refuse overlapping trees and a linkage path inside them.
+fn check_paths(config: &RunConfig) -> Result<(), RunError> {
+    let input = canonical(&config.input)
+        .filter(|p| p.is_dir())
+        .ok_or_else(|| RunError::Input(config.input.clone()))?;
+    // OUTPUT may not exist yet: resolve its nearest existing ancestor.
+    let resolve = |p: &Path| -> PathBuf {
+        let mut existing = p.to_path_buf();
+        let mut rest = Vec::new();
+        while canonical(&existing).is_none() {
+            match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    existing = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() };
+                }
+                _ => break,
+            }
+        }
+        let mut out = canonical(&existing).unwrap_or(existing);
+        out.extend(rest.iter().rev());
+        out
+    };
+    let output = resolve(&config.output);
+    if output.starts_with(&input) || input.starts_with(&output) {
+        return Err(RunError::Overlap);
+    }
+    if let Some(linkage) = &config.linkage {
+        let linkage = resolve(linkage);
+        if linkage.starts_with(&input) || linkage.starts_with(&output) {
+            return Err(RunError::LinkageInside);
+        }
+    }
+    Ok(())
+}
+
+/// Walk INPUT in sorted order, without following links unless asked.
+fn walk(config: &RunConfig) -> Vec<Input> {
+    let mut inputs = Vec::new();
+    let walker = walkdir::WalkDir::new(&config.input)
+        .follow_links(config.follow_links)
+        .sort_by_file_name();
+    for entry in walker {
+        match entry {
+            Ok(entry) => {
+                let file_type = entry.file_type();
+                if file_type.is_dir() {
+                    continue;
+                }
+                let rel = entry
+                    .path()
+                    .strip_prefix(&config.input)
+                    .unwrap_or(entry.path())
+                    .to_path_buf();
+                let early = if file_type.is_symlink() {
+                    Some((Status::Skipped, "symlink not followed"))
+                } else if !file_type.is_file() {
+                    Some((Status::Skipped, "not a regular file"))
+                } else {
+                    None
+                };
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                inputs.push(Input {
+                    id: path_id(&config.key, &rel),
+                    abs: entry.path().to_path_buf(),
+                    rel,
+                    size,
+                    early,
+                });
+            }
+            Err(err) => {
+                let path = err.path().unwrap_or(&config.input).to_path_buf();
+                let rel = path.strip_prefix(&config.input).unwrap_or(&path).to_path_buf();
+                let reason = if err.loop_ancestor().is_some() {
+                    "symlink loop"
+                } else {
+                    "cannot read folder or file during the walk"
+                };
+                inputs.push(Input {
+                    id: path_id(&config.key, &rel),
+                    abs: path,
+                    rel,
+                    size: 0,
+                    early: Some((Status::Failed, reason)),
+                });
+            }
+        }
+    }
+    if let Some(shard) = config.shard {
+        inputs.retain(|i| shard_of(&config.key, &i.rel, shard.n) == shard.k);
+    }
+    inputs
+}
+
+/// Remove temp files a killed run left behind.
+fn remove_stale_temps(output: &Path) {
+    for entry in walkdir::WalkDir::new(output).into_iter().flatten() {
+        let name = entry.file_name().to_string_lossy();
+        if entry.file_type().is_file() && name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Prepare OUTPUT: refuse a foreign non-empty folder, and load what an earlier run finished.
+fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunError> {
+    let io_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RunError::Output { path, source }
+    };
+    let header = config.header();
+    let journal = config.journal_path();
+    let manifest = config.output.join(config.manifest_name());
+    let has_state = journal.exists() || manifest.exists();
+    let non_empty = fs::read_dir(&config.output)
+        .map(|mut d| d.next().is_some())
+        .unwrap_or(false);
+    if non_empty && !has_state && !config.shard.is_some_and(|_| config.output.join(STATE_DIR).exists()) {
+        return Err(RunError::OutputNotEmpty(config.output.clone()));
+    }
+    if has_state && !config.resume {
+        return Err(RunError::OutputNotEmpty(config.output.clone()));
+    }
+    let mut previous = HashMap::new();
+    if config.resume && has_state {
+        let header_path = config.output.join(STATE_DIR).join("run.json");
+        let saved: Option<JournalHeader> = fs::read(&header_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok());
+        match saved {
+            Some(saved) if saved.key_fingerprint != header.key_fingerprint => {
+                return Err(RunError::ResumeMismatch("key"));
+            }
+            Some(saved) if saved.profile_sha256 != header.profile_sha256 => {
+                return Err(RunError::ResumeMismatch("profile"));
+            }
+            _ => {}
+        }
+        for path in [&manifest, &journal] {
+            if let Ok(records) = manifest::read_jsonl(path) {
+                for r in records {
+                    previous.insert(r.id.clone(), r);
+                }
+            }
+        }
+        remove_stale_temps(&config.output);
+    }
+    if !config.dry_run {
+        let state = config.output.join(STATE_DIR);
+        fs::create_dir_all(&state).map_err(io_err(&state))?;
+        let header_path = state.join("run.json");
+        write_atomic(&header_path, &serde_json::to_vec(&header).expect("header serializes"))
+            .map_err(io_err(&header_path))?;
+    }
+    Ok(previous)
+}
+
+/// Write `bytes` to `path` through a temp file beside it, fsync, rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!("{TEMP_PREFIX}{name}{TEMP_SUFFIX}"));
+    let mut file = File::create(&tmp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    fs::rename(&tmp, path)
+}
+
+/// Whether an earlier run's record can stand for this input.
+fn reusable(previous: &Record, input: &Input, output: &Path) -> bool {
+    if previous.status != Status::Written || previous.bytes_in != input.size {
+        return false;
+    }
+    let (Some(out), Some(sha)) = (&previous.output, &previous.sha256) else {
+        return false;
+    };
+    fs::read(output.join(out)).is_ok_and(|bytes| sha256_hex(&bytes) == *sha)
+}
+
+struct Runner<'a> {
+    config: &'a RunConfig,
+    shared: Mutex<Shared>,
+    reporter: &'a dyn Reporter,
+}
+
+impl Runner<'_> {
+    /// Read, parse, de-identify and encode one input; place it under its final name.
+    fn process(&self, index: usize, input: &Input) -> Result<(), RunError> {
+        let config = self.config;
+        let fail = |status, reason: String| Done {
+            record: Record::new(input.id.clone(), status, Some(reason), input.size),
+            linkage: None,
+        };
+        let done = if let Some((status, reason)) = input.early {
+            fail(status, reason.to_owned())
+        } else if input.size > config.max_file_size {
+            fail(Status::Failed, format!("larger than --max-file-size ({} bytes)", config.max_file_size))
+        } else {
+            match fs::read(&input.abs) {
+                Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
+                Ok(bytes) => self.deidentify(input, &bytes),
+            }
+        };
+        self.place(index, input, done)
+    }
+
+    fn deidentify(&self, input: &Input, bytes: &[u8]) -> Done {
+        let config = self.config;
+        let size = bytes.len() as u64;
+        let fail = |status, reason: String| Done {
+            record: Record::new(input.id.clone(), status, Some(reason), size),
+            linkage: None,
+        };
+        let (object, ts) = match dicom_file::parse(bytes, config.max_file_size) {
+            Ok(Parsed::NotDicom) => return fail(Status::Skipped, "not DICOM".to_owned()),
+            Ok(Parsed::Dicomdir) => return fail(Status::Skipped, "DICOMDIR (holds PHI and old paths)".to_owned()),
+            Ok(Parsed::Dataset { object, transfer_syntax }) => (object, transfer_syntax),
+            Err(e) => return fail(Status::Failed, e.to_string()),
+        };
+        let deid = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            config.deidentifier.deidentify(object)
+        }));
+        let Ok((object, outcome)) = deid else {
+            return fail(Status::Failed, "de-identification crashed on this file".to_owned());
+        };
+        let encoded = match dicom_file::encode(&object, &ts) {
+            Ok(bytes) => bytes,
+            Err(e) => return fail(Status::Failed, e.to_string()),
+        };
+        let mut record = Record::new(input.id.clone(), Status::Written, None, size);
+        record.output = Some(output_rel_path(&object));
+        record.sha256 = Some(sha256_hex(&encoded));
+        record.bytes_out = encoded.len() as u64;
+        record.transfer_syntax = Some(ts);
+        record.actions = outcome.counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        if !config.dry_run {
+            if let Err(reason) = self.write_temp(input, &record, &encoded) {
+                return fail(Status::Failed, reason);
+            }
+        }
+        Done {
+            record,
+            linkage: Some(outcome.linkage),
+        }
+    }
+
+    fn temp_path(&self, input: &Input, rel: &str) -> PathBuf {
+        let final_path = self.config.output.join(rel);
+        let dir = final_path.parent().unwrap_or(&self.config.output).to_path_buf();
+        dir.join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", input.id))
+    }
+
+    /// Write the encoded file to its temp path and fsync it.
+    fn write_temp(&self, input: &Input, record: &Record, bytes: &[u8]) -> Result<(), String> {
+        let rel = record.output.as_deref().expect("written records have an output");
+        let tmp = self.temp_path(input, rel);
+        let dir = tmp.parent().expect("temp files live in a folder");
+        let write = || -> std::io::Result<()> {
+            fs::create_dir_all(dir)?;
+            let mut file = File::create(&tmp)?;
+            file.write_all(bytes)?;
+            file.sync_all()
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            format!("cannot write output ({})", e.kind())
+        })
+    }
+
+    /// Give a finished file its final name (see the module doc for collisions), record it,
+    /// and journal it.
+    fn place(&self, index: usize, input: &Input, mut done: Done) -> Result<(), RunError> {
+        let config = self.config;
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        if done.record.status == Status::Written {
+            let rel = done.record.output.clone().expect("written records have an output");
+            let sha = done.record.sha256.clone().expect("written records have a hash");
+            let tmp = self.temp_path(input, &rel);
+            let rename = |from: &Path, to: &str| -> Result<(), RunError> {
+                if config.dry_run {
+                    return Ok(());
+                }
+                let to = config.output.join(to);
+                fs::rename(from, &to).map_err(|source| RunError::Output { path: to, source })
+            };
+            match shared.claims.get(&rel).cloned() {
+                None => {
+                    rename(&tmp, &rel)?;
+                    shared.claims.insert(rel, (index, sha));
+                }
+                Some((other, other_sha)) if other_sha == sha => {
+                    if !config.dry_run {
+                        let _ = fs::remove_file(&tmp);
+                    }
+                    // The earlier input keeps the file; the later one is the duplicate.
+                    let (dup, keeper) = if index < other { (other, index) } else { (index, other) };
+                    let dup_record = if dup == index {
+                        &mut done.record
+                    } else {
+                        shared.records[dup].as_mut().expect("claimed records are stored")
+                    };
+                    dup_record.status = Status::Skipped;
+                    dup_record.reason = Some("duplicate".to_owned());
+                    dup_record.bytes_out = 0;
+                    if dup != index {
+                        shared.linkage[dup] = None;
+                        shared.claims.insert(rel, (keeper, sha));
+                    }
+                }
+                Some((other, other_sha)) => {
+                    if index < other {
+                        let moved = alternate_name(&rel, &other_sha);
+                        rename(&config.output.join(&rel), &moved)?;
+                        shared.records[other]
+                            .as_mut()
+                            .expect("claimed records are stored")
+                            .output = Some(moved.clone());
+                        shared.claims.insert(moved, (other, other_sha));
+                        rename(&tmp, &rel)?;
+                        shared.claims.insert(rel, (index, sha));
+                    } else {
+                        let alt = alternate_name(&rel, &sha);
+                        rename(&tmp, &alt)?;
+                        done.record.output = Some(alt.clone());
+                        shared.claims.insert(alt, (index, sha));
+                    }
+                }
+            }
+        }
+        if config.manifest_paths {
+            done.record.input = Some(input.rel.to_string_lossy().into_owned());
+        }
+        if let Some(journal) = shared.journal.as_mut() {
+            let mut line = serde_json::to_vec(&done.record).expect("records serialize");
+            line.push(b'\n');
+            journal
+                .write_all(&line)
+                .map_err(|source| RunError::Output { path: config.journal_path(), source })?;
+        }
+        self.reporter.file_done(&done.record);
+        shared.linkage[index] = done.linkage;
+        shared.records[index] = Some(done.record);
+        Ok(())
+    }
+}
+
+/// What a run produced: the summary and the manifest records, sorted by input path.
+pub struct RunOutcome {
+    pub summary: Summary,
+    pub records: Vec<Record>,
+}
+
+/// Run the whole job. Per-file faults end in the manifest; only faults that make the run
+/// meaningless (bad paths, an unwritable OUTPUT) return an error.
+pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, RunError> {
+    let started = Instant::now();
+    check_paths(config)?;
+    let previous = prepare_output(config)?;
+    let inputs = walk(config);
+    reporter.start(inputs.len() as u64);
+
+    let journal = if config.dry_run {
+        None
+    } else {
+        let path = config.journal_path();
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|source| RunError::Output { path, source })?;
+        Some(file)
+    };
+    let runner = Runner {
+        config,
+        shared: Mutex::new(Shared {
+            records: vec![None; inputs.len()],
+            linkage: vec![None; inputs.len()],
+            claims: HashMap::new(),
+            journal,
+        }),
+        reporter,
+    };
+    let mut todo = Vec::new();
+    let mut resumed = 0;
+    {
+        let mut shared = runner.shared.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, input) in inputs.iter().enumerate() {
+            match previous.get(&input.id) {
+                Some(prev) if reusable(prev, input, &config.output) => {
+                    let rel = prev.output.clone().expect("checked by reusable");
+                    let sha = prev.sha256.clone().expect("checked by reusable");
+                    shared.claims.insert(rel, (index, sha));
+                    shared.records[index] = Some(prev.clone());
+                    reporter.file_done(prev);
+                    resumed += 1;
+                }
+                _ => todo.push(index),
+            }
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(config.jobs)
+        .build()
+        .expect("a thread pool of the requested size");
+    pool.install(|| {
+        todo.par_iter()
+            .with_max_len(1)
+            .try_for_each(|&index| runner.process(index, &inputs[index]))
+    })?;
+
+    let shared = runner.shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by(|&a, &b| inputs[a].rel.cmp(&inputs[b].rel));
+    let records: Vec<Record> = order
+        .iter()
+        .map(|&i| shared.records[i].clone().expect("every input has a record"))
+        .collect();
+
+    let profile = config.deidentifier.profile();
+    let mut summary = Summary {
+        tool: "dicom-deid".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        profile: ProfileInfo {
+            name: profile.name.clone(),
+            chain: profile.chain.clone(),
+            sha256: profile.table_sha256(),
+            options: profile.options.iter().map(|o| o.name().to_owned()).collect(),
+        },
+        key_fingerprint: config.key.fingerprint(),
+        methods: config
+            .deidentifier
+            .method_codes()
+            .into_iter()
+            .map(|c| MethodInfo {
+                code: c.value.clone(),
+                scheme: "DCM".to_owned(),
+                meaning: c.meaning.clone(),
+            })
+            .collect(),
+        shard: config.shard.map(|s| format!("{}/{}", s.k, s.n)),
+        dry_run: config.dry_run,
+        files: 0,
+        status: Default::default(),
+        reasons: Default::default(),
+        resumed,
+        bytes_in: 0,
+        bytes_out: 0,
+        seconds: 0.0,
+        files_per_second: 0.0,
+        mb_per_second: 0.0,
+    };
+    summary.tally(&records);
+    let seconds = started.elapsed().as_secs_f64();
+    summary.seconds = (seconds * 1000.0).round() / 1000.0;
+    if seconds > 0.0 {
+        summary.files_per_second = (summary.files as f64 / seconds * 10.0).round() / 10.0;
+        summary.mb_per_second = (summary.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
+    }
+
+    if !config.dry_run {
+        let io = |path: PathBuf| move |source| RunError::Output { path, source };
+        let manifest_path = config.output.join(config.manifest_name());
+        write_atomic(&manifest_path, &manifest::to_jsonl(&records)).map_err(io(manifest_path.clone()))?;
+        let summary_path = config.output.join(config.summary_name());
+        let mut text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+        text.push(b'\n');
+        write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
+        if let Some(dir) = &config.linkage {
+            let links: Vec<&Linkage> = order.iter().filter_map(|&i| shared.linkage[i].as_ref()).collect();
+            write_linkage(dir, &links).map_err(io(dir.clone()))?;
+        }
+        let journal = config.journal_path();
+        let _ = fs::remove_file(&journal);
+    }
+    Ok(RunOutcome { summary, records })
+}
+
+/// `--linkage DIR`: one CSV per kind of identifier, `id_old,id_new`, sorted.
+fn write_linkage(dir: &Path, links: &[&Linkage]) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let kinds: [(&str, fn(&Linkage) -> &(String, String)); 4] = [
+        ("patient_id.csv", |l| &l.patient_id),
+        ("study_instance_uid.csv", |l| &l.study_uid),
+        ("series_instance_uid.csv", |l| &l.series_uid),
+        ("sop_instance_uid.csv", |l| &l.sop_uid),
+    ];
+    for (name, pick) in kinds {
+        let pairs: BTreeSet<&(String, String)> = links.iter().map(|l| pick(l)).collect();
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(["id_old", "id_new"])?;
+        for (old, new) in pairs {
+            writer.write_record([old, new])?;
+        }
+        let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+        write_atomic(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_partition() {
+        assert_eq!("2/3".parse::<Shard>(), Ok(Shard { k: 2, n: 3 }));
+        assert!("0/3".parse::<Shard>().is_err());
+        assert!("4/3".parse::<Shard>().is_err());
+        assert!("x".parse::<Shard>().is_err());
+        let key = Key::from_bytes([1; 32]);
+        let mut counts = [0; 3];
+        for i in 0..3000 {
+            counts[shard_of(&key, Path::new(&format!("p/{i}.dcm")), 3) as usize - 1] += 1;
+        }
+        assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+    }
+
+    #[test]
+    fn path_parts_are_sanitised() {
+        assert_eq!(sanitize("PAT-ABC", "x"), "PAT-ABC");
+        assert_eq!(sanitize("../etc", "x"), ".._etc");
+        assert_eq!(sanitize("..", "x"), "x");
+        assert_eq!(sanitize("a b/c", "x"), "a_b_c");
+        assert_eq!(sanitize("", "x"), "x");
+        assert_eq!(alternate_name("a/b/c.dcm", "0123456789abcdef"), "a/b/c_0123456789ab.dcm");
+    }
+}

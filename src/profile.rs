@@ -1,0 +1,751 @@
+//! Confidentiality profiles: the YAML format, `extends` chains, and compilation into the
+//! effective rule table that [`crate::actions`] applies.
+//!
+//! Every profile starts from Table E.1-1 (see [`crate::standard`]). Layers apply in order, each
+//! overriding the one before for the attributes it names:
+//! 1. the table's basic column;
+//! 2. the options' columns: retain options first, then clean options (so where both speak, the
+//!    attribute is kept but cleaned);
+//! 3. the `patient` section (PatientID and PatientName become keyed pseudonyms unless
+//!    `patient: {id: empty}`);
+//! 4. each profile's `attributes`, from the root of the `extends` chain down to the named profile.
+//!
+//! All validation happens while the YAML is read, so every error carries the file, line and
+//! column of the offending key or value.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+
+use dicom_core::Tag;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_dictionary_std::StandardDataDictionary;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::actions::Action;
+use crate::standard::{self, AnnexOption, Selector};
+use crate::uid;
+
+/// The profiles shipped with the tool, usable by name from any folder.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("basic", include_str!("../profiles/basic.yaml")),
+    ("ml-dataset", include_str!("../profiles/ml-dataset.yaml")),
+    ("safe-harbor", include_str!("../profiles/safe-harbor.yaml")),
+];
+
+/// The profile used when none is named.
+pub const DEFAULT_PROFILE: &str = "basic";
+
+/// Why a profile could not be loaded. Profiles hold no patient data, so messages may quote them.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{origin}: cannot read it: {source}")]
+    Read {
+        origin: String,
+        source: std::io::Error,
+    },
+    #[error("{origin}:{line}:{column}: {message}")]
+    Syntax {
+        origin: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{origin}: {message}")]
+    Invalid { origin: String, message: String },
+    #[error("{origin}: unknown profile {name:?}: not a built-in profile ({builtins}) nor a file")]
+    Unknown {
+        origin: String,
+        name: String,
+        builtins: String,
+    },
+    #[error("{origin}: `extends` makes a cycle: {chain}")]
+    Cycle { origin: String, chain: String },
+}
+
+/// One profile file as written (every field optional; `extends` fills the gaps).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileSpec {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub extends: Option<String>,
+    #[serde(default)]
+    pub options: Vec<AnnexOption>,
+    pub uids: Option<UidSpec>,
+    pub dates: Option<DateSpec>,
+    pub patient: Option<PatientSpec>,
+    #[serde(default, deserialize_with = "deserialize_attributes")]
+    pub attributes: Vec<AttributeRule>,
+    pub unlisted: Option<Unlisted>,
+    pub private: Option<PrivatePolicy>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UidSpec {
+    pub root: Option<UidRoot>,
+}
+
+/// A UID root, validated as it is read.
+#[derive(Debug, Clone)]
+pub struct UidRoot(pub String);
+
+impl<'de> Deserialize<'de> for UidRoot {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let root = String::deserialize(d)?;
+        uid::check_root(&root).map_err(serde::de::Error::custom)?;
+        Ok(UidRoot(root))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DateSpec {
+    pub shift: Option<ShiftMode>,
+    pub range_days: Option<[i64; 2]>,
+    pub days: Option<i64>,
+}
+
+/// How the `shift` action moves dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ShiftMode {
+    /// A keyed offset per patient within `range_days`.
+    PerPatient,
+    /// The same `days` for everyone.
+    Fixed,
+    /// Dates stay as they are.
+    None,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatientSpec {
+    pub id: Option<PatientIdMode>,
+    pub name: Option<String>,
+    pub lookup: Option<PathBuf>,
+    pub prefix: Option<String>,
+    pub cap_age: Option<bool>,
+}
+
+/// What becomes of PatientID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PatientIdMode {
+    /// A keyed pseudonym: prefix + base32 of the HMAC.
+    Hash,
+    /// From the lookup CSV; IDs it lacks fall back to the hash and are counted.
+    Lookup,
+    /// The original (only for data that is already pseudonymous).
+    Keep,
+    /// The table's own action (Z/D): every patient looks the same.
+    Empty,
+}
+
+/// Public attributes that no rule names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unlisted {
+    Keep,
+    Remove,
+}
+
+/// Private (odd-group) attributes that no rule names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PrivatePolicy {
+    /// All removed with their creators.
+    Remove,
+    /// Those of Table E.3.10-1 kept, the rest removed.
+    Safe,
+    /// All kept.
+    Keep,
+}
+
+/// An attribute selector in `attributes`: a keyword, `(gggg,eeee)`, a mask like `(60xx,4000)`,
+/// or a private attribute by creator `(0019,xx10)@GEMS_ACQU_01`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AttrSelector {
+    Public(Selector),
+    Private {
+        group: u16,
+        offset: u8,
+        creator: String,
+    },
+}
+
+impl std::fmt::Display for AttrSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttrSelector::Public(s) => s.fmt(f),
+            AttrSelector::Private {
+                group,
+                offset,
+                creator,
+            } => write!(f, "({group:04X},xx{offset:02X})@{creator}"),
+        }
+    }
+}
+
+impl FromStr for AttrSelector {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        if let Some((tag, creator)) = s.split_once('@') {
+            let bad = || format!("bad private attribute {s:?}: expected (gggg,xxee)@CREATOR with gggg odd");
+            let inner = tag
+                .strip_prefix('(')
+                .and_then(|t| t.strip_suffix(')'))
+                .ok_or_else(bad)?;
+            let (g, e) = inner.split_once(',').ok_or_else(bad)?;
+            let group = u16::from_str_radix(g, 16).map_err(|_| bad())?;
+            let offset = e
+                .to_ascii_lowercase()
+                .strip_prefix("xx")
+                .and_then(|o| u8::from_str_radix(o, 16).ok())
+                .ok_or_else(bad)?;
+            if g.len() != 4 || e.len() != 4 || group % 2 == 0 || creator.trim().is_empty() {
+                return Err(bad());
+            }
+            return Ok(AttrSelector::Private {
+                group,
+                offset,
+                creator: creator.trim().to_owned(),
+            });
+        }
+        if s.starts_with('(') {
+            return match standard::parse_selector(s) {
+                Some(Selector::Tag(t)) if t.0 % 2 == 1 => Err(format!(
+                    "{s} is a private attribute: name it with its creator, e.g. ({:04X},xx{:02X})@CREATOR",
+                    t.0,
+                    t.1 & 0xFF
+                )),
+                Some(sel @ (Selector::Tag(_) | Selector::Mask { .. })) => {
+                    Ok(AttrSelector::Public(sel))
+                }
+                _ => Err(format!(
+                    "bad tag {s:?}: expected (gggg,eeee) in hexadecimal, or a mask like (60xx,4000)"
+                )),
+            };
+        }
+        match StandardDataDictionary.by_name(s) {
+            Some(entry) => Ok(AttrSelector::Public(Selector::Tag(entry.tag()))),
+            None => Err(format!("unknown attribute keyword {s:?}")),
+        }
+    }
+}
+
+/// One entry of `attributes`, kept in file order.
+#[derive(Debug, Clone)]
+pub struct AttributeRule {
+    pub selector: AttrSelector,
+    pub action: Action,
+}
+
+/// Reads the `attributes` mapping in order, validating each key and action where it stands.
+struct AttributeRules;
+
+impl<'de> serde::de::Visitor<'de> for AttributeRules {
+    type Value = Vec<AttributeRule>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a mapping from attribute to action")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut rules = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let selector = key.parse().map_err(serde::de::Error::custom)?;
+            let action = map.next_value::<Action>()?;
+            rules.push(AttributeRule { selector, action });
+        }
+        Ok(rules)
+    }
+}
+
+fn deserialize_attributes<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<AttributeRule>, D::Error> {
+    d.deserialize_map(AttributeRules)
+}
+
+/// Where a rule came from, for `profile show` and `inspect`.
+pub type Layer = Arc<str>;
+
+/// An action with the layer that chose it.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub action: Action,
+    pub layer: Layer,
+}
+
+/// The date settings in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DateConfig {
+    pub shift: ShiftMode,
+    pub range_days: (i64, i64),
+    pub fixed_days: i64,
+}
+
+/// The patient settings in force.
+#[derive(Debug, Clone)]
+pub struct PatientConfig {
+    pub id: PatientIdMode,
+    pub name_template: String,
+    pub prefix: String,
+    pub cap_age: bool,
+    /// Original PatientID → chosen pseudonym (the only PHI a profile may bring).
+    pub lookup: HashMap<String, String>,
+}
+
+/// A compiled profile: the effective rule for every attribute, plus the settings.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub name: String,
+    /// Where each layer came from (built-in name or file path), root first.
+    pub chain: Vec<String>,
+    pub options: BTreeSet<AnnexOption>,
+    tags: HashMap<Tag, Rule>,
+    masks: Vec<(Selector, Rule)>,
+    private_rules: HashMap<(u16, u8, String), Rule>,
+    safe_private: HashMap<(u16, u8), Vec<String>>,
+    pub private: PrivatePolicy,
+    pub unlisted: Unlisted,
+    pub uid_root: String,
+    pub dates: DateConfig,
+    pub patient: PatientConfig,
+}
+
+/// The rule for a private attribute.
+pub enum PrivateRule<'a> {
+    Named(&'a Rule),
+    Safe,
+    Policy(PrivatePolicy),
+}
+
+impl Profile {
+    /// Load a profile by built-in name or file path and compile it.
+    pub fn load(name_or_path: &str) -> Result<Self, ProfileError> {
+        let mut chain = Vec::new();
+        let mut specs = Vec::new();
+        let mut next = Some((name_or_path.to_owned(), None::<PathBuf>));
+        while let Some((name, base)) = next.take() {
+            let (origin, text, dir) = locate(&name, base.as_deref(), chain.last())?;
+            if chain.contains(&origin) {
+                chain.push(origin.clone());
+                return Err(ProfileError::Cycle {
+                    origin: chain[0].clone(),
+                    chain: chain.join(" -> "),
+                });
+            }
+            let spec = parse_spec(&origin, &text)?;
+            next = spec.extends.clone().map(|e| (e, dir.clone()));
+            chain.push(origin.clone());
+            specs.push((origin, dir, spec));
+        }
+        specs.reverse();
+        compile(specs)
+    }
+
+    /// The rule for a public attribute, if any layer names it.
+    pub fn rule(&self, tag: Tag) -> Option<&Rule> {
+        self.tags.get(&tag).or_else(|| {
+            self.masks
+                .iter()
+                .find(|(sel, _)| sel.covers(tag))
+                .map(|(_, r)| r)
+        })
+    }
+
+    /// The rule for a private attribute of `creator`'s block in `group` at element `offset`.
+    pub fn private_rule(&self, group: u16, offset: u8, creator: &str) -> PrivateRule<'_> {
+        let creator = creator.trim();
+        if let Some(rule) = self
+            .private_rules
+            .get(&(group, offset, creator.to_owned()))
+        {
+            return PrivateRule::Named(rule);
+        }
+        if self.private == PrivatePolicy::Safe
+            && self
+                .safe_private
+                .get(&(group, offset))
+                .is_some_and(|cs| cs.iter().any(|c| c == creator))
+        {
+            return PrivateRule::Safe;
+        }
+        PrivateRule::Policy(self.private)
+    }
+
+    /// The effective table as text: one line per rule (selector, keyword, action, layer),
+    /// then the settings. Its SHA-256 names the profile in every summary.
+    pub fn effective_table(&self) -> String {
+        let mut lines: Vec<(String, String)> = Vec::new();
+        for (tag, rule) in &self.tags {
+            let keyword = StandardDataDictionary
+                .by_tag(*tag)
+                .map(|e| e.alias().to_owned())
+                .unwrap_or_default();
+            lines.push((
+                format!("({:04X},{:04X})", tag.0, tag.1),
+                format!("{keyword}\t{}\t{}", rule.action, rule.layer),
+            ));
+        }
+        for (sel, rule) in &self.masks {
+            lines.push((sel.to_string(), format!("\t{}\t{}", rule.action, rule.layer)));
+        }
+        for ((group, offset, creator), rule) in &self.private_rules {
+            lines.push((
+                format!("({group:04X},xx{offset:02X})@{creator}"),
+                format!("\t{}\t{}", rule.action, rule.layer),
+            ));
+        }
+        lines.sort();
+        let mut out = String::new();
+        for (sel, rest) in lines {
+            let _ = writeln!(out, "{sel}\t{rest}");
+        }
+        let options: Vec<_> = self.options.iter().map(|o| o.name()).collect();
+        let _ = writeln!(out, "# options: {}", options.join(", "));
+        let _ = writeln!(out, "# private: {:?}", self.private);
+        let _ = writeln!(out, "# unlisted: {:?}", self.unlisted);
+        let _ = writeln!(out, "# uids.root: {}", self.uid_root);
+        let _ = writeln!(out, "# dates: {:?}", self.dates);
+        let p = &self.patient;
+        let _ = writeln!(
+            out,
+            "# patient: id {:?}, name {:?}, prefix {:?}, cap_age {}, lookup entries {}",
+            p.id,
+            p.name_template,
+            p.prefix,
+            p.cap_age,
+            p.lookup.len()
+        );
+        out
+    }
+
+    /// SHA-256 of [`Profile::effective_table`], hex.
+    pub fn table_sha256(&self) -> String {
+        hex::encode(Sha256::digest(self.effective_table().as_bytes()))
+    }
+}
+
+/// Find a profile's text: a built-in name, else a file (relative to the extending file's folder).
+fn locate(
+    name: &str,
+    base: Option<&Path>,
+    from: Option<&String>,
+) -> Result<(String, String, Option<PathBuf>), ProfileError> {
+    if let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+        return Ok((format!("builtin:{name}"), (*text).to_owned(), None));
+    }
+    let path = match base {
+        Some(dir) if Path::new(name).is_relative() => dir.join(name),
+        _ => PathBuf::from(name),
+    };
+    if !path.is_file() {
+        return Err(ProfileError::Unknown {
+            origin: from.cloned().unwrap_or_else(|| "profile".to_owned()),
+            name: name.to_owned(),
+            builtins: BUILTIN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| ProfileError::Read {
+        origin: origin.clone(),
+        source,
+    })?;
+    let dir = path.parent().map(Path::to_owned);
+    Ok((origin, text, dir))
+}
+
+/// Parse one profile's YAML, turning serde's errors into file:line:column messages.
+pub fn parse_spec(origin: &str, text: &str) -> Result<ProfileSpec, ProfileError> {
+    if text.trim().is_empty() {
+        return Ok(ProfileSpec::default());
+    }
+    serde_yaml::from_str(text).map_err(|e| {
+        let (line, column) = e
+            .location()
+            .map(|l| (l.line(), l.column()))
+            .unwrap_or((0, 0));
+        let message = e.to_string();
+        // serde_yaml appends " at line L column C"; the prefix already says where.
+        let message = match message.find(" at line ") {
+            Some(i) => message[..i].to_owned(),
+            None => message,
+        };
+        ProfileError::Syntax {
+            origin: origin.to_owned(),
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// Merge the chain (root first) and build the effective rules.
+fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile, ProfileError> {
+    let top = specs.last().map(|(o, _, _)| o.clone()).unwrap_or_default();
+    let invalid = |origin: &str, message: String| ProfileError::Invalid {
+        origin: origin.to_owned(),
+        message,
+    };
+    let mut name = None;
+    let mut options = BTreeSet::new();
+    let mut uid_root = uid::UUID_ROOT.to_owned();
+    let mut dates = DateConfig {
+        shift: ShiftMode::PerPatient,
+        range_days: (-730, -30),
+        fixed_days: 0,
+    };
+    let mut patient = PatientConfig {
+        id: PatientIdMode::Hash,
+        name_template: "{id}".to_owned(),
+        prefix: "PAT-".to_owned(),
+        cap_age: true,
+        lookup: HashMap::new(),
+    };
+    let mut unlisted = Unlisted::Keep;
+    let mut private = None;
+    let mut overrides: Vec<(AttributeRule, Layer)> = Vec::new();
+    for (origin, dir, spec) in &specs {
+        let layer: Layer = Arc::from(format!("profile {}", spec.name.as_deref().unwrap_or(origin)));
+        if spec.name.is_some() {
+            name.clone_from(&spec.name);
+        }
+        options.extend(spec.options.iter().copied());
+        if let Some(root) = spec.uids.as_ref().and_then(|u| u.root.as_ref()) {
+            uid_root.clone_from(&root.0);
+        }
+        if let Some(d) = &spec.dates {
+            if let Some(shift) = d.shift {
+                dates.shift = shift;
+            }
+            if let Some([lo, hi]) = d.range_days {
+                if lo > hi {
+                    return Err(invalid(origin, format!("dates.range_days: {lo} is above {hi}")));
+                }
+                dates.range_days = (lo, hi);
+            }
+            if let Some(days) = d.days {
+                dates.fixed_days = days;
+            }
+        }
+        if let Some(p) = &spec.patient {
+            if let Some(id) = p.id {
+                patient.id = id;
+            }
+            if let Some(template) = &p.name {
+                check_template(template).map_err(|m| invalid(origin, m))?;
+                patient.name_template.clone_from(template);
+            }
+            if let Some(prefix) = &p.prefix {
+                if prefix.len() > 8 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                    return Err(invalid(origin, "patient.prefix: at most 8 characters of A-Z, a-z, 0-9, - and _".to_owned()));
+                }
+                patient.prefix.clone_from(prefix);
+            }
+            if let Some(cap) = p.cap_age {
+                patient.cap_age = cap;
+            }
+            if let Some(lookup) = &p.lookup {
+                let path = match dir {
+                    Some(dir) if lookup.is_relative() => dir.join(lookup),
+                    _ => lookup.clone(),
+                };
+                patient.lookup = read_lookup(&path).map_err(|m| invalid(origin, m))?;
+            }
+        }
+        if let Some(u) = spec.unlisted {
+            unlisted = u;
+        }
+        if spec.private.is_some() {
+            private = spec.private;
+        }
+        overrides.extend(spec.attributes.iter().cloned().map(|r| (r, layer.clone())));
+    }
+    if options.contains(&AnnexOption::RetainLongitudinalFullDates)
+        && options.contains(&AnnexOption::RetainLongitudinalModifiedDates)
+    {
+        return Err(invalid(
+            &top,
+            "retain-longitudinal-full-dates and retain-longitudinal-modified-dates exclude each other".to_owned(),
+        ));
+    }
+    if patient.id == PatientIdMode::Lookup && patient.lookup.is_empty() {
+        return Err(invalid(&top, "patient.id is lookup but no patient.lookup CSV (or an empty one) is given".to_owned()));
+    }
+    let private = private.unwrap_or(if options.contains(&AnnexOption::RetainSafePrivate) {
+        PrivatePolicy::Safe
+    } else {
+        PrivatePolicy::Remove
+    });
+
+    let mut tags = HashMap::new();
+    let mut masks = Vec::new();
+    let basic: Layer = Arc::from("E.1-1 basic");
+    let ordered: Vec<AnnexOption> = AnnexOption::ALL
+        .iter()
+        .copied()
+        .filter(|o| !o.is_clean())
+        .chain(AnnexOption::ALL.iter().copied().filter(|o| o.is_clean()))
+        .filter(|o| options.contains(o))
+        .collect();
+    let option_layers: HashMap<AnnexOption, Layer> = ordered
+        .iter()
+        .map(|o| (*o, Arc::from(format!("option {}", o.name()))))
+        .collect();
+    for row in standard::table() {
+        let mut rule = Rule {
+            action: row.basic.clone(),
+            layer: basic.clone(),
+        };
+        for option in &ordered {
+            if let Some(action) = row.option(*option) {
+                rule = Rule {
+                    action: action.clone(),
+                    layer: option_layers[option].clone(),
+                };
+            }
+        }
+        match row.selector {
+            Selector::Tag(t) => {
+                tags.insert(t, rule);
+            }
+            Selector::Mask { .. } => masks.push((row.selector, rule)),
+            // The private row is carried by the `private` policy.
+            Selector::Private => {}
+        }
+    }
+    if patient.id != PatientIdMode::Empty {
+        let layer: Layer = Arc::from("patient");
+        tags.insert(
+            dicom_dictionary_std::tags::PATIENT_ID,
+            Rule {
+                action: Action::Pseudonym,
+                layer: layer.clone(),
+            },
+        );
+        tags.insert(
+            dicom_dictionary_std::tags::PATIENT_NAME,
+            Rule {
+                action: Action::PatientName,
+                layer,
+            },
+        );
+    }
+    let mut private_rules = HashMap::new();
+    for (rule, layer) in overrides {
+        let r = Rule {
+            action: rule.action,
+            layer,
+        };
+        match rule.selector {
+            AttrSelector::Public(Selector::Tag(t)) => {
+                tags.insert(t, r);
+            }
+            AttrSelector::Public(sel) => {
+                masks.retain(|(s, _)| *s != sel);
+                masks.insert(0, (sel, r));
+            }
+            AttrSelector::Private {
+                group,
+                offset,
+                creator,
+            } => {
+                private_rules.insert((group, offset, creator), r);
+            }
+        }
+    }
+    let mut safe_private: HashMap<(u16, u8), Vec<String>> = HashMap::new();
+    for s in standard::safe_private() {
+        safe_private
+            .entry((s.group, s.offset))
+            .or_default()
+            .push(s.creator.clone());
+    }
+    Ok(Profile {
+        name: name.unwrap_or_else(|| top.clone()),
+        chain: specs.iter().map(|(o, _, _)| o.clone()).collect(),
+        options,
+        tags,
+        masks,
+        private_rules,
+        safe_private,
+        private,
+        unlisted,
+        uid_root,
+        dates,
+        patient,
+    })
+}
+
+/// Templates may use `{id}` (the new PatientID) and literal text.
+fn check_template(template: &str) -> Result<(), String> {
+    let rest = template.replace("{id}", "");
+    if rest.contains(['{', '}']) {
+        return Err(format!(
+            "patient.name {template:?}: only {{id}} may be used in the template"
+        ));
+    }
+    if template.len() > 64 {
+        return Err("patient.name: a person name component holds at most 64 characters".to_owned());
+    }
+    Ok(())
+}
+
+/// Read `original,pseudonym` pairs; a first line `id_old,id_new` is a header.
+fn read_lookup(path: &Path) -> Result<HashMap<String, String>, String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(false)
+        .from_path(path)
+        .map_err(|e| format!("patient.lookup {}: {e}", path.display()))?;
+    let mut map = HashMap::new();
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("patient.lookup {}: {e}", path.display()))?;
+        if record.len() != 2 {
+            return Err(format!(
+                "patient.lookup {}: line {}: expected two columns",
+                path.display(),
+                i + 1
+            ));
+        }
+        if i == 0 && &record[0] == "id_old" {
+            continue;
+        }
+        let new = record[1].trim();
+        if new.is_empty() || new.len() > 64 || new.contains('\\') {
+            return Err(format!(
+                "patient.lookup {}: line {}: the new id must be 1 to 64 characters without a backslash",
+                path.display(),
+                i + 1
+            ));
+        }
+        map.insert(record[0].trim().to_owned(), new.to_owned());
+    }
+    Ok(map)
+}
+
+/// A short description line of each built-in profile, for `profile list`.
+pub fn builtin_descriptions() -> BTreeMap<&'static str, String> {
+    BUILTIN
+        .iter()
+        .map(|(n, text)| {
+            let description = parse_spec(n, text)
+                .ok()
+                .and_then(|s| s.description)
+                .unwrap_or_default();
+            (*n, description.trim().to_owned())
+        })
+        .collect()
+}
