@@ -9,11 +9,12 @@
 use std::io::{Read, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use dicom_core::Tag;
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::mem::InMemDicomObject;
-use dicom_object::meta::FileMetaTableBuilder;
+use dicom_object::meta::{FileMetaTable, FileMetaTableBuilder};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::scan::{self, Encoding, ScanError};
@@ -40,6 +41,8 @@ pub enum FileError {
     Inflate(u64),
     #[error("data set cannot be parsed ({0})")]
     Parse(String),
+    #[error("UN element of undefined length (CP-246) is not supported")]
+    UndefinedLengthUn,
     #[error("the parser crashed on this file")]
     Panic,
     #[error("{0} is missing or not a valid UID after de-identification")]
@@ -84,6 +87,9 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
     if layout.is_dicomdir {
         return Ok(Parsed::Dicomdir);
     }
+    if layout.undefined_length_un {
+        return Err(FileError::UndefinedLengthUn);
+    }
     let ts_uid = match (&layout.transfer_syntax, layout.encoding) {
         (Some(ts), _) => ts.clone(),
         (None, Encoding::ImplicitLE) => uids::IMPLICIT_VR_LITTLE_ENDIAN.to_owned(),
@@ -94,7 +100,10 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
     let inflated;
     let (data, read_ts) = if layout.encoding == Encoding::DeflatedExplicitLE {
         inflated = inflate(data, max_inflated)?;
-        scan::scan_dataset(&inflated, Encoding::ExplicitLE).map_err(FileError::Structure)?;
+        let inner = scan::scan_dataset(&inflated, Encoding::ExplicitLE).map_err(FileError::Structure)?;
+        if inner.undefined_length_un {
+            return Err(FileError::UndefinedLengthUn);
+        }
         (&inflated[..], uids::EXPLICIT_VR_LITTLE_ENDIAN)
     } else {
         (data, ts_uid.as_str())
@@ -102,15 +111,41 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
     let ts = TransferSyntaxRegistry
         .get(read_ts)
         .ok_or_else(|| FileError::UnsupportedTransferSyntax(ts_uid.clone()))?;
-    let object = catch_unwind(AssertUnwindSafe(|| {
+    let mut object = catch_unwind(AssertUnwindSafe(|| {
         InMemDicomObject::read_dataset_with_ts(data, ts)
     }))
     .map_err(|_| FileError::Panic)?
     .map_err(|e| FileError::Parse(error_kind(&e)))?;
+    if layout.transfer_syntax.is_some() {
+        let meta_start = if layout.has_preamble { 128 } else { 0 };
+        fill_sop_from_meta(&mut object, &bytes[meta_start..]);
+    }
     Ok(Parsed::Dataset {
         object,
         transfer_syntax: ts_uid,
     })
+}
+
+/// A data set without SOPClassUID or SOPInstanceUID takes them from the file meta, where
+/// some writers leave them only; the profile then remaps the instance UID like any other.
+fn fill_sop_from_meta(object: &mut InMemDicomObject, meta_bytes: &[u8]) {
+    if object.get(tags::SOP_CLASS_UID).is_some() && object.get(tags::SOP_INSTANCE_UID).is_some() {
+        return;
+    }
+    let Ok(meta) = catch_unwind(AssertUnwindSafe(|| FileMetaTable::from_reader(meta_bytes))) else {
+        return;
+    };
+    let Ok(meta) = meta else {
+        return;
+    };
+    for (tag, value) in [
+        (tags::SOP_CLASS_UID, meta.media_storage_sop_class_uid()),
+        (tags::SOP_INSTANCE_UID, meta.media_storage_sop_instance_uid()),
+    ] {
+        if object.get(tag).is_none() && uid::is_valid(value) {
+            object.put(DataElement::new(tag, VR::UI, PrimitiveValue::from(value)));
+        }
+    }
 }
 
 /// Inflate a deflated data set, refusing to grow past `max` bytes (deflate bombs).

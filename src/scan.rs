@@ -28,8 +28,10 @@
 //!   implicit VR LE, CP-246); in implicit VR it means a sequence (or fragments for
 //!   pixel data). Elsewhere it is `BadLength`.
 //! - Defined-length items must end exactly at their end; delimiters must appear where
-//!   they close something (`BadDelimiter`). Defined-length values in implicit VR are
-//!   opaque (no dictionary); explicit SQ values are scanned.
+//!   they close something (`BadDelimiter`). Explicit SQ values are scanned. Implicit VR
+//!   has no dictionary here, so a defined-length value is opaque unless it opens with an
+//!   item tag (pixel data excepted): then it is scanned as the sequence dicom-rs's
+//!   dictionary would make of it, so lengths nested in it cannot lie to the parser.
 //! - More than [`MAX_DEPTH`] nested sequences is `TooDeep`.
 //! - Tag order is not checked. Trailing zero bytes after the last top-level element
 //!   are accepted as padding; (FFFC,FFFC) is an ordinary element.
@@ -125,6 +127,9 @@ pub struct Layout {
     pub elements: u64,
     /// true when this is a DICOMDIR: MediaStorageSOPClassUID == "1.2.840.10008.1.3.10" or a top-level (0004,1220) DirectoryRecordSequence present
     pub is_dicomdir: bool,
+    /// true when an explicit-VR UN element of undefined length (CP-246: implicit VR content)
+    /// is present; dicom-rs reads such a value as a 4 GiB blob, so it must not see the file.
+    pub undefined_length_un: bool,
 }
 
 const ITEM: u32 = 0xFFFE_E000;
@@ -177,6 +182,7 @@ pub fn scan(bytes: &[u8]) -> Result<Layout, ScanError> {
         pixel_data_offset: None,
         elements: meta.elements,
         is_dicomdir: sop_class == Some(DICOMDIR_CLASS),
+        undefined_length_un: false,
     };
     if encoding != Encoding::DeflatedExplicitLE {
         walk(bytes, meta.end, &mut layout)?;
@@ -200,6 +206,7 @@ pub fn scan_dataset(bytes: &[u8], encoding: Encoding) -> Result<Layout, ScanErro
         pixel_data_offset: None,
         elements: 0,
         is_dicomdir: false,
+        undefined_length_un: false,
     };
     walk(bytes, 0, &mut layout)?;
     Ok(layout)
@@ -217,8 +224,10 @@ fn walk(bytes: &[u8], start: usize, layout: &mut Layout) -> Result<(), ScanError
         elements: 0,
         pixel_data: None,
         directory_records: false,
+        undefined_length_un: false,
     };
     walker.elements(start, Bound::defined(bytes.len()), syntax, 0)?;
+    layout.undefined_length_un |= walker.undefined_length_un;
     layout.elements += walker.elements;
     layout.pixel_data_offset = walker.pixel_data;
     layout.is_dicomdir |= walker.directory_records;
@@ -530,6 +539,7 @@ struct Walker<'a> {
     elements: u64,
     pixel_data: Option<u64>,
     directory_records: bool,
+    undefined_length_un: bool,
 }
 
 impl Walker<'_> {
@@ -585,13 +595,21 @@ impl Walker<'_> {
                         (Content::Fragments, syntax)
                     }
                     b"SQ" | [0, 0] => (Content::DataSets, syntax),
-                    b"UN" => (Content::DataSets, IMPLICIT_LE),
+                    b"UN" => {
+                        self.undefined_length_un = true;
+                        (Content::DataSets, IMPLICIT_LE)
+                    }
                     _ => return Err(ScanError::BadLength { offset: pos as u64 }),
                 };
                 (Bound::delimited(bound.limit), content, inner_syntax)
             } else {
                 let end = fit(h.value, h.len, bound.limit).ok_or(truncated(pos))?;
-                if h.vr != *b"SQ" {
+                // Implicit VR has no SQ code, but the parser's dictionary knows standard
+                // sequences: a value opening with an item is checked as a sequence.
+                let opens_item = !syntax.explicit
+                    && h.tag != PIXEL_DATA
+                    && tag_len(&bytes[..end], h.value, syntax).is_ok_and(|(tag, _)| tag == ITEM);
+                if h.vr != *b"SQ" && !opens_item {
                     pos = end;
                     continue;
                 }
@@ -812,6 +830,7 @@ mod tests {
                 pixel_data_offset: Some(pixel as u64),
                 elements: 5 + 7 + 11,
                 is_dicomdir: false,
+                undefined_length_un: false,
             }
         );
     }
@@ -962,11 +981,10 @@ mod tests {
 
     #[test]
     fn encoding_detected_without_meta() {
-        // Implicit VR cannot see into the defined-length sequence: 7 fewer elements.
-        for (s, encoding, elements) in [
-            (LE, Encoding::ExplicitLE, 18),
-            (BE, Encoding::ExplicitBE, 18),
-            (IM, Encoding::ImplicitLE, 11),
+        for (s, encoding) in [
+            (LE, Encoding::ExplicitLE),
+            (BE, Encoding::ExplicitBE),
+            (IM, Encoding::ImplicitLE),
         ] {
             let layout = scan(&body_elements(s).concat()).unwrap();
             assert_eq!(layout.encoding, encoding);
@@ -978,7 +996,7 @@ mod tests {
                 ),
                 (false, 0, None)
             );
-            assert_eq!(layout.elements, elements);
+            assert_eq!(layout.elements, 7 + 11);
         }
     }
 
@@ -1332,10 +1350,36 @@ mod tests {
             &[private_defined, private_undefined, encapsulated].concat(),
         ))
         .unwrap();
-        assert_eq!(layout.elements, 5 + 3 + 2);
+        assert_eq!(layout.elements, 5 + 6);
         assert!(layout.pixel_data_offset.is_some());
         let garbage_private = el(IM, 0x0009_1010, b"  ", &[0xFF; 30]);
         assert!(scan(&part10("1.2.840.10008.1.2", &garbage_private)).is_ok());
+        let item_like_pixels = el(IM, PIXEL_DATA, b"  ", &hdr(IM, ITEM, b"  ", 0x7000_0000));
+        assert!(scan(&part10("1.2.840.10008.1.2", &item_like_pixels)).is_ok());
+    }
+
+    #[test]
+    fn implicit_defined_length_sequences_cannot_hide_faults() {
+        let ts = "1.2.840.10008.1.2";
+        let dataset = (132 + meta_elements(ts, CT_CLASS).concat().len()) as u64;
+        let lying = item(IM, &hdr(IM, 0x0008_1150, b"  ", 0xC000_0000));
+        let file = part10(ts, &el(IM, 0x0008_1140, b"  ", &lying));
+        assert_eq!(
+            scan(&file),
+            Err(ScanError::Truncated {
+                offset: dataset + 16
+            })
+        );
+        let mut content = el(IM, 0x0008_0100, b"  ", b"leaf");
+        for _ in 0..1000 {
+            content = el(IM, 0x0040_A730, b"  ", &item(IM, &content));
+        }
+        assert_eq!(
+            scan(&part10(ts, &content)),
+            Err(ScanError::TooDeep {
+                offset: dataset + 16 * MAX_DEPTH as u64
+            })
+        );
     }
 
     /// `levels` nested explicit LE sequences, each holding one item.
