@@ -33,8 +33,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
-use dicom_core::value::{C, DataSetSequence, PrimitiveValue, Value};
 use dicom_core::header::Header;
+use dicom_core::value::{C, DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_dictionary_std::{StandardDataDictionary, tags};
 use dicom_object::mem::{InMemDicomObject, InMemElement};
@@ -142,32 +142,50 @@ impl std::fmt::Display for Action {
 const ACTION_NAMES: &str = "remove, empty, dummy, keep, clean, uid, hash, shift, {replace: VALUE}, \
      or a code of Table E.1-1 (X, Z, D, K, C, U, Z/D, X/Z, X/D, X/Z/D, X/Z/U*)";
 
+impl std::str::FromStr for Action {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, String> {
+        Action::from_name(name)
+            .ok_or_else(|| format!("unknown action {name:?}: expected {ACTION_NAMES}"))
+    }
+}
+
+/// Reads an action name, or `{replace: VALUE}`, inside the visitor so that errors carry the
+/// position of the offending value.
+struct ActionVisitor;
+
+impl<'de> serde::de::Visitor<'de> for ActionVisitor {
+    type Value = Action;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "an action: {ACTION_NAMES}")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Action, E> {
+        v.parse().map_err(E::custom)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Action, A::Error> {
+        use serde::de::Error;
+        let Some((key, value)) = map.next_entry::<String, String>()? else {
+            return Err(A::Error::custom("expected {replace: VALUE}"));
+        };
+        if key != "replace" || map.next_key::<String>()?.is_some() {
+            return Err(A::Error::custom("expected {replace: VALUE}"));
+        }
+        if value.contains('\\') || value.len() > 1024 {
+            return Err(A::Error::custom(
+                "replace: a single value of at most 1024 characters, without a backslash",
+            ));
+        }
+        Ok(Action::Replace(value))
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Action {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(serde::Deserialize)]
-        #[serde(untagged)]
-        enum Wire {
-            Name(String),
-            Replace { replace: String },
-        }
-        let wire = Wire::deserialize(d).map_err(|_| {
-            serde::de::Error::custom(format!("expected an action: {ACTION_NAMES}"))
-        })?;
-        match wire {
-            Wire::Name(name) => Action::from_name(&name).ok_or_else(|| {
-                serde::de::Error::custom(format!(
-                    "unknown action {name:?}: expected {ACTION_NAMES}"
-                ))
-            }),
-            Wire::Replace { replace } => {
-                if replace.contains('\\') || replace.len() > 1024 {
-                    return Err(serde::de::Error::custom(
-                        "replace: a single value of at most 1024 characters, without a backslash",
-                    ));
-                }
-                Ok(Action::Replace(replace))
-            }
-        }
+        d.deserialize_any(ActionVisitor)
     }
 }
 
@@ -199,6 +217,17 @@ pub struct Deidentifier {
     profile: Profile,
     key: Key,
     uids: UidMapper,
+}
+
+/// What the sequences around an element asked for. A sequence the table dummies (D, such as
+/// an SR ContentSequence) or cleans (C) holds free text the table does not list (TextValue):
+/// inside it, unlisted free text is removed (under D) or cleaned (under C) instead of kept.
+/// Code items (CodeValue, CodeMeaning, ...) stay, so the structure remains valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Subtree {
+    Plain,
+    Dummied,
+    Cleaned,
 }
 
 /// Per-file state while one data set is processed.
@@ -254,8 +283,14 @@ impl Deidentifier {
     fn hashed_id(&self, original: &str) -> String {
         let mac = self.key.mac(b"pid", original.as_bytes());
         let text = data_encoding::BASE32_NOPAD.encode(&mac[..8]);
-        let room = 16usize.saturating_sub(self.profile.patient.prefix.len()).max(8);
-        format!("{}{}", self.profile.patient.prefix, &text[..room.min(text.len())])
+        let room = 16usize
+            .saturating_sub(self.profile.patient.prefix.len())
+            .max(8);
+        format!(
+            "{}{}",
+            self.profile.patient.prefix,
+            &text[..room.min(text.len())]
+        )
     }
 
     /// A keyed pseudonym of any value for the `hash` action: 16 base32 characters, which fit
@@ -308,7 +343,7 @@ impl Deidentifier {
             text(tags::SERIES_INSTANCE_UID),
             text(tags::SOP_INSTANCE_UID),
         );
-        let mut out = state.dataset(object, 0);
+        let mut out = state.dataset(object, 0, Subtree::Plain);
         self.mark(&mut out);
         let after = |tag| top_text(&out, tag);
         let linkage = Linkage {
@@ -570,6 +605,11 @@ pub fn is_structural(tag: Tag) -> bool {
         )
 }
 
+/// The attributes of a code item (PS3.3 Table 8.8-1), which name concepts, not people.
+fn is_code_item(tag: Tag) -> bool {
+    tag.0 == 0x0008 && matches!(tag.1, 0x0100 | 0x0102 | 0x0103 | 0x0104 | 0x0119 | 0x0120)
+}
+
 fn is_text_vr(vr: VR) -> bool {
     matches!(
         vr,
@@ -638,7 +678,12 @@ fn dummy_value(vr: VR) -> Option<PrimitiveValue> {
 
 impl FileState<'_> {
     /// Process every element of one data set (or item).
-    fn dataset(&mut self, object: InMemDicomObject, depth: usize) -> InMemDicomObject {
+    fn dataset(
+        &mut self,
+        object: InMemDicomObject,
+        depth: usize,
+        subtree: Subtree,
+    ) -> InMemDicomObject {
         let creators: BTreeMap<(u16, u8), String> = object
             .iter()
             .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
@@ -659,7 +704,7 @@ impl FileState<'_> {
                 let block = (tag.0, (tag.1 >> 8) as u8);
                 let offset = (tag.1 & 0xFF) as u8;
                 let r = match creators.get(&block) {
-                    Some(creator) => self.private(elem, creator, offset, depth),
+                    Some(creator) => self.private(elem, creator, offset, depth, subtree),
                     None => {
                         bump(&mut self.counts, "private_removed");
                         None
@@ -670,7 +715,7 @@ impl FileState<'_> {
                 }
                 r
             } else {
-                self.public(elem, depth)
+                self.public(elem, depth, subtree)
             };
             out.extend(processed);
         }
@@ -691,6 +736,7 @@ impl FileState<'_> {
         creator: &str,
         offset: u8,
         depth: usize,
+        subtree: Subtree,
     ) -> Option<InMemElement> {
         let tag = elem.tag();
         let action = match self.engine.profile.private_rule(tag.0, offset, creator) {
@@ -698,7 +744,7 @@ impl FileState<'_> {
             PrivateRule::Safe | PrivateRule::Policy(PrivatePolicy::Keep) => Action::Keep,
             PrivateRule::Policy(_) => Action::Remove,
         };
-        let out = self.apply(&action, elem, depth);
+        let out = self.apply(&action, elem, depth, subtree);
         bump(
             &mut self.counts,
             if out.is_some() {
@@ -710,21 +756,32 @@ impl FileState<'_> {
         out
     }
 
-    fn public(&mut self, elem: InMemElement, depth: usize) -> Option<InMemElement> {
+    fn public(
+        &mut self,
+        elem: InMemElement,
+        depth: usize,
+        subtree: Subtree,
+    ) -> Option<InMemElement> {
         let tag = elem.tag();
         let elem = reinterpret_un(elem);
         let profile = &self.engine.profile;
         let action = match profile.rule(tag) {
             Some(rule) => resolve(&rule.action, tag, &self.sop_class, depth),
-            None => self.unlisted(tag, elem.vr()),
+            None => self.unlisted(tag, elem.vr(), subtree),
         };
-        self.apply(&action, elem, depth)
+        self.apply(&action, elem, depth, subtree)
     }
 
     /// The action for a public attribute no layer names (see the module doc).
-    fn unlisted(&self, tag: Tag, vr: VR) -> Action {
+    fn unlisted(&self, tag: Tag, vr: VR, subtree: Subtree) -> Action {
         let options = &self.engine.profile.options;
+        let free_text = matches!(
+            vr,
+            VR::LO | VR::LT | VR::SH | VR::ST | VR::UC | VR::UT | VR::UR | VR::AE
+        ) && !is_code_item(tag);
         match vr {
+            _ if free_text && subtree == Subtree::Dummied => Action::Remove,
+            _ if free_text && subtree == Subtree::Cleaned => Action::Clean,
             VR::UI if options.contains(&AnnexOption::RetainUids) => Action::Keep,
             VR::UI => Action::Uid,
             VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalFullDates) => {
@@ -741,7 +798,13 @@ impl FileState<'_> {
         }
     }
 
-    fn apply(&mut self, action: &Action, elem: InMemElement, depth: usize) -> Option<InMemElement> {
+    fn apply(
+        &mut self,
+        action: &Action,
+        elem: InMemElement,
+        depth: usize,
+        subtree: Subtree,
+    ) -> Option<InMemElement> {
         let (header, value) = elem.into_parts();
         let (tag, vr) = (header.tag, header.vr);
         let result = match (action, value) {
@@ -763,10 +826,15 @@ impl FileState<'_> {
                     bump(&mut self.counts, "removed");
                     return None;
                 }
+                let inner = match action {
+                    Action::Dummy => Subtree::Dummied,
+                    Action::Clean if subtree != Subtree::Dummied => Subtree::Cleaned,
+                    _ => subtree,
+                };
                 let items: Vec<InMemDicomObject> = seq
                     .into_items()
                     .into_iter()
-                    .map(|item| self.dataset(item, depth + 1))
+                    .map(|item| self.dataset(item, depth + 1, inner))
                     .collect();
                 DataElement::new(tag, vr, DataSetSequence::new(items, Length::UNDEFINED))
             }
@@ -966,7 +1034,10 @@ mod tests {
     #[test]
     fn actions_parse_from_names_and_codes() {
         assert_eq!(Action::from_name("remove"), Some(Action::Remove));
-        assert_eq!(Action::from_name("X/Z/D"), Some(Action::RemoveOrEmptyOrDummy));
+        assert_eq!(
+            Action::from_name("X/Z/D"),
+            Some(Action::RemoveOrEmptyOrDummy)
+        );
         assert_eq!(Action::from_name("delete"), None);
         assert_eq!(Action::parse_table_cell("C", true), Some(Action::Shift));
         assert_eq!(Action::parse_table_cell("C", false), Some(Action::Clean));
@@ -978,22 +1049,86 @@ mod tests {
         let enhanced_ct = "1.2.840.10008.5.1.4.1.1.2.1";
         let sr = "1.2.840.10008.5.1.4.1.1.88.22";
         let r = |a: Action, t: Tag, c: &str, d: usize| resolve(&a, t, c, d);
-        assert_eq!(r(Action::EmptyOrDummy, tags::CONTENT_DATE, ct, 0), Action::Empty);
-        assert_eq!(r(Action::EmptyOrDummy, tags::CONTENT_DATE, sr, 0), Action::Dummy);
-        assert_eq!(r(Action::RemoveOrEmptyOrDummy, tags::DEVICE_SERIAL_NUMBER, ct, 0), Action::Remove);
-        assert_eq!(r(Action::RemoveOrEmptyOrDummy, tags::DEVICE_SERIAL_NUMBER, enhanced_ct, 0), Action::Dummy);
-        assert_eq!(r(Action::RemoveOrEmptyOrDummy, tags::DEVICE_SERIAL_NUMBER, enhanced_ct, 1), Action::Remove);
-        assert_eq!(r(Action::RemoveOrDummy, tags::RT_PLAN_DATE, "1.2.840.10008.5.1.4.1.1.481.5", 0), Action::Dummy);
-        assert_eq!(r(Action::RemoveOrEmpty, tags::ACQUISITION_DATE, ct, 0), Action::Remove);
-        assert_eq!(r(Action::RemoveOrEmptyOrUids, tags::REFERENCED_IMAGE_SEQUENCE, ct, 2), Action::Keep);
+        assert_eq!(
+            r(Action::EmptyOrDummy, tags::CONTENT_DATE, ct, 0),
+            Action::Empty
+        );
+        assert_eq!(
+            r(Action::EmptyOrDummy, tags::CONTENT_DATE, sr, 0),
+            Action::Dummy
+        );
+        assert_eq!(
+            r(
+                Action::RemoveOrEmptyOrDummy,
+                tags::DEVICE_SERIAL_NUMBER,
+                ct,
+                0
+            ),
+            Action::Remove
+        );
+        assert_eq!(
+            r(
+                Action::RemoveOrEmptyOrDummy,
+                tags::DEVICE_SERIAL_NUMBER,
+                enhanced_ct,
+                0
+            ),
+            Action::Dummy
+        );
+        assert_eq!(
+            r(
+                Action::RemoveOrEmptyOrDummy,
+                tags::DEVICE_SERIAL_NUMBER,
+                enhanced_ct,
+                1
+            ),
+            Action::Remove
+        );
+        assert_eq!(
+            r(
+                Action::RemoveOrDummy,
+                tags::RT_PLAN_DATE,
+                "1.2.840.10008.5.1.4.1.1.481.5",
+                0
+            ),
+            Action::Dummy
+        );
+        assert_eq!(
+            r(Action::RemoveOrEmpty, tags::ACQUISITION_DATE, ct, 0),
+            Action::Remove
+        );
+        assert_eq!(
+            r(
+                Action::RemoveOrEmptyOrUids,
+                tags::REFERENCED_IMAGE_SEQUENCE,
+                ct,
+                2
+            ),
+            Action::Keep
+        );
     }
 
     #[test]
     fn every_dummy_is_valid_for_its_vr() {
-        for vr in [VR::DA, VR::TM, VR::DT, VR::AS, VR::DS, VR::IS, VR::AE, VR::CS, VR::SH, VR::LO, VR::PN] {
+        for vr in [
+            VR::DA,
+            VR::TM,
+            VR::DT,
+            VR::AS,
+            VR::DS,
+            VR::IS,
+            VR::AE,
+            VR::CS,
+            VR::SH,
+            VR::LO,
+            VR::PN,
+        ] {
             let v = dummy_value(vr).unwrap().to_str().into_owned();
             assert!(!v.is_empty());
-            assert!(v.len() <= 16 || !matches!(vr, VR::AE | VR::CS | VR::SH), "{vr:?}");
+            assert!(
+                v.len() <= 16 || !matches!(vr, VR::AE | VR::CS | VR::SH),
+                "{vr:?}"
+            );
         }
         assert_eq!(dummy_value(VR::OB), None);
     }

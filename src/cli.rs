@@ -186,7 +186,11 @@ fn human_summary(s: &Summary) -> String {
         s.seconds,
         s.files_per_second,
         s.mb_per_second,
-        if s.dry_run { " (dry run: nothing written)" } else { "" }
+        if s.dry_run {
+            " (dry run: nothing written)"
+        } else {
+            ""
+        }
     );
     for (reason, n) in &s.reasons {
         text.push_str(&format!("\n  {n:>6}  {reason}"));
@@ -206,10 +210,8 @@ impl TerminalReporter {
         let bar = if show_bar {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{bar:40} {pos}/{len} files  {per_sec}  eta {eta}",
-                )
-                .expect("a valid progress template"),
+                ProgressStyle::with_template("{bar:40} {pos}/{len} files  {per_sec}  eta {eta}")
+                    .expect("a valid progress template"),
             );
             bar
         } else {
@@ -228,7 +230,11 @@ impl Reporter for TerminalReporter {
         self.bar.inc(1);
         if self.messages && matches!(record.status, Status::Failed | Status::Quarantined) {
             let name = record.input.as_deref().unwrap_or(&record.id);
-            let status = if record.status == Status::Failed { "failed" } else { "quarantined" };
+            let status = if record.status == Status::Failed {
+                "failed"
+            } else {
+                "quarantined"
+            };
             let reason = record.reason.as_deref().unwrap_or("");
             self.bar.suspend(|| eprintln!("{status}: {name}: {reason}"));
         }
@@ -251,7 +257,11 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, String> {
         }
         ProfileCommand::Check { profile } => {
             let p = Profile::load(&profile).map_err(|e| e.to_string())?;
-            println!("{profile}: ok (profile {}, {} layers)", p.name, p.chain.len());
+            println!(
+                "{profile}: ok (profile {}, {} layers)",
+                p.name,
+                p.chain.len()
+            );
         }
     }
     Ok(ExitCode::SUCCESS)

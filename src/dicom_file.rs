@@ -100,7 +100,8 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
     let inflated;
     let (data, read_ts) = if layout.encoding == Encoding::DeflatedExplicitLE {
         inflated = inflate(data, max_inflated)?;
-        let inner = scan::scan_dataset(&inflated, Encoding::ExplicitLE).map_err(FileError::Structure)?;
+        let inner =
+            scan::scan_dataset(&inflated, Encoding::ExplicitLE).map_err(FileError::Structure)?;
         if inner.undefined_length_un {
             return Err(FileError::UndefinedLengthUn);
         }
@@ -140,7 +141,10 @@ fn fill_sop_from_meta(object: &mut InMemDicomObject, meta_bytes: &[u8]) {
     };
     for (tag, value) in [
         (tags::SOP_CLASS_UID, meta.media_storage_sop_class_uid()),
-        (tags::SOP_INSTANCE_UID, meta.media_storage_sop_instance_uid()),
+        (
+            tags::SOP_INSTANCE_UID,
+            meta.media_storage_sop_instance_uid(),
+        ),
     ] {
         if object.get(tag).is_none() && uid::is_valid(value) {
             object.put(DataElement::new(tag, VR::UI, PrimitiveValue::from(value)));
@@ -161,7 +165,11 @@ fn inflate(data: &[u8], max: u64) -> Result<Vec<u8>, FileError> {
     Ok(out)
 }
 
-fn required_uid(object: &InMemDicomObject, tag: Tag, name: &'static str) -> Result<String, FileError> {
+fn required_uid(
+    object: &InMemDicomObject,
+    tag: Tag,
+    name: &'static str,
+) -> Result<String, FileError> {
     let value = object
         .get(tag)
         .and_then(|e| e.to_str().ok())
@@ -196,8 +204,10 @@ pub fn encode(object: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8
     out.write_all(b"DICM").expect("writing to memory");
     meta.write(&mut out)
         .map_err(|e| FileError::Encode(error_kind(&e)))?;
-    catch_unwind(AssertUnwindSafe(|| object.write_dataset_with_ts(&mut out, ts)))
-        .map_err(|_| FileError::Panic)?
-        .map_err(|e| FileError::Encode(error_kind(&e)))?;
+    catch_unwind(AssertUnwindSafe(|| {
+        object.write_dataset_with_ts(&mut out, ts)
+    }))
+    .map_err(|_| FileError::Panic)?
+    .map_err(|e| FileError::Encode(error_kind(&e)))?;
     Ok(out)
 }

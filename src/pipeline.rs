@@ -53,7 +53,10 @@ impl std::str::FromStr for Shard {
     fn from_str(s: &str) -> Result<Self, String> {
         let bad = || format!("bad shard {s:?}: expected K/N with 1 <= K <= N");
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
-        let (k, n): (u32, u32) = (k.trim().parse().map_err(|_| bad())?, n.trim().parse().map_err(|_| bad())?);
+        let (k, n): (u32, u32) = (
+            k.trim().parse().map_err(|_| bad())?,
+            n.trim().parse().map_err(|_| bad())?,
+        );
         if k == 0 || n == 0 || k > n {
             return Err(bad());
         }
@@ -159,7 +162,13 @@ fn sanitize(part: &str, fallback: &str) -> String {
     let s: String = part
         .trim()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     if s.is_empty() || s.chars().all(|c| c == '.') {
@@ -242,7 +251,11 @@ fn check_paths(config: &RunConfig) -> Result<(), RunError> {
             match (existing.parent(), existing.file_name()) {
                 (Some(parent), Some(name)) => {
                     rest.push(name.to_owned());
-                    existing = if parent.as_os_str().is_empty() { PathBuf::from(".") } else { parent.to_path_buf() };
+                    existing = if parent.as_os_str().is_empty() {
+                        PathBuf::from(".")
+                    } else {
+                        parent.to_path_buf()
+                    };
                 }
                 _ => break,
             }
@@ -300,7 +313,10 @@ fn walk(config: &RunConfig) -> Vec<Input> {
             }
             Err(err) => {
                 let path = err.path().unwrap_or(&config.input).to_path_buf();
-                let rel = path.strip_prefix(&config.input).unwrap_or(&path).to_path_buf();
+                let rel = path
+                    .strip_prefix(&config.input)
+                    .unwrap_or(&path)
+                    .to_path_buf();
                 let reason = if err.loop_ancestor().is_some() {
                     "symlink loop"
                 } else {
@@ -326,7 +342,10 @@ fn walk(config: &RunConfig) -> Vec<Input> {
 fn remove_stale_temps(output: &Path) {
     for entry in walkdir::WalkDir::new(output).into_iter().flatten() {
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file() && name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+        if entry.file_type().is_file()
+            && name.starts_with(TEMP_PREFIX)
+            && name.ends_with(TEMP_SUFFIX)
+        {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -345,7 +364,12 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
     let non_empty = fs::read_dir(&config.output)
         .map(|mut d| d.next().is_some())
         .unwrap_or(false);
-    if non_empty && !has_state && !config.shard.is_some_and(|_| config.output.join(STATE_DIR).exists()) {
+    if non_empty
+        && !has_state
+        && !config
+            .shard
+            .is_some_and(|_| config.output.join(STATE_DIR).exists())
+    {
         return Err(RunError::OutputNotEmpty(config.output.clone()));
     }
     if has_state && !config.resume {
@@ -379,8 +403,11 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
         let state = config.output.join(STATE_DIR);
         fs::create_dir_all(&state).map_err(io_err(&state))?;
         let header_path = state.join("run.json");
-        write_atomic(&header_path, &serde_json::to_vec(&header).expect("header serializes"))
-            .map_err(io_err(&header_path))?;
+        write_atomic(
+            &header_path,
+            &serde_json::to_vec(&header).expect("header serializes"),
+        )
+        .map_err(io_err(&header_path))?;
     }
     Ok(previous)
 }
@@ -388,7 +415,10 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
 /// Write `bytes` to `path` through a temp file beside it, fsync, rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!("{TEMP_PREFIX}{name}{TEMP_SUFFIX}"));
     let mut file = File::create(&tmp)?;
     file.write_all(bytes)?;
@@ -424,7 +454,13 @@ impl Runner<'_> {
         let done = if let Some((status, reason)) = input.early {
             fail(status, reason.to_owned())
         } else if input.size > config.max_file_size {
-            fail(Status::Failed, format!("larger than --max-file-size ({} bytes)", config.max_file_size))
+            fail(
+                Status::Failed,
+                format!(
+                    "larger than --max-file-size ({} bytes)",
+                    config.max_file_size
+                ),
+            )
         } else {
             match fs::read(&input.abs) {
                 Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
@@ -443,15 +479,26 @@ impl Runner<'_> {
         };
         let (object, ts) = match dicom_file::parse(bytes, config.max_file_size) {
             Ok(Parsed::NotDicom) => return fail(Status::Skipped, "not DICOM".to_owned()),
-            Ok(Parsed::Dicomdir) => return fail(Status::Skipped, "DICOMDIR (holds PHI and old paths)".to_owned()),
-            Ok(Parsed::Dataset { object, transfer_syntax }) => (object, transfer_syntax),
+            Ok(Parsed::Dicomdir) => {
+                return fail(
+                    Status::Skipped,
+                    "DICOMDIR (holds PHI and old paths)".to_owned(),
+                );
+            }
+            Ok(Parsed::Dataset {
+                object,
+                transfer_syntax,
+            }) => (object, transfer_syntax),
             Err(e) => return fail(Status::Failed, e.to_string()),
         };
         let deid = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             config.deidentifier.deidentify(object)
         }));
         let Ok((object, outcome)) = deid else {
-            return fail(Status::Failed, "de-identification crashed on this file".to_owned());
+            return fail(
+                Status::Failed,
+                "de-identification crashed on this file".to_owned(),
+            );
         };
         let encoded = match dicom_file::encode(&object, &ts) {
             Ok(bytes) => bytes,
@@ -462,7 +509,11 @@ impl Runner<'_> {
         record.sha256 = Some(sha256_hex(&encoded));
         record.bytes_out = encoded.len() as u64;
         record.transfer_syntax = Some(ts);
-        record.actions = outcome.counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        record.actions = outcome
+            .counts
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect();
         if !config.dry_run {
             if let Err(reason) = self.write_temp(input, &record, &encoded) {
                 return fail(Status::Failed, reason);
@@ -476,13 +527,19 @@ impl Runner<'_> {
 
     fn temp_path(&self, input: &Input, rel: &str) -> PathBuf {
         let final_path = self.config.output.join(rel);
-        let dir = final_path.parent().unwrap_or(&self.config.output).to_path_buf();
+        let dir = final_path
+            .parent()
+            .unwrap_or(&self.config.output)
+            .to_path_buf();
         dir.join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", input.id))
     }
 
     /// Write the encoded file to its temp path and fsync it.
     fn write_temp(&self, input: &Input, record: &Record, bytes: &[u8]) -> Result<(), String> {
-        let rel = record.output.as_deref().expect("written records have an output");
+        let rel = record
+            .output
+            .as_deref()
+            .expect("written records have an output");
         let tmp = self.temp_path(input, rel);
         let dir = tmp.parent().expect("temp files live in a folder");
         let write = || -> std::io::Result<()> {
@@ -503,8 +560,16 @@ impl Runner<'_> {
         let config = self.config;
         let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         if done.record.status == Status::Written {
-            let rel = done.record.output.clone().expect("written records have an output");
-            let sha = done.record.sha256.clone().expect("written records have a hash");
+            let rel = done
+                .record
+                .output
+                .clone()
+                .expect("written records have an output");
+            let sha = done
+                .record
+                .sha256
+                .clone()
+                .expect("written records have a hash");
             let tmp = self.temp_path(input, &rel);
             let rename = |from: &Path, to: &str| -> Result<(), RunError> {
                 if config.dry_run {
@@ -523,11 +588,17 @@ impl Runner<'_> {
                         let _ = fs::remove_file(&tmp);
                     }
                     // The earlier input keeps the file; the later one is the duplicate.
-                    let (dup, keeper) = if index < other { (other, index) } else { (index, other) };
+                    let (dup, keeper) = if index < other {
+                        (other, index)
+                    } else {
+                        (index, other)
+                    };
                     let dup_record = if dup == index {
                         &mut done.record
                     } else {
-                        shared.records[dup].as_mut().expect("claimed records are stored")
+                        shared.records[dup]
+                            .as_mut()
+                            .expect("claimed records are stored")
                     };
                     dup_record.status = Status::Skipped;
                     dup_record.reason = Some("duplicate".to_owned());
@@ -565,7 +636,10 @@ impl Runner<'_> {
             line.push(b'\n');
             journal
                 .write_all(&line)
-                .map_err(|source| RunError::Output { path: config.journal_path(), source })?;
+                .map_err(|source| RunError::Output {
+                    path: config.journal_path(),
+                    source,
+                })?;
         }
         self.reporter.file_done(&done.record);
         shared.linkage[index] = done.linkage;
@@ -638,7 +712,10 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
             .try_for_each(|&index| runner.process(index, &inputs[index]))
     })?;
 
-    let shared = runner.shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    let shared = runner
+        .shared
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner());
     let mut order: Vec<usize> = (0..inputs.len()).collect();
     order.sort_by(|&a, &b| inputs[a].rel.cmp(&inputs[b].rel));
     let records: Vec<Record> = order
@@ -654,7 +731,11 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
             name: profile.name.clone(),
             chain: profile.chain.clone(),
             sha256: profile.table_sha256(),
-            options: profile.options.iter().map(|o| o.name().to_owned()).collect(),
+            options: profile
+                .options
+                .iter()
+                .map(|o| o.name().to_owned())
+                .collect(),
         },
         key_fingerprint: config.key.fingerprint(),
         methods: config
@@ -690,13 +771,17 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
     if !config.dry_run {
         let io = |path: PathBuf| move |source| RunError::Output { path, source };
         let manifest_path = config.output.join(config.manifest_name());
-        write_atomic(&manifest_path, &manifest::to_jsonl(&records)).map_err(io(manifest_path.clone()))?;
+        write_atomic(&manifest_path, &manifest::to_jsonl(&records))
+            .map_err(io(manifest_path.clone()))?;
         let summary_path = config.output.join(config.summary_name());
         let mut text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
         text.push(b'\n');
         write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
         if let Some(dir) = &config.linkage {
-            let links: Vec<&Linkage> = order.iter().filter_map(|&i| shared.linkage[i].as_ref()).collect();
+            let links: Vec<&Linkage> = order
+                .iter()
+                .filter_map(|&i| shared.linkage[i].as_ref())
+                .collect();
             write_linkage(dir, &links).map_err(io(dir.clone()))?;
         }
         let journal = config.journal_path();
@@ -752,6 +837,9 @@ mod tests {
         assert_eq!(sanitize("..", "x"), "x");
         assert_eq!(sanitize("a b/c", "x"), "a_b_c");
         assert_eq!(sanitize("", "x"), "x");
-        assert_eq!(alternate_name("a/b/c.dcm", "0123456789abcdef"), "a/b/c_0123456789ab.dcm");
+        assert_eq!(
+            alternate_name("a/b/c.dcm", "0123456789abcdef"),
+            "a/b/c_0123456789ab.dcm"
+        );
     }
 }

@@ -94,11 +94,18 @@ pub struct UidSpec {
 #[derive(Debug, Clone)]
 pub struct UidRoot(pub String);
 
+impl FromStr for UidRoot {
+    type Err = String;
+
+    fn from_str(root: &str) -> Result<Self, String> {
+        uid::check_root(root)?;
+        Ok(UidRoot(root.to_owned()))
+    }
+}
+
 impl<'de> Deserialize<'de> for UidRoot {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let root = String::deserialize(d)?;
-        uid::check_root(&root).map_err(serde::de::Error::custom)?;
-        Ok(UidRoot(root))
+        d.deserialize_str(ParseVisitor(std::marker::PhantomData))
     }
 }
 
@@ -196,7 +203,9 @@ impl FromStr for AttrSelector {
 
     fn from_str(s: &str) -> Result<Self, String> {
         if let Some((tag, creator)) = s.split_once('@') {
-            let bad = || format!("bad private attribute {s:?}: expected (gggg,xxee)@CREATOR with gggg odd");
+            let bad = || {
+                format!("bad private attribute {s:?}: expected (gggg,xxee)@CREATOR with gggg odd")
+            };
             let inner = tag
                 .strip_prefix('(')
                 .and_then(|t| t.strip_suffix(')'))
@@ -239,6 +248,28 @@ impl FromStr for AttrSelector {
     }
 }
 
+/// Parses a string with `FromStr` inside the visitor, so that serde_yaml marks an error
+/// with the line and column of the offending scalar.
+pub(crate) struct ParseVisitor<T>(pub std::marker::PhantomData<T>);
+
+impl<T: FromStr<Err = String>> serde::de::Visitor<'_> for ParseVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        v.parse().map_err(E::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for AttrSelector {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(ParseVisitor(std::marker::PhantomData))
+    }
+}
+
 /// One entry of `attributes`, kept in file order.
 #[derive(Debug, Clone)]
 pub struct AttributeRule {
@@ -258,8 +289,7 @@ impl<'de> serde::de::Visitor<'de> for AttributeRules {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut rules = Vec::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let selector = key.parse().map_err(serde::de::Error::custom)?;
+        while let Some(selector) = map.next_key::<AttrSelector>()? {
             let action = map.next_value::<Action>()?;
             rules.push(AttributeRule { selector, action });
         }
@@ -364,10 +394,7 @@ impl Profile {
     /// The rule for a private attribute of `creator`'s block in `group` at element `offset`.
     pub fn private_rule(&self, group: u16, offset: u8, creator: &str) -> PrivateRule<'_> {
         let creator = creator.trim();
-        if let Some(rule) = self
-            .private_rules
-            .get(&(group, offset, creator.to_owned()))
-        {
+        if let Some(rule) = self.private_rules.get(&(group, offset, creator.to_owned())) {
             return PrivateRule::Named(rule);
         }
         if self.private == PrivatePolicy::Safe
@@ -396,7 +423,10 @@ impl Profile {
             ));
         }
         for (sel, rule) in &self.masks {
-            lines.push((sel.to_string(), format!("\t{}\t{}", rule.action, rule.layer)));
+            lines.push((
+                sel.to_string(),
+                format!("\t{}\t{}", rule.action, rule.layer),
+            ));
         }
         for ((group, offset, creator), rule) in &self.private_rules {
             lines.push((
@@ -518,7 +548,10 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
     let mut private = None;
     let mut overrides: Vec<(AttributeRule, Layer)> = Vec::new();
     for (origin, dir, spec) in &specs {
-        let layer: Layer = Arc::from(format!("profile {}", spec.name.as_deref().unwrap_or(origin)));
+        let layer: Layer = Arc::from(format!(
+            "profile {}",
+            spec.name.as_deref().unwrap_or(origin)
+        ));
         if spec.name.is_some() {
             name.clone_from(&spec.name);
         }
@@ -532,7 +565,10 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
             }
             if let Some([lo, hi]) = d.range_days {
                 if lo > hi {
-                    return Err(invalid(origin, format!("dates.range_days: {lo} is above {hi}")));
+                    return Err(invalid(
+                        origin,
+                        format!("dates.range_days: {lo} is above {hi}"),
+                    ));
                 }
                 dates.range_days = (lo, hi);
             }
@@ -549,8 +585,15 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
                 patient.name_template.clone_from(template);
             }
             if let Some(prefix) = &p.prefix {
-                if prefix.len() > 8 || !prefix.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                    return Err(invalid(origin, "patient.prefix: at most 8 characters of A-Z, a-z, 0-9, - and _".to_owned()));
+                if prefix.len() > 8
+                    || !prefix
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                {
+                    return Err(invalid(
+                        origin,
+                        "patient.prefix: at most 8 characters of A-Z, a-z, 0-9, - and _".to_owned(),
+                    ));
                 }
                 patient.prefix.clone_from(prefix);
             }
@@ -582,7 +625,10 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
         ));
     }
     if patient.id == PatientIdMode::Lookup && patient.lookup.is_empty() {
-        return Err(invalid(&top, "patient.id is lookup but no patient.lookup CSV (or an empty one) is given".to_owned()));
+        return Err(invalid(
+            &top,
+            "patient.id is lookup but no patient.lookup CSV (or an empty one) is given".to_owned(),
+        ));
     }
     let private = private.unwrap_or(if options.contains(&AnnexOption::RetainSafePrivate) {
         PrivatePolicy::Safe
@@ -748,4 +794,235 @@ pub fn builtin_descriptions() -> BTreeMap<&'static str, String> {
             (*n, description.trim().to_owned())
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    fn profile_from(yaml: &str) -> Result<Profile, ProfileError> {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(yaml.as_bytes()).unwrap();
+        Profile::load(file.path().to_str().unwrap())
+    }
+
+    /// The reference table, read independently of `standard`: (selector text, basic, option
+    /// cells by column name).
+    fn reference_rows() -> Option<Vec<csv::StringRecord>> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/standard/confidentiality_profile.csv");
+        let mut reader = csv::Reader::from_path(&path).ok()?;
+        Some(reader.records().map(Result::unwrap).collect())
+    }
+
+    /// Every row of Table E.1-1, under the basic profile and under each option alone, gives
+    /// that row's action (the private row is checked through the private policy).
+    #[test]
+    fn compiled_profiles_follow_table_e1_1_row_by_row() {
+        let Some(rows) = reference_rows() else {
+            eprintln!("skipped: ../shared/standard is absent");
+            return;
+        };
+        let header = csv::Reader::from_path(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../shared/standard/confidentiality_profile.csv"),
+        )
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+        let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+        let basic = profile_from("patient: {id: empty}\n").unwrap();
+        let mut checked = 0;
+        for option in std::iter::once(None).chain(AnnexOption::ALL.iter().copied().map(Some)) {
+            let profile = match option {
+                None => basic.clone(),
+                Some(o) => profile_from(&format!(
+                    "patient: {{id: empty}}\noptions: [{}]\n",
+                    o.name()
+                ))
+                .unwrap(),
+            };
+            for row in &rows {
+                let cell = option
+                    .map(|o| &row[col(o.column())])
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or(&row[col("basic")]);
+                let modified = option == Some(AnnexOption::RetainLongitudinalModifiedDates)
+                    && !row[col(option.unwrap().column())].is_empty();
+                let expected = Action::parse_table_cell(cell, modified).unwrap();
+                match standard::parse_selector(&row[col("tag")]).unwrap() {
+                    Selector::Private => {
+                        let policy = if option == Some(AnnexOption::RetainSafePrivate) {
+                            PrivatePolicy::Safe
+                        } else {
+                            PrivatePolicy::Remove
+                        };
+                        assert_eq!(profile.private, policy);
+                    }
+                    Selector::Tag(tag) => {
+                        assert_eq!(profile.rule(tag).unwrap().action, expected, "{}", &row[0]);
+                    }
+                    Selector::Mask {
+                        group_high,
+                        element,
+                    } => {
+                        let tag = Tag(u16::from(group_high) << 8 | 0x02, element.unwrap_or(0x0010));
+                        assert_eq!(profile.rule(tag).unwrap().action, expected, "{}", &row[0]);
+                    }
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 656 * 11);
+    }
+
+    #[test]
+    fn patient_defaults_to_pseudonyms_in_every_profile() {
+        for name in ["basic", "ml-dataset", "safe-harbor"] {
+            let p = Profile::load(name).unwrap();
+            assert_eq!(
+                p.rule(dicom_dictionary_std::tags::PATIENT_ID)
+                    .unwrap()
+                    .action,
+                Action::Pseudonym
+            );
+            assert_eq!(
+                p.rule(dicom_dictionary_std::tags::PATIENT_NAME)
+                    .unwrap()
+                    .action,
+                Action::PatientName
+            );
+        }
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let p = Profile::load("ml-dataset").unwrap();
+        let rule = p
+            .rule(dicom_dictionary_std::tags::ACCESSION_NUMBER)
+            .unwrap();
+        assert_eq!(rule.action, Action::Hash);
+        assert_eq!(&*rule.layer, "profile ml-dataset");
+        let rule = p.rule(dicom_dictionary_std::tags::STUDY_DATE).unwrap();
+        assert_eq!(rule.action, Action::Shift);
+        assert_eq!(&*rule.layer, "option retain-longitudinal-modified-dates");
+        assert_eq!(p.private, PrivatePolicy::Safe);
+        assert_eq!(p.chain, ["builtin:basic", "builtin:ml-dataset"]);
+        // A clean option wins over a retain option on the same row.
+        let both = profile_from("options: [retain-device-identity, clean-descriptors]\n").unwrap();
+        let station = both.rule(dicom_dictionary_std::tags::STATION_NAME).unwrap();
+        assert!(matches!(station.action, Action::Keep | Action::Clean));
+    }
+
+    #[test]
+    fn selectors_of_every_kind_parse() {
+        let p = profile_from(
+            "attributes:\n  StudyDescription: keep\n  \"(0008,1030)\": clean\n  \"(60xx,4000)\": keep\n  \"(0019,xx10)@GEMS_ACQU_01\": keep\n  SeriesDescription: {replace: \"X\"}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.rule(dicom_dictionary_std::tags::STUDY_DESCRIPTION)
+                .unwrap()
+                .action,
+            Action::Clean
+        );
+        assert_eq!(p.rule(Tag(0x6002, 0x4000)).unwrap().action, Action::Keep);
+        assert!(matches!(
+            p.private_rule(0x0019, 0x10, "GEMS_ACQU_01"),
+            PrivateRule::Named(_)
+        ));
+        assert_eq!(
+            p.rule(dicom_dictionary_std::tags::SERIES_DESCRIPTION)
+                .unwrap()
+                .action,
+            Action::Replace("X".into())
+        );
+    }
+
+    fn syntax_error(yaml: &str) -> (usize, usize, String) {
+        match profile_from(yaml) {
+            Err(ProfileError::Syntax {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let (line, _, msg) = syntax_error("name: x\nattributes:\n  PatientNme: keep\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("PatientNme"), "{msg}");
+        let (line, _, msg) = syntax_error("name: x\noptions:\n  - retain-everything\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("retain-everything"), "{msg}");
+        let (line, _, msg) =
+            syntax_error("attributes:\n  StudyDate: keep\n  StudyTime: obliterate\n");
+        assert_eq!(line, 3);
+        assert!(msg.contains("obliterate"), "{msg}");
+        let (line, _, _) = syntax_error("attributes:\n  \"(00ZZ,0010)\": keep\n");
+        assert_eq!(line, 2);
+        let (line, _, msg) = syntax_error("name: x\nunknown_key: 1\n");
+        assert_eq!(line, 2);
+        assert!(msg.contains("unknown_key"), "{msg}");
+        let (line, _, _) = syntax_error("uids:\n  root: \"1.02.3\"\n");
+        assert_eq!(line, 2);
+        assert!(matches!(
+            profile_from("attributes:\n  \"(0019,1010)\": keep\n"),
+            Err(ProfileError::Syntax { line: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn extends_chains_and_rejects_cycles() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.yaml"), "extends: b.yaml\n").unwrap();
+        std::fs::write(dir.path().join("b.yaml"), "extends: a.yaml\n").unwrap();
+        let err = Profile::load(dir.path().join("a.yaml").to_str().unwrap()).unwrap_err();
+        assert!(matches!(err, ProfileError::Cycle { .. }), "{err}");
+        std::fs::write(
+            dir.path().join("c.yaml"),
+            "extends: ml-dataset\nunlisted: remove\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("d.yaml"), "extends: c.yaml\nname: d\n").unwrap();
+        let d = Profile::load(dir.path().join("d.yaml").to_str().unwrap()).unwrap();
+        assert_eq!(d.chain.len(), 4);
+        assert_eq!(d.unlisted, Unlisted::Remove);
+        assert!(d.options.contains(&AnnexOption::CleanDescriptors));
+        assert!(matches!(
+            Profile::load("no-such-profile"),
+            Err(ProfileError::Unknown { .. })
+        ));
+    }
+
+    #[test]
+    fn contradictory_settings_are_rejected() {
+        assert!(
+            profile_from(
+                "options: [retain-longitudinal-full-dates, retain-longitudinal-modified-dates]\n"
+            )
+            .is_err()
+        );
+        assert!(profile_from("dates: {range_days: [10, -10]}\n").is_err());
+        assert!(profile_from("patient: {id: lookup}\n").is_err());
+        assert!(profile_from("patient: {name: \"{birthdate}\"}\n").is_err());
+    }
+
+    #[test]
+    fn effective_table_hash_tracks_changes() {
+        let a = Profile::load("basic").unwrap();
+        let b = Profile::load("ml-dataset").unwrap();
+        assert_ne!(a.table_sha256(), b.table_sha256());
+        assert_eq!(
+            a.table_sha256(),
+            Profile::load("basic").unwrap().table_sha256()
+        );
+        assert!(a.effective_table().lines().count() > 600);
+    }
 }

@@ -99,7 +99,10 @@ pub enum Selector {
     Tag(Tag),
     /// A repeating group, e.g. `(60xx,4000)`: the group's high byte, and the element
     /// (`None` for every element, as in `(50xx,xxxx)`).
-    Mask { group_high: u8, element: Option<u16> },
+    Mask {
+        group_high: u8,
+        element: Option<u16>,
+    },
     /// The row "(gggg,eeee) where gggg is odd".
     Private,
 }
@@ -211,15 +214,22 @@ pub fn parse_selector(text: &str) -> Option<Selector> {
 
 fn parse_table(text: &str) -> Vec<Row> {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
-    let headers = reader.headers().expect("embedded table has a header").clone();
+    let headers = reader
+        .headers()
+        .expect("embedded table has a header")
+        .clone();
     let column = |name: &str| {
         headers
             .iter()
             .position(|h| h == name)
             .unwrap_or_else(|| panic!("embedded table lacks column {name}"))
     };
-    let (tag_col, name_col, keyword_col, basic_col) =
-        (column("tag"), column("name"), column("keyword"), column("basic"));
+    let (tag_col, name_col, keyword_col, basic_col) = (
+        column("tag"),
+        column("name"),
+        column("keyword"),
+        column("basic"),
+    );
     let option_cols = AnnexOption::ALL.map(|o| column(o.column()));
     reader
         .records()
@@ -350,7 +360,10 @@ mod tests {
             (CID_7050, "cid7050.csv"),
         ] {
             let reference = std::fs::read_to_string(shared.join(name)).unwrap();
-            assert!(embedded == reference, "profiles/standard differs from {name}");
+            assert!(
+                embedded == reference,
+                "profiles/standard differs from {name}"
+            );
         }
     }
 }
