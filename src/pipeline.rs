@@ -477,6 +477,9 @@ impl Runner<'_> {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
         };
+        if bytes.is_empty() {
+            return fail(Status::Skipped, "empty file".to_owned());
+        }
         let (object, ts) = match dicom_file::parse(bytes, config.max_file_size) {
             Ok(Parsed::NotDicom) => return fail(Status::Skipped, "not DICOM".to_owned()),
             Ok(Parsed::Dicomdir) => {
