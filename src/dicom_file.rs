@@ -205,9 +205,10 @@ pub fn encode(object: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8
     meta.write(&mut out)
         .map_err(|e| FileError::Encode(error_kind(&e)))?;
     catch_unwind(AssertUnwindSafe(|| {
-        object.write_dataset_with_ts(&mut out, ts)
+        object
+            .write_dataset_with_ts(&mut out, ts)
+            .map_err(|e| FileError::Encode(error_kind(&e)))
     }))
-    .map_err(|_| FileError::Panic)?
-    .map_err(|e| FileError::Encode(error_kind(&e)))?;
+    .map_err(|_| FileError::Panic)??;
     Ok(out)
 }

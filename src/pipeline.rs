@@ -517,10 +517,10 @@ impl Runner<'_> {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), *v))
             .collect();
-        if !config.dry_run {
-            if let Err(reason) = self.write_temp(input, &record, &encoded) {
-                return fail(Status::Failed, reason);
-            }
+        if !config.dry_run
+            && let Err(reason) = self.write_temp(input, &record, &encoded)
+        {
+            return fail(Status::Failed, reason);
         }
         Done {
             record,
@@ -796,7 +796,8 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
 /// `--linkage DIR`: one CSV per kind of identifier, `id_old,id_new`, sorted.
 fn write_linkage(dir: &Path, links: &[&Linkage]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
-    let kinds: [(&str, fn(&Linkage) -> &(String, String)); 4] = [
+    type Pick = fn(&Linkage) -> &(String, String);
+    let kinds: [(&str, Pick); 4] = [
         ("patient_id.csv", |l| &l.patient_id),
         ("study_instance_uid.csv", |l| &l.study_uid),
         ("series_instance_uid.csv", |l| &l.series_uid),

@@ -119,7 +119,7 @@ impl Selector {
             } => {
                 (tag.0 >> 8) as u8 == group_high
                     && tag.0 & 0xFF <= 0x1E
-                    && tag.0 % 2 == 0
+                    && tag.0.is_multiple_of(2)
                     && element.is_none_or(|e| e == tag.1)
             }
             Selector::Private => tag.0 % 2 == 1,

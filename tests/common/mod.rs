@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use dicom_core::value::Value;
+use dicom_core::dictionary::{DataDictionary as _, DataDictionaryEntry as _};
+use dicom_core::header::Header as _;
+use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
-use dicom_object::mem::InMemDicomObject;
+use dicom_object::StandardDataDictionary;
+use dicom_object::mem::{InMemDicomObject, InMemElement};
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 use tempfile::TempDir;
@@ -44,7 +47,11 @@ pub fn corpus_or_skip(test: &str) -> Option<PathBuf> {
 /// The synthetic test data, or `None` with a message saying the test is skipped.
 pub fn testdata_or_skip(test: &str) -> Option<PathBuf> {
     let dir = testdata_dir();
-    if dir.is_dir() && fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(false) {
+    if dir.is_dir()
+        && fs::read_dir(&dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(false)
+    {
         Some(dir)
     } else {
         eprintln!("{test}: skipped: test data {} is absent", dir.display());
@@ -215,7 +222,9 @@ pub fn tree_hashes(dir: &Path, exclude: impl Fn(&str) -> bool) -> BTreeMap<Strin
 
 /// Only the de-identified `.dcm` files of an OUTPUT (not the state folder).
 pub fn dcm_tree(dir: &Path) -> BTreeMap<String, String> {
-    tree_hashes(dir, |rel| !rel.ends_with(".dcm") || rel.starts_with(".dicom-deid/"))
+    tree_hashes(dir, |rel| {
+        !rel.ends_with(".dcm") || rel.starts_with(".dicom-deid/")
+    })
 }
 
 /// A snapshot of a path: absent, or every file's hash (for "OUTPUT not created or changed").
@@ -225,7 +234,10 @@ pub fn snapshot(path: &Path) -> Option<BTreeMap<String, String>> {
         // Empty folders matter too.
         for e in walkdir::WalkDir::new(path).into_iter().flatten() {
             if e.file_type().is_dir() {
-                map.insert(format!("{}/", rel_string(e.path().strip_prefix(path).unwrap())), String::new());
+                map.insert(
+                    format!("{}/", rel_string(e.path().strip_prefix(path).unwrap())),
+                    String::new(),
+                );
             }
         }
         map
@@ -238,8 +250,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Every line of a JSONL file, parsed (panics on a bad line).
 pub fn read_jsonl(path: &Path) -> Vec<Json> {
-    let text = fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     parse_jsonl(&text)
 }
 
@@ -251,8 +262,7 @@ pub fn parse_jsonl(text: &str) -> Vec<Json> {
 }
 
 pub fn read_json(path: &Path) -> Json {
-    let text = fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()))
 }
 
@@ -276,7 +286,12 @@ pub fn by_input(records: &[Json]) -> BTreeMap<String, Json> {
 pub fn by_id(records: &[Json]) -> BTreeMap<String, Json> {
     records
         .iter()
-        .map(|r| (field(r, "id").expect("records carry `id`").to_owned(), r.clone()))
+        .map(|r| {
+            (
+                field(r, "id").expect("records carry `id`").to_owned(),
+                r.clone(),
+            )
+        })
         .collect()
 }
 
@@ -324,15 +339,42 @@ pub fn trim_uid(s: &str) -> &str {
     s.trim_end_matches(['\0', ' '])
 }
 
-/// A top-level string value, trimmed of padding.
-pub fn str_value(object: &InMemDicomObject, tag: Tag) -> Option<String> {
-    object
-        .get(tag)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
+/// The text values of an element. Values stored as bytes (UN, as some real files hold
+/// standard attributes) are decoded as text rather than listed as numbers.
+pub fn element_strings(element: &InMemElement) -> Vec<String> {
+    match element.value() {
+        Value::Primitive(PrimitiveValue::U8(bytes)) => String::from_utf8_lossy(bytes)
+            .split('\\')
+            .map(str::to_owned)
+            .collect(),
+        Value::Primitive(p) => p.to_multi_str().iter().cloned().collect(),
+        _ => Vec::new(),
+    }
 }
 
-/// Every UI value at every depth of a data set.
+/// Is this element a UID: VR UI, or UN where the dictionary says UI?
+fn is_uid_element(element: &InMemElement) -> bool {
+    match element.vr() {
+        VR::UI => true,
+        VR::UN => StandardDataDictionary
+            .by_tag(element.tag())
+            .is_some_and(|e| e.vr().relaxed() == VR::UI),
+        _ => false,
+    }
+}
+
+/// A top-level string value, trimmed of padding.
+pub fn str_value(object: &InMemDicomObject, tag: Tag) -> Option<String> {
+    object.get(tag).map(|e| {
+        element_strings(e)
+            .join("\\")
+            .trim_end_matches(['\0', ' '])
+            .trim_start()
+            .to_owned()
+    })
+}
+
+/// Every UID value at every depth of a data set.
 pub fn all_uids(object: &InMemDicomObject, out: &mut Vec<(Tag, String)>) {
     for element in object {
         match element.value() {
@@ -341,9 +383,9 @@ pub fn all_uids(object: &InMemDicomObject, out: &mut Vec<(Tag, String)>) {
                     all_uids(item, out);
                 }
             }
-            Value::Primitive(p) if element.vr() == VR::UI => {
-                for s in p.to_multi_str().iter() {
-                    let s = trim_uid(s);
+            Value::Primitive(_) if is_uid_element(element) => {
+                for s in element_strings(element) {
+                    let s = trim_uid(&s);
                     if !s.is_empty() {
                         out.push((element.tag(), s.to_owned()));
                     }
@@ -391,7 +433,115 @@ pub fn spellings(value: &str) -> Vec<Vec<u8>> {
 pub fn planted_in(bytes: &[u8], planted: &[String]) -> Vec<String> {
     planted
         .iter()
-        .filter(|v| spellings(v).iter().any(|s| contains_ignore_ascii_case(bytes, s)))
+        .filter(|v| {
+            spellings(v)
+                .iter()
+                .any(|s| contains_ignore_ascii_case(bytes, s))
+        })
         .cloned()
         .collect()
+}
+
+/// Deflated Explicit VR Little Endian.
+pub const DEFLATED_TS: &str = "1.2.840.10008.1.2.1.99";
+
+/// A file's bytes as a byte-level search should see them: a deflated data set is inflated
+/// (the file meta group stays as it is).
+pub fn searchable_bytes(path: &Path) -> Vec<u8> {
+    let bytes = fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    match deflated_dataset_start(&bytes) {
+        Some(start) => {
+            use std::io::Read;
+            let mut out = bytes[..start].to_vec();
+            flate2::read::DeflateDecoder::new(&bytes[start..])
+                .read_to_end(&mut out)
+                .unwrap_or_else(|e| panic!("{}: cannot inflate: {e}", path.display()));
+            out
+        }
+        None => bytes,
+    }
+}
+
+/// Where the data set starts, when the file meta group names the deflated transfer syntax.
+fn deflated_dataset_start(bytes: &[u8]) -> Option<usize> {
+    if bytes.get(128..132)? != b"DICM" {
+        return None;
+    }
+    let mut pos = 132;
+    let mut deflated = false;
+    while bytes.len() >= pos + 8 && bytes[pos..pos + 2] == [0x02, 0x00] {
+        let element = u16::from_le_bytes([bytes[pos + 2], bytes[pos + 3]]);
+        let vr = &bytes[pos + 4..pos + 6];
+        let (len, header) = if matches!(vr, b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN") {
+            let len = u32::from_le_bytes(bytes.get(pos + 8..pos + 12)?.try_into().ok()?);
+            (len as usize, 12)
+        } else {
+            (
+                u16::from_le_bytes([bytes[pos + 6], bytes[pos + 7]]) as usize,
+                8,
+            )
+        };
+        let value = bytes.get(pos + header..pos + header + len)?;
+        if element == 0x0010 {
+            let ts = String::from_utf8_lossy(value);
+            deflated = trim_uid(&ts) == DEFLATED_TS;
+        }
+        pos += header + len;
+    }
+    deflated.then_some(pos)
+}
+
+/// Write a small synthetic CT (explicit VR little endian, 2x2 pixels) with the private
+/// elements given as (tag, VR, text), and return the SOP Instance UID it carries.
+pub fn write_synthetic_ct(path: &Path, uid_suffix: &str, private: &[(Tag, VR, &str)]) -> String {
+    use dicom_core::{DataElement, PrimitiveValue as P};
+    use dicom_dictionary_std::{tags, uids};
+    let root = "1.2.826.0.1.3680043.10.9999.77";
+    let sop = format!("{root}.3.{uid_suffix}");
+    let text = |tag: Tag, vr: VR, s: &str| DataElement::new(tag, vr, P::from(s));
+    let mut elements = vec![
+        text(tags::SOP_CLASS_UID, VR::UI, uids::CT_IMAGE_STORAGE),
+        text(tags::SOP_INSTANCE_UID, VR::UI, &sop),
+        text(tags::STUDY_INSTANCE_UID, VR::UI, &format!("{root}.1")),
+        text(tags::SERIES_INSTANCE_UID, VR::UI, &format!("{root}.2")),
+        text(tags::FRAME_OF_REFERENCE_UID, VR::UI, &format!("{root}.4")),
+        text(tags::PATIENT_NAME, VR::PN, "SYNTH^PATIENT"),
+        text(tags::PATIENT_ID, VR::LO, "SYNTH-0001"),
+        text(tags::MODALITY, VR::CS, "CT"),
+        text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, P::from(1_u16)),
+        DataElement::new(tags::ROWS, VR::US, P::from(2_u16)),
+        DataElement::new(tags::COLUMNS, VR::US, P::from(2_u16)),
+        DataElement::new(tags::BITS_ALLOCATED, VR::US, P::from(16_u16)),
+        DataElement::new(tags::BITS_STORED, VR::US, P::from(12_u16)),
+        DataElement::new(tags::HIGH_BIT, VR::US, P::from(11_u16)),
+        DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, P::from(0_u16)),
+        DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            P::U8(vec![1, 0, 2, 0, 3, 0, 4, 0].into()),
+        ),
+    ];
+    elements.extend(private.iter().map(|&(tag, vr, s)| text(tag, vr, s)));
+    let object = InMemDicomObject::from_element_iter(elements);
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .transfer_syntax(uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .media_storage_sop_class_uid(uids::CT_IMAGE_STORAGE)
+        .media_storage_sop_instance_uid(&sop);
+    object
+        .with_meta(meta)
+        .expect("a valid file meta group")
+        .write_to_file(path)
+        .expect("write the synthetic file");
+    sop
+}
+
+/// The slot (high byte of the element number) a private creator holds in `group`.
+pub fn private_slot(object: &InMemDicomObject, group: u16, creator: &str) -> Option<u16> {
+    (0x10..=0xFF_u16).find(|&slot| {
+        object
+            .get(Tag(group, slot))
+            .map(element_strings)
+            .is_some_and(|v| v.first().map(|s| s.trim_end_matches(['\0', ' '])) == Some(creator))
+    })
 }
