@@ -14,6 +14,10 @@
 //!   are both kept, the earlier input under the plain name and the other under
 //!   `<SOPInstanceUID>_<first 12 hex of its SHA-256>.dcm`. The rule depends on input order and
 //!   content only, never on timing.
+//! - **Shards.** Shard runs share nothing, so for two colliding inputs in different shards the
+//!   plain name goes to whichever shard writes first; a shard never overwrites another's
+//!   different file (it takes the alternate name), so no output is lost and every manifest
+//!   hash matches its file.
 //! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
 //!   INPUT nor INPUT inside OUTPUT.
 
@@ -528,13 +532,11 @@ impl Runner<'_> {
         }
     }
 
-    fn temp_path(&self, input: &Input, rel: &str) -> PathBuf {
+    /// The temp file of input `id` beside the output path `rel`.
+    fn temp_path(&self, id: &str, rel: &str) -> PathBuf {
         let final_path = self.config.output.join(rel);
-        let dir = final_path
-            .parent()
-            .unwrap_or(&self.config.output)
-            .to_path_buf();
-        dir.join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", input.id))
+        let dir = final_path.parent().unwrap_or(&self.config.output);
+        dir.join(format!("{TEMP_PREFIX}{id}{TEMP_SUFFIX}"))
     }
 
     /// Write the encoded file to its temp path and fsync it.
@@ -543,7 +545,7 @@ impl Runner<'_> {
             .output
             .as_deref()
             .expect("written records have an output");
-        let tmp = self.temp_path(input, rel);
+        let tmp = self.temp_path(&input.id, rel);
         let dir = tmp.parent().expect("temp files live in a folder");
         let write = || -> std::io::Result<()> {
             fs::create_dir_all(dir)?;
@@ -561,9 +563,13 @@ impl Runner<'_> {
     /// and journal it.
     fn place(&self, index: usize, input: &Input, mut done: Done) -> Result<(), RunError> {
         let config = self.config;
+        if config.manifest_paths {
+            done.record.input = Some(input.rel.to_string_lossy().into_owned());
+        }
         let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        if done.record.status == Status::Written {
-            let rel = done
+        let written = done.record.status == Status::Written;
+        let placement = written.then(|| {
+            let base = done
                 .record
                 .output
                 .clone()
@@ -573,69 +579,16 @@ impl Runner<'_> {
                 .sha256
                 .clone()
                 .expect("written records have a hash");
-            let tmp = self.temp_path(input, &rel);
-            let rename = |from: &Path, to: &str| -> Result<(), RunError> {
-                if config.dry_run {
-                    return Ok(());
-                }
-                let to = config.output.join(to);
-                fs::rename(from, &to).map_err(|source| RunError::Output { path: to, source })
-            };
-            match shared.claims.get(&rel).cloned() {
-                None => {
-                    rename(&tmp, &rel)?;
-                    shared.claims.insert(rel, (index, sha));
-                }
-                Some((other, other_sha)) if other_sha == sha => {
-                    if !config.dry_run {
-                        let _ = fs::remove_file(&tmp);
-                    }
-                    // The earlier input keeps the file; the later one is the duplicate.
-                    let (dup, keeper) = if index < other {
-                        (other, index)
-                    } else {
-                        (index, other)
-                    };
-                    let dup_record = if dup == index {
-                        &mut done.record
-                    } else {
-                        shared.records[dup]
-                            .as_mut()
-                            .expect("claimed records are stored")
-                    };
-                    dup_record.status = Status::Skipped;
-                    dup_record.reason = Some("duplicate".to_owned());
-                    dup_record.bytes_out = 0;
-                    if dup != index {
-                        shared.linkage[dup] = None;
-                        shared.claims.insert(rel, (keeper, sha));
-                    }
-                }
-                Some((other, other_sha)) => {
-                    if index < other {
-                        let moved = alternate_name(&rel, &other_sha);
-                        rename(&config.output.join(&rel), &moved)?;
-                        shared.records[other]
-                            .as_mut()
-                            .expect("claimed records are stored")
-                            .output = Some(moved.clone());
-                        shared.claims.insert(moved, (other, other_sha));
-                        rename(&tmp, &rel)?;
-                        shared.claims.insert(rel, (index, sha));
-                    } else {
-                        let alt = alternate_name(&rel, &sha);
-                        rename(&tmp, &alt)?;
-                        done.record.output = Some(alt.clone());
-                        shared.claims.insert(alt, (index, sha));
-                    }
-                }
-            }
+            (self.temp_path(&input.id, &base), base, sha)
+        });
+        shared.linkage[index] = done.linkage;
+        shared.records[index] = Some(done.record);
+        if let Some((tmp, base, sha)) = placement {
+            self.settle(&mut shared, index, &base, &sha, &tmp)?;
         }
-        if config.manifest_paths {
-            done.record.input = Some(input.rel.to_string_lossy().into_owned());
-        }
+        let record = shared.records[index].clone().expect("just stored");
         if let Some(journal) = shared.journal.as_mut() {
-            let mut line = serde_json::to_vec(&done.record).expect("records serialize");
+            let mut line = serde_json::to_vec(&record).expect("records serialize");
             line.push(b'\n');
             journal
                 .write_all(&line)
@@ -644,10 +597,93 @@ impl Runner<'_> {
                     source,
                 })?;
         }
-        self.reporter.file_done(&done.record);
-        shared.linkage[index] = done.linkage;
-        shared.records[index] = Some(done.record);
+        self.reporter.file_done(&record);
         Ok(())
+    }
+
+    /// Put the file of input `index` (now at `from`) under `base` or its alternate name:
+    /// identical bytes are kept once, by the earlier input; different bytes give the plain
+    /// name to the earlier input and the alternate to the other, which may be moved for it.
+    fn settle(
+        &self,
+        shared: &mut Shared,
+        index: usize,
+        base: &str,
+        sha: &str,
+        from: &Path,
+    ) -> Result<(), RunError> {
+        let output = &self.config.output;
+        for candidate in [base.to_owned(), alternate_name(base, sha)] {
+            match shared.claims.get(&candidate).cloned() {
+                None if self.written_elsewhere(&output.join(&candidate), sha) => {}
+                None => {
+                    self.rename(from, &output.join(&candidate))?;
+                    shared
+                        .claims
+                        .insert(candidate.clone(), (index, sha.to_owned()));
+                    shared.record_mut(index).output = Some(candidate);
+                    return Ok(());
+                }
+                Some((other, other_sha)) if other_sha == sha => {
+                    if !self.config.dry_run {
+                        let _ = fs::remove_file(from);
+                    }
+                    let (keeper, dup) = (index.min(other), index.max(other));
+                    shared
+                        .claims
+                        .insert(candidate.clone(), (keeper, sha.to_owned()));
+                    shared.record_mut(keeper).output = Some(candidate);
+                    let record = shared.record_mut(dup);
+                    record.status = Status::Skipped;
+                    record.reason = Some("duplicate".to_owned());
+                    record.bytes_out = 0;
+                    shared.linkage[dup] = None;
+                    return Ok(());
+                }
+                Some((other, other_sha)) if candidate == base && index < other => {
+                    let parked = self.temp_path(&shared.record_mut(other).id, base);
+                    self.rename(&output.join(base), &parked)?;
+                    shared.claims.remove(base);
+                    self.rename(from, &output.join(base))?;
+                    shared
+                        .claims
+                        .insert(base.to_owned(), (index, sha.to_owned()));
+                    shared.record_mut(index).output = Some(base.to_owned());
+                    return self.settle(shared, other, base, &other_sha, &parked);
+                }
+                Some(_) => {}
+            }
+        }
+        Err(RunError::Output {
+            path: output.join(alternate_name(base, sha)),
+            source: std::io::Error::other("two different outputs share a hash prefix"),
+        })
+    }
+
+    /// Under `--shard`, another shard may already have written a different file at `path`:
+    /// it is never overwritten (the other name is taken instead).
+    fn written_elsewhere(&self, path: &Path, sha: &str) -> bool {
+        self.config.shard.is_some()
+            && !self.config.dry_run
+            && fs::read(path).is_ok_and(|bytes| sha256_hex(&bytes) != sha)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), RunError> {
+        if self.config.dry_run {
+            return Ok(());
+        }
+        fs::rename(from, to).map_err(|source| RunError::Output {
+            path: to.to_owned(),
+            source,
+        })
+    }
+}
+
+impl Shared {
+    fn record_mut(&mut self, index: usize) -> &mut Record {
+        self.records[index]
+            .as_mut()
+            .expect("claimed inputs have records")
     }
 }
 
@@ -693,7 +729,12 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
         let mut shared = runner.shared.lock().unwrap_or_else(|e| e.into_inner());
         for (index, input) in inputs.iter().enumerate() {
             match previous.get(&input.id) {
-                Some(prev) if reusable(prev, input, &config.output) => {
+                Some(prev)
+                    if reusable(prev, input, &config.output)
+                        && !shared
+                            .claims
+                            .contains_key(prev.output.as_deref().unwrap_or("")) =>
+                {
                     let rel = prev.output.clone().expect("checked by reusable");
                     let sha = prev.sha256.clone().expect("checked by reusable");
                     shared.claims.insert(rel, (index, sha));
