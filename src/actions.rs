@@ -429,7 +429,7 @@ impl Deidentifier {
 }
 
 /// The trimmed text of a top-level attribute, empty when absent.
-fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
+pub fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
     object
         .get(tag)
         .and_then(|e| e.to_str().ok())
@@ -1106,6 +1106,26 @@ mod tests {
             ),
             Action::Keep
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn pseudonyms_are_stable_short_and_distinct(a in "[ -~]{1,64}", b in "[ -~]{1,64}") {
+            let deid = Deidentifier::new(
+                crate::profile::Profile::load("basic").unwrap(),
+                Key::from_bytes([3; 32]),
+            );
+            let (pa, _) = deid.patient_pseudonym(&a);
+            proptest::prop_assert_eq!(&pa, &deid.patient_pseudonym(&a).0);
+            proptest::prop_assert!(pa.starts_with("PAT-") && pa.len() == 16);
+            proptest::prop_assert!(pa.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-'));
+            if a.trim() != b.trim() {
+                proptest::prop_assert_ne!(pa, deid.patient_pseudonym(&b).0);
+            }
+            let h = deid.hash_value(&a);
+            proptest::prop_assert_eq!(h.len(), 16);
+            proptest::prop_assert_eq!(&h, &deid.hash_value(&a));
+        }
     }
 
     #[test]

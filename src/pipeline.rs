@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 
-use crate::actions::{Deidentifier, Linkage};
+use crate::actions::{Deidentifier, Linkage, top_text as text};
 use crate::dicom_file::{self, Parsed};
 use crate::key::Key;
 use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
@@ -180,14 +180,6 @@ fn sanitize(part: &str, fallback: &str) -> String {
     } else {
         s
     }
-}
-
-fn text(object: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    object
-        .get(tag)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).to_owned())
-        .unwrap_or_default()
 }
 
 /// `<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`, from the
