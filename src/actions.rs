@@ -217,6 +217,8 @@ pub struct Deidentifier {
     profile: Profile,
     key: Key,
     uids: UidMapper,
+    /// Whether the profile cleans anything, so identifiers must be gathered per file.
+    cleans: bool,
 }
 
 /// What the sequences around an element asked for. A sequence the table dummies (D, such as
@@ -243,7 +245,13 @@ struct FileState<'a> {
 impl Deidentifier {
     pub fn new(profile: Profile, key: Key) -> Self {
         let uids = UidMapper::new(key.clone(), &profile.uid_root);
-        Deidentifier { profile, key, uids }
+        let cleans = profile.cleans();
+        Deidentifier {
+            profile,
+            key,
+            uids,
+            cleans,
+        }
     }
 
     pub fn profile(&self) -> &Profile {
@@ -328,7 +336,11 @@ impl Deidentifier {
         let (patient_pseudonym, lookup_miss) = self.patient_pseudonym(&patient_id);
         let mut state = FileState {
             engine: self,
-            ids: gather_identifiers(&object),
+            ids: if self.cleans {
+                gather_identifiers(&object)
+            } else {
+                Identifiers::new()
+            },
             day_offset: self.day_offset(patient_key),
             sop_class: text(tags::SOP_CLASS_UID),
             patient_pseudonym,

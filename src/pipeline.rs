@@ -356,19 +356,13 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
     let header = config.header();
     let journal = config.journal_path();
     let manifest = config.output.join(config.manifest_name());
+    // This run's own earlier state, and whether OUTPUT holds anything else: a shard may
+    // share OUTPUT with the other shards of its run, nothing else may.
     let has_state = journal.exists() || manifest.exists();
-    let non_empty = fs::read_dir(&config.output)
-        .map(|mut d| d.next().is_some())
-        .unwrap_or(false);
-    if non_empty
-        && !has_state
-        && !config
-            .shard
-            .is_some_and(|_| config.output.join(STATE_DIR).exists())
-    {
-        return Err(RunError::OutputNotEmpty(config.output.clone()));
-    }
-    if has_state && !config.resume {
+    let non_empty = fs::read_dir(&config.output).is_ok_and(|mut d| d.next().is_some());
+    let sibling_shards = config.shard.is_some() && config.output.join(STATE_DIR).exists();
+    let foreign = non_empty && !has_state && !sibling_shards;
+    if foreign || (has_state && !config.resume) {
         return Err(RunError::OutputNotEmpty(config.output.clone()));
     }
     let mut previous = HashMap::new();

@@ -381,6 +381,15 @@ impl Profile {
         compile(specs)
     }
 
+    /// Whether any rule cleans: only then must a file's identifiers be gathered first.
+    pub fn cleans(&self) -> bool {
+        self.tags
+            .values()
+            .chain(self.masks.iter().map(|(_, r)| r))
+            .chain(self.private_rules.values())
+            .any(|r| r.action == Action::Clean)
+    }
+
     /// The rule for a public attribute, if any layer names it.
     pub fn rule(&self, tag: Tag) -> Option<&Rule> {
         self.tags.get(&tag).or_else(|| {

@@ -89,6 +89,11 @@ fn planted(charset: &str, name: &str) -> InMemDicomObject {
     ])
 }
 
+/// The text of a top-level attribute, which must be present.
+fn text(object: &InMemDicomObject, tag: Tag) -> String {
+    object.get(tag).unwrap().to_str().unwrap().into_owned()
+}
+
 fn engine(profile: &str) -> Deidentifier {
     Deidentifier::new(Profile::load(profile).unwrap(), Key::from_bytes([9; 32]))
 }
@@ -128,14 +133,7 @@ fn identifiers_are_gone_at_every_depth_in_every_encoding() {
                     "{phi} survives in {profile} / {ts}"
                 );
             }
-            assert_eq!(
-                reparsed
-                    .get(tags::PATIENT_IDENTITY_REMOVED)
-                    .unwrap()
-                    .to_str()
-                    .unwrap(),
-                "YES"
-            );
+            assert_eq!(text(&reparsed, tags::PATIENT_IDENTITY_REMOVED), "YES");
             assert!(
                 reparsed.get(Tag(0x6000, 0x3000)).is_none(),
                 "overlay data removed"
@@ -171,28 +169,15 @@ fn nested_references_follow_the_same_uid_map() {
     let item =
         |o: &InMemDicomObject| o.get(tags::CONTENT_SEQUENCE).unwrap().items().unwrap()[0].clone();
     let innermost = item(&item(&item(&out)));
-    let referenced = innermost
-        .get(tags::REFERENCED_SOP_INSTANCE_UID)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .into_owned();
-    let target = other_out
-        .get(tags::SOP_INSTANCE_UID)
-        .unwrap()
-        .to_str()
-        .unwrap();
+    let referenced = text(&innermost, tags::REFERENCED_SOP_INSTANCE_UID);
+    let target = text(&other_out, tags::SOP_INSTANCE_UID);
     assert_eq!(referenced, target);
     assert!(referenced.starts_with("2.25."));
     assert_eq!(
-        out.get(tags::STUDY_INSTANCE_UID).unwrap().to_str().unwrap(),
-        other_out
-            .get(tags::STUDY_INSTANCE_UID)
-            .unwrap()
-            .to_str()
-            .unwrap()
+        text(&out, tags::STUDY_INSTANCE_UID),
+        text(&other_out, tags::STUDY_INSTANCE_UID)
     );
-    assert_eq!(out.get(tags::SOP_CLASS_UID).unwrap().to_str().unwrap(), CT);
+    assert_eq!(text(&out, tags::SOP_CLASS_UID), CT);
 }
 
 #[test]
@@ -200,18 +185,13 @@ fn patients_get_stable_pseudonyms_and_names_follow_the_template() {
     let deid = engine("basic");
     let (a, _) = deid.deidentify(planted("ISO_IR 100", "DOE^JOHN"));
     let (b, _) = deid.deidentify(planted("ISO_IR 100", "DOE^JOHN"));
-    let id = a
-        .get(tags::PATIENT_ID)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .into_owned();
+    let id = text(&a, tags::PATIENT_ID);
     assert!(id.starts_with("PAT-") && id.len() == 16, "{id}");
-    assert_eq!(id, b.get(tags::PATIENT_ID).unwrap().to_str().unwrap());
-    assert_eq!(a.get(tags::PATIENT_NAME).unwrap().to_str().unwrap(), id);
+    assert_eq!(id, text(&b, tags::PATIENT_ID));
+    assert_eq!(text(&a, tags::PATIENT_NAME), id);
     let other = Deidentifier::new(Profile::load("basic").unwrap(), Key::from_bytes([10; 32]));
     let (c, _) = other.deidentify(planted("ISO_IR 100", "DOE^JOHN"));
-    assert_ne!(id, c.get(tags::PATIENT_ID).unwrap().to_str().unwrap());
+    assert_ne!(id, text(&c, tags::PATIENT_ID));
 }
 
 #[test]
@@ -225,12 +205,7 @@ fn ml_dataset_shifts_dates_cleans_descriptors_and_keeps_safe_private() {
     let (out, _) = deid.deidentify(object);
     let (later_out, _) = deid.deidentify(later);
     let date = |o: &InMemDicomObject| {
-        let s = o
-            .get(tags::STUDY_DATE)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .into_owned();
+        let s = text(&o, tags::STUDY_DATE);
         chrono::NaiveDate::parse_from_str(&s, "%Y%m%d").unwrap()
     };
     assert_eq!((date(&later_out) - date(&out)).num_days(), 31);
@@ -238,28 +213,14 @@ fn ml_dataset_shifts_dates_cleans_descriptors_and_keeps_safe_private() {
         date(&out),
         chrono::NaiveDate::from_ymd_opt(2019, 3, 12).unwrap()
     );
-    let description = out
-        .get(tags::STUDY_DESCRIPTION)
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .into_owned();
+    let description = text(&out, tags::STUDY_DESCRIPTION);
     assert_eq!(description, "CT for ***");
-    assert_eq!(
-        out.get(Tag(0x00E1, 0x1021)).unwrap().to_str().unwrap(),
-        "123.4"
-    );
-    assert_eq!(
-        out.get(Tag(0x00E1, 0x0010)).unwrap().to_str().unwrap(),
-        "ELSCINT1"
-    );
+    assert_eq!(text(&out, Tag(0x00E1, 0x1021)), "123.4");
+    assert_eq!(text(&out, Tag(0x00E1, 0x0010)), "ELSCINT1");
     assert!(out.get(Tag(0x0009, 0x1001)).is_none());
     assert!(out.get(Tag(0x0009, 0x0010)).is_none());
     assert_eq!(
-        out.get(tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED)
-            .unwrap()
-            .to_str()
-            .unwrap(),
+        text(&out, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED),
         "MODIFIED"
     );
     let codes: Vec<String> = out
@@ -268,13 +229,7 @@ fn ml_dataset_shifts_dates_cleans_descriptors_and_keeps_safe_private() {
         .items()
         .unwrap()
         .iter()
-        .map(|i| {
-            i.get(tags::CODE_VALUE)
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .into_owned()
-        })
+        .map(|i| text(&i, tags::CODE_VALUE))
         .collect();
     for code in ["113100", "113107", "113108", "113109", "113111", "113105"] {
         assert!(codes.contains(&code.to_owned()), "{code} in {codes:?}");
@@ -297,14 +252,7 @@ fn character_sets_round_trip() {
         let deid = engine("ml-dataset");
         let (out, _) = deid.deidentify(object);
         let (bytes, reparsed) = roundtrip(&out, EXPLICIT_LE);
-        assert_eq!(
-            reparsed
-                .get(tags::SPECIFIC_CHARACTER_SET)
-                .unwrap()
-                .to_str()
-                .unwrap(),
-            charset
-        );
+        assert_eq!(text(&reparsed, tags::SPECIFIC_CHARACTER_SET), charset);
         for part in name.split(['^', '=']) {
             let encoded_utf8 = part.as_bytes();
             let encoded_latin1: Vec<u8> = part.chars().map(|c| c as u32 as u8).collect();
@@ -315,12 +263,7 @@ fn character_sets_round_trip() {
                 );
             }
         }
-        let description = reparsed
-            .get(tags::STUDY_DESCRIPTION)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .into_owned();
+        let description = text(&reparsed, tags::STUDY_DESCRIPTION);
         assert!(
             description.starts_with("CT") && description.contains("***"),
             "{description}"
