@@ -6,6 +6,7 @@
 //! - [`actions`]: what happens to each attribute, applied at every depth.
 //! - [`uid`], [`dates`], [`clean`]: keyed UIDs, date shifting, descriptor cleaning.
 //! - [`scan`], [`dicom_file`]: validating and reading files, writing de-identified ones.
+//! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
 //! - [`pipeline`], [`manifest`]: the `run` job and its audit trail.
 //! - [`key`]: the run's secret and everything keyed on it.
 
@@ -17,6 +18,7 @@ pub mod dicom_file;
 pub mod key;
 pub mod manifest;
 pub mod pipeline;
+pub mod process;
 pub mod profile;
 pub mod scan;
 pub mod standard;

@@ -31,13 +31,10 @@ use std::time::Instant;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use dicom_dictionary_std::tags;
-use dicom_object::mem::InMemDicomObject;
-
-use crate::actions::{Deidentifier, Linkage, top_text as text};
-use crate::dicom_file::{self, Parsed};
+use crate::actions::{Deidentifier, Linkage};
 use crate::key::Key;
 use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
+use crate::process::{self, FileOutcome};
 
 /// The state folder inside OUTPUT.
 pub const STATE_DIR: &str = ".dicom-deid";
@@ -159,39 +156,6 @@ pub fn path_id(key: &Key, rel: &Path) -> String {
 
 fn shard_of(key: &Key, rel: &Path, n: u32) -> u32 {
     (key.mac_u64(b"shard", rel.as_os_str().as_encoded_bytes()) % u64::from(n)) as u32 + 1
-}
-
-/// Restrict an output path component to `[A-Za-z0-9._-]`.
-fn sanitize(part: &str, fallback: &str) -> String {
-    let s: String = part
-        .trim()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(64)
-        .collect();
-    if s.is_empty() || s.chars().all(|c| c == '.') {
-        fallback.to_owned()
-    } else {
-        s
-    }
-}
-
-/// `<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`, from the
-/// de-identified values only.
-fn output_rel_path(object: &InMemDicomObject) -> String {
-    format!(
-        "{}/{}/{}/{}.dcm",
-        sanitize(&text(object, tags::PATIENT_ID), "no-patient-id"),
-        sanitize(&text(object, tags::STUDY_INSTANCE_UID), "no-study"),
-        sanitize(&text(object, tags::SERIES_INSTANCE_UID), "no-series"),
-        sanitize(&text(object, tags::SOP_INSTANCE_UID), "no-sop-instance"),
-    )
 }
 
 fn alternate_name(rel: &str, sha: &str) -> String {
@@ -467,46 +431,26 @@ impl Runner<'_> {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
         };
-        if bytes.is_empty() {
-            return fail(Status::Skipped, "empty file".to_owned());
-        }
-        let (object, ts) = match dicom_file::parse(bytes, config.max_file_size) {
-            Ok(Parsed::NotDicom) => return fail(Status::Skipped, "not DICOM".to_owned()),
-            Ok(Parsed::Dicomdir) => {
-                return fail(
-                    Status::Skipped,
-                    "DICOMDIR (holds PHI and old paths)".to_owned(),
-                );
-            }
-            Ok(Parsed::Dataset {
-                object,
-                transfer_syntax,
-            }) => (object, transfer_syntax),
-            Err(e) => return fail(Status::Failed, e.to_string()),
+        let output = match process::process_bytes(&config.deidentifier, bytes, config.max_file_size)
+        {
+            FileOutcome::Written(output) => output,
+            FileOutcome::Skipped(reason) => return fail(Status::Skipped, reason),
+            FileOutcome::Failed(reason) => return fail(Status::Failed, reason),
+            FileOutcome::Quarantined(reason) => return fail(Status::Quarantined, reason),
         };
-        let deid = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            config.deidentifier.deidentify(object)
-        }));
-        let Ok((object, outcome)) = deid else {
-            return fail(
-                Status::Failed,
-                "de-identification crashed on this file".to_owned(),
-            );
-        };
-        let encoded = match dicom_file::encode(&object, &ts) {
-            Ok(bytes) => bytes,
-            Err(e) => return fail(Status::Failed, e.to_string()),
-        };
+        let process::Output {
+            bytes: encoded,
+            rel_path,
+            transfer_syntax,
+            counts,
+            linkage,
+        } = *output;
         let mut record = Record::new(input.id.clone(), Status::Written, None, size);
-        record.output = Some(output_rel_path(&object));
+        record.output = Some(rel_path);
         record.sha256 = Some(sha256_hex(&encoded));
         record.bytes_out = encoded.len() as u64;
-        record.transfer_syntax = Some(ts);
-        record.actions = outcome
-            .counts
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), *v))
-            .collect();
+        record.transfer_syntax = Some(transfer_syntax);
+        record.actions = counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
         if !config.dry_run
             && let Err(reason) = self.write_temp(input, &record, &encoded)
         {
@@ -514,7 +458,7 @@ impl Runner<'_> {
         }
         Done {
             record,
-            linkage: Some(outcome.linkage),
+            linkage: Some(linkage),
         }
     }
 
@@ -863,11 +807,11 @@ mod tests {
 
     #[test]
     fn path_parts_are_sanitised() {
-        assert_eq!(sanitize("PAT-ABC", "x"), "PAT-ABC");
-        assert_eq!(sanitize("../etc", "x"), ".._etc");
-        assert_eq!(sanitize("..", "x"), "x");
-        assert_eq!(sanitize("a b/c", "x"), "a_b_c");
-        assert_eq!(sanitize("", "x"), "x");
+        assert_eq!(process::sanitize("PAT-ABC", "x"), "PAT-ABC");
+        assert_eq!(process::sanitize("../etc", "x"), ".._etc");
+        assert_eq!(process::sanitize("..", "x"), "x");
+        assert_eq!(process::sanitize("a b/c", "x"), "a_b_c");
+        assert_eq!(process::sanitize("", "x"), "x");
         assert_eq!(
             alternate_name("a/b/c.dcm", "0123456789abcdef"),
             "a/b/c_0123456789ab.dcm"
