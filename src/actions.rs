@@ -674,7 +674,7 @@ const ABSENT: &str = "(absent)";
 
 /// Repeating groups 6000-601E (even): overlay planes.
 pub fn is_overlay_group(group: u16) -> bool {
-    (0x6000..=0x601E).contains(&group) && group % 2 == 0
+    (0x6000..=0x601E).contains(&group) && group.is_multiple_of(2)
 }
 
 /// A short, single-line rendering of an element's value for `inspect`: text values as they
