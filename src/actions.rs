@@ -705,12 +705,36 @@ pub fn describe(elem: &InMemElement) -> String {
     }
 }
 
-/// The trimmed text of a top-level attribute, empty when absent.
+/// The private creators of one data set level: (group, block) → creator.
+pub fn private_creators(object: &InMemDicomObject) -> BTreeMap<(u16, u8), String> {
+    object
+        .iter()
+        .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
+        .map(|e| {
+            let creator = e.to_str().map(|s| s.trim().to_owned()).unwrap_or_default();
+            ((e.tag().0, e.tag().1 as u8), creator)
+        })
+        .collect()
+}
+
+/// The trimmed text of a top-level attribute, empty when absent. A standard attribute stored
+/// as UN is read as text, as the engine re-reads it, so that (say) PatientName's template and
+/// the date offset follow the same PatientID the element itself is pseudonymised from.
 pub fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
+    let text = |e: &InMemElement| {
+        e.to_str()
+            .ok()
+            .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
+    };
     object
         .get(tag)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
+        .and_then(|e| {
+            if e.vr() == VR::UN {
+                text(&reinterpret_un(e.clone()))
+            } else {
+                text(e)
+            }
+        })
         .unwrap_or_default()
 }
 
@@ -887,6 +911,8 @@ pub fn is_structural(tag: Tag) -> bool {
                 | tags::IMAGE_POSITION_PATIENT
                 | tags::IMAGE_ORIENTATION_PATIENT
                 | tags::SLICE_THICKNESS
+                | tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE
+                | tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE
                 | tags::PATIENT_IDENTITY_REMOVED
                 | tags::DEIDENTIFICATION_METHOD
                 | tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE
@@ -894,7 +920,7 @@ pub fn is_structural(tag: Tag) -> bool {
 }
 
 /// The attributes of a code item (PS3.3 Table 8.8-1), which name concepts, not people.
-fn is_code_item(tag: Tag) -> bool {
+pub fn is_code_item(tag: Tag) -> bool {
     tag.0 == 0x0008 && matches!(tag.1, 0x0100 | 0x0102 | 0x0103 | 0x0104 | 0x0119 | 0x0120)
 }
 
@@ -967,14 +993,7 @@ fn dummy_value(vr: VR) -> Option<PrimitiveValue> {
 impl FileState<'_> {
     /// Process every element of one data set (or item).
     fn dataset(&mut self, object: InMemDicomObject, place: Place) -> InMemDicomObject {
-        let creators: BTreeMap<(u16, u8), String> = object
-            .iter()
-            .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
-            .map(|e| {
-                let creator = e.to_str().map(|s| s.trim().to_owned()).unwrap_or_default();
-                ((e.tag().0, e.tag().1 as u8), creator)
-            })
-            .collect();
+        let creators = private_creators(&object);
         let dropped_overlays = self.dropped_overlays(&object, place);
         let mut kept_blocks = std::collections::BTreeSet::new();
         let mut creator_elements = Vec::new();
@@ -1330,16 +1349,18 @@ impl FileState<'_> {
     }
 }
 
+/// The VR the standard dictionary gives a tag, when it gives exactly one.
+pub fn dictionary_vr(tag: Tag) -> Option<VR> {
+    StandardDataDictionary.by_tag(tag).and_then(|e| e.vr().exact())
+}
+
 /// Re-read a standard attribute stored as UN with its dictionary VR when that is a text VR,
 /// so the profile's rule for it can act on its value.
 fn reinterpret_un(elem: InMemElement) -> InMemElement {
     if elem.vr() != VR::UN {
         return elem;
     }
-    let Some(vr) = StandardDataDictionary
-        .by_tag(elem.tag())
-        .and_then(|e| e.vr().exact())
-    else {
+    let Some(vr) = dictionary_vr(elem.tag()) else {
         return elem;
     };
     if !is_text_vr(vr) {

@@ -9,12 +9,15 @@
 //! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
 //! - [`pipeline`], [`manifest`]: the `run` job and its audit trail.
 //! - [`key`]: the run's secret and everything keyed on it.
+//! - [`inspect`]: one file's elements, actions and values, for a person at a terminal.
+//! - [`verify`]: checking an OUTPUT tree against the profile, the inputs and the manifest.
 
 pub mod actions;
 pub mod clean;
 pub mod cli;
 pub mod dates;
 pub mod dicom_file;
+pub mod inspect;
 pub mod key;
 pub mod manifest;
 pub mod pipeline;
@@ -23,3 +26,4 @@ pub mod profile;
 pub mod scan;
 pub mod standard;
 pub mod uid;
+pub mod verify;
