@@ -1351,7 +1351,9 @@ impl FileState<'_> {
 
 /// The VR the standard dictionary gives a tag, when it gives exactly one.
 pub fn dictionary_vr(tag: Tag) -> Option<VR> {
-    StandardDataDictionary.by_tag(tag).and_then(|e| e.vr().exact())
+    StandardDataDictionary
+        .by_tag(tag)
+        .and_then(|e| e.vr().exact())
 }
 
 /// Re-read a standard attribute stored as UN with its dictionary VR when that is a text VR,

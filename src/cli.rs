@@ -10,12 +10,12 @@ use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::actions::Deidentifier;
+use crate::inspect;
 use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
 use crate::pipeline::{self, Reporter, RunConfig, Shard};
 use crate::profile::{self, Profile};
 use crate::verify::{self, Check, VerifyConfig};
-use crate::inspect;
 
 /// The profile format's JSON Schema, for editors (`profile schema`).
 pub const PROFILE_SCHEMA: &str = include_str!("../profiles/profile.schema.json");
@@ -27,8 +27,7 @@ pub fn use_color(terminal: bool) -> bool {
     if set("NO_COLOR") {
         return false;
     }
-    set("CLICOLOR_FORCE")
-        || (terminal && std::env::var("TERM").is_ok_and(|t| t != "dumb"))
+    set("CLICOLOR_FORCE") || (terminal && std::env::var("TERM").is_ok_and(|t| t != "dumb"))
 }
 
 #[derive(Parser)]
@@ -53,7 +52,7 @@ Colours: only on a terminal; NO_COLOR=1 turns them off."
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// More messages: a line per file (run), notes and counts (verify).
+    /// More messages: a line per file (run), the identifying values searched by kind (verify).
     #[arg(long, short, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
     verbose: u8,
     /// Only errors: no progress bar, no per-file messages, no summary line.
@@ -277,12 +276,16 @@ enum Verbosity {
 
 /// A profile error, with what to do next.
 fn profile_error(e: profile::ProfileError) -> String {
-    format!("{e}\n  (`dicom-deid profile list` names the built-in profiles; `dicom-deid profile check FILE` explains a file's errors)")
+    format!(
+        "{e}\n  (`dicom-deid profile list` names the built-in profiles; `dicom-deid profile check FILE` explains a file's errors)"
+    )
 }
 
 /// A key error, with what to do next.
 fn key_error(e: crate::key::KeyError) -> String {
-    format!("{e}\n  (`dicom-deid keygen FILE` writes a new key; keep the run's key to get the same output again)")
+    format!(
+        "{e}\n  (`dicom-deid keygen FILE` writes a new key; keep the run's key to get the same output again)"
+    )
 }
 
 /// `run`: de-identify a tree.
@@ -486,9 +489,8 @@ fn verify_profile(args: &VerifyArgs) -> Result<Profile, String> {
         })?;
     let origin = summary.profile.chain.last().cloned().unwrap_or_default();
     let name = origin.strip_prefix("builtin:").unwrap_or(&origin);
-    Profile::load(name).map_err(|e| {
-        format!("the run's profile ({e}) cannot be loaded: name it with --profile")
-    })
+    Profile::load(name)
+        .map_err(|e| format!("the run's profile ({e}) cannot be loaded: name it with --profile"))
 }
 
 /// `verify OUTPUT`.
@@ -523,9 +525,12 @@ fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<ExitCode, St
         }
     }
     if verbosity != Verbosity::Quiet {
-        if verbosity == Verbosity::Verbose || report.findings.is_empty() {
-            for note in &report.notes {
-                eprintln!("note: {note}");
+        for note in &report.notes {
+            eprintln!("note: {note}");
+        }
+        if verbosity == Verbosity::Verbose {
+            for (kind, n) in &report.values_by_kind {
+                eprintln!("searched: {n} {kind} values");
             }
         }
         let mut by_check = std::collections::BTreeMap::new();
@@ -568,7 +573,9 @@ fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<ExitCode, St
             );
         }
         if args.against.is_none() {
-            eprintln!("  add --against INPUT to also search the outputs for the inputs' identifying values");
+            eprintln!(
+                "  add --against INPUT to also search the outputs for the inputs' identifying values"
+            );
         }
     }
     Ok(ExitCode::from(report.exit_code()))
@@ -614,6 +621,10 @@ fn inspect_command(args: InspectArgs) -> Result<ExitCode, String> {
         inspection.transfer_syntax,
         deidentifier.profile().name
     );
-    let _ = write!(stdout, "{}", inspect::render(&inspection.rows, use_color(terminal)));
+    let _ = write!(
+        stdout,
+        "{}",
+        inspect::render(&inspection.rows, use_color(terminal))
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -476,7 +476,6 @@ impl Profile {
         out
     }
 
-
     /// SHA-256 of [`Profile::effective_table`], hex.
     pub fn table_sha256(&self) -> String {
         hex::encode(Sha256::digest(self.effective_table().as_bytes()))
@@ -491,10 +490,7 @@ pub fn diff(a: &Profile, b: &Profile) -> String {
         p.effective_rules()
             .into_iter()
             .map(|(sel, keyword, rule)| {
-                (
-                    sel,
-                    (keyword, format!("{}\t({})", rule.action, rule.layer)),
-                )
+                (sel, (keyword, format!("{}\t({})", rule.action, rule.layer)))
             })
             .collect()
     };
@@ -1092,9 +1088,15 @@ mod tests {
         let ml = Profile::load("ml-dataset").unwrap();
         let d = diff(&basic, &ml);
         assert!(d.contains("- (0008,0050)\tAccessionNumber\tempty"), "{d}");
-        assert!(d.contains("+ (0008,0050)\tAccessionNumber\thash\t(profile ml-dataset)"), "{d}");
+        assert!(
+            d.contains("+ (0008,0050)\tAccessionNumber\thash\t(profile ml-dataset)"),
+            "{d}"
+        );
         assert!(d.contains("- # private: Remove\n+ # private: Safe"), "{d}");
-        assert!(!d.contains("SOPInstanceUID"), "unchanged rules are not listed");
+        assert!(
+            !d.contains("SOPInstanceUID"),
+            "unchanged rules are not listed"
+        );
         assert!(diff(&basic, &basic).contains("no differences"));
     }
 

@@ -37,9 +37,9 @@ pub mod needles;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use dicom_core::VR;
 use dicom_core::header::Header;
 use dicom_core::value::Value;
-use dicom_core::VR;
 use dicom_dictionary_std::tags;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::mem::{InMemDicomObject, InMemElement};
@@ -122,6 +122,8 @@ pub struct Report {
     pub inputs: u64,
     /// Identifying values gathered from them.
     pub identifying_values: u64,
+    /// The same, by kind of value.
+    pub values_by_kind: BTreeMap<String, u64>,
     pub findings: Vec<Finding>,
     /// What could not be checked, and why.
     pub notes: Vec<String>,
@@ -146,7 +148,11 @@ pub enum VerifyError {
 /// Every regular file under `dir`, relative with `/`, sorted; the state folder left out.
 fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
-    for entry in walkdir::WalkDir::new(dir).sort_by_file_name().into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+    {
         if !entry.file_type().is_file() {
             continue;
         }
@@ -175,15 +181,12 @@ fn is_summary(rel: &str) -> bool {
 /// The values the profile writes itself, which are never leaks.
 fn written_by_profile(profile: &Profile) -> Vec<String> {
     let mut out = vec![DUMMY_TEXT.to_owned()];
-    out.extend(
-        profile
-            .effective_rules()
-            .into_iter()
-            .filter_map(|(_, _, rule)| match &rule.action {
-                Action::Replace(v) => Some(v.clone()),
-                _ => None,
-            }),
-    );
+    out.extend(profile.effective_rules().into_iter().filter_map(
+        |(_, _, rule)| match &rule.action {
+            Action::Replace(v) => Some(v.clone()),
+            _ => None,
+        },
+    ));
     out
 }
 
@@ -212,6 +215,7 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
             let (needles, inputs) = gather(&deidentifier, input, config.max_file_size);
             report.inputs = inputs;
             report.identifying_values = needles.len() as u64;
+            report.values_by_kind = needles.counts();
             Some(needles.into_matcher(&written_by_profile(&config.profile)))
         }
         None => None,
@@ -312,9 +316,7 @@ fn check_manifests(config: &VerifyConfig, files: &[(String, PathBuf)], report: &
     for (rel, path) in manifests {
         match manifest::read_jsonl(path) {
             Ok(r) => records.extend(r),
-            Err(_) => report
-                .findings
-                .push(finding(rel, "file", "cannot be read")),
+            Err(_) => report.findings.push(finding(rel, "file", "cannot be read")),
         }
     }
     let listed: BTreeMap<&str, &str> = records
@@ -529,9 +531,12 @@ impl Checker<'_> {
         } else {
             searchable.extend_from_slice(&bytes[dataset_offset..]);
         }
-        let explicit_le = TransferSyntaxRegistry.get(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        let explicit_le =
+            TransferSyntaxRegistry.get(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN);
         let ts_uid = match (layout.encoding, layout.transfer_syntax.as_deref()) {
-            (Encoding::DeflatedExplicitLE, _) => dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            (Encoding::DeflatedExplicitLE, _) => {
+                dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN
+            }
             (_, Some(ts)) => ts,
             (Encoding::ImplicitLE, None) => dicom_dictionary_std::uids::IMPLICIT_VR_LITTLE_ENDIAN,
             (Encoding::ExplicitBE, None) => "1.2.840.10008.1.2.2",
@@ -541,7 +546,11 @@ impl Checker<'_> {
         let meta_elements = if layout.has_preamble { 132 } else { 0 };
         if let Some(ts) = explicit_le
             && layout.transfer_syntax.is_some()
-            && let Some(meta) = layout::spans(&searchable[meta_elements..dataset_offset], ts, meta_elements)
+            && let Some(meta) = layout::spans(
+                &searchable[meta_elements..dataset_offset],
+                ts,
+                meta_elements,
+            )
         {
             spans.extend(meta.into_iter().map(|mut s| {
                 s.path = format!("file meta > {}", s.path);
@@ -570,11 +579,7 @@ impl Checker<'_> {
     /// PatientIdentityRemoved and the CID 7050 codes of the profile and its options.
     fn check_marks(&self, check: &mut FileCheck<'_>, object: &InMemDicomObject) {
         if top_text(object, tags::PATIENT_IDENTITY_REMOVED) != "YES" {
-            check.push(
-                "PatientIdentityRemoved".to_owned(),
-                Check::Marks,
-                "not YES",
-            );
+            check.push("PatientIdentityRemoved".to_owned(), Check::Marks, "not YES");
         }
         let codes: BTreeSet<String> = object
             .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
@@ -637,10 +642,22 @@ impl Checker<'_> {
             }
         }
         let identifying = [
-            ("SourceApplicationEntityTitle", &meta.source_application_entity_title),
-            ("SendingApplicationEntityTitle", &meta.sending_application_entity_title),
-            ("ReceivingApplicationEntityTitle", &meta.receiving_application_entity_title),
-            ("PrivateInformationCreatorUID", &meta.private_information_creator_uid),
+            (
+                "SourceApplicationEntityTitle",
+                &meta.source_application_entity_title,
+            ),
+            (
+                "SendingApplicationEntityTitle",
+                &meta.sending_application_entity_title,
+            ),
+            (
+                "ReceivingApplicationEntityTitle",
+                &meta.receiving_application_entity_title,
+            ),
+            (
+                "PrivateInformationCreatorUID",
+                &meta.private_information_creator_uid,
+            ),
         ];
         for (name, value) in identifying {
             if let Some(v) = value {
@@ -658,7 +675,13 @@ impl Checker<'_> {
     }
 
     /// Walk one data set level: the profile's checks and the leak search of each element.
-    fn walk(&self, check: &mut FileCheck<'_>, object: &InMemDicomObject, place: Place, prefix: &str) {
+    fn walk(
+        &self,
+        check: &mut FileCheck<'_>,
+        object: &InMemDicomObject,
+        place: Place,
+        prefix: &str,
+    ) {
         let creators = private_creators(object);
         let iod = check.iod.clone();
         for elem in object {
@@ -704,14 +727,26 @@ impl Checker<'_> {
                         .deidentifier
                         .decide_private(tag.0, (tag.1 & 0xFF) as u8, c),
                     None => {
-                        check.push(attribute.clone(), Check::Private, "private element without a creator");
+                        check.push(
+                            attribute.clone(),
+                            Check::Private,
+                            "private element without a creator",
+                        );
                         continue;
                     }
                 }
             } else {
                 self.deidentifier.decide_public(tag, vr, &iod, place)
             };
-            let generated = self.check_decision(check, &attribute, elem, vr, &decision.action, decision.layer, private);
+            let generated = self.check_decision(
+                check,
+                &attribute,
+                elem,
+                vr,
+                &decision.action,
+                decision.layer,
+                private,
+            );
             match elem.value() {
                 Value::Sequence(seq) => {
                     let inner = place.inside(tag, &decision.action);
@@ -761,19 +796,35 @@ impl Checker<'_> {
         };
         match action {
             Action::Remove if is_overlay_group(elem.tag().0) && !private => {
-                check.push(attribute.to_owned(), Check::Removed, format!("present, but the profile removes it ({layer})"));
+                check.push(
+                    attribute.to_owned(),
+                    Check::Removed,
+                    format!("present, but the profile removes it ({layer})"),
+                );
                 false
             }
             Action::Remove if private => {
-                check.push(attribute.to_owned(), Check::Private, format!("present, but the profile does not keep it ({layer})"));
+                check.push(
+                    attribute.to_owned(),
+                    Check::Private,
+                    format!("present, but the profile does not keep it ({layer})"),
+                );
                 false
             }
             Action::Remove => {
-                check.push(attribute.to_owned(), Check::Removed, format!("present, but the profile removes it ({layer})"));
+                check.push(
+                    attribute.to_owned(),
+                    Check::Removed,
+                    format!("present, but the profile removes it ({layer})"),
+                );
                 false
             }
             Action::Empty if !empty => {
-                check.push(attribute.to_owned(), Check::Emptied, format!("holds a value, but the profile empties it ({layer})"));
+                check.push(
+                    attribute.to_owned(),
+                    Check::Emptied,
+                    format!("holds a value, but the profile empties it ({layer})"),
+                );
                 false
             }
             Action::Uid | Action::Dummy | Action::Clean if vr == VR::UI => {
@@ -793,21 +844,35 @@ impl Checker<'_> {
             Action::Pseudonym => {
                 let ok = texts.iter().all(|v| self.is_pseudonym(v));
                 if !ok {
-                    check.push(attribute.to_owned(), Check::Pseudonym, "not a patient pseudonym of the profile");
+                    check.push(
+                        attribute.to_owned(),
+                        Check::Pseudonym,
+                        "not a patient pseudonym of the profile",
+                    );
                 }
                 ok && profile.patient.id != PatientIdMode::Keep
             }
             Action::PatientName => {
-                let ok = texts.iter().all(|v| self.is_patient_name(v, &check.patient_id));
+                let ok = texts
+                    .iter()
+                    .all(|v| self.is_patient_name(v, &check.patient_id));
                 if !ok {
-                    check.push(attribute.to_owned(), Check::Pseudonym, "not the profile's name template over the new PatientID");
+                    check.push(
+                        attribute.to_owned(),
+                        Check::Pseudonym,
+                        "not the profile's name template over the new PatientID",
+                    );
                 }
                 ok
             }
             Action::Hash => {
                 let ok = texts.iter().all(|v| is_hash(v));
                 if !ok {
-                    check.push(attribute.to_owned(), Check::Pseudonym, "not a keyed hash (16 base32 characters)");
+                    check.push(
+                        attribute.to_owned(),
+                        Check::Pseudonym,
+                        "not a keyed hash (16 base32 characters)",
+                    );
                 }
                 ok
             }
@@ -847,7 +912,13 @@ impl Checker<'_> {
     }
 
     /// Search bytes that could not be walked; hits are named by `place`.
-    fn bytes_leaks(&self, check: &mut FileCheck<'_>, bytes: &[u8], charsets: &[String], place: &str) {
+    fn bytes_leaks(
+        &self,
+        check: &mut FileCheck<'_>,
+        bytes: &[u8],
+        charsets: &[String],
+        place: &str,
+    ) {
         let Some(matcher) = self.matcher else {
             return;
         };
@@ -929,6 +1000,10 @@ impl std::fmt::Display for Finding {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        write!(f, "{check}: {}: {}: {}", self.file, self.attribute, self.detail)
+        write!(
+            f,
+            "{check}: {}: {}: {}",
+            self.file, self.attribute, self.detail
+        )
     }
 }

@@ -38,8 +38,7 @@ fn is_samples(tag: Tag) -> bool {
     matches!(
         tag,
         Tag(0x7FE0, 0x0008..=0x0010) | Tag(0x5400, 0x1010) | Tag(0x5600, 0x0020)
-    ) || (matches!(tag.0, 0x6000..=0x601E | 0x5000..=0x501E)
-        && matches!(tag.1, 0x3000 | 0x200C))
+    ) || (matches!(tag.0, 0x6000..=0x601E | 0x5000..=0x501E) && matches!(tag.1, 0x3000 | 0x200C))
 }
 
 fn is_text(vr: VR) -> bool {

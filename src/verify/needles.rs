@@ -110,7 +110,12 @@ pub struct Hit {
 
 impl std::fmt::Display for Hit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} (as in {} of an input)", self.kind, keyword(self.source))
+        write!(
+            f,
+            "{} (as in {} of an input)",
+            self.kind,
+            keyword(self.source)
+        )
     }
 }
 
@@ -139,11 +144,7 @@ const PHYSICIAN_NAMES: &[Tag] = &[
     tags::SCHEDULED_PERFORMING_PHYSICIAN_NAME,
 ];
 /// OtherPatientIDs and MedicalRecordLocator are retired, still seen in old exports.
-const PATIENT_IDS: &[Tag] = &[
-    tags::PATIENT_ID,
-    Tag(0x0010, 0x1000),
-    Tag(0x0010, 0x1090),
-];
+const PATIENT_IDS: &[Tag] = &[tags::PATIENT_ID, Tag(0x0010, 0x1000), Tag(0x0010, 0x1090)];
 const IDENTIFIERS: &[Tag] = &[
     tags::ISSUER_OF_PATIENT_ID,
     tags::STUDY_ID,
@@ -205,7 +206,12 @@ pub struct Needles {
 /// Only counts: the values are PHI.
 impl std::fmt::Debug for Needles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Needles({} values, {} UIDs)", self.values.len(), self.uids.len())
+        write!(
+            f,
+            "Needles({} values, {} UIDs)",
+            self.values.len(),
+            self.uids.len()
+        )
     }
 }
 
@@ -216,6 +222,15 @@ impl Needles {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How many values of each kind were gathered (the search's reach, without the values).
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for hit in self.values.values().chain(self.uids.values()) {
+            *counts.entry(hit.kind.to_string()).or_default() += 1;
+        }
+        counts
     }
 
     /// Add another file's needles (the first kind seen for a value stays, so the result does
@@ -338,10 +353,7 @@ impl Needles {
             self.add_words(v, Kind::Institution, tag);
         } else if vr == VR::UI {
             self.add_uid(v, tag);
-        } else if matches!(
-            vr,
-            VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC
-        ) {
+        } else if matches!(vr, VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC) {
             self.add_free_text(v, tag);
         }
     }
@@ -379,8 +391,7 @@ impl Needles {
                     self.add(part, kind, tag);
                 }
                 for word in part.split_whitespace() {
-                    if !is_title(word) && word.chars().filter(|c| c.is_alphabetic()).count() >= 2
-                    {
+                    if !is_title(word) && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
                         self.add(word, kind, tag);
                     }
                 }
@@ -452,10 +463,8 @@ impl Needles {
 
     fn add_free_text(&mut self, v: &str, tag: Tag) {
         static PATTERNS: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-            Regex::new(
-                r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+|\+?(?:\(\d+\)[ .-]?)?\d[\d .-]{5,}\d|\d{7,}",
-            )
-            .expect("free-text patterns are valid")
+            Regex::new(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+|\+?(?:\(\d+\)[ .-]?)?\d[\d .-]{5,}\d|\d{7,}")
+                .expect("free-text patterns are valid")
         });
         for m in PATTERNS.find_iter(v) {
             let text = m.as_str();
@@ -578,7 +587,10 @@ impl Matcher {
             hits.push(*hit);
         }
         if vr == VR::PN {
-            let spaced = lower.split(['^', '=']).map(str::trim).filter(|p| !p.is_empty());
+            let spaced = lower
+                .split(['^', '='])
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
             let spaced = spaced.collect::<Vec<_>>().join(" ");
             if let Some(hit) = self.exact.get(&spaced) {
                 hits.push(*hit);
@@ -596,7 +608,9 @@ impl Matcher {
 
     /// An input's UID, when `value` is one.
     pub fn uid(&self, value: &str) -> Option<Hit> {
-        self.uids.get(value.trim_end_matches(['\0', ' ']).trim()).copied()
+        self.uids
+            .get(value.trim_end_matches(['\0', ' ']).trim())
+            .copied()
     }
 
     /// The needles in raw bytes, with the offset of each hit, searched in UTF-8 and in each
@@ -613,10 +627,7 @@ impl Matcher {
     }
 
     fn byte_search(&self, charsets: &[String]) -> Arc<ByteSearch> {
-        let mut cache = self
-            .byte_searches
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut cache = self.byte_searches.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .entry(charsets.to_vec())
             .or_insert_with(|| {
@@ -705,7 +716,13 @@ mod tests {
     #[test]
     fn birth_dates_in_common_spellings() {
         let m = matcher(vec![(tags::PATIENT_BIRTH_DATE, VR::DA, "19650412")]);
-        for s in ["DOB 12.04.1965", "born 04/12/1965", "1965-04-12", "12 Apr 1965", "April 12, 1965"] {
+        for s in [
+            "DOB 12.04.1965",
+            "born 04/12/1965",
+            "1965-04-12",
+            "12 Apr 1965",
+            "April 12, 1965",
+        ] {
             assert_eq!(
                 m.in_text(s, VR::LT).first().map(|h| h.kind),
                 Some(Kind::BirthDate),
@@ -719,7 +736,10 @@ mod tests {
     fn bytes_are_searched_in_the_file_charset_on_boundaries() {
         let m = matcher(vec![(tags::PATIENT_NAME, VR::PN, "MÜLLER^ZOË")]);
         let latin1: Vec<u8> = b"\x00\x00m\xfcller\x00".to_vec();
-        assert!(m.in_bytes(&latin1, &[]).is_empty(), "not Latin-1 unless the file says so");
+        assert!(
+            m.in_bytes(&latin1, &[]).is_empty(),
+            "not Latin-1 unless the file says so"
+        );
         let hits = m.in_bytes(&latin1, &["ISO_IR 100".to_owned()]);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, 2);
@@ -737,8 +757,16 @@ mod tests {
             Key::from_bytes([1; 32]),
         );
         let object = InMemDicomObject::from_element_iter([
-            DataElement::new(tags::STATION_NAME, VR::SH, PrimitiveValue::from("CT-ROOM-7")),
-            DataElement::new(tags::INSTITUTION_NAME, VR::LO, PrimitiveValue::from("RESEARCH SITE")),
+            DataElement::new(
+                tags::STATION_NAME,
+                VR::SH,
+                PrimitiveValue::from("CT-ROOM-7"),
+            ),
+            DataElement::new(
+                tags::INSTITUTION_NAME,
+                VR::LO,
+                PrimitiveValue::from("RESEARCH SITE"),
+            ),
             DataElement::new(tags::STUDY_ID, VR::SH, PrimitiveValue::from("STU-7701")),
         ]);
         let m = Needles::gather(&deid, &object).into_matcher(&["RESEARCH SITE".to_owned()]);
