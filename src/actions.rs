@@ -330,6 +330,8 @@ pub struct TraceRow {
     pub path: Vec<(Tag, usize)>,
     pub tag: Tag,
     pub vr: VR,
+    /// The creator of a private element's block.
+    pub creator: Option<String>,
     pub action: String,
     pub layer: String,
     pub before: String,
@@ -498,6 +500,7 @@ impl Deidentifier {
                     path: Vec::new(),
                     tag,
                     vr: after.vr(),
+                    creator: None,
                     action: "set".to_owned(),
                     layer: "de-identification marks (PS3.15 E.1.1)".to_owned(),
                     before: before.unwrap_or_else(|| ABSENT.to_owned()),
@@ -1077,7 +1080,11 @@ impl FileState<'_> {
     ) -> Option<InMemElement> {
         let engine = self.engine;
         let decision = engine.decide_private(elem.tag().0, offset, creator);
+        let row = self.trace.as_ref().map(Vec::len);
         let out = self.decided(decision, elem, place);
+        if let (Some(trace), Some(row)) = (self.trace.as_mut(), row) {
+            trace[row].creator = Some(creator.to_owned());
+        }
         bump(
             &mut self.counts,
             if out.is_some() {
@@ -1115,6 +1122,7 @@ impl FileState<'_> {
             path: self.path.clone(),
             tag: elem.tag(),
             vr: elem.vr(),
+            creator: None,
             action,
             layer: decision.layer.to_owned(),
             before: describe(&elem),
@@ -1134,6 +1142,7 @@ impl FileState<'_> {
                 path: self.path.clone(),
                 tag: elem.tag(),
                 vr: elem.vr(),
+                creator: None,
                 action: action.to_owned(),
                 layer: layer.to_owned(),
                 before: describe(elem),

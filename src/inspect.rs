@@ -2,8 +2,6 @@
 //! the layer that chose it, and the value before and after. This is the one view of original
 //! values; the CLI shows it only on a terminal unless forced.
 
-use dicom_core::Tag;
-
 use crate::actions::{Deidentifier, TraceRow};
 use crate::dicom_file::{self, Parsed};
 use crate::verify::needles::keyword;
@@ -66,15 +64,15 @@ pub fn render(rows: &[TraceRow], color: bool) -> String {
             r.tag.1
         )
     };
-    let name = |tag: Tag| {
-        if tag.0 % 2 == 1 {
-            if (0x0010..=0x00FF).contains(&tag.1) {
-                "private creator".to_owned()
-            } else {
-                "private".to_owned()
+    let name = |r: &TraceRow| {
+        if r.tag.0 % 2 == 1 {
+            match &r.creator {
+                _ if (0x0010..=0x00FF).contains(&r.tag.1) => "private creator".to_owned(),
+                Some(creator) => format!("@{creator}"),
+                None => "private".to_owned(),
             }
         } else {
-            keyword(tag)
+            keyword(r.tag)
         }
     };
     let cells: Vec<[String; 5]> = rows
@@ -82,7 +80,7 @@ pub fn render(rows: &[TraceRow], color: bool) -> String {
         .map(|r| {
             [
                 tag_text(r),
-                name(r.tag),
+                name(r),
                 r.vr.to_string().to_owned(),
                 r.action.clone(),
                 r.layer.clone(),
