@@ -308,6 +308,11 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
     ] {
         assert!(syntaxes.contains(ts), "no image of {ts} was masked");
     }
+    if cfg!(feature = "jpeg-ls") {
+        for ts in ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"] {
+            assert!(syntaxes.contains(ts), "no image of {ts} was masked");
+        }
+    }
 }
 
 #[test]
