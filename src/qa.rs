@@ -21,6 +21,8 @@ pub const MAX_ROWS: usize = 200;
 /// Thumbnails fit in this many pixels each way.
 const THUMB: u32 = 256;
 const OUTLINE: Rgb<u8> = Rgb([255, 40, 40]);
+/// A deflated output this tool wrote inflates to at most this for a preview.
+const MAX_INFLATED: u64 = 1 << 30;
 
 /// Write the report for a finished run's records into `path`.
 pub fn write(path: &Path, output: &Path, records: &[Record]) -> std::io::Result<()> {
@@ -37,7 +39,7 @@ pub fn write(path: &Path, output: &Path, records: &[Record]) -> std::io::Result<
         "body{font:14px system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}\n",
         "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}\n",
         "th{background:#eee;text-align:left}img{image-rendering:pixelated;margin-right:6px;background:#000}\n",
-        "code{font-size:12px}\n</style></head><body>\n",
+        "code{font-size:12px;word-break:break-all}td:first-child{max-width:26em}\n</style></head><body>\n",
         "<h1>Pixel masking</h1>\n"
     ));
     let _ = writeln!(
@@ -87,8 +89,7 @@ fn escape(s: &str) -> String {
 
 /// PNG thumbnails of the first, middle and last frames of a masked output, regions outlined.
 fn thumbnails(bytes: &[u8], regions: &[Region]) -> Vec<(u32, Vec<u8>)> {
-    let Ok(Parsed::Dataset { mut object, .. }) = dicom_file::parse(bytes, bytes.len() as u64)
-    else {
+    let Ok(Parsed::Dataset { mut object, .. }) = dicom_file::parse(bytes, MAX_INFLATED) else {
         return Vec::new();
     };
     let Ok(geometry) = Geometry::from_header(&object) else {
@@ -104,12 +105,23 @@ fn thumbnails(bytes: &[u8], regions: &[Region]) -> Vec<(u32, Vec<u8>)> {
         .into_iter()
         .filter_map(|f| {
             let mut luma = geometry.luma(&data, f);
-            // Scale first, then outline, so that a thin outline survives the scaling.
-            let scale = (f64::from(THUMB) / f64::from(luma.width().max(luma.height()))).min(1.0);
+            // Scale first (tiny images up, pixel for pixel), then outline, so that a thin
+            // outline survives the scaling.
+            let longest = luma.width().max(luma.height());
+            let scale = if longest >= THUMB {
+                f64::from(THUMB) / f64::from(longest)
+            } else {
+                f64::from((THUMB / longest).min(8))
+            };
             let size = |n: u32| ((f64::from(n) * scale).round() as u32).max(1);
-            if scale < 1.0 {
+            if scale != 1.0 {
+                let filter = if scale > 1.0 {
+                    imageops::FilterType::Nearest
+                } else {
+                    imageops::FilterType::Triangle
+                };
                 let (w, h) = (size(luma.width()), size(luma.height()));
-                luma = imageops::resize(&luma, w, h, imageops::FilterType::Triangle);
+                luma = imageops::resize(&luma, w, h, filter);
             }
             let mut rgb = RgbImage::from_fn(luma.width(), luma.height(), |x, y| {
                 let v = luma.get_pixel(x, y).0[0];

@@ -396,3 +396,55 @@ fn us_cine_comes_out_with_every_frame_masked() {
     let sc = &records["MULLER_ZOE_67890/SC_20200220/SC000001"];
     assert_eq!(field(sc, "status"), Some("quarantined"), "{sc}");
 }
+
+#[test]
+fn qa_report_shows_every_masked_file_and_no_phi() {
+    let Some(data) = testdata_or_skip("qa_report_shows_every_masked_file_and_no_phi") else {
+        return;
+    };
+    let Some(phi) = planted_phi_or_skip("qa_report_shows_every_masked_file_and_no_phi") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let output = sb.path("out");
+    let report = sb.path("qa.html");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pixel-rules.yaml");
+    let out = sb.run(
+        &input,
+        &output,
+        &[
+            "--profile",
+            rules.to_str().unwrap(),
+            "--qa-report",
+            report.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert_code(&out, 1, "run");
+    let records = read_jsonl(&output.join("manifest.jsonl"));
+    let masked: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r.get("pixel_masked_by").is_some())
+        .collect();
+    assert_eq!(masked.len(), 3, "the two US images and the screen capture");
+    assert!(
+        records
+            .iter()
+            .all(|r| field(r, "status") != Some("quarantined"))
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    for r in &masked {
+        assert!(html.contains(field(r, "output").unwrap()), "{r}");
+    }
+    assert!(html.contains("US header band") && html.contains("screen capture banner"));
+    // First, middle and last frame of the cine; one frame of each other image.
+    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 5);
+    let lower = html.to_lowercase();
+    for value in &phi {
+        assert!(
+            !lower.contains(&value.to_lowercase()),
+            "the report holds a planted value"
+        );
+    }
+}
