@@ -26,6 +26,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::actions::Action;
+use crate::pixel::{PixelConfig, PixelSpec};
 use crate::standard::{self, AnnexOption, Selector};
 use crate::uid;
 
@@ -82,6 +83,7 @@ pub struct ProfileSpec {
     pub attributes: Vec<AttributeRule>,
     pub unlisted: Option<Unlisted>,
     pub private: Option<PrivatePolicy>,
+    pub pixel: Option<PixelSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,6 +350,9 @@ pub struct Profile {
     pub uid_root: String,
     pub dates: DateConfig,
     pub patient: PatientConfig,
+    pub pixel: PixelConfig,
+    /// Things `profile check` should point out that do not stop the profile from working.
+    pub warnings: Vec<String>,
 }
 
 /// The rule for a private attribute.
@@ -446,7 +451,7 @@ impl Profile {
     pub fn settings(&self) -> Vec<String> {
         let options: Vec<_> = self.options.iter().map(|o| o.name()).collect();
         let p = &self.patient;
-        vec![
+        let mut lines = vec![
             format!("# options: {}", options.join(", ")),
             format!("# private: {:?}", self.private),
             format!("# unlisted: {:?}", self.unlisted),
@@ -460,7 +465,22 @@ impl Profile {
                 p.cap_age,
                 p.lookup.len()
             ),
-        ]
+        ];
+        let px = &self.pixel;
+        lines.push(format!(
+            "# pixel: detect {}, burned_in_without_rule {:?}, fill {:?}",
+            px.detect, px.burned_in_without_rule, px.fill
+        ));
+        for rule in &px.rules {
+            let regions: Vec<String> = rule.regions.iter().map(ToString::to_string).collect();
+            lines.push(format!(
+                "# pixel rule {:?}: when {}; regions {}",
+                rule.name,
+                rule.when,
+                regions.join(" ")
+            ));
+        }
+        lines
     }
 
     /// The effective table as text: one line per rule (selector, keyword, action, layer),
@@ -520,11 +540,14 @@ pub fn diff(a: &Profile, b: &Profile) -> String {
         let _ = writeln!(out, "+ {sel}\t{}\t{y}", keyword.unwrap_or(""));
         differences += 1;
     }
-    for (x, y) in a.settings().iter().zip(b.settings()) {
-        if *x != y {
-            let _ = writeln!(out, "- {x}\n+ {y}");
-            differences += 1;
-        }
+    let (sa, sb) = (a.settings(), b.settings());
+    for x in sa.iter().filter(|x| !sb.contains(x)) {
+        let _ = writeln!(out, "- {x}");
+        differences += 1;
+    }
+    for y in sb.iter().filter(|y| !sa.contains(y)) {
+        let _ = writeln!(out, "+ {y}");
+        differences += 1;
     }
     if differences == 0 {
         out.push_str("# no differences in effect\n");
@@ -614,6 +637,8 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
     };
     let mut unlisted = Unlisted::Keep;
     let mut private = None;
+    let mut pixel = PixelConfig::default();
+    let mut warnings = Vec::new();
     let mut overrides: Vec<(AttributeRule, Layer)> = Vec::new();
     for (origin, dir, spec) in &specs {
         let layer: Layer = Arc::from(format!(
@@ -681,6 +706,17 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
         }
         if spec.private.is_some() {
             private = spec.private;
+        }
+        if let Some(p) = &spec.pixel {
+            let mut layer = PixelConfig::default();
+            layer.extend(p);
+            warnings.extend(
+                layer
+                    .warnings()
+                    .into_iter()
+                    .map(|w| format!("{origin}: {w}")),
+            );
+            pixel.extend(p);
         }
         overrides.extend(spec.attributes.iter().cloned().map(|r| (r, layer.clone())));
     }
@@ -800,6 +836,8 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
         uid_root,
         dates,
         patient,
+        pixel,
+        warnings,
     })
 }
 
@@ -1092,7 +1130,10 @@ mod tests {
             d.contains("+ (0008,0050)\tAccessionNumber\thash\t(profile ml-dataset)"),
             "{d}"
         );
-        assert!(d.contains("- # private: Remove\n+ # private: Safe"), "{d}");
+        assert!(
+            d.contains("- # private: Remove\n") && d.contains("+ # private: Safe\n"),
+            "{d}"
+        );
         assert!(
             !d.contains("SOPInstanceUID"),
             "unchanged rules are not listed"
