@@ -222,14 +222,21 @@ fn verbose_and_quiet_runs() {
     let normal = sb.run(&input, &sb.path("n"), &[]);
     let verbose = sb.run(&input, &sb.path("v"), &["-v"]);
     assert_code(&verbose, 1, "run -v");
-    let lines = |o: &std::process::Output| {
+    let lines = |o: &std::process::Output, statuses: &[&str]| {
         stderr(o)
             .lines()
-            .filter(|l| l.starts_with("written: ") || l.starts_with("skipped: "))
+            .filter(|l| statuses.iter().any(|s| l.starts_with(&format!("{s}: "))))
             .count()
     };
-    assert_eq!(lines(&normal), 0);
-    assert_eq!(lines(&verbose), 15, "{}", stderr(&verbose));
+    let all = ["written", "skipped", "failed", "quarantined"];
+    let records = read_jsonl(&sb.path("v").join("manifest.jsonl"));
+    assert_eq!(lines(&verbose, &all), records.len(), "{}", stderr(&verbose));
+    assert_eq!(lines(&normal, &["written", "skipped"]), 0);
+    let problems = records
+        .iter()
+        .filter(|r| matches!(field(r, "status"), Some("failed" | "quarantined")))
+        .count();
+    assert_eq!(lines(&normal, &all), problems, "{}", stderr(&normal));
     // The failure message says where to look and what to do next.
     assert!(
         stderr(&normal).contains("manifest.jsonl"),

@@ -177,9 +177,12 @@ fn testdata_outputs_have_no_new_iod_errors() {
     let (Some(()), Some(data)) = (dciodvfy_or_skip(test), testdata_or_skip(test)) else {
         return;
     };
-    for profile in ["basic", "ml-dataset"] {
+    // The pixel rules of the sample export mask (and transcode) the images the other
+    // profiles quarantine, so their outputs are checked too.
+    let pixel_rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pixel-rules.yaml");
+    for profile in ["basic", "ml-dataset", pixel_rules.to_str().unwrap()] {
         let checked = assert_no_new_iod_errors(&data, profile, 1);
-        assert!(checked >= 10, "only {checked} outputs checked");
+        assert!(checked >= 8, "only {checked} outputs checked");
     }
 }
 

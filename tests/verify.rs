@@ -59,6 +59,12 @@ fn first_output(output: &Path, wanted: impl Fn(&Dicom) -> bool) -> String {
         .expect("an output of the wanted kind")
 }
 
+/// The test data plants fake identifiers in every place the engine handles: nested sequences
+/// (four deep), private blocks (explicit and implicit VR, safe and unsafe elements), the file
+/// meta (source AE title), free text (descriptions, comments, SR text), overlays and curves,
+/// UIDs and references, in three character sets. After `run`, `verify --against` finds none
+/// of them under every shipped profile; a planted name written back into one output's
+/// description is then found and named by file and attribute, and never shown.
 #[test]
 fn planted_identifiers_are_gone_and_a_planted_name_written_back_is_found() {
     let test = "planted_identifiers_are_gone_and_a_planted_name_written_back_is_found";
@@ -291,4 +297,30 @@ fn verify_refuses_what_it_cannot_check_and_says_what_to_do() {
     let out = verify(&sb, &empty, &["--profile", "basic"]);
     assert_code(&out, 1, "an empty folder has no manifest");
     assert!(stdout(&out).contains("manifest.jsonl"), "{}", stdout(&out));
+}
+
+/// With --manifest-paths the manifest names the input paths, which hold patient names here:
+/// verify says so, by record, without the name.
+#[test]
+fn input_paths_in_the_manifest_are_leaks() {
+    let test = "input_paths_in_the_manifest_are_leaks";
+    let (Some(data), Some(planted)) = (testdata_or_skip(test), planted_phi_or_skip(test)) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let output = sb.path("out");
+    let out = sb.run(&input, &output, &["--quiet", "--manifest-paths"]);
+    assert_code(&out, 1, "run --manifest-paths");
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
+    let report = stdout(&out);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("leak: manifest.jsonl: record ")
+                && l.contains("> input: patient name")),
+        "{report}"
+    );
+    assert_no_planted_in(&out, &planted);
 }

@@ -24,7 +24,7 @@
 //! not a leak. Values the profile itself writes (the dummy text, `replace` values) are never
 //! needles, so re-verifying data that was de-identified before gives no false hits. An
 //! institution, address or device value (or word) that some input also holds in a kept
-//! free-text attribute is not a needle either: "GE MEDICAL SYSTEMS" as an InstitutionName
+//! free-text attribute, or that the profile writes, is not a needle either: "GE MEDICAL SYSTEMS" as an InstitutionName
 //! reveals nothing when the kept Manufacturer says the same. Person names, IDs, dates,
 //! telephone numbers and UIDs get no such allowance. Values need a letter or digit.
 //!
@@ -483,10 +483,12 @@ impl Needles {
 
     /// Build the searches, leaving out values the profile itself writes.
     pub fn into_matcher(mut self, written_by_profile: &[String]) -> Matcher {
+        let mut kept = std::mem::take(&mut self.kept);
         for v in written_by_profile {
-            self.values.remove(&v.trim().to_lowercase());
+            let v = v.trim().to_lowercase();
+            self.values.remove(&v);
+            kept.extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
         }
-        let kept = std::mem::take(&mut self.kept);
         self.values.retain(|text, hit| {
             !(matches!(hit.kind, Kind::Institution | Kind::Address | Kind::Device)
                 && kept.contains(text))
