@@ -125,7 +125,7 @@ fn mismatches(root: &Json) -> Vec<String> {
             None => problems.push(format!("no field list from serde at {}", describe(path))),
         }
     }
-    if &top != &objects[0].1 {
+    if top != objects[0].1 {
         problems.push(format!(
             "top-level fields: serde {top:?}, schema {:?}",
             objects[0].1

@@ -122,7 +122,7 @@ impl std::fmt::Display for Hit {
 /// The keyword of a tag, or `(gggg,eeee)` when it has none.
 pub fn keyword(tag: Tag) -> String {
     match StandardDataDictionary.by_tag(tag) {
-        Some(entry) if tag.0 % 2 == 0 => entry.alias().to_owned(),
+        Some(entry) if tag.0.is_multiple_of(2) => entry.alias().to_owned(),
         _ => format!("({:04X},{:04X})", tag.0, tag.1),
     }
 }
