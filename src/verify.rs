@@ -236,7 +236,7 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         report.files += u64::from(dicom);
         report.findings.extend(findings);
     }
-    check_manifests(config, &files, &mut report);
+    check_manifests(config, matcher.as_ref(), &files, &mut report);
     report.findings.sort();
     report.findings.dedup();
     Ok(report)
@@ -296,10 +296,28 @@ fn gather(deidentifier: &Deidentifier, input: &Path, max: u64) -> (Needles, u64)
     (needles, read)
 }
 
+/// How a file is named in findings: its path relative to OUTPUT, unless the path itself holds
+/// an identifying value (a folder written by another tool), when a hash of it stands in.
+fn shown_path(matcher: Option<&Matcher>, rel: &str) -> String {
+    if matcher.is_some_and(|m| !m.in_text(rel, VR::LO).is_empty()) {
+        format!(
+            "(path withheld, sha256 {})",
+            &hex::encode(Sha256::digest(rel.as_bytes()))[..16]
+        )
+    } else {
+        rel.to_owned()
+    }
+}
+
 /// The manifest checks (see the module doc).
-fn check_manifests(config: &VerifyConfig, files: &[(String, PathBuf)], report: &mut Report) {
+fn check_manifests(
+    config: &VerifyConfig,
+    matcher: Option<&Matcher>,
+    files: &[(String, PathBuf)],
+    report: &mut Report,
+) {
     let finding = |file: &str, attribute: &str, detail: &str| Finding {
-        file: file.to_owned(),
+        file: shown_path(matcher, file),
         attribute: attribute.to_owned(),
         check: Check::Manifest,
         detail: detail.to_owned(),
@@ -420,9 +438,14 @@ impl FileCheck<'_> {
 impl Checker<'_> {
     /// Check one file of OUTPUT; the flag says whether it was DICOM.
     fn check_file(&self, rel: &str, path: &Path) -> (bool, Vec<Finding>) {
+        let path_hits = self
+            .matcher
+            .map(|m| m.in_text(rel, VR::LO))
+            .unwrap_or_default();
+        let shown = shown_path(self.matcher, rel);
         let mut check = FileCheck {
             checker: self,
-            file: rel,
+            file: &shown,
             iod: Iod::default(),
             patient_id: String::new(),
             findings: Vec::new(),
@@ -441,7 +464,9 @@ impl Checker<'_> {
             );
             return (false, check.findings);
         };
-        check.leaks_in_text("output path", rel, VR::LO);
+        for hit in path_hits {
+            check.push("output path".to_owned(), Check::Leak, hit.to_string());
+        }
         if is_manifest(rel) || is_summary(rel) {
             // Of the run's records only the paths derive from the data (`input` appears with
             // --manifest-paths, and paths often hold names); every other field is the tool's
@@ -702,6 +727,14 @@ impl Checker<'_> {
                 .then(|| creators.get(&(tag.0, (tag.1 >> 8) as u8)).cloned())
                 .flatten();
             let name = match &creator {
+                // A creator is a vendor's name, unless the file put an identifier there.
+                Some(c)
+                    if self
+                        .matcher
+                        .is_some_and(|m| !m.in_text(c, VR::LO).is_empty()) =>
+                {
+                    format!("({:04X},xx{:02X})@(creator withheld)", tag.0, tag.1 & 0xFF)
+                }
                 Some(c) => format!("({:04X},xx{:02X})@{c}", tag.0, tag.1 & 0xFF),
                 None => keyword(tag),
             };

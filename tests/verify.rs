@@ -324,3 +324,41 @@ fn input_paths_in_the_manifest_are_leaks() {
     );
     assert_no_planted_in(&out, &planted);
 }
+
+/// A folder written by another tool, with names in its paths and a private creator: verify
+/// reports the leaks without printing the path or the creator.
+#[test]
+fn identifying_paths_and_creators_are_never_printed() {
+    let test = "identifying_paths_and_creators_are_never_printed";
+    let (Some(data), Some(planted)) = (testdata_or_skip(test), planted_phi_or_skip(test)) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let (input, output) = run_testdata(&sb, &data, "basic");
+    let rel = first_output(&output, |_| true);
+    let named = output.join("DOE_JOHN_12345.dcm");
+    fs::rename(output.join(&rel), &named).unwrap();
+    rewrite(&named, |obj| {
+        obj.put(DataElement::new(
+            dicom_core::Tag(0x0029, 0x0010),
+            VR::LO,
+            PrimitiveValue::from("DOE^JOHN"),
+        ));
+        obj.put(DataElement::new(
+            dicom_core::Tag(0x0029, 0x1001),
+            VR::LO,
+            PrimitiveValue::from("x"),
+        ));
+    });
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
+    let report = stdout(&out);
+    assert!(report.contains("(path withheld, sha256 "), "{report}");
+    assert!(report.contains("output path: patient name"), "{report}");
+    assert!(
+        report.contains("not listed as written in the manifest"),
+        "{report}"
+    );
+    assert!(report.contains("@(creator withheld)"), "{report}");
+    assert_no_planted_in(&out, &planted);
+}
