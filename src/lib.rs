@@ -8,6 +8,7 @@
 //! - [`scan`], [`dicom_file`]: validating and reading files, writing de-identified ones.
 //! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
 //! - [`pipeline`], [`manifest`]: the `run` job and its audit trail.
+//! - [`summary`]: the shards of a run checked and merged into one manifest and summary.
 //! - [`key`]: the run's secret and everything keyed on it.
 
 pub mod actions;
@@ -22,4 +23,5 @@ pub mod process;
 pub mod profile;
 pub mod scan;
 pub mod standard;
+pub mod summary;
 pub mod uid;

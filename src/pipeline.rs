@@ -65,6 +65,58 @@ impl std::str::FromStr for Shard {
     }
 }
 
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+/// `--shard-env VAR/N`: the shard from a 0-based index that a scheduler puts in an environment
+/// variable (`JOB_COMPLETION_INDEX` in a Kubernetes Indexed Job, `SLURM_ARRAY_TASK_ID` in an
+/// array started at 0), so a job manifest needs no shell to turn it into `K/N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardFromEnv {
+    pub var: String,
+    pub n: u32,
+}
+
+impl std::str::FromStr for ShardFromEnv {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad shard source {s:?}: expected VAR/N, e.g. JOB_COMPLETION_INDEX/8");
+        let (var, n) = s.rsplit_once('/').ok_or_else(bad)?;
+        let valid_name = var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if !valid_name || n == 0 {
+            return Err(bad());
+        }
+        Ok(ShardFromEnv {
+            var: var.to_owned(),
+            n,
+        })
+    }
+}
+
+impl ShardFromEnv {
+    /// The shard for the variable's value (`None`: unset): index I of N is shard I+1 of N.
+    pub fn resolve(&self, value: Option<&str>) -> Result<Shard, String> {
+        let var = &self.var;
+        let value = value.ok_or_else(|| format!("--shard-env: {var} is not set"))?;
+        match value.trim().parse::<u32>() {
+            Ok(index) if index < self.n => Ok(Shard {
+                k: index + 1,
+                n: self.n,
+            }),
+            _ => Err(format!(
+                "--shard-env: {var}={value:?} is not a 0-based shard index below {}",
+                self.n
+            )),
+        }
+    }
+}
+
 /// Everything a run needs; the CLI builds it from arguments.
 pub struct RunConfig {
     pub input: PathBuf,
@@ -163,30 +215,48 @@ fn alternate_name(rel: &str, sha: &str) -> String {
     format!("{stem}_{}.dcm", &sha[..12])
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// The manifest of a run, in OUTPUT.
+pub const MANIFEST: &str = "manifest.jsonl";
+/// The summary of a run, in OUTPUT.
+pub const SUMMARY: &str = "summary.json";
+
+impl Shard {
+    /// This shard's manifest, in OUTPUT.
+    pub fn manifest_name(&self) -> String {
+        format!("manifest-{}-of-{}.jsonl", self.k, self.n)
+    }
+
+    /// This shard's summary, in OUTPUT.
+    pub fn summary_name(&self) -> String {
+        format!("summary-{}-of-{}.json", self.k, self.n)
+    }
+
+    /// This shard's journal, in the state folder; it exists only while the shard runs (or
+    /// after it was killed).
+    pub fn journal_name(&self) -> String {
+        format!("journal-{}-of-{}.jsonl", self.k, self.n)
+    }
 }
 
 impl RunConfig {
     fn manifest_name(&self) -> String {
-        match self.shard {
-            Some(s) => format!("manifest-{}-of-{}.jsonl", s.k, s.n),
-            None => "manifest.jsonl".to_owned(),
-        }
+        self.shard
+            .map_or_else(|| MANIFEST.to_owned(), |s| s.manifest_name())
     }
 
     fn summary_name(&self) -> String {
-        match self.shard {
-            Some(s) => format!("summary-{}-of-{}.json", s.k, s.n),
-            None => "summary.json".to_owned(),
-        }
+        self.shard
+            .map_or_else(|| SUMMARY.to_owned(), |s| s.summary_name())
     }
 
     fn journal_path(&self) -> PathBuf {
-        let name = match self.shard {
-            Some(s) => format!("journal-{}-of-{}.jsonl", s.k, s.n),
-            None => "journal.jsonl".to_owned(),
-        };
+        let name = self
+            .shard
+            .map_or_else(|| "journal.jsonl".to_owned(), |s| s.journal_name());
         self.output.join(STATE_DIR).join(name)
     }
 
@@ -367,7 +437,7 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
 }
 
 /// Write `bytes` to `path` through a temp file beside it, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -722,7 +792,7 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
                 meaning: c.meaning.clone(),
             })
             .collect(),
-        shard: config.shard.map(|s| format!("{}/{}", s.k, s.n)),
+        shard: config.shard.map(|s| s.to_string()),
         dry_run: config.dry_run,
         files: 0,
         status: Default::default(),
@@ -803,6 +873,22 @@ mod tests {
             counts[shard_of(&key, Path::new(&format!("p/{i}.dcm")), 3) as usize - 1] += 1;
         }
         assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+    }
+
+    #[test]
+    fn shard_from_env_maps_a_0_based_index() {
+        let spec: ShardFromEnv = "JOB_COMPLETION_INDEX/4".parse().unwrap();
+        assert_eq!(spec.var, "JOB_COMPLETION_INDEX");
+        assert_eq!(spec.resolve(Some("0")), Ok(Shard { k: 1, n: 4 }));
+        assert_eq!(spec.resolve(Some("3")), Ok(Shard { k: 4, n: 4 }));
+        assert!(spec.resolve(Some("4")).is_err());
+        assert!(spec.resolve(Some("-1")).is_err());
+        assert!(spec.resolve(Some("")).is_err());
+        let unset = spec.resolve(None).unwrap_err();
+        assert!(unset.contains("JOB_COMPLETION_INDEX is not set"), "{unset}");
+        for bad in ["/4", "VAR/0", "VAR", "1VAR/2", "A-B/2", "VAR/x"] {
+            assert!(bad.parse::<ShardFromEnv>().is_err(), "{bad} accepted");
+        }
     }
 
     #[test]
