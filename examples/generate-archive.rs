@@ -94,7 +94,7 @@ fn image(index: u32, side: u16) -> Result<(String, Vec<u8>)> {
         text(
             tags::PATIENT_SEX,
             VR::CS,
-            if patient % 2 == 0 { "F" } else { "M" },
+            if patient.is_multiple_of(2) { "F" } else { "M" },
         ),
         text(tags::STUDY_INSTANCE_UID, VR::UI, &study_uid),
         text(tags::SERIES_INSTANCE_UID, VR::UI, &series_uid),

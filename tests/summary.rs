@@ -11,15 +11,9 @@ use std::process::Output;
 use common::*;
 use serde_json::Value as Json;
 
-/// A small export: `files` synthetic CTs with their own UIDs, and one file that is not DICOM.
 fn synthetic_export(sb: &Sandbox, files: usize) -> PathBuf {
     let input = sb.path("in");
-    for i in 0..files {
-        let dir = input.join(format!("P{}", i % 3)).join("S1");
-        fs::create_dir_all(&dir).unwrap();
-        write_synthetic_ct(&dir.join(format!("IM{i:03}")), &format!("{}", i + 1), &[]);
-    }
-    fs::write(input.join("notes.txt"), "not DICOM\n").unwrap();
+    write_synthetic_export(&input, files);
     input
 }
 
