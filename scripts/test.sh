@@ -9,3 +9,5 @@ if ! command -v cargo >/dev/null; then
 fi
 cargo test --locked --all-targets
 cargo test --locked --doc
+# A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).
+./tests/slurm.sh
