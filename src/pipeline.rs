@@ -16,12 +16,14 @@
 //!   content only, never on timing.
 //! - **Shards.** Shard runs share nothing, so for two colliding inputs in different shards the
 //!   plain name goes to whichever shard writes first; a shard never overwrites another's
-//!   different file (it takes the alternate name), so no output is lost and every manifest
-//!   hash matches its file.
+//!   different file, even one landing at the same moment (it places files with a hard link,
+//!   which fails on an existing name, and takes the alternate name), so no output is lost and
+//!   every manifest hash matches its file. Concurrent shards share the state folder: their
+//!   temp files are named apart, and a resumed shard removes only its own stale ones.
 //! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
 //!   INPUT nor INPUT inside OUTPUT.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -368,21 +370,38 @@ fn walk(config: &RunConfig) -> Vec<Input> {
     inputs
 }
 
-/// Remove temp files a killed run left behind.
-fn remove_stale_temps(output: &Path) {
-    for entry in walkdir::WalkDir::new(output).into_iter().flatten() {
+/// Remove temp files a killed run left behind. A shard removes only its own (named by its
+/// inputs' ids or its run files): the other shards may be running and writing theirs.
+fn remove_stale_temps(config: &RunConfig, inputs: &[Input]) {
+    let own: Option<HashSet<String>> = config.shard.map(|shard| {
+        inputs
+            .iter()
+            .map(|i| i.id.clone())
+            .chain([shard.manifest_name(), shard.summary_name()])
+            .collect()
+    });
+    for entry in walkdir::WalkDir::new(&config.output).into_iter().flatten() {
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file()
-            && name.starts_with(TEMP_PREFIX)
-            && name.ends_with(TEMP_SUFFIX)
-        {
+        let Some(inner) = name
+            .strip_prefix(TEMP_PREFIX)
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        // `<input id>` for outputs, `<file name>.<process id>` for run files.
+        let owner = inner
+            .rsplit_once('.')
+            .filter(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(inner, |(file, _)| file);
+        if entry.file_type().is_file() && own.as_ref().is_none_or(|own| own.contains(owner)) {
             let _ = fs::remove_file(entry.path());
         }
     }
 }
 
-/// Prepare OUTPUT: refuse a foreign non-empty folder, and load what an earlier run finished.
-fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunError> {
+/// Prepare OUTPUT: refuse a foreign non-empty folder, and load what an earlier run finished
+/// (`Some` when this run resumes one).
+fn prepare_output(config: &RunConfig) -> Result<Option<HashMap<String, Record>>, RunError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RunError::Output { path, source }
@@ -399,7 +418,7 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
     if foreign || (has_state && !config.resume) {
         return Err(RunError::OutputNotEmpty(config.output.clone()));
     }
-    let mut previous = HashMap::new();
+    let mut previous = None;
     if config.resume && has_state {
         let header_path = config.output.join(STATE_DIR).join("run.json");
         let saved: Option<JournalHeader> = fs::read(&header_path)
@@ -414,14 +433,15 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
             }
             _ => {}
         }
+        let mut records = HashMap::new();
         for path in [&manifest, &journal] {
-            if let Ok(records) = manifest::read_jsonl(path) {
-                for r in records {
-                    previous.insert(r.id.clone(), r);
+            if let Ok(read) = manifest::read_jsonl(path) {
+                for r in read {
+                    records.insert(r.id.clone(), r);
                 }
             }
         }
-        remove_stale_temps(&config.output);
+        previous = Some(records);
     }
     if !config.dry_run {
         let state = config.output.join(STATE_DIR);
@@ -443,7 +463,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!("{TEMP_PREFIX}{name}{TEMP_SUFFIX}"));
+    // The process id keeps shards that write the same file (run.json) at once apart.
+    let tmp = dir.join(format!(
+        "{TEMP_PREFIX}{name}.{}{TEMP_SUFFIX}",
+        std::process::id()
+    ));
     let mut file = File::create(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
@@ -615,14 +639,14 @@ impl Runner<'_> {
         let output = &self.config.output;
         for candidate in [base.to_owned(), alternate_name(base, sha)] {
             match shared.claims.get(&candidate).cloned() {
-                None if self.written_elsewhere(&output.join(&candidate), sha) => {}
                 None => {
-                    self.rename(from, &output.join(&candidate))?;
-                    shared
-                        .claims
-                        .insert(candidate.clone(), (index, sha.to_owned()));
-                    shared.record_mut(index).output = Some(candidate);
-                    return Ok(());
+                    if self.put(from, &output.join(&candidate), sha)? {
+                        shared
+                            .claims
+                            .insert(candidate.clone(), (index, sha.to_owned()));
+                        shared.record_mut(index).output = Some(candidate);
+                        return Ok(());
+                    }
                 }
                 Some((other, other_sha)) if other_sha == sha => {
                     if !self.config.dry_run {
@@ -660,12 +684,35 @@ impl Runner<'_> {
         })
     }
 
-    /// Under `--shard`, another shard may already have written a different file at `path`:
-    /// it is never overwritten (the other name is taken instead).
-    fn written_elsewhere(&self, path: &Path, sha: &str) -> bool {
-        self.config.shard.is_some()
-            && !self.config.dry_run
-            && fs::read(path).is_ok_and(|bytes| sha256_hex(&bytes) != sha)
+    /// Move the finished file `from` to the free name `to`; `false` when another shard holds
+    /// `to` with different bytes. Shards write into one tree at the same time and never replace
+    /// each other's files, so a shard places a file with a hard link, which fails when `to`
+    /// exists, even if it appeared a moment ago; the same bytes already there count as placed.
+    /// Where the filesystem has no hard links it looks, then renames, which a shard writing the
+    /// same name at that very moment can race (`summary` reports such a race).
+    fn put(&self, from: &Path, to: &Path, sha: &str) -> Result<bool, RunError> {
+        if self.config.shard.is_none() || self.config.dry_run {
+            self.rename(from, to)?;
+            return Ok(true);
+        }
+        let holds_these_bytes = || fs::read(to).is_ok_and(|bytes| sha256_hex(&bytes) == sha);
+        match fs::hard_link(from, to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !holds_these_bytes() {
+                    return Ok(false);
+                }
+            }
+            Err(_) => {
+                if to.exists() && !holds_these_bytes() {
+                    return Ok(false);
+                }
+                self.rename(from, to)?;
+                return Ok(true);
+            }
+        }
+        let _ = fs::remove_file(from);
+        Ok(true)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<(), RunError> {
@@ -700,6 +747,10 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
     check_paths(config)?;
     let previous = prepare_output(config)?;
     let inputs = walk(config);
+    if previous.is_some() {
+        remove_stale_temps(config, &inputs);
+    }
+    let previous = previous.unwrap_or_default();
     reporter.start(inputs.len() as u64);
 
     let journal = if config.dry_run {

@@ -393,3 +393,91 @@ fn shard_env_takes_a_0_based_index_and_refuses_bad_ones() {
         "cannot be used with",
     );
 }
+
+#[test]
+fn concurrent_shards_keep_every_colliding_file() {
+    // Inputs that map to one output path with different bytes (the same SOP Instance UID,
+    // different pixels), spread over shards that run at the same time: each shard must find
+    // the others' files, never replace them, and record what is on disk.
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    let (groups, variants) = (30, 4);
+    for group in 0..groups {
+        for variant in 0..variants {
+            let dir = input.join(format!("G{group:02}"));
+            fs::create_dir_all(&dir).unwrap();
+            let path = dir.join(format!("V{variant}"));
+            write_synthetic_ct(&path, &format!("{}", group + 1), &[]);
+            let mut bytes = fs::read(&path).unwrap();
+            *bytes.last_mut().unwrap() = variant as u8;
+            fs::write(&path, bytes).unwrap();
+        }
+    }
+    let output = sb.path("out");
+    let n = 4;
+    let children: Vec<_> = (1..=n)
+        .map(|k| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_dicom-deid"))
+                .env("HOME", &sb.home)
+                .arg("run")
+                .arg(&input)
+                .arg(&output)
+                .arg("--key-file")
+                .arg(&sb.key)
+                .args(["--quiet", "--jobs", "2", "--shard", &format!("{k}/{n}")])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success(), "a shard failed");
+    }
+    let (out, report) = summary(&sb, &output);
+    assert_code(&out, 0, "summary");
+    assert_eq!(report["problems"], Json::Array(Vec::new()));
+    assert_eq!(
+        dcm_tree(&output).len(),
+        groups * variants,
+        "every distinct file is kept"
+    );
+}
+
+#[test]
+fn a_resumed_shard_removes_only_its_own_temp_files() {
+    // Another shard may be running while one is resumed: its temp files must survive.
+    let sb = Sandbox::new();
+    let input = synthetic_export(&sb, 8);
+    let output = sb.path("out");
+    run_shards(&sb, &input, &output, &[1, 2], 2);
+    let id_of = |k: u32| {
+        let record = first_written(&output, &format!("manifest-{k}-of-2.jsonl"));
+        field(&record, "id").unwrap().to_owned()
+    };
+    let folder = output.join("some-folder");
+    fs::create_dir_all(&folder).unwrap();
+    let temp = |dir: &Path, inner: String| {
+        let path = dir.join(format!(".dicom-deid-{inner}.tmp"));
+        fs::write(&path, b"partial").unwrap();
+        path
+    };
+    let own = [
+        temp(&folder, id_of(1)),
+        temp(&output, "manifest-1-of-2.jsonl.4242".to_owned()),
+    ];
+    let others = [
+        temp(&folder, id_of(2)),
+        temp(&output, "manifest-2-of-2.jsonl.4242".to_owned()),
+    ];
+    let out = sb.run(&input, &output, &["--quiet", "--shard", "1/2", "--resume"]);
+    assert_code(&out, 0, "resume shard 1/2");
+    for path in &own {
+        assert!(!path.exists(), "{} was left", path.display());
+    }
+    for path in &others {
+        assert!(
+            path.exists(),
+            "{} of the other shard was removed",
+            path.display()
+        );
+    }
+}
