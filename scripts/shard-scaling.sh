@@ -2,7 +2,9 @@
 # Throughput of sharded runs on this machine: generates an export of FILES CT images of SIDE x
 # SIDE pixels, then for N = 1, 2, 4 runs the N shards at once (each with --jobs cores/N, at
 # least 1, so every N uses the same cores), and prints files/s over the wall time of all N,
-# the time of `summary` merging them, and the time one shard spends only walking INPUT.
+# the CPU time (user + system, all shards) per file, the time of `summary` merging them, and
+# the time one shard spends only walking INPUT. On a machine others use too, wall time moves
+# with their load; CPU time per file is the steadier measure of what sharding costs.
 #
 #   scripts/shard-scaling.sh [FILES [SIDE [WORK_DIR]]]     (defaults: 2000 512 a temp folder)
 #
@@ -29,26 +31,30 @@ cat $(find "$work/input" -type f) > /dev/null
 
 now() { date +%s.%N; }
 echo "$inputs inputs, $megabytes MB, $cores cores"
-printf '%-4s %-6s %10s %10s %12s\n' N jobs seconds files/s "summary s"
+printf '%-4s %-6s %10s %10s %12s %12s\n' N jobs seconds files/s "CPU ms/file" "summary s"
+TIMEFORMAT="%R %U %S"
 for n in 1 2 4; do
   jobs=$((cores / n))
   [ "$jobs" -ge 1 ] || jobs=1
   rm -rf "$work/out-$n"
+  times=$( { time {
+    pids=()
+    for k in $(seq 1 "$n"); do
+      "$bin" run "$work/input" "$work/out-$n" --key-file "$work/key" --shard "$k/$n" \
+        --jobs "$jobs" --quiet --exit-zero-on-file-failures &
+      pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid"; done
+  } ; } 2>&1 )
   start=$(now)
-  pids=()
-  for k in $(seq 1 "$n"); do
-    "$bin" run "$work/input" "$work/out-$n" --key-file "$work/key" --shard "$k/$n" \
-      --jobs "$jobs" --quiet --exit-zero-on-file-failures &
-    pids+=($!)
-  done
-  for pid in "${pids[@]}"; do wait "$pid"; done
-  end=$(now)
   status=0
   "$bin" summary "$work/out-$n" --jobs "$cores" 2>/dev/null || status=$?
   merged=$(now)
   [ "$status" -le 1 ] || { echo "summary of N = $n exited $status" >&2; exit 1; }
-  awk -v n="$n" -v j="$jobs" -v s="$start" -v e="$end" -v m="$merged" -v f="$inputs" \
-    'BEGIN { printf "%-4s %-6s %10.2f %10.1f %12.2f\n", n, j, e - s, f / (e - s), m - e }'
+  read -r wall user sys <<< "$times"
+  awk -v n="$n" -v j="$jobs" -v w="$wall" -v u="$user" -v y="$sys" -v s="$start" -v m="$merged" \
+    -v f="$inputs" 'BEGIN { printf "%-4s %-6s %10.2f %10.1f %12.2f %12.2f\n",
+      n, j, w, f / w, (u + y) / f * 1000, m - s }'
 done
 # A shard that selects almost nothing: its time is the walk (and keyed path hash) of INPUT,
 # which every shard pays in full.

@@ -311,6 +311,13 @@ fn check_paths(config: &RunConfig) -> Result<(), RunError> {
 
 /// Walk INPUT in sorted order, without following links unless asked.
 fn walk(config: &RunConfig) -> Vec<Input> {
+    // Every shard lists all of INPUT, but looks closer (a stat per file) only at its own files:
+    // on a network filesystem the stats of N shards would otherwise cost N times a whole walk.
+    let other_shard = |rel: &Path| {
+        config
+            .shard
+            .is_some_and(|shard| shard_of(&config.key, rel, shard.n) != shard.k)
+    };
     let mut inputs = Vec::new();
     let walker = walkdir::WalkDir::new(&config.input)
         .follow_links(config.follow_links)
@@ -327,6 +334,9 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     .strip_prefix(&config.input)
                     .unwrap_or(entry.path())
                     .to_path_buf();
+                if other_shard(&rel) {
+                    continue;
+                }
                 let early = if file_type.is_symlink() {
                     Some((Status::Skipped, "symlink not followed"))
                 } else if !file_type.is_file() {
@@ -349,6 +359,9 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     .strip_prefix(&config.input)
                     .unwrap_or(&path)
                     .to_path_buf();
+                if other_shard(&rel) {
+                    continue;
+                }
                 let reason = if err.loop_ancestor().is_some() {
                     "symlink loop"
                 } else {
@@ -363,9 +376,6 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                 });
             }
         }
-    }
-    if let Some(shard) = config.shard {
-        inputs.retain(|i| shard_of(&config.key, &i.rel, shard.n) == shard.k);
     }
     inputs
 }
