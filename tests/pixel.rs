@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::*;
@@ -206,11 +207,19 @@ fn mask_profile(rows: usize, cols: usize) -> String {
     )
 }
 
-/// Mask every image under `dir`; returns (masked, quarantined) counts and the transfer
-/// syntaxes of the masked files.
-fn mask_all(dir: &Path) -> (usize, usize, std::collections::BTreeSet<String>) {
-    let (mut masked, mut quarantined) = (0, 0);
-    let mut syntaxes = std::collections::BTreeSet::new();
+/// What was masked: transfer syntaxes, and (photometric, bits allocated, signed, planar,
+/// multi-frame) of the originals.
+#[derive(Default)]
+struct Coverage {
+    masked: usize,
+    quarantined: usize,
+    syntaxes: BTreeSet<String>,
+    layouts: BTreeSet<(String, usize, bool, bool, bool)>,
+}
+
+/// Mask every image under `dir`, checking each.
+fn mask_all(dir: &Path) -> Coverage {
+    let mut seen = Coverage::default();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let entry = entry.unwrap();
         if !entry.file_type().is_file() {
@@ -265,26 +274,41 @@ fn mask_all(dir: &Path) -> (usize, usize, std::collections::BTreeSet<String>) {
                     assert_eq!(out.transfer_syntax, "1.2.840.10008.1.2.1", "{name}");
                 }
                 assert_masked(&name, &original, &output);
-                syntaxes.insert(
+                seen.syntaxes.insert(
                     original
                         .meta()
                         .transfer_syntax()
                         .trim_end_matches('\0')
                         .to_owned(),
                 );
-                masked += 1;
+                let text = |tag| {
+                    original
+                        .element(tag)
+                        .ok()
+                        .and_then(|e| e.to_str().ok())
+                        .map(|s| s.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                seen.layouts.insert((
+                    text(tags::PHOTOMETRIC_INTERPRETATION),
+                    int(tags::BITS_ALLOCATED).unwrap_or(0),
+                    int(tags::PIXEL_REPRESENTATION) == Some(1),
+                    int(tags::PLANAR_CONFIGURATION) == Some(1),
+                    int(tags::NUMBER_OF_FRAMES).unwrap_or(1) > 1,
+                ));
+                seen.masked += 1;
             }
             FileOutcome::Quarantined(reason) => {
                 assert!(
                     reason.starts_with("pixel data must be masked but"),
                     "{name}: {reason}"
                 );
-                quarantined += 1;
+                seen.quarantined += 1;
             }
             FileOutcome::Failed(_) | FileOutcome::Skipped(_) => {}
         }
     }
-    (masked, quarantined, syntaxes)
+    seen
 }
 
 #[test]
@@ -292,9 +316,39 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
     let Some(corpus) = corpus_or_skip("corpus_images_are_masked_exactly_or_quarantined") else {
         return;
     };
-    let (masked, quarantined, syntaxes) = mask_all(&corpus);
+    let Coverage {
+        masked,
+        quarantined,
+        syntaxes,
+        layouts,
+    } = mask_all(&corpus);
     eprintln!("masked {masked}, quarantined {quarantined}, syntaxes {syntaxes:?}");
     assert!(masked >= 60, "only {masked} images masked");
+    let has = |pi: &str, bits: usize, signed: bool, planar: bool, multi: bool| {
+        layouts.contains(&(pi.to_owned(), bits, signed, planar, multi))
+    };
+    for (pi, bits, signed, planar, multi) in [
+        ("MONOCHROME2", 8, false, false, false),
+        ("MONOCHROME2", 16, true, false, false),
+        ("MONOCHROME2", 16, false, false, false),
+        ("MONOCHROME1", 16, false, false, false),
+        ("MONOCHROME2", 1, false, false, false),
+        ("MONOCHROME2", 32, false, false, true),
+        ("RGB", 8, false, false, false),
+        ("RGB", 8, false, true, false),
+        ("RGB", 8, false, false, true),
+        ("RGB", 16, false, false, true),
+        ("YBR_FULL_422", 8, false, false, false),
+        ("YBR_FULL_422", 8, false, false, true),
+        ("YBR_FULL", 8, false, false, false),
+        ("YBR_RCT", 8, false, false, false),
+        ("PALETTE COLOR", 8, false, false, false),
+    ] {
+        assert!(
+            has(pi, bits, signed, planar, multi),
+            "no {pi} {bits}-bit signed={signed} planar={planar} multi-frame={multi} image masked: {layouts:?}"
+        );
+    }
     for ts in [
         "1.2.840.10008.1.2",
         "1.2.840.10008.1.2.1",
@@ -320,9 +374,16 @@ fn testdata_images_are_masked_exactly() {
     let Some(data) = testdata_or_skip("testdata_images_are_masked_exactly") else {
         return;
     };
-    let (masked, quarantined, _) = mask_all(&data);
-    assert!(masked >= 8, "only {masked} images masked");
-    assert_eq!(quarantined, 0);
+    let seen = mask_all(&data);
+    assert!(seen.masked >= 8, "only {} images masked", seen.masked);
+    assert_eq!(seen.quarantined, 0);
+    // testdata adds 8-bit MONOCHROME1 (RLE) and a native RGB cine.
+    assert!(
+        seen.layouts
+            .contains(&("MONOCHROME1".to_owned(), 8, false, false, false)),
+        "{:?}",
+        seen.layouts
+    );
 }
 
 #[test]
