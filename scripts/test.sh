@@ -7,7 +7,16 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is required (the Rust toolchain)" >&2
   exit 2
 fi
-cargo test --locked --all-targets
-cargo test --locked --doc
+# JPEG-LS decoding (the jpeg-ls feature) builds CharLS from its bundled C++ source with CMake.
+if ! command -v cmake >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq cmake >/dev/null
+  else
+    echo "CMake is needed for the jpeg-ls feature: install it (apt-get install cmake)" >&2
+    exit 2
+  fi
+fi
+cargo test --locked --all-targets --features jpeg-ls
+cargo test --locked --doc --features jpeg-ls
 # A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).
-./tests/slurm.sh
+./tests/slurm.sh --features jpeg-ls

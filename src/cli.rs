@@ -14,6 +14,7 @@ use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
 use crate::pipeline::{self, Reporter, RunConfig, Shard, ShardFromEnv};
 use crate::profile::{self, Profile};
+use crate::qa;
 
 #[derive(Parser)]
 #[command(
@@ -114,6 +115,10 @@ struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Write an HTML page with thumbnails of masked frames (after masking, regions outlined)
+    /// and which rule or the detector masked each file. Outside INPUT.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
+    qa_report: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -165,6 +170,11 @@ pub fn main() -> ExitCode {
 /// `run`: de-identify a tree.
 fn run(args: RunArgs) -> Result<ExitCode, String> {
     let profile = Profile::load(&args.profile).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        for warning in &profile.warnings {
+            eprintln!("dicom-deid: warning: {warning}");
+        }
+    }
     let (key, source) = Key::resolve(args.key_file.as_deref()).map_err(|e| e.to_string())?;
     if let KeySource::UserCreated(path) = &source {
         eprintln!(
@@ -177,6 +187,20 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         None => args.shard,
     };
     let jobs = jobs_or_cores(args.jobs);
+    if let Some(report) = &args.qa_report {
+        let dir = report
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if let (Ok(dir), Ok(input)) = (dir.canonicalize(), args.input.canonicalize())
+            && dir.starts_with(&input)
+        {
+            return Err(
+                "--qa-report must not point inside INPUT (INPUT is never written): choose a path outside it"
+                    .to_owned(),
+            );
+        }
+    }
     let config = RunConfig {
         input: args.input,
         output: args.output,
@@ -208,12 +232,21 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     } else if !args.quiet {
         eprintln!("{}", human_summary(&outcome.summary));
     }
-    let code = if args.exit_zero_on_file_failures {
+    let mut code = if args.exit_zero_on_file_failures {
         0
     } else {
-        outcome.summary.exit_code()
+        outcome.summary.exit_code() as u8
     };
-    Ok(ExitCode::from(code as u8))
+    if let Some(report) = &args.qa_report
+        && let Err(e) = qa::write(report, &config.output, &outcome.records)
+    {
+        eprintln!(
+            "dicom-deid: error: cannot write --qa-report {}: {e}",
+            report.display()
+        );
+        code = code.max(1);
+    }
+    Ok(ExitCode::from(code))
 }
 
 fn jobs_or_cores(jobs: Option<usize>) -> usize {
@@ -348,6 +381,9 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, String> {
         }
         ProfileCommand::Check { profile } => {
             let p = Profile::load(&profile).map_err(|e| e.to_string())?;
+            for warning in &p.warnings {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "{profile}: ok (profile {}, {} layers)",
                 p.name,

@@ -7,7 +7,9 @@
 # record, the merged summary's counts. Every daemon it started is stopped and its folder removed,
 # whatever happens. Needs root (packages, slurmd); skipped with a message otherwise.
 #
-# Run by scripts/test.sh; alone: tests/slurm.sh (after `cargo build`).
+#   tests/slurm.sh [CARGO_BUILD_OPTION...]
+# Options go to `cargo build` (scripts/test.sh passes the features the suite was built with,
+# so nothing is rebuilt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -53,7 +55,7 @@ if [ "$missing" = 1 ]; then
   rm -f /tmp/dicom-deid-slurm-apt.log
 fi
 
-cargo build --locked --quiet --bin dicom-deid --example generate-archive
+cargo build --locked --quiet --bin dicom-deid --example generate-archive "$@"
 target=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
 export DICOM_DEID="$target/debug/dicom-deid"
 
