@@ -218,7 +218,7 @@ fn alternate_name(rel: &str, sha: &str) -> String {
     format!("{stem}_{}.dcm", &sha[..12])
 }
 
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
