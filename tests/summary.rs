@@ -481,3 +481,42 @@ fn a_resumed_shard_removes_only_its_own_temp_files() {
         );
     }
 }
+
+#[test]
+fn summary_of_the_sample_export_names_no_patient_value() {
+    let test = "summary_of_the_sample_export_names_no_patient_value";
+    let (Some(data), Some(planted)) = (testdata_or_skip(test), planted_phi_or_skip(test)) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let output = sb.path("out");
+    for k in 1..=3 {
+        let out = sb.run(&input, &output, &["--quiet", "--shard", &format!("{k}/3")]);
+        assert_ne!(code(&out), 2, "shard {k}/3: {}", stderr(&out));
+    }
+    let human = sb.cmd().arg("summary").arg(&output).output().unwrap();
+    let (json, report) = summary(&sb, &output);
+    assert_code(
+        &json,
+        1,
+        "summary of the sample export (it holds a truncated file)",
+    );
+    assert_eq!(report["problems"], Json::Array(Vec::new()), "{report}");
+    // Problems are named too: a stray file makes one.
+    fs::write(output.join("stray.dcm"), b"x").unwrap();
+    let with_problem = sb.cmd().arg("summary").arg(&output).output().unwrap();
+    assert_code(&with_problem, 1, "summary with a stray file");
+    let mut channels: Vec<(String, Vec<u8>)> = vec![
+        ("stdout".into(), json.stdout.clone()),
+        ("stderr".into(), human.stderr.clone()),
+        ("stderr with a problem".into(), with_problem.stderr.clone()),
+    ];
+    for name in ["manifest.jsonl", "summary.json"] {
+        channels.push((name.into(), fs::read(output.join(name)).unwrap()));
+    }
+    for (channel, bytes) in channels {
+        let found = planted_in(&bytes, &planted);
+        assert!(found.is_empty(), "{channel} names {found:?}");
+    }
+}
