@@ -273,6 +273,11 @@ fn mask_all(dir: &Path) -> Coverage {
                 if original.meta().transfer_syntax().trim_end_matches('\0') != out.transfer_syntax {
                     assert_eq!(out.transfer_syntax, "1.2.840.10008.1.2.1", "{name}");
                 }
+                let source_ts = original.meta().transfer_syntax().trim_end_matches('\0');
+                if ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"].contains(&source_ts) {
+                    let lossy = output.element(tags::LOSSY_IMAGE_COMPRESSION).unwrap();
+                    assert_eq!(lossy.to_str().unwrap().trim(), "01", "{name}: lossy source");
+                }
                 assert_masked(&name, &original, &output);
                 seen.syntaxes.insert(
                     original
