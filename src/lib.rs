@@ -9,6 +9,7 @@
 //! - [`pixel`]: burned-in text: pixel rules, the detector, masking every frame.
 //! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
 //! - [`pipeline`], [`manifest`], [`qa`]: the `run` job, its audit trail, its masking report.
+//! - [`summary`]: the shards of a run checked and merged into one manifest and summary.
 //! - [`key`]: the run's secret and everything keyed on it.
 //! - [`inspect`]: one file's elements, actions and values, for a person at a terminal.
 //! - [`verify`]: checking an OUTPUT tree against the profile, the inputs and the manifest.
@@ -28,5 +29,6 @@ pub mod profile;
 pub mod qa;
 pub mod scan;
 pub mod standard;
+pub mod summary;
 pub mod uid;
 pub mod verify;

@@ -179,9 +179,10 @@ fn completions_are_generated_for_each_shell() {
 #[test]
 fn every_command_has_help_with_an_example_and_a_version() {
     let sb = Sandbox::new();
-    let commands: [&[&str]; 11] = [
+    let commands: [&[&str]; 12] = [
         &[],
         &["run"],
+        &["summary"],
         &["verify"],
         &["inspect"],
         &["keygen"],
