@@ -9,3 +9,8 @@ if ! command -v cargo >/dev/null; then
 fi
 cargo test --locked --all-targets
 cargo test --locked --doc
+# Hardening beyond the cargo tests: kill -9 at random moments then --resume, compared byte for
+# byte with an uninterrupted run (tests/kill9.sh), and a short fuzz run of every target
+# (scripts/fuzz.sh, 30 s each; it installs cargo-fuzz when missing).
+tests/kill9.sh 20
+scripts/fuzz.sh --seconds 30
