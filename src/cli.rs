@@ -14,6 +14,7 @@ use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
 use crate::pipeline::{self, Reporter, RunConfig, Shard};
 use crate::profile::{self, Profile};
+use crate::qa;
 
 #[derive(Parser)]
 #[command(
@@ -91,6 +92,10 @@ struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
+    /// Write an HTML page with thumbnails of masked frames (after masking, regions outlined)
+    /// and which rule or the detector masked each file. Outside INPUT.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
+    qa_report: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -138,6 +143,11 @@ pub fn main() -> ExitCode {
 /// `run`: de-identify a tree.
 fn run(args: RunArgs) -> Result<ExitCode, String> {
     let profile = Profile::load(&args.profile).map_err(|e| e.to_string())?;
+    if !args.quiet {
+        for warning in &profile.warnings {
+            eprintln!("dicom-deid: warning: {warning}");
+        }
+    }
     let (key, source) = Key::resolve(args.key_file.as_deref()).map_err(|e| e.to_string())?;
     if let KeySource::UserCreated(path) = &source {
         eprintln!(
@@ -157,6 +167,20 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    if let Some(report) = &args.qa_report {
+        let dir = report
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if let (Ok(dir), Ok(input)) = (dir.canonicalize(), args.input.canonicalize())
+            && dir.starts_with(&input)
+        {
+            return Err(
+                "--qa-report must not point inside INPUT (INPUT is never written): choose a path outside it"
+                    .to_owned(),
+            );
+        }
+    }
     let config = RunConfig {
         input: args.input,
         output: args.output,
@@ -188,7 +212,17 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     } else if !args.quiet {
         eprintln!("{}", human_summary(&outcome.summary));
     }
-    Ok(ExitCode::from(outcome.summary.exit_code() as u8))
+    let mut code = outcome.summary.exit_code() as u8;
+    if let Some(report) = &args.qa_report
+        && let Err(e) = qa::write(report, &config.output, &outcome.records)
+    {
+        eprintln!(
+            "dicom-deid: error: cannot write --qa-report {}: {e}",
+            report.display()
+        );
+        code = code.max(1);
+    }
+    Ok(ExitCode::from(code))
 }
 
 fn human_summary(s: &Summary) -> String {
@@ -274,6 +308,9 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, String> {
         }
         ProfileCommand::Check { profile } => {
             let p = Profile::load(&profile).map_err(|e| e.to_string())?;
+            for warning in &p.warnings {
+                eprintln!("warning: {warning}");
+            }
             println!(
                 "{profile}: ok (profile {}, {} layers)",
                 p.name,

@@ -6,8 +6,9 @@
 //! - [`actions`]: what happens to each attribute, applied at every depth.
 //! - [`uid`], [`dates`], [`clean`]: keyed UIDs, date shifting, descriptor cleaning.
 //! - [`scan`], [`dicom_file`]: validating and reading files, writing de-identified ones.
+//! - [`pixel`]: burned-in text: pixel rules, the detector, masking every frame.
 //! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
-//! - [`pipeline`], [`manifest`]: the `run` job and its audit trail.
+//! - [`pipeline`], [`manifest`], [`qa`]: the `run` job, its audit trail, its masking report.
 //! - [`key`]: the run's secret and everything keyed on it.
 
 pub mod actions;
@@ -18,8 +19,10 @@ pub mod dicom_file;
 pub mod key;
 pub mod manifest;
 pub mod pipeline;
+pub mod pixel;
 pub mod process;
 pub mod profile;
+pub mod qa;
 pub mod scan;
 pub mod standard;
 pub mod uid;

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::pixel::Region;
+
 /// The one state every input file ends in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,6 +47,15 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub actions: BTreeMap<String, u64>,
     pub pixel_regions_masked: u64,
+    /// The pixel rules that matched, and `detector` when it ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pixel_masked_by: Vec<String>,
+    /// The regions masked in every frame (geometry only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pixel_regions: Vec<Region>,
+    /// The transfer syntax pixel data was decoded from to be masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_decoded_from: Option<String>,
 }
 
 impl Record {
@@ -61,6 +72,9 @@ impl Record {
             bytes_out: 0,
             actions: BTreeMap::new(),
             pixel_regions_masked: 0,
+            pixel_masked_by: Vec::new(),
+            pixel_regions: Vec::new(),
+            pixel_decoded_from: None,
         }
     }
 }

@@ -42,6 +42,7 @@ use crate::actions::{Deidentifier, Linkage};
 use crate::key::Key;
 use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
 use crate::process::{self, FileOutcome};
+use crate::standard;
 
 /// The state folder inside OUTPUT.
 pub const STATE_DIR: &str = ".dicom-deid";
@@ -543,6 +544,7 @@ impl Runner<'_> {
             transfer_syntax,
             counts,
             linkage,
+            pixel,
         } = *output;
         let mut record = Record::new(input.id.clone(), Status::Written, None, size);
         record.output = Some(rel_path);
@@ -550,6 +552,12 @@ impl Runner<'_> {
         record.bytes_out = encoded.len() as u64;
         record.transfer_syntax = Some(transfer_syntax);
         record.actions = counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+        if let Some(p) = pixel {
+            record.pixel_regions_masked = p.regions.len() as u64;
+            record.pixel_masked_by = p.masked_by;
+            record.pixel_regions = p.regions;
+            record.pixel_decoded_from = p.decoded_from;
+        }
         if !config.dry_run
             && let Err(e) = self.write_temp(input, &record, &encoded)
         {
@@ -849,6 +857,17 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
         mb_per_second: 0.0,
     };
     summary.tally(&records);
+    if records.iter().any(|r| !r.pixel_masked_by.is_empty()) {
+        let code = standard::method_codes()
+            .iter()
+            .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
+            .expect("CID 7050 has the Clean Pixel Data code");
+        summary.methods.push(MethodInfo {
+            code: code.value.clone(),
+            scheme: "DCM".to_owned(),
+            meaning: code.meaning.clone(),
+        });
+    }
     let seconds = started.elapsed().as_secs_f64();
     summary.seconds = (seconds * 1000.0).round() / 1000.0;
     if seconds > 0.0 {

@@ -9,6 +9,7 @@ use dicom_object::mem::InMemDicomObject;
 
 use crate::actions::{ActionCounts, Deidentifier, Linkage, top_text as text};
 use crate::dicom_file::{self, Parsed};
+use crate::pixel::{self, PixelReport, Plan};
 
 /// A de-identified file, ready to be written.
 pub struct Output {
@@ -18,6 +19,8 @@ pub struct Output {
     pub transfer_syntax: String,
     pub counts: ActionCounts,
     pub linkage: Linkage,
+    /// What pixel masking did, when it ran.
+    pub pixel: Option<PixelReport>,
 }
 
 /// How one file ended. Reasons are fixed or structural texts: never a value from the file.
@@ -47,9 +50,28 @@ pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u6
         }) => (object, transfer_syntax),
         Err(e) => return FileOutcome::Failed(e.to_string()),
     };
-    let Ok((object, outcome)) = catch_unwind(AssertUnwindSafe(|| deidentifier.deidentify(object)))
+    let pixel_config = &deidentifier.profile().pixel;
+    let plan = pixel::plan(&object, &transfer_syntax, pixel_config);
+    if let Plan::Quarantine(reason) = plan {
+        return FileOutcome::Quarantined(reason);
+    }
+    let Ok((object, mut outcome)) =
+        catch_unwind(AssertUnwindSafe(|| deidentifier.deidentify(object)))
     else {
         return FileOutcome::Failed("de-identification crashed on this file".to_owned());
+    };
+    let (object, transfer_syntax, pixel) = match plan {
+        Plan::Mask(mask) => {
+            match pixel::apply(object, &transfer_syntax, &mask, pixel_config.fill) {
+                Ok((object, ts, report)) => (object, ts, Some(report)),
+                Err(reason) => return FileOutcome::Quarantined(reason),
+            }
+        }
+        Plan::KeptUnmasked => {
+            *outcome.counts.entry("pixel_kept_unmasked").or_default() += 1;
+            (object, transfer_syntax, None)
+        }
+        Plan::Untouched | Plan::Quarantine(_) => (object, transfer_syntax, None),
     };
     match dicom_file::encode(&object, &transfer_syntax) {
         Ok(bytes) => FileOutcome::Written(Box::new(Output {
@@ -58,6 +80,7 @@ pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u6
             transfer_syntax,
             counts: outcome.counts,
             linkage: outcome.linkage,
+            pixel,
         })),
         Err(e) => FileOutcome::Failed(e.to_string()),
     }

@@ -26,6 +26,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::actions::Action;
+use crate::pixel::{PixelConfig, PixelSpec};
 use crate::standard::{self, AnnexOption, Selector};
 use crate::uid;
 
@@ -82,6 +83,7 @@ pub struct ProfileSpec {
     pub attributes: Vec<AttributeRule>,
     pub unlisted: Option<Unlisted>,
     pub private: Option<PrivatePolicy>,
+    pub pixel: Option<PixelSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -348,6 +350,9 @@ pub struct Profile {
     pub uid_root: String,
     pub dates: DateConfig,
     pub patient: PatientConfig,
+    pub pixel: PixelConfig,
+    /// Things `profile check` should point out that do not stop the profile from working.
+    pub warnings: Vec<String>,
 }
 
 /// The rule for a private attribute.
@@ -445,6 +450,22 @@ impl Profile {
             p.cap_age,
             p.lookup.len()
         );
+        let px = &self.pixel;
+        let _ = writeln!(
+            out,
+            "# pixel: detect {}, burned_in_without_rule {:?}, fill {:?}",
+            px.detect, px.burned_in_without_rule, px.fill
+        );
+        for rule in &px.rules {
+            let regions: Vec<String> = rule.regions.iter().map(ToString::to_string).collect();
+            let _ = writeln!(
+                out,
+                "# pixel rule {:?}: when {}; regions {}",
+                rule.name,
+                rule.when,
+                regions.join(" ")
+            );
+        }
         out
     }
 
@@ -568,6 +589,8 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
     };
     let mut unlisted = Unlisted::Keep;
     let mut private = None;
+    let mut pixel = PixelConfig::default();
+    let mut warnings = Vec::new();
     let mut overrides: Vec<(AttributeRule, Layer)> = Vec::new();
     for (origin, dir, spec) in &specs {
         let layer: Layer = Arc::from(format!(
@@ -635,6 +658,17 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
         }
         if spec.private.is_some() {
             private = spec.private;
+        }
+        if let Some(p) = &spec.pixel {
+            let mut layer = PixelConfig::default();
+            layer.extend(p);
+            warnings.extend(
+                layer
+                    .warnings()
+                    .into_iter()
+                    .map(|w| format!("{origin}: {w}")),
+            );
+            pixel.extend(p);
         }
         overrides.extend(spec.attributes.iter().cloned().map(|r| (r, layer.clone())));
     }
@@ -754,6 +788,8 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
         uid_root,
         dates,
         patient,
+        pixel,
+        warnings,
     })
 }
 

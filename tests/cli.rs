@@ -169,6 +169,68 @@ fn profile_check_reports_an_unknown_top_level_key_with_its_position() {
     assert_check_points_at(&yaml, "frobnicate", "unknown top-level key");
 }
 
+const PIXEL: &str = "pixel:\n  rules:\n    - name: US band\n";
+
+#[test]
+fn profile_check_reports_a_bad_pixel_keyword_with_its_position() {
+    let yaml = format!(
+        "{HEADER}{PIXEL}      when: {{Modality: US, Manufactrer: ACME}}\n      regions: [[0, 0, 10, 10]]\n"
+    );
+    assert_check_points_at(&yaml, "Manufactrer", "unknown keyword in when");
+}
+
+#[test]
+fn profile_check_reports_an_empty_region_with_its_position() {
+    let yaml = format!(
+        "{HEADER}{PIXEL}      when: {{Modality: US}}\n      regions:\n        - [0, 0, 800, 0]\n"
+    );
+    assert_check_points_at(&yaml, "800", "region without height");
+}
+
+#[test]
+fn profile_check_reports_an_unknown_burned_in_policy_with_its_position() {
+    let yaml = format!("{HEADER}pixel:\n  detect: false\n  burned_in_without_rule: ignore\n");
+    assert_check_points_at(&yaml, "ignore", "unknown policy");
+}
+
+#[test]
+fn profile_check_warns_of_regions_beyond_the_image_their_rule_pins() {
+    let sb = Sandbox::new();
+    let path = sb.path("p.yaml");
+    fs::write(
+        &path,
+        format!("{HEADER}{PIXEL}      when: {{Modality: US, Rows: 600, Columns: 800}}\n      regions: [[0, 0, 800, 56], [700, 550, 200, 10]]\n"),
+    )
+    .unwrap();
+    let out = sb
+        .cmd()
+        .arg("profile")
+        .arg("check")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "check");
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning:") && err.contains("[700, 550, 200, 10]") && err.contains("clipped"),
+        "{err}"
+    );
+    assert!(!err.contains("[0, 0, 800, 56]"), "{err}");
+    let show = sb
+        .cmd()
+        .arg("profile")
+        .arg("show")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_code(&show, 0, "show");
+    assert!(
+        stdout(&show).contains(r#"# pixel rule "US band": when Modality="US", Rows=600, Columns=800; regions [0, 0, 800, 56] [700, 550, 200, 10]"#),
+        "{}",
+        stdout(&show)
+    );
+}
+
 #[test]
 fn profile_check_rejects_an_extends_cycle() {
     let sb = Sandbox::new();

@@ -205,7 +205,7 @@ fn ml_dataset_shifts_dates_cleans_descriptors_and_keeps_safe_private() {
     let (out, _) = deid.deidentify(object);
     let (later_out, _) = deid.deidentify(later);
     let date = |o: &InMemDicomObject| {
-        let s = text(&o, tags::STUDY_DATE);
+        let s = text(o, tags::STUDY_DATE);
         chrono::NaiveDate::parse_from_str(&s, "%Y%m%d").unwrap()
     };
     assert_eq!((date(&later_out) - date(&out)).num_days(), 31);

@@ -27,7 +27,11 @@ fn run_copy(
 ) -> (PathBuf, PathBuf, Vec<Json>) {
     let input = sb.copy_in(src, "in");
     let output = sb.path("out");
+    let profile = sb.header_only_profile();
     let mut all = vec!["--manifest-paths", "--quiet"];
+    if !args.contains(&"--profile") {
+        all.extend(["--profile", profile.to_str().unwrap()]);
+    }
     all.extend_from_slice(args);
     let out = sb.run(&input, &output, &all);
     assert_code(&out, expected_code, "run");
@@ -1324,27 +1328,37 @@ fn json_prints_the_summary_on_stdout() {
 // Burned-in annotation.
 
 #[test]
-#[ignore = "finding: us_cine_001.dcm has BurnedInAnnotation YES and no pixel rule, yet basic \
-            writes it with its pixel data unchanged (status written, pixel_regions_masked 0); \
-            DESIGN.md's pixel step (`burned_in_without_rule: quarantine`) is not implemented"]
-fn burned_in_annotation_without_a_rule_is_not_written_unmasked() {
-    let Some(data) =
-        testdata_or_skip("burned_in_annotation_without_a_rule_is_not_written_unmasked")
+fn burned_in_kinds_without_a_rule_are_quarantined_by_basic() {
+    let Some(data) = testdata_or_skip("burned_in_kinds_without_a_rule_are_quarantined_by_basic")
     else {
         return;
     };
     let sb = Sandbox::new();
-    let (_input, _output, records) = run_copy(&sb, &data, &[], 1);
+    let (_input, output, records) = run_copy(&sb, &data, &["--profile", "basic"], 1);
     let map = by_input(&records);
-    let us = record_of(&map, "DOE_JOHN_12345/US_20190415/us_cine_001.dcm");
-    let masked = us["pixel_regions_masked"].as_u64().unwrap_or(0) > 0;
-    assert!(
-        status(us) == "quarantined" || masked,
-        "BurnedInAnnotation YES written unmasked: {us}"
-    );
-    // BurnedInAnnotation NO is written.
+    for (input, why) in [
+        (
+            "DOE_JOHN_12345/US_20190415/us_cine_001.dcm",
+            "BurnedInAnnotation is YES",
+        ),
+        // BurnedInAnnotation NO does not exempt a secondary capture or an ultrasound image.
+        (
+            "MULLER_ZOE_67890/SC_20200220/SC000001",
+            "ultrasound or secondary capture",
+        ),
+        (
+            "YAMADA_T_24680/US_20210808/山田太郎_US.dcm",
+            "ultrasound or secondary capture",
+        ),
+    ] {
+        let r = record_of(&map, input);
+        assert_eq!(status(r), "quarantined", "{r}");
+        assert!(field(r, "reason").unwrap().contains(why), "{r}");
+        assert!(r.get("output").is_none(), "{r}");
+    }
+    let written = dcm_tree(&output);
     assert_eq!(
-        status(record_of(&map, "MULLER_ZOE_67890/SC_20200220/SC000001")),
-        "written"
+        written.len(),
+        records.iter().filter(|r| status(r) == "written").count()
     );
 }

@@ -128,6 +128,18 @@ impl Sandbox {
         cmd.output().expect("the binary runs")
     }
 
+    /// A profile that is `basic` but writes burned-in-text kinds (US, SC) unmasked, for tests
+    /// of header de-identification that want every image written.
+    pub fn header_only_profile(&self) -> PathBuf {
+        let path = self.path("header-only.yaml");
+        fs::write(
+            &path,
+            "extends: basic\npixel:\n  burned_in_without_rule: keep\n",
+        )
+        .unwrap();
+        path
+    }
+
     /// Copy a read-only source tree into the sandbox under `name`.
     pub fn copy_in(&self, src: &Path, name: &str) -> PathBuf {
         let dst = self.path(name);

@@ -1,0 +1,190 @@
+//! Encapsulated pixel data: decoding it to native frames with dicom-pixeldata's codecs, so the
+//! masked result can be written losslessly as Explicit VR Little Endian.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, DicomValue, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_encoding::transfer_syntax::Codec;
+use dicom_object::mem::InMemDicomObject;
+use dicom_object::meta::FileMetaTableBuilder;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use super::frames::{Geometry, Photometric};
+
+/// The most decoded pixel data one file may need (a 1,000-frame 800×600 RGB cine is 1.4 GB).
+pub const MAX_DECODED: u64 = 4 << 30;
+
+/// Why encapsulated pixel data could not be decoded: fixed texts and syntax names only.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("{0} pixel data cannot be decoded by this build{hint}", hint = feature_hint(.0))]
+    NoDecoder(String),
+    #[error("{0} pixel data could not be decoded")]
+    Failed(String),
+    #[error("the decoder crashed on this file's {0} pixel data")]
+    Panic(String),
+    #[error("{0}")]
+    Geometry(#[from] super::frames::GeometryError),
+}
+
+/// Whether a transfer syntax keeps pixel data in fragments.
+pub fn is_encapsulated(object: &InMemDicomObject) -> bool {
+    matches!(
+        object.get(tags::PIXEL_DATA).map(|e| e.value()),
+        Some(DicomValue::PixelSequence(_))
+    )
+}
+
+/// What to build with when a codec is missing.
+fn feature_hint(syntax: &str) -> &'static str {
+    if syntax.contains("JPEG-LS") {
+        " (build with `--features jpeg-ls`, which needs CMake)"
+    } else {
+        ""
+    }
+}
+
+/// The geometry of the frames a codec gives: interleaved, and RGB for colour, because the
+/// codecs convert YCbCr (JPEG, and JPEG 2000's YBR_ICT/YBR_RCT); RLE alone never converts.
+pub fn decoded_geometry(geometry: &Geometry, ts: &str) -> Geometry {
+    let mut out = geometry.clone();
+    out.planar = false;
+    let rle_ybr = ts == uids::RLE_LOSSLESS && geometry.photometric == Photometric::YbrFull;
+    if geometry.samples == 3 && !rle_ybr {
+        out.photometric = Photometric::Rgb;
+    }
+    out
+}
+
+/// The compression method of a transfer syntax that may lose information, and whether it
+/// always does (JPEG-LS near-lossless and JPEG 2000 may also be used losslessly, which a
+/// header's LossyImageCompression "00" then says).
+fn lossy_method(ts: &str) -> Option<(&'static str, bool)> {
+    match ts {
+        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" => Some(("ISO_10918_1", true)),
+        "1.2.840.10008.1.2.4.81" => Some(("ISO_14495_1", false)),
+        "1.2.840.10008.1.2.4.91" => Some(("ISO_15444_1", false)),
+        _ => None,
+    }
+}
+
+/// Decoded native frames and the geometry they follow.
+pub struct Decoded {
+    pub bytes: Vec<u8>,
+    pub geometry: Geometry,
+}
+
+/// Decode every frame of `object`'s encapsulated pixel data (read in `ts`).
+pub fn decode(
+    object: InMemDicomObject,
+    ts: &str,
+    geometry: &Geometry,
+) -> (InMemDicomObject, Result<Decoded, DecodeError>) {
+    let syntax = TransferSyntaxRegistry.get(ts);
+    let name = syntax.map_or_else(|| ts.to_owned(), |s| s.name().to_owned());
+    let Some(Codec::EncapsulatedPixelData(Some(reader), _)) = syntax.map(|s| s.codec()) else {
+        return (object, Err(DecodeError::NoDecoder(name)));
+    };
+    let out_geometry = decoded_geometry(geometry, ts);
+    if out_geometry.total_len() > MAX_DECODED {
+        return (
+            object,
+            Err(super::frames::GeometryError::TooLarge(MAX_DECODED).into()),
+        );
+    }
+    let Ok(meta) = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid("1.2")
+        .media_storage_sop_instance_uid("1.2")
+        .transfer_syntax(ts)
+        .build()
+    else {
+        return (object, Err(DecodeError::Failed(name)));
+    };
+    let file = object.with_exact_meta(meta);
+    let frame_len = out_geometry.frame_len() as usize;
+    let mut bytes = Vec::with_capacity(out_geometry.total_len() as usize);
+    let mut result = Ok(());
+    for frame in 0..geometry.frames {
+        let before = bytes.len();
+        let decoded = catch_unwind(AssertUnwindSafe(|| {
+            reader.decode_frame(&file, frame, &mut bytes)
+        }));
+        result = match decoded {
+            Err(_) => Err(DecodeError::Panic(name.clone())),
+            Ok(Err(_)) => Err(DecodeError::Failed(name.clone())),
+            Ok(Ok(())) if bytes.len() - before != frame_len => {
+                Err(DecodeError::Failed(name.clone()))
+            }
+            Ok(Ok(())) => Ok(()),
+        };
+        if result.is_err() {
+            break;
+        }
+    }
+    let object = file.into_inner();
+    (
+        object,
+        result.map(|()| Decoded {
+            bytes,
+            geometry: out_geometry,
+        }),
+    )
+}
+
+/// Replace the encapsulated pixel data by native frames and make the Image Pixel module
+/// describe them; returns the transfer syntax to write (Explicit VR Little Endian).
+pub fn store_native(
+    object: &mut InMemDicomObject,
+    source_ts: &str,
+    decoded: Decoded,
+) -> &'static str {
+    let g = &decoded.geometry;
+    let value = if g.bits_allocated == 8 {
+        DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::from(decoded.bytes),
+        )
+    } else {
+        let words: Vec<u16> = decoded
+            .bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into()))
+    };
+    object.put(value);
+    object.put(DataElement::new(
+        tags::PHOTOMETRIC_INTERPRETATION,
+        VR::CS,
+        PrimitiveValue::from(g.photometric.as_str()),
+    ));
+    if g.samples > 1 {
+        object.put(DataElement::new(
+            tags::PLANAR_CONFIGURATION,
+            VR::US,
+            PrimitiveValue::from(0_u16),
+        ));
+    }
+    let declared_lossless = crate::actions::top_text(object, tags::LOSSY_IMAGE_COMPRESSION) == "00";
+    if let Some((method, always)) = lossy_method(source_ts)
+        && (always || !declared_lossless)
+    {
+        object.put(DataElement::new(
+            tags::LOSSY_IMAGE_COMPRESSION,
+            VR::CS,
+            PrimitiveValue::from("01"),
+        ));
+        if object.get(tags::LOSSY_IMAGE_COMPRESSION_METHOD).is_none() {
+            object.put(DataElement::new(
+                tags::LOSSY_IMAGE_COMPRESSION_METHOD,
+                VR::CS,
+                PrimitiveValue::from(method),
+            ));
+        }
+    }
+    uids::EXPLICIT_VR_LITTLE_ENDIAN
+}

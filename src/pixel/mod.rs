@@ -1,0 +1,524 @@
+//! Burned-in text: the profile's `pixel:` section, deciding from the original header which
+//! files need their pixels cleaned, and masking every frame.
+//!
+//! - Rules (`when` over header values → `regions`) and the detector say where text is.
+//! - Native pixel data is masked in place, byte for byte ([`frames`]); encapsulated pixel
+//!   data is decoded ([`codec`]), masked, and written as Explicit VR Little Endian, because
+//!   dicom-pixeldata has no lossless encoder that is pure Rust (no RLE encoder at all).
+//! - A file that needs masking but cannot be masked is quarantined, never written unmasked.
+
+pub mod codec;
+pub mod detect;
+pub mod frames;
+pub mod rules;
+
+use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, DicomValue, Length, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::mem::InMemDicomObject;
+use serde::Deserialize;
+use serde::de::{self, SeqAccess, Visitor};
+
+use crate::actions::top_text as text;
+use crate::standard;
+use frames::{Geometry, GeometryError};
+use rules::When;
+
+/// A rectangle of pixels: `[x, y, width, height]` in a profile.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub struct Region {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl fmt::Display for Region {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{}, {}, {}, {}]",
+            self.x, self.y, self.width, self.height
+        )
+    }
+}
+
+/// A region as the profile writes it, checked where it stands.
+#[derive(Debug, Clone, Copy)]
+pub struct RegionSpec(pub Region);
+
+impl<'de> Deserialize<'de> for RegionSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = RegionSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("[x, y, width, height] in pixels")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RegionSpec, A::Error> {
+                let mut v = [0u32; 4];
+                for (i, slot) in v.iter_mut().enumerate() {
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| de::Error::invalid_length(i, &self))?;
+                }
+                if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    return Err(de::Error::invalid_length(5, &self));
+                }
+                if v[2] == 0 || v[3] == 0 {
+                    return Err(de::Error::custom(
+                        "a region needs a width and a height of at least 1",
+                    ));
+                }
+                Ok(RegionSpec(Region {
+                    x: v[0],
+                    y: v[1],
+                    width: v[2],
+                    height: v[3],
+                }))
+            }
+        }
+        d.deserialize_seq(V)
+    }
+}
+
+/// What becomes of an image that usually carries burned-in text when no rule matches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BurnedInPolicy {
+    /// Not written: the manifest says why (the default; nothing unmasked escapes).
+    Quarantine,
+    /// The text detector finds and masks the text.
+    Detect,
+    /// Written as it is (only for data known to be clean).
+    Keep,
+}
+
+/// The value masked pixels get.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fill {
+    /// The darkest value of the photometric interpretation (black; the maximum for
+    /// MONOCHROME1; the darkest palette entry).
+    Darkest,
+    /// The brightest value.
+    Brightest,
+    /// This stored value in every sample (luma only for YBR), clamped to BitsStored.
+    Value(i64),
+}
+
+impl<'de> Deserialize<'de> for Fill {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Fill;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("darkest, brightest, or an integer")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Fill, E> {
+                match v {
+                    "darkest" => Ok(Fill::Darkest),
+                    "brightest" => Ok(Fill::Brightest),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fill, E> {
+                Ok(Fill::Value(v))
+            }
+
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fill, E> {
+                i64::try_from(v)
+                    .map(Fill::Value)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One rule as written in a profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    pub name: String,
+    #[serde(default)]
+    pub when: When,
+    pub regions: Vec<RegionSpec>,
+}
+
+/// The `pixel:` section as written; `extends` adds rules and overrides the rest.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PixelSpec {
+    #[serde(default)]
+    pub rules: Vec<RuleSpec>,
+    pub detect: Option<bool>,
+    pub burned_in_without_rule: Option<BurnedInPolicy>,
+    pub fill: Option<Fill>,
+}
+
+/// A rule in force.
+#[derive(Debug, Clone)]
+pub struct PixelRule {
+    pub name: String,
+    pub when: When,
+    pub regions: Vec<Region>,
+}
+
+/// The pixel settings of a compiled profile.
+#[derive(Debug, Clone)]
+pub struct PixelConfig {
+    pub rules: Vec<PixelRule>,
+    /// Run the detector on every image, besides the rules.
+    pub detect: bool,
+    pub burned_in_without_rule: BurnedInPolicy,
+    pub fill: Fill,
+}
+
+impl Default for PixelConfig {
+    fn default() -> Self {
+        PixelConfig {
+            rules: Vec::new(),
+            detect: false,
+            burned_in_without_rule: BurnedInPolicy::Quarantine,
+            fill: Fill::Darkest,
+        }
+    }
+}
+
+impl PixelConfig {
+    /// Merge one profile layer's section into this one.
+    pub fn extend(&mut self, spec: &PixelSpec) {
+        self.rules.extend(spec.rules.iter().map(|r| PixelRule {
+            name: r.name.clone(),
+            when: r.when.clone(),
+            regions: r.regions.iter().map(|r| r.0).collect(),
+        }));
+        if let Some(d) = spec.detect {
+            self.detect = d;
+        }
+        if let Some(p) = spec.burned_in_without_rule {
+            self.burned_in_without_rule = p;
+        }
+        if let Some(f) = spec.fill {
+            self.fill = f;
+        }
+    }
+
+    /// Regions that reach beyond the image size their rule pins with `Rows` and `Columns`.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for rule in &self.rules {
+            let (Some(rows), Some(cols)) = (
+                rule.when.pinned(tags::ROWS),
+                rule.when.pinned(tags::COLUMNS),
+            ) else {
+                continue;
+            };
+            for r in &rule.regions {
+                if f64::from(r.x) + f64::from(r.width) > cols
+                    || f64::from(r.y) + f64::from(r.height) > rows
+                {
+                    out.push(format!(
+                        "pixel rule {:?}: region {r} reaches beyond the {cols}×{rows} image; it will be clipped",
+                        rule.name
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// SOP classes whose images routinely carry burned-in text: ultrasound and secondary /
+/// screen captures (single- and multi-frame, including the retired ultrasound classes).
+const BURNED_IN_SOP_CLASSES: &[&str] = &[
+    "1.2.840.10008.5.1.4.1.1.3",
+    "1.2.840.10008.5.1.4.1.1.3.1",
+    "1.2.840.10008.5.1.4.1.1.6",
+    "1.2.840.10008.5.1.4.1.1.6.1",
+    "1.2.840.10008.5.1.4.1.1.7",
+    "1.2.840.10008.5.1.4.1.1.7.1",
+    "1.2.840.10008.5.1.4.1.1.7.2",
+    "1.2.840.10008.5.1.4.1.1.7.3",
+    "1.2.840.10008.5.1.4.1.1.7.4",
+];
+
+/// Why a header says its pixels may hold text, if it does.
+fn burned_in_risk(object: &InMemDicomObject) -> Option<&'static str> {
+    if text(object, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES") {
+        return Some("BurnedInAnnotation is YES");
+    }
+    // The flag is often wrong on these kinds, so NO does not exempt them.
+    if BURNED_IN_SOP_CLASSES.contains(&text(object, tags::SOP_CLASS_UID).as_str())
+        || text(object, tags::MODALITY) == "US"
+    {
+        return Some("ultrasound or secondary capture");
+    }
+    None
+}
+
+/// What to do with one file's pixels, decided on the original header.
+#[derive(Debug)]
+pub enum Plan {
+    /// No pixel data, or nothing asks for a change.
+    Untouched,
+    /// Burned-in text is likely, and the profile keeps such files as they are.
+    KeptUnmasked,
+    Mask(MaskPlan),
+    /// Not to be written; the reason names no value.
+    Quarantine(String),
+}
+
+/// Where to mask, and whether to look for text too.
+#[derive(Debug)]
+pub struct MaskPlan {
+    pub geometry: Geometry,
+    /// Each rule's regions, clipped to the image, with the rule's name.
+    pub regions: Vec<(String, Region)>,
+    pub detect: bool,
+}
+
+/// Decide, from the original header (read in transfer syntax `ts`), what happens to the
+/// pixels.
+pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
+    if object.get(tags::PIXEL_DATA).is_none() {
+        return Plan::Untouched;
+    }
+    let matched: Vec<&PixelRule> = config
+        .rules
+        .iter()
+        .filter(|r| r.when.matches(object))
+        .collect();
+    let risk = burned_in_risk(object);
+    let detect = config.detect
+        || (matched.is_empty()
+            && risk.is_some()
+            && config.burned_in_without_rule == BurnedInPolicy::Detect);
+    if matched.is_empty() && !detect {
+        return match (risk, config.burned_in_without_rule) {
+            (None, _) => Plan::Untouched,
+            (Some(_), BurnedInPolicy::Keep) => Plan::KeptUnmasked,
+            (Some(why), _) => Plan::Quarantine(format!(
+                "burned-in text likely ({why}) and no pixel rule matches (pixel.burned_in_without_rule: quarantine)"
+            )),
+        };
+    }
+    let encapsulated = codec::is_encapsulated(object);
+    let geometry = match Geometry::from_header(object).and_then(|g| {
+        if encapsulated {
+            codec::decoded_geometry(&g, ts).check_maskable()?;
+        } else {
+            g.check_maskable()?;
+        }
+        Ok(g)
+    }) {
+        Ok(g) => g,
+        Err(e) => return Plan::Quarantine(format!("pixel data must be masked but {e}")),
+    };
+    let regions = matched
+        .iter()
+        .flat_map(|rule| {
+            rule.regions
+                .iter()
+                .filter_map(|r| geometry.clip(*r))
+                .map(|r| (rule.name.clone(), r))
+        })
+        .collect();
+    Plan::Mask(MaskPlan {
+        geometry,
+        regions,
+        detect,
+    })
+}
+
+/// What masking did to one file, for the manifest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PixelReport {
+    /// Every distinct region masked (the same in every frame).
+    pub regions: Vec<Region>,
+    /// The rules that matched, and `detector` when it ran.
+    pub masked_by: Vec<String>,
+    /// The transfer syntax the pixel data was decoded from, when it had to be.
+    pub decoded_from: Option<String>,
+}
+
+/// The name the detector goes by in the manifest.
+pub const DETECTOR: &str = "detector";
+
+/// Mask the de-identified `object` (read in `ts`) as planned. Returns the object, the
+/// transfer syntax to write it in, and the report; or the reason to quarantine it.
+pub fn apply(
+    object: InMemDicomObject,
+    ts: &str,
+    plan: &MaskPlan,
+    fill: Fill,
+) -> Result<(InMemDicomObject, String, PixelReport), String> {
+    let must = |e: &dyn fmt::Display| format!("pixel data must be masked but {e}");
+    let mut report = PixelReport::default();
+    for (name, _) in &plan.regions {
+        if !report.masked_by.contains(name) {
+            report.masked_by.push(name.clone());
+        }
+    }
+    let (mut object, mut frames) = if codec::is_encapsulated(&object) {
+        let (object, decoded) = codec::decode(object, ts, &plan.geometry);
+        let decoded = decoded.map_err(|e| must(&e))?;
+        report.decoded_from = Some(ts.to_owned());
+        (object, Frames::Decoded(decoded))
+    } else {
+        let mut object = object;
+        let native = NativeFrames::take(&mut object, &plan.geometry).map_err(|e| must(&e))?;
+        (object, Frames::Native(native))
+    };
+    let geometry = match &frames {
+        Frames::Decoded(d) => d.geometry.clone(),
+        Frames::Native(_) => plan.geometry.clone(),
+    };
+    let mut regions: Vec<Region> = plan.regions.iter().map(|(_, r)| *r).collect();
+    if plan.detect {
+        report.masked_by.push(DETECTOR.to_owned());
+        for index in 0..geometry.frames {
+            regions.extend(detect::detect_text(
+                &geometry.luma(frames.bytes_mut(), index),
+            ));
+        }
+    }
+    regions.sort();
+    regions.dedup();
+    let masked = catch_unwind(AssertUnwindSafe(|| {
+        let data = frames.bytes_mut();
+        for index in 0..geometry.frames {
+            for r in &regions {
+                geometry.mask(data, index, *r, fill);
+            }
+        }
+    }));
+    if masked.is_err() {
+        return Err("pixel masking crashed on this file".to_owned());
+    }
+    let out_ts = match frames {
+        Frames::Decoded(decoded) => codec::store_native(&mut object, ts, decoded).to_owned(),
+        Frames::Native(native) => {
+            native.put_back(&mut object);
+            ts.to_owned()
+        }
+    };
+    mark_cleaned(&mut object);
+    report.regions = regions;
+    Ok((object, out_ts, report))
+}
+
+/// The frames being masked: native ones taken out of the object, or decoded ones.
+enum Frames {
+    Native(NativeFrames),
+    Decoded(codec::Decoded),
+}
+
+impl Frames {
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        match self {
+            Frames::Native(n) => &mut n.bytes,
+            Frames::Decoded(d) => &mut d.bytes,
+        }
+    }
+}
+
+/// Native pixel data taken out of the object as little-endian bytes, to be put back in the
+/// same value type (so a big-endian file stays correct).
+pub(crate) struct NativeFrames {
+    pub(crate) bytes: Vec<u8>,
+    vr: VR,
+    /// Held as 16-bit words (OW), not bytes (OB).
+    words: bool,
+}
+
+impl NativeFrames {
+    pub(crate) fn take(
+        object: &mut InMemDicomObject,
+        geometry: &Geometry,
+    ) -> Result<Self, GeometryError> {
+        let element = object
+            .take(tags::PIXEL_DATA)
+            .ok_or(GeometryError::Attribute("PixelData"))?;
+        let vr = element.vr();
+        let (bytes, words) = match element.into_value() {
+            DicomValue::Primitive(PrimitiveValue::U8(bytes)) => (bytes.into_vec(), false),
+            DicomValue::Primitive(PrimitiveValue::U16(words)) => {
+                (words.iter().flat_map(|w| w.to_le_bytes()).collect(), true)
+            }
+            _ => return Err(GeometryError::Attribute("PixelData")),
+        };
+        let have = bytes.len() as u64;
+        if have < geometry.total_len() {
+            return Err(GeometryError::Short {
+                have,
+                need: geometry.total_len(),
+            });
+        }
+        Ok(NativeFrames { bytes, vr, words })
+    }
+
+    fn put_back(self, object: &mut InMemDicomObject) {
+        let value = if self.words {
+            PrimitiveValue::U16(
+                self.bytes
+                    .chunks_exact(2)
+                    .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                    .collect(),
+            )
+        } else {
+            PrimitiveValue::from(self.bytes)
+        };
+        object.put(DataElement::new(tags::PIXEL_DATA, self.vr, value));
+    }
+}
+
+/// BurnedInAnnotation NO, and the Clean Pixel Data Option code in
+/// DeidentificationMethodCodeSequence (CID 7050).
+fn mark_cleaned(object: &mut InMemDicomObject) {
+    object.put(DataElement::new(
+        tags::BURNED_IN_ANNOTATION,
+        VR::CS,
+        PrimitiveValue::from("NO"),
+    ));
+    let code = standard::method_codes()
+        .iter()
+        .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
+        .expect("CID 7050 has the Clean Pixel Data code");
+    let mut items: Vec<InMemDicomObject> = object
+        .take(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.into_value().into_items().map(|i| i.into_vec()))
+        .unwrap_or_default();
+    items.push(InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::CODE_VALUE,
+            VR::SH,
+            PrimitiveValue::from(code.value.as_str()),
+        ),
+        DataElement::new(
+            tags::CODING_SCHEME_DESIGNATOR,
+            VR::SH,
+            PrimitiveValue::from("DCM"),
+        ),
+        DataElement::new(
+            tags::CODE_MEANING,
+            VR::LO,
+            PrimitiveValue::from(code.meaning.as_str()),
+        ),
+    ]));
+    object.put(DataElement::new(
+        tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+        VR::SQ,
+        DataSetSequence::new(items, Length::UNDEFINED),
+    ));
+}

@@ -1,0 +1,516 @@
+//! Pixel masking on every image of the shared corpus and of testdata: each photometric
+//! interpretation, bit depth, native and compressed transfer syntax. After masking, every pixel
+//! inside the region holds the fill value and every pixel outside equals the decoded original,
+//! in every frame; an image that cannot be masked is quarantined, never written.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::*;
+use dicom_deid::actions::Deidentifier;
+use dicom_deid::key::Key;
+use dicom_deid::process::{FileOutcome, process_bytes};
+use dicom_deid::profile::Profile;
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use dicom_pixeldata::PixelDecoder;
+
+const MAX: u64 = 1 << 30;
+
+fn deidentifier(yaml: &str) -> Deidentifier {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let profile = Profile::load(path.to_str().unwrap()).expect("test profile loads");
+    Deidentifier::new(profile, Key::parse(KEY_A).unwrap())
+}
+
+fn open(bytes: &[u8]) -> Option<DefaultDicomObject> {
+    OpenFileOptions::new().from_reader(bytes).ok()
+}
+
+/// The image as dicom-pixeldata decodes it: samples widened to u32, in (frame, row, column,
+/// sample) order, whatever the planar configuration or YBR 4:2:2 layout.
+struct Image {
+    rows: usize,
+    cols: usize,
+    samples: usize,
+    frames: usize,
+    photometric: String,
+    bits_stored: u32,
+    high_bit: u32,
+    signed: bool,
+    values: Vec<u32>,
+}
+
+fn decode(object: &DefaultDicomObject) -> Option<Image> {
+    let int = |tag, default: usize| {
+        object
+            .element(tag)
+            .ok()
+            .and_then(|e| e.to_int::<usize>().ok())
+            .unwrap_or(default)
+    };
+    let pixel_data = object.element(tags::PIXEL_DATA).ok()?;
+    let native = pixel_data.value().primitive().is_some();
+    // Native data is read as it is stored (independent of any decoder); compressed data is
+    // decoded by dicom-pixeldata, as the tool does, so lossy codecs compare exactly.
+    let (decoded, data, bits, planar, photometric, bits_stored, high_bit);
+    if native {
+        data = pixel_data.to_bytes().ok()?.into_owned();
+        bits = int(tags::BITS_ALLOCATED, 0);
+        bits_stored = int(tags::BITS_STORED, bits) as u32;
+        high_bit = int(tags::HIGH_BIT, bits_stored as usize - 1) as u32;
+        planar = int(tags::PLANAR_CONFIGURATION, 0) == 1;
+        photometric = object
+            .element(tags::PHOTOMETRIC_INTERPRETATION)
+            .ok()?
+            .to_str()
+            .ok()?
+            .trim()
+            .to_owned();
+    } else {
+        decoded = object.decode_pixel_data().ok()?;
+        data = decoded.data().to_vec();
+        bits = decoded.bits_allocated() as usize;
+        bits_stored = u32::from(decoded.bits_stored());
+        high_bit = u32::from(decoded.high_bit());
+        planar = false;
+        photometric = decoded.photometric_interpretation().as_str().to_owned();
+    }
+    let (rows, cols) = (int(tags::ROWS, 0), int(tags::COLUMNS, 0));
+    let samples = int(tags::SAMPLES_PER_PIXEL, 1);
+    let frames = int(tags::NUMBER_OF_FRAMES, 1).max(1);
+    let raw = |i: usize| -> u32 {
+        match bits {
+            1 => u32::from((data[i / 8] >> (i % 8)) & 1),
+            8 => u32::from(data[i]),
+            16 => u32::from(u16::from_le_bytes([data[2 * i], data[2 * i + 1]])),
+            _ => u32::from_le_bytes(data[4 * i..4 * i + 4].try_into().unwrap()),
+        }
+    };
+    let pixels = rows * cols;
+    let mut values = Vec::with_capacity(frames * pixels * samples);
+    for f in 0..frames {
+        for p in 0..pixels {
+            for s in 0..samples {
+                let index = if photometric == "YBR_FULL_422" && native {
+                    let pair = (f * pixels + p) / 2;
+                    pair * 4 + if s == 0 { p % 2 } else { s + 1 }
+                } else if planar {
+                    f * pixels * samples + s * pixels + p
+                } else {
+                    (f * pixels + p) * samples + s
+                };
+                values.push(raw(index));
+            }
+        }
+    }
+    Some(Image {
+        rows,
+        cols,
+        samples,
+        frames,
+        photometric,
+        bits_stored,
+        high_bit,
+        signed: int(tags::PIXEL_REPRESENTATION, 0) == 1,
+        values,
+    })
+}
+
+/// The darkest stored value of each sample, worked out from the standard's definitions.
+fn darkest(img: &Image, object: &DefaultDicomObject) -> Vec<u32> {
+    let max = ((1u64 << img.bits_stored) - 1) as u32;
+    let half = 1u32 << (img.bits_stored - 1);
+    match img.photometric.as_str() {
+        "MONOCHROME1" if img.signed => vec![half - 1],
+        "MONOCHROME1" => vec![max],
+        "MONOCHROME2" if img.signed => vec![half],
+        "MONOCHROME2" => vec![0],
+        "RGB" => vec![0, 0, 0],
+        "YBR_FULL" | "YBR_FULL_422" => vec![0, half, half],
+        "PALETTE COLOR" => {
+            let lut = |tag| object.element(tag).unwrap().to_multi_int::<u16>().unwrap();
+            let (r, g, b) = (
+                lut(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+                lut(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+                lut(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA),
+            );
+            let first = object
+                .element(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR)
+                .unwrap()
+                .to_multi_int::<i64>()
+                .unwrap()[1] as u32;
+            let luma =
+                |i: usize| 299 * u64::from(r[i]) + 587 * u64::from(g[i]) + 114 * u64::from(b[i]);
+            let best = (0..r.len()).min_by_key(|&i| luma(i)).unwrap();
+            vec![first + best as u32]
+        }
+        other => panic!("unexpected photometric interpretation {other}"),
+    }
+}
+
+/// The region the test masks: a block in the middle, with an even x and width so that
+/// YBR_FULL_422 pairs are whole.
+fn region(rows: usize, cols: usize) -> [usize; 4] {
+    let x = (cols / 4) & !1;
+    let w = ((cols / 2) & !1).max(2);
+    let y = rows / 4;
+    let h = (rows / 3).max(1);
+    [x, y, w, h]
+}
+
+/// Check one masked output against its original; returns how many pixels were compared.
+fn assert_masked(name: &str, original: &DefaultDicomObject, output: &DefaultDicomObject) -> usize {
+    let before = decode(original).unwrap_or_else(|| panic!("{name}: original decodes"));
+    let after = decode(output).unwrap_or_else(|| panic!("{name}: output decodes"));
+    assert_eq!(
+        (before.rows, before.cols, before.samples, before.frames),
+        (after.rows, after.cols, after.samples, after.frames),
+        "{name}: geometry"
+    );
+    let [x, y, w, h] = region(after.rows, after.cols);
+    let fill = darkest(&after, output);
+    let shift = after.high_bit + 1 - after.bits_stored;
+    let stored_mask = ((1u64 << after.bits_stored) - 1) as u32;
+    let mut i = 0;
+    for f in 0..after.frames {
+        for row in 0..after.rows {
+            for col in 0..after.cols {
+                let inside = (x..x + w).contains(&col) && (y..y + h).contains(&row);
+                for s in 0..after.samples {
+                    let (a, b) = (after.values[i], before.values[i]);
+                    if inside {
+                        assert_eq!(
+                            (a >> shift) & stored_mask,
+                            fill[s],
+                            "{name}: frame {f} ({col}, {row}) sample {s} not filled"
+                        );
+                    } else {
+                        assert_eq!(a, b, "{name}: frame {f} ({col}, {row}) sample {s} changed");
+                    }
+                    i += 1;
+                }
+            }
+        }
+    }
+    i
+}
+
+fn mask_profile(rows: usize, cols: usize) -> String {
+    let [x, y, w, h] = region(rows, cols);
+    format!(
+        "extends: basic\npixel:\n  rules:\n    - name: middle block\n      regions: [[{x}, {y}, {w}, {h}]]\n"
+    )
+}
+
+/// What was masked: transfer syntaxes, and (photometric, bits allocated, signed, planar,
+/// multi-frame) of the originals.
+#[derive(Default)]
+struct Coverage {
+    masked: usize,
+    quarantined: usize,
+    syntaxes: BTreeSet<String>,
+    layouts: BTreeSet<(String, usize, bool, bool, bool)>,
+}
+
+/// Mask every image under `dir`, checking each.
+fn mask_all(dir: &Path) -> Coverage {
+    let mut seen = Coverage::default();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.unwrap();
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = rel_string(entry.path().strip_prefix(dir).unwrap());
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let Some(original) = open(&bytes) else {
+            continue;
+        };
+        if original.element(tags::PIXEL_DATA).is_err() {
+            continue;
+        }
+        let int = |tag| original.element(tag).ok()?.to_int::<usize>().ok();
+        let (Some(rows), Some(cols)) = (int(tags::ROWS), int(tags::COLUMNS)) else {
+            continue;
+        };
+        let deid = deidentifier(&mask_profile(rows, cols));
+        match process_bytes(&deid, &bytes, MAX) {
+            FileOutcome::Written(out) => {
+                let report = out
+                    .pixel
+                    .as_ref()
+                    .unwrap_or_else(|| panic!("{name}: no pixel report"));
+                assert_eq!(report.masked_by, ["middle block"], "{name}");
+                let output = open(&out.bytes).unwrap_or_else(|| panic!("{name}: output reads"));
+                assert_eq!(
+                    output
+                        .element(tags::BURNED_IN_ANNOTATION)
+                        .unwrap()
+                        .to_str()
+                        .unwrap(),
+                    "NO",
+                    "{name}"
+                );
+                let codes = output
+                    .element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+                    .unwrap()
+                    .items()
+                    .unwrap()
+                    .iter()
+                    .map(|i| {
+                        i.element(tags::CODE_VALUE)
+                            .unwrap()
+                            .to_str()
+                            .unwrap()
+                            .into_owned()
+                    })
+                    .collect::<Vec<_>>();
+                assert!(codes.iter().any(|c| c == "113101"), "{name}: {codes:?}");
+                if original.meta().transfer_syntax().trim_end_matches('\0') != out.transfer_syntax {
+                    assert_eq!(out.transfer_syntax, "1.2.840.10008.1.2.1", "{name}");
+                }
+                let source_ts = original.meta().transfer_syntax().trim_end_matches('\0');
+                if ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"].contains(&source_ts) {
+                    let lossy = output.element(tags::LOSSY_IMAGE_COMPRESSION).unwrap();
+                    assert_eq!(lossy.to_str().unwrap().trim(), "01", "{name}: lossy source");
+                }
+                assert_masked(&name, &original, &output);
+                seen.syntaxes.insert(
+                    original
+                        .meta()
+                        .transfer_syntax()
+                        .trim_end_matches('\0')
+                        .to_owned(),
+                );
+                let text = |tag| {
+                    original
+                        .element(tag)
+                        .ok()
+                        .and_then(|e| e.to_str().ok())
+                        .map(|s| s.trim().to_owned())
+                        .unwrap_or_default()
+                };
+                seen.layouts.insert((
+                    text(tags::PHOTOMETRIC_INTERPRETATION),
+                    int(tags::BITS_ALLOCATED).unwrap_or(0),
+                    int(tags::PIXEL_REPRESENTATION) == Some(1),
+                    int(tags::PLANAR_CONFIGURATION) == Some(1),
+                    int(tags::NUMBER_OF_FRAMES).unwrap_or(1) > 1,
+                ));
+                seen.masked += 1;
+            }
+            FileOutcome::Quarantined(reason) => {
+                assert!(
+                    reason.starts_with("pixel data must be masked but"),
+                    "{name}: {reason}"
+                );
+                seen.quarantined += 1;
+            }
+            FileOutcome::Failed(_) | FileOutcome::Skipped(_) => {}
+        }
+    }
+    seen
+}
+
+#[test]
+fn corpus_images_are_masked_exactly_or_quarantined() {
+    let Some(corpus) = corpus_or_skip("corpus_images_are_masked_exactly_or_quarantined") else {
+        return;
+    };
+    let Coverage {
+        masked,
+        quarantined,
+        syntaxes,
+        layouts,
+    } = mask_all(&corpus);
+    eprintln!("masked {masked}, quarantined {quarantined}, syntaxes {syntaxes:?}");
+    assert!(masked >= 60, "only {masked} images masked");
+    let has = |pi: &str, bits: usize, signed: bool, planar: bool, multi: bool| {
+        layouts.contains(&(pi.to_owned(), bits, signed, planar, multi))
+    };
+    for (pi, bits, signed, planar, multi) in [
+        ("MONOCHROME2", 8, false, false, false),
+        ("MONOCHROME2", 16, true, false, false),
+        ("MONOCHROME2", 16, false, false, false),
+        ("MONOCHROME1", 16, false, false, false),
+        ("MONOCHROME2", 1, false, false, false),
+        ("MONOCHROME2", 32, false, false, true),
+        ("RGB", 8, false, false, false),
+        ("RGB", 8, false, true, false),
+        ("RGB", 8, false, false, true),
+        ("RGB", 16, false, false, true),
+        ("YBR_FULL_422", 8, false, false, false),
+        ("YBR_FULL_422", 8, false, false, true),
+        ("YBR_FULL", 8, false, false, false),
+        ("YBR_RCT", 8, false, false, false),
+        ("PALETTE COLOR", 8, false, false, false),
+    ] {
+        assert!(
+            has(pi, bits, signed, planar, multi),
+            "no {pi} {bits}-bit signed={signed} planar={planar} multi-frame={multi} image masked: {layouts:?}"
+        );
+    }
+    for ts in [
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+        "1.2.840.10008.1.2.1.99",
+        "1.2.840.10008.1.2.4.50",
+        "1.2.840.10008.1.2.4.70",
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.5",
+    ] {
+        assert!(syntaxes.contains(ts), "no image of {ts} was masked");
+    }
+    if cfg!(feature = "jpeg-ls") {
+        for ts in ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"] {
+            assert!(syntaxes.contains(ts), "no image of {ts} was masked");
+        }
+    }
+}
+
+#[test]
+fn testdata_images_are_masked_exactly() {
+    let Some(data) = testdata_or_skip("testdata_images_are_masked_exactly") else {
+        return;
+    };
+    let seen = mask_all(&data);
+    assert!(seen.masked >= 8, "only {} images masked", seen.masked);
+    assert_eq!(seen.quarantined, 0);
+    // testdata adds 8-bit MONOCHROME1 (RLE) and a native RGB cine.
+    assert!(
+        seen.layouts
+            .contains(&("MONOCHROME1".to_owned(), 8, false, false, false)),
+        "{:?}",
+        seen.layouts
+    );
+}
+
+#[test]
+fn us_cine_comes_out_with_every_frame_masked() {
+    let Some(data) = testdata_or_skip("us_cine_comes_out_with_every_frame_masked") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let output = sb.path("out");
+    let profile = sb.path("us.yaml");
+    std::fs::write(
+        &profile,
+        "extends: basic\npixel:\n  rules:\n    - name: US header band\n      when: {Modality: US, Rows: 16, Columns: 16}\n      regions: [[0, 0, 16, 3]]\n",
+    )
+    .unwrap();
+    let out = sb.run(
+        &input,
+        &output,
+        &[
+            "--profile",
+            profile.to_str().unwrap(),
+            "--manifest-paths",
+            "-q",
+        ],
+    );
+    assert_code(&out, 1, "run");
+    let records = by_input(&read_jsonl(&output.join("manifest.jsonl")));
+    let cine = &records["DOE_JOHN_12345/US_20190415/us_cine_001.dcm"];
+    assert_eq!(field(cine, "status"), Some("written"), "{cine}");
+    assert_eq!(
+        cine["pixel_masked_by"],
+        serde_json::json!(["US header band"])
+    );
+    assert_eq!(
+        cine["pixel_regions"],
+        serde_json::json!([{"x": 0, "y": 0, "width": 16, "height": 3}])
+    );
+    let bytes = std::fs::read(output.join(field(cine, "output").unwrap())).unwrap();
+    let object = open(&bytes).unwrap();
+    let frames = object
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    assert_eq!(frames.len(), 3 * 16 * 16 * 3);
+    let original =
+        open(&std::fs::read(input.join("DOE_JOHN_12345/US_20190415/us_cine_001.dcm")).unwrap())
+            .unwrap();
+    let before = original
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    for (frame, (a, b)) in frames.chunks(768).zip(before.chunks(768)).enumerate() {
+        assert!(
+            b[..48 * 3].iter().any(|&v| v != 0),
+            "frame {frame} had text"
+        );
+        assert!(
+            a[..48 * 3].iter().all(|&v| v == 0),
+            "frame {frame} unmasked"
+        );
+        assert_eq!(
+            a[48 * 3..],
+            b[48 * 3..],
+            "frame {frame} changed below the band"
+        );
+    }
+    // The SC image with BurnedInAnnotation NO matches no rule: still quarantined.
+    let sc = &records["MULLER_ZOE_67890/SC_20200220/SC000001"];
+    assert_eq!(field(sc, "status"), Some("quarantined"), "{sc}");
+}
+
+#[test]
+fn qa_report_shows_every_masked_file_and_no_phi() {
+    let Some(data) = testdata_or_skip("qa_report_shows_every_masked_file_and_no_phi") else {
+        return;
+    };
+    let Some(phi) = planted_phi_or_skip("qa_report_shows_every_masked_file_and_no_phi") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let output = sb.path("out");
+    let report = sb.path("qa.html");
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/pixel-rules.yaml");
+    let out = sb.run(
+        &input,
+        &output,
+        &[
+            "--profile",
+            rules.to_str().unwrap(),
+            "--qa-report",
+            report.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert_code(&out, 1, "run");
+    let records = read_jsonl(&output.join("manifest.jsonl"));
+    let masked: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r.get("pixel_masked_by").is_some())
+        .collect();
+    assert_eq!(masked.len(), 3, "the two US images and the screen capture");
+    assert!(
+        records
+            .iter()
+            .all(|r| field(r, "status") != Some("quarantined"))
+    );
+    let html = std::fs::read_to_string(&report).unwrap();
+    for r in &masked {
+        assert!(html.contains(field(r, "output").unwrap()), "{r}");
+    }
+    assert!(html.contains("US header band") && html.contains("screen capture banner"));
+    // First, middle and last frame of the cine; one frame of each other image.
+    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 5);
+    let lower = html.to_lowercase();
+    for value in &phi {
+        assert!(
+            !lower.contains(&value.to_lowercase()),
+            "the report holds a planted value"
+        );
+    }
+}
