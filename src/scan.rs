@@ -1264,7 +1264,8 @@ mod tests {
             let value = if vr == b"SQ" {
                 item(LE, &[])
             } else {
-                vec![1; 0x1_0002]
+                // Past 16 bits, and a whole number of values of every binary VR.
+                vec![1; 0x1_0008]
             };
             let body = [
                 el(LE, 0x0009_1000 + i as u32, vr, &value),
