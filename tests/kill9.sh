@@ -29,7 +29,8 @@ if [ -d "$corpus" ]; then
 fi
 chmod -R u+w "$work/in"
 
-deid() { "$bin" run "$work/in" "$@" --key-file "$work/key" --quiet --jobs 2; }
+args=(--key-file "$work/key" --quiet --jobs 2)
+deid() { "$bin" run "$work/in" "$@" "${args[@]}"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # Digest of every file of a tree but summary.json, with its path.
 digest() { (cd "$1" && find . -type f ! -name summary.json -print0 | sort -z | xargs -0 sha256sum); }
@@ -49,7 +50,8 @@ run_and_kill() {
   local out=$1
   shift
   local delay=$(((RANDOM * 32768 + RANDOM) % (span + 1)))
-  deid "$out" "$@" >/dev/null 2>&1 &
+  # The binary itself in the background (not a function's subshell), so the kill reaches it.
+  "$bin" run "$work/in" "$out" "$@" "${args[@]}" >/dev/null 2>&1 &
   local pid=$!
   sleep "$(awk "BEGIN { print $delay / 1000 }")"
   if kill -9 "$pid" 2>/dev/null; then

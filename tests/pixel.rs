@@ -181,12 +181,12 @@ fn assert_masked(name: &str, original: &DefaultDicomObject, output: &DefaultDico
         for row in 0..after.rows {
             for col in 0..after.cols {
                 let inside = (x..x + w).contains(&col) && (y..y + h).contains(&row);
-                for s in 0..after.samples {
+                for (s, &fill) in fill.iter().enumerate().take(after.samples) {
                     let (a, b) = (after.values[i], before.values[i]);
                     if inside {
                         assert_eq!(
                             (a >> shift) & stored_mask,
-                            fill[s],
+                            fill,
                             "{name}: frame {f} ({col}, {row}) sample {s} not filled"
                         );
                     } else {
