@@ -758,7 +758,28 @@ impl Runner<'_> {
         from: &Path,
     ) -> Result<(), RunError> {
         let output = &self.config.output;
-        for candidate in [base.to_owned(), alternate_name(base, sha)] {
+        // The same bytes may already sit under the alternate name, put there by a later input
+        // before an earlier input of other bytes took the plain name. The two inputs are one
+        // file: the earlier owns it, and it is settled afresh from the plain name (it may now
+        // be owed that name), so the layout never depends on the order of arrival.
+        let alternate = alternate_name(base, sha);
+        if let Some((other, other_sha)) = shared.claims.get(&alternate).cloned()
+            && other_sha == sha
+            && other != index
+        {
+            let (keeper, dup) = (index.min(other), index.max(other));
+            if !self.config.dry_run {
+                let _ = fs::remove_file(from);
+            }
+            let parked = self.temp_path(&shared.record_mut(keeper).id, base);
+            self.rename(&output.join(&alternate), &parked)?;
+            shared.claims.remove(&alternate);
+            self.settle(shared, keeper, base, sha, &parked)?;
+            let kept_at = shared.record_mut(keeper).output.clone();
+            shared.mark_duplicate(dup, kept_at);
+            return Ok(());
+        }
+        for candidate in [base.to_owned(), alternate] {
             match shared.claims.get(&candidate).cloned() {
                 None => {
                     if self.put(from, &output.join(&candidate), sha)? {
@@ -778,14 +799,7 @@ impl Runner<'_> {
                         .claims
                         .insert(candidate.clone(), (keeper, sha.to_owned()));
                     shared.record_mut(keeper).output = Some(candidate.clone());
-                    // The duplicate names the file it duplicates, whichever input was
-                    // placed first (so the manifest does not depend on timing).
-                    let record = shared.record_mut(dup);
-                    record.status = Status::Skipped;
-                    record.reason = Some("duplicate".to_owned());
-                    record.bytes_out = 0;
-                    record.output = Some(candidate);
-                    shared.linkage[dup] = None;
+                    shared.mark_duplicate(dup, Some(candidate));
                     return Ok(());
                 }
                 Some((other, other_sha)) if candidate == base && index < other => {
@@ -855,6 +869,18 @@ impl Runner<'_> {
 }
 
 impl Shared {
+    /// Input `dup` holds the same bytes as the file at `output`, owned by an earlier input. It
+    /// names that file whichever input was placed first, so the manifest does not depend on
+    /// timing.
+    fn mark_duplicate(&mut self, dup: usize, output: Option<String>) {
+        let record = self.record_mut(dup);
+        record.status = Status::Skipped;
+        record.reason = Some("duplicate".to_owned());
+        record.bytes_out = 0;
+        record.output = output;
+        self.linkage[dup] = None;
+    }
+
     fn record_mut(&mut self, index: usize) -> &mut Record {
         self.records[index]
             .as_mut()
