@@ -441,6 +441,7 @@ impl Runner<'_> {
         };
         let process::Output {
             bytes: encoded,
+            passage: _,
             rel_path,
             transfer_syntax,
             counts,
