@@ -18,3 +18,5 @@ if ! command -v cmake >/dev/null; then
 fi
 cargo test --locked --all-targets --features jpeg-ls
 cargo test --locked --doc --features jpeg-ls
+# A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).
+./tests/slurm.sh --features jpeg-ls

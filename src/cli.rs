@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::actions::Deidentifier;
 use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
-use crate::pipeline::{self, Reporter, RunConfig, Shard};
+use crate::pipeline::{self, Reporter, RunConfig, Shard, ShardFromEnv};
 use crate::profile::{self, Profile};
 use crate::qa;
 
@@ -39,6 +39,20 @@ enum Command {
     /// List, show or check confidentiality profiles.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Check the shards of a run in OUTPUT and merge them into one manifest.jsonl and
+    /// summary.json.
+    #[command(
+        long_about = "Check that the shards of a run (`run --shard K/N`, N runs into one OUTPUT) \
+make up one whole run, and merge their manifests and summaries into OUTPUT/manifest.jsonl and \
+OUTPUT/summary.json. Checked: every shard 1..N finished, all used the same key, profile and \
+version, no input is in two shards, no output path was recorded by two shards with different \
+bytes, every recorded output is in OUTPUT with its recorded SHA-256, and OUTPUT holds no file \
+that no manifest lists. The merged files are written only when nothing is wrong.\n\n\
+Exit codes: 0 a whole run, every file written or deliberately skipped; 1 problems were found \
+(nothing written), or some files failed or were quarantined; 2 nothing was done (no shard \
+files, unreadable OUTPUT)."
+    )]
+    Summary(SummaryArgs),
     /// Write a new random key file (64 hex characters, mode 0600).
     Keygen {
         /// Where to write the key; an existing file is never overwritten.
@@ -72,6 +86,15 @@ struct RunArgs {
     /// Process only shard K of N (1-based), chosen by a keyed hash of each input path.
     #[arg(long, value_name = "K/N")]
     shard: Option<Shard>,
+    /// Like --shard, with a 0-based index read from environment variable VAR: shard VAR+1 of
+    /// N. For schedulers that hand out indexes, e.g. JOB_COMPLETION_INDEX/8 in a Kubernetes
+    /// Indexed Job.
+    #[arg(long, value_name = "VAR/N", conflicts_with = "shard")]
+    shard_env: Option<ShardFromEnv>,
+    /// Exit 0 when the run finished even if some files failed or were quarantined (they are
+    /// still in the manifest). For scheduled shards, whose merge step reports them.
+    #[arg(long)]
+    exit_zero_on_file_failures: bool,
     /// Write the original -> new identifier CSVs (id_old,id_new) into this folder. These hold
     /// PHI: the folder must be outside INPUT and OUTPUT.
     #[arg(long, value_name = "DIR")]
@@ -98,6 +121,18 @@ struct RunArgs {
     qa_report: Option<PathBuf>,
 }
 
+#[derive(Args)]
+struct SummaryArgs {
+    /// The folder the shards wrote into.
+    output: PathBuf,
+    /// Threads hashing the outputs (default: the number of cores).
+    #[arg(long, short = 'j')]
+    jobs: Option<usize>,
+    /// Print the merged summary and the problems as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum ProfileCommand {
     /// Name the built-in profiles.
@@ -119,6 +154,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run(args),
+        Command::Summary(args) => summary(args),
         Command::Profile(cmd) => profile_command(cmd),
         Command::Keygen { file } => keygen(&file),
     };
@@ -146,10 +182,11 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
             path.display()
         );
     }
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let shard = match &args.shard_env {
+        Some(spec) => Some(spec.resolve(std::env::var(&spec.var).ok().as_deref())?),
+        None => args.shard,
+    };
+    let jobs = jobs_or_cores(args.jobs);
     if let Some(report) = &args.qa_report {
         let dir = report
             .parent()
@@ -172,7 +209,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         jobs,
         resume: args.resume,
         dry_run: args.dry_run,
-        shard: args.shard,
+        shard,
         linkage: args.linkage,
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
@@ -195,7 +232,11 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     } else if !args.quiet {
         eprintln!("{}", human_summary(&outcome.summary));
     }
-    let mut code = outcome.summary.exit_code() as u8;
+    let mut code = if args.exit_zero_on_file_failures {
+        0
+    } else {
+        outcome.summary.exit_code() as u8
+    };
     if let Some(report) = &args.qa_report
         && let Err(e) = qa::write(report, &config.output, &outcome.records)
     {
@@ -206,6 +247,55 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         code = code.max(1);
     }
     Ok(ExitCode::from(code))
+}
+
+fn jobs_or_cores(jobs: Option<usize>) -> usize {
+    jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1)
+}
+
+/// `summary`: check the shards of a run and merge them.
+fn summary(args: SummaryArgs) -> Result<ExitCode, String> {
+    let merged = crate::summary::summarize(&args.output, jobs_or_cores(args.jobs))
+        .map_err(|e| e.to_string())?;
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer(&mut stdout, &merged);
+        let _ = writeln!(stdout);
+    } else {
+        eprintln!("{}", human_merged(&merged, &args.output));
+    }
+    Ok(ExitCode::from(merged.exit_code() as u8))
+}
+
+fn human_merged(m: &crate::summary::Merged, output: &std::path::Path) -> String {
+    let mut text = match &m.summary {
+        Some(s) => format!("{} shards reported; {}", m.shards.len(), human_summary(s)),
+        None => "no shard summary could be read".to_owned(),
+    };
+    if m.problems_total == 0 {
+        text.push_str(&format!(
+            "\nthe shards make up one whole run: wrote {} and {}",
+            output.join(pipeline::MANIFEST).display(),
+            output.join(pipeline::SUMMARY).display()
+        ));
+    } else {
+        text.push_str(&format!(
+            "\n{} problem(s), nothing written:",
+            m.problems_total
+        ));
+        for problem in &m.problems {
+            text.push_str(&format!("\n  {problem}"));
+        }
+        if m.problems.len() < m.problems_total {
+            text.push_str(&format!(
+                "\n  ... and {} more (all are counted; the first {} are listed)",
+                m.problems_total - m.problems.len(),
+                m.problems.len()
+            ));
+        }
+    }
+    text
 }
 
 fn human_summary(s: &Summary) -> String {

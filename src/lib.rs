@@ -9,6 +9,7 @@
 //! - [`pixel`]: burned-in text: pixel rules, the detector, masking every frame.
 //! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
 //! - [`pipeline`], [`manifest`], [`qa`]: the `run` job, its audit trail, its masking report.
+//! - [`summary`]: the shards of a run checked and merged into one manifest and summary.
 //! - [`key`]: the run's secret and everything keyed on it.
 
 pub mod actions;
@@ -25,4 +26,5 @@ pub mod profile;
 pub mod qa;
 pub mod scan;
 pub mod standard;
+pub mod summary;
 pub mod uid;

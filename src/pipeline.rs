@@ -16,12 +16,14 @@
 //!   content only, never on timing.
 //! - **Shards.** Shard runs share nothing, so for two colliding inputs in different shards the
 //!   plain name goes to whichever shard writes first; a shard never overwrites another's
-//!   different file (it takes the alternate name), so no output is lost and every manifest
-//!   hash matches its file.
+//!   different file, even one landing at the same moment (it places files with a hard link,
+//!   which fails on an existing name, and takes the alternate name), so no output is lost and
+//!   every manifest hash matches its file. Concurrent shards share the state folder: their
+//!   temp files are named apart, and a resumed shard removes only its own stale ones.
 //! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
 //!   INPUT nor INPUT inside OUTPUT.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -63,6 +65,58 @@ impl std::str::FromStr for Shard {
             return Err(bad());
         }
         Ok(Shard { k, n })
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.k, self.n)
+    }
+}
+
+/// `--shard-env VAR/N`: the shard from a 0-based index that a scheduler puts in an environment
+/// variable (`JOB_COMPLETION_INDEX` in a Kubernetes Indexed Job, `SLURM_ARRAY_TASK_ID` in an
+/// array started at 0), so a job manifest needs no shell to turn it into `K/N`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardFromEnv {
+    pub var: String,
+    pub n: u32,
+}
+
+impl std::str::FromStr for ShardFromEnv {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("bad shard source {s:?}: expected VAR/N, e.g. JOB_COMPLETION_INDEX/8");
+        let (var, n) = s.rsplit_once('/').ok_or_else(bad)?;
+        let valid_name = var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let n: u32 = n.trim().parse().map_err(|_| bad())?;
+        if !valid_name || n == 0 {
+            return Err(bad());
+        }
+        Ok(ShardFromEnv {
+            var: var.to_owned(),
+            n,
+        })
+    }
+}
+
+impl ShardFromEnv {
+    /// The shard for the variable's value (`None`: unset): index I of N is shard I+1 of N.
+    pub fn resolve(&self, value: Option<&str>) -> Result<Shard, String> {
+        let var = &self.var;
+        let value = value.ok_or_else(|| format!("--shard-env: {var} is not set"))?;
+        match value.trim().parse::<u32>() {
+            Ok(index) if index < self.n => Ok(Shard {
+                k: index + 1,
+                n: self.n,
+            }),
+            _ => Err(format!(
+                "--shard-env: {var}={value:?} is not a 0-based shard index below {}",
+                self.n
+            )),
+        }
     }
 }
 
@@ -168,26 +222,44 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// The manifest of a run, in OUTPUT.
+pub const MANIFEST: &str = "manifest.jsonl";
+/// The summary of a run, in OUTPUT.
+pub const SUMMARY: &str = "summary.json";
+
+impl Shard {
+    /// This shard's manifest, in OUTPUT.
+    pub fn manifest_name(&self) -> String {
+        format!("manifest-{}-of-{}.jsonl", self.k, self.n)
+    }
+
+    /// This shard's summary, in OUTPUT.
+    pub fn summary_name(&self) -> String {
+        format!("summary-{}-of-{}.json", self.k, self.n)
+    }
+
+    /// This shard's journal, in the state folder; it exists only while the shard runs (or
+    /// after it was killed).
+    pub fn journal_name(&self) -> String {
+        format!("journal-{}-of-{}.jsonl", self.k, self.n)
+    }
+}
+
 impl RunConfig {
     fn manifest_name(&self) -> String {
-        match self.shard {
-            Some(s) => format!("manifest-{}-of-{}.jsonl", s.k, s.n),
-            None => "manifest.jsonl".to_owned(),
-        }
+        self.shard
+            .map_or_else(|| MANIFEST.to_owned(), |s| s.manifest_name())
     }
 
     fn summary_name(&self) -> String {
-        match self.shard {
-            Some(s) => format!("summary-{}-of-{}.json", s.k, s.n),
-            None => "summary.json".to_owned(),
-        }
+        self.shard
+            .map_or_else(|| SUMMARY.to_owned(), |s| s.summary_name())
     }
 
     fn journal_path(&self) -> PathBuf {
-        let name = match self.shard {
-            Some(s) => format!("journal-{}-of-{}.jsonl", s.k, s.n),
-            None => "journal.jsonl".to_owned(),
-        };
+        let name = self
+            .shard
+            .map_or_else(|| "journal.jsonl".to_owned(), |s| s.journal_name());
         self.output.join(STATE_DIR).join(name)
     }
 
@@ -240,6 +312,13 @@ fn check_paths(config: &RunConfig) -> Result<(), RunError> {
 
 /// Walk INPUT in sorted order, without following links unless asked.
 fn walk(config: &RunConfig) -> Vec<Input> {
+    // Every shard lists all of INPUT, but looks closer (a stat per file) only at its own files:
+    // on a network filesystem the stats of N shards would otherwise cost N times a whole walk.
+    let other_shard = |rel: &Path| {
+        config
+            .shard
+            .is_some_and(|shard| shard_of(&config.key, rel, shard.n) != shard.k)
+    };
     let mut inputs = Vec::new();
     let walker = walkdir::WalkDir::new(&config.input)
         .follow_links(config.follow_links)
@@ -256,6 +335,9 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     .strip_prefix(&config.input)
                     .unwrap_or(entry.path())
                     .to_path_buf();
+                if other_shard(&rel) {
+                    continue;
+                }
                 let early = if file_type.is_symlink() {
                     Some((Status::Skipped, "symlink not followed"))
                 } else if !file_type.is_file() {
@@ -278,6 +360,9 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     .strip_prefix(&config.input)
                     .unwrap_or(&path)
                     .to_path_buf();
+                if other_shard(&rel) {
+                    continue;
+                }
                 let reason = if err.loop_ancestor().is_some() {
                     "symlink loop"
                 } else {
@@ -293,27 +378,41 @@ fn walk(config: &RunConfig) -> Vec<Input> {
             }
         }
     }
-    if let Some(shard) = config.shard {
-        inputs.retain(|i| shard_of(&config.key, &i.rel, shard.n) == shard.k);
-    }
     inputs
 }
 
-/// Remove temp files a killed run left behind.
-fn remove_stale_temps(output: &Path) {
-    for entry in walkdir::WalkDir::new(output).into_iter().flatten() {
+/// Remove temp files a killed run left behind. A shard removes only its own (named by its
+/// inputs' ids or its run files): the other shards may be running and writing theirs.
+fn remove_stale_temps(config: &RunConfig, inputs: &[Input]) {
+    let own: Option<HashSet<String>> = config.shard.map(|shard| {
+        inputs
+            .iter()
+            .map(|i| i.id.clone())
+            .chain([shard.manifest_name(), shard.summary_name()])
+            .collect()
+    });
+    for entry in walkdir::WalkDir::new(&config.output).into_iter().flatten() {
         let name = entry.file_name().to_string_lossy();
-        if entry.file_type().is_file()
-            && name.starts_with(TEMP_PREFIX)
-            && name.ends_with(TEMP_SUFFIX)
-        {
+        let Some(inner) = name
+            .strip_prefix(TEMP_PREFIX)
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            continue;
+        };
+        // `<input id>` for outputs, `<file name>.<process id>` for run files.
+        let owner = inner
+            .rsplit_once('.')
+            .filter(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(inner, |(file, _)| file);
+        if entry.file_type().is_file() && own.as_ref().is_none_or(|own| own.contains(owner)) {
             let _ = fs::remove_file(entry.path());
         }
     }
 }
 
-/// Prepare OUTPUT: refuse a foreign non-empty folder, and load what an earlier run finished.
-fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunError> {
+/// Prepare OUTPUT: refuse a foreign non-empty folder, and load what an earlier run finished
+/// (`Some` when this run resumes one).
+fn prepare_output(config: &RunConfig) -> Result<Option<HashMap<String, Record>>, RunError> {
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RunError::Output { path, source }
@@ -330,7 +429,7 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
     if foreign || (has_state && !config.resume) {
         return Err(RunError::OutputNotEmpty(config.output.clone()));
     }
-    let mut previous = HashMap::new();
+    let mut previous = None;
     if config.resume && has_state {
         let header_path = config.output.join(STATE_DIR).join("run.json");
         let saved: Option<JournalHeader> = fs::read(&header_path)
@@ -345,14 +444,15 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
             }
             _ => {}
         }
+        let mut records = HashMap::new();
         for path in [&manifest, &journal] {
-            if let Ok(records) = manifest::read_jsonl(path) {
-                for r in records {
-                    previous.insert(r.id.clone(), r);
+            if let Ok(read) = manifest::read_jsonl(path) {
+                for r in read {
+                    records.insert(r.id.clone(), r);
                 }
             }
         }
-        remove_stale_temps(&config.output);
+        previous = Some(records);
     }
     if !config.dry_run {
         let state = config.output.join(STATE_DIR);
@@ -368,13 +468,17 @@ fn prepare_output(config: &RunConfig) -> Result<HashMap<String, Record>, RunErro
 }
 
 /// Write `bytes` to `path` through a temp file beside it, fsync, rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!("{TEMP_PREFIX}{name}{TEMP_SUFFIX}"));
+    // The process id keeps shards that write the same file (run.json) at once apart.
+    let tmp = dir.join(format!(
+        "{TEMP_PREFIX}{name}.{}{TEMP_SUFFIX}",
+        std::process::id()
+    ));
     let mut file = File::create(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
@@ -554,14 +658,14 @@ impl Runner<'_> {
         let output = &self.config.output;
         for candidate in [base.to_owned(), alternate_name(base, sha)] {
             match shared.claims.get(&candidate).cloned() {
-                None if self.written_elsewhere(&output.join(&candidate), sha) => {}
                 None => {
-                    self.rename(from, &output.join(&candidate))?;
-                    shared
-                        .claims
-                        .insert(candidate.clone(), (index, sha.to_owned()));
-                    shared.record_mut(index).output = Some(candidate);
-                    return Ok(());
+                    if self.put(from, &output.join(&candidate), sha)? {
+                        shared
+                            .claims
+                            .insert(candidate.clone(), (index, sha.to_owned()));
+                        shared.record_mut(index).output = Some(candidate);
+                        return Ok(());
+                    }
                 }
                 Some((other, other_sha)) if other_sha == sha => {
                     if !self.config.dry_run {
@@ -599,12 +703,35 @@ impl Runner<'_> {
         })
     }
 
-    /// Under `--shard`, another shard may already have written a different file at `path`:
-    /// it is never overwritten (the other name is taken instead).
-    fn written_elsewhere(&self, path: &Path, sha: &str) -> bool {
-        self.config.shard.is_some()
-            && !self.config.dry_run
-            && fs::read(path).is_ok_and(|bytes| sha256_hex(&bytes) != sha)
+    /// Move the finished file `from` to the free name `to`; `false` when another shard holds
+    /// `to` with different bytes. Shards write into one tree at the same time and never replace
+    /// each other's files, so a shard places a file with a hard link, which fails when `to`
+    /// exists, even if it appeared a moment ago; the same bytes already there count as placed.
+    /// Where the filesystem has no hard links it looks, then renames, which a shard writing the
+    /// same name at that very moment can race (`summary` reports such a race).
+    fn put(&self, from: &Path, to: &Path, sha: &str) -> Result<bool, RunError> {
+        if self.config.shard.is_none() || self.config.dry_run {
+            self.rename(from, to)?;
+            return Ok(true);
+        }
+        let holds_these_bytes = || fs::read(to).is_ok_and(|bytes| sha256_hex(&bytes) == sha);
+        match fs::hard_link(from, to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !holds_these_bytes() {
+                    return Ok(false);
+                }
+            }
+            Err(_) => {
+                if to.exists() && !holds_these_bytes() {
+                    return Ok(false);
+                }
+                self.rename(from, to)?;
+                return Ok(true);
+            }
+        }
+        let _ = fs::remove_file(from);
+        Ok(true)
     }
 
     fn rename(&self, from: &Path, to: &Path) -> Result<(), RunError> {
@@ -639,6 +766,10 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
     check_paths(config)?;
     let previous = prepare_output(config)?;
     let inputs = walk(config);
+    if previous.is_some() {
+        remove_stale_temps(config, &inputs);
+    }
+    let previous = previous.unwrap_or_default();
     reporter.start(inputs.len() as u64);
 
     let journal = if config.dry_run {
@@ -731,7 +862,7 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
                 meaning: c.meaning.clone(),
             })
             .collect(),
-        shard: config.shard.map(|s| format!("{}/{}", s.k, s.n)),
+        shard: config.shard.map(|s| s.to_string()),
         dry_run: config.dry_run,
         files: 0,
         status: Default::default(),
@@ -823,6 +954,22 @@ mod tests {
             counts[shard_of(&key, Path::new(&format!("p/{i}.dcm")), 3) as usize - 1] += 1;
         }
         assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+    }
+
+    #[test]
+    fn shard_from_env_maps_a_0_based_index() {
+        let spec: ShardFromEnv = "JOB_COMPLETION_INDEX/4".parse().unwrap();
+        assert_eq!(spec.var, "JOB_COMPLETION_INDEX");
+        assert_eq!(spec.resolve(Some("0")), Ok(Shard { k: 1, n: 4 }));
+        assert_eq!(spec.resolve(Some("3")), Ok(Shard { k: 4, n: 4 }));
+        assert!(spec.resolve(Some("4")).is_err());
+        assert!(spec.resolve(Some("-1")).is_err());
+        assert!(spec.resolve(Some("")).is_err());
+        let unset = spec.resolve(None).unwrap_err();
+        assert!(unset.contains("JOB_COMPLETION_INDEX is not set"), "{unset}");
+        for bad in ["/4", "VAR/0", "VAR", "1VAR/2", "A-B/2", "VAR/x"] {
+            assert!(bad.parse::<ShardFromEnv>().is_err(), "{bad} accepted");
+        }
     }
 
     #[test]

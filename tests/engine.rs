@@ -229,7 +229,7 @@ fn ml_dataset_shifts_dates_cleans_descriptors_and_keeps_safe_private() {
         .items()
         .unwrap()
         .iter()
-        .map(|i| text(&i, tags::CODE_VALUE))
+        .map(|i| text(i, tags::CODE_VALUE))
         .collect();
     for code in ["113100", "113107", "113108", "113109", "113111", "113105"] {
         assert!(codes.contains(&code.to_owned()), "{code} in {codes:?}");

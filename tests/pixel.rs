@@ -181,12 +181,12 @@ fn assert_masked(name: &str, original: &DefaultDicomObject, output: &DefaultDico
         for row in 0..after.rows {
             for col in 0..after.cols {
                 let inside = (x..x + w).contains(&col) && (y..y + h).contains(&row);
-                for s in 0..after.samples {
+                for (s, &fill) in fill.iter().enumerate().take(after.samples) {
                     let (a, b) = (after.values[i], before.values[i]);
                     if inside {
                         assert_eq!(
                             (a >> shift) & stored_mask,
-                            fill[s],
+                            fill,
                             "{name}: frame {f} ({col}, {row}) sample {s} not filled"
                         );
                     } else {
@@ -272,6 +272,11 @@ fn mask_all(dir: &Path) -> Coverage {
                 assert!(codes.iter().any(|c| c == "113101"), "{name}: {codes:?}");
                 if original.meta().transfer_syntax().trim_end_matches('\0') != out.transfer_syntax {
                     assert_eq!(out.transfer_syntax, "1.2.840.10008.1.2.1", "{name}");
+                }
+                let source_ts = original.meta().transfer_syntax().trim_end_matches('\0');
+                if ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"].contains(&source_ts) {
+                    let lossy = output.element(tags::LOSSY_IMAGE_COMPRESSION).unwrap();
+                    assert_eq!(lossy.to_str().unwrap().trim(), "01", "{name}: lossy source");
                 }
                 assert_masked(&name, &original, &output);
                 seen.syntaxes.insert(
@@ -508,4 +513,159 @@ fn qa_report_shows_every_masked_file_and_no_phi() {
             "the report holds a planted value"
         );
     }
+}
+
+/// 5×7 bitmaps of the letters used below, one string of 7 rows of 5 columns each.
+const GLYPHS: &[(char, &str)] = &[
+    ('D', "11110100011000110001100011000111110"),
+    ('O', "01110100011000110001100011000101110"),
+    ('E', "11111100001000011110100001000011111"),
+    ('J', "00111000100001000010000101001001100"),
+    ('H', "10001100011000111111100011000110001"),
+    ('N', "10001110011010110011100011000110001"),
+    ('1', "00100011000010000100001000010001110"),
+    ('9', "01110100011000101111000010001001100"),
+];
+
+/// A 256×256 8-bit ultrasound-like frame: speckle in a disc, and `text` burned in white at
+/// (x, y) with glyphs scaled `scale` times. Returns the frame and the text's bounding box.
+fn frame_with_text(text: &str, x: usize, y: usize, scale: usize) -> (Vec<u8>, [usize; 4]) {
+    let side = 256;
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    let mut frame: Vec<u8> = (0..side * side)
+        .map(|i| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let (px, py) = ((i % side) as i64 - 128, (i / side) as i64 - 140);
+            if px * px + py * py < 100 * 100 {
+                40 + (seed % 80) as u8
+            } else {
+                0
+            }
+        })
+        .collect();
+    let mut cursor = x;
+    for c in text.chars() {
+        if let Some((_, bits)) = GLYPHS.iter().find(|(g, _)| *g == c) {
+            for (k, bit) in bits.bytes().enumerate() {
+                if bit == b'1' {
+                    let (gx, gy) = (k % 5, k / 5);
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            frame[(y + gy * scale + dy) * side + cursor + gx * scale + dx] = 255;
+                        }
+                    }
+                }
+            }
+        }
+        cursor += 6 * scale;
+    }
+    (frame, [x, y, cursor - x - scale, 7 * scale])
+}
+
+fn us_file(frame: Vec<u8>) -> Vec<u8> {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    use dicom_object::mem::InMemDicomObject;
+    use dicom_object::meta::FileMetaTableBuilder;
+    let el = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+    let us = |tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));
+    let object = InMemDicomObject::from_element_iter([
+        el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.6.1"),
+        el(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.10.9999.77.1",
+        ),
+        el(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.10.9999.77.2",
+        ),
+        el(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.10.9999.77.3",
+        ),
+        el(tags::PATIENT_ID, VR::LO, "PID-77"),
+        el(tags::MODALITY, VR::CS, "US"),
+        el(tags::BURNED_IN_ANNOTATION, VR::CS, "YES"),
+        us(tags::SAMPLES_PER_PIXEL, 1),
+        el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        us(tags::ROWS, 256),
+        us(tags::COLUMNS, 256),
+        us(tags::BITS_ALLOCATED, 8),
+        us(tags::BITS_STORED, 8),
+        us(tags::HIGH_BIT, 7),
+        us(tags::PIXEL_REPRESENTATION, 0),
+        DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(frame)),
+    ]);
+    let file = object
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.1")
+                .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.6.1")
+                .media_storage_sop_instance_uid("1.2.826.0.1.3680043.10.9999.77.1"),
+        )
+        .unwrap();
+    let mut bytes = Vec::new();
+    file.write_all(&mut bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn burned_in_files_without_a_rule_can_go_to_the_detector() {
+    let (frame, [bx, by, bw, bh]) = frame_with_text("DOE JOHN 1919", 20, 10, 2);
+    let bytes = us_file(frame.clone());
+    let quarantine = deidentifier("extends: basic\n");
+    assert!(matches!(
+        process_bytes(&quarantine, &bytes, MAX),
+        FileOutcome::Quarantined(_)
+    ));
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+        panic!("the detector's file is written");
+    };
+    let report = out.pixel.as_ref().unwrap();
+    assert_eq!(report.masked_by, ["detector"]);
+    let output = open(&out.bytes).unwrap();
+    let after = output
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    // Every text pixel is masked; pixels outside the reported regions are untouched.
+    for row in by..by + bh {
+        for col in bx..bx + bw {
+            if frame[row * 256 + col] == 255 {
+                assert_eq!(
+                    after[row * 256 + col],
+                    0,
+                    "text pixel ({col}, {row}) unmasked"
+                );
+            }
+        }
+    }
+    let inside = |col: usize, row: usize| {
+        report.regions.iter().any(|r| {
+            (r.x as usize..(r.x + r.width) as usize).contains(&col)
+                && (r.y as usize..(r.y + r.height) as usize).contains(&row)
+        })
+    };
+    for row in 0..256 {
+        for col in 0..256 {
+            if !inside(col, row) {
+                assert_eq!(after[row * 256 + col], frame[row * 256 + col]);
+            }
+        }
+    }
+    assert_eq!(
+        output
+            .element(tags::BURNED_IN_ANNOTATION)
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        "NO"
+    );
 }

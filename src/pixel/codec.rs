@@ -59,12 +59,14 @@ pub fn decoded_geometry(geometry: &Geometry, ts: &str) -> Geometry {
     out
 }
 
-/// Transfer syntaxes whose compression loses information.
-fn is_lossy(ts: &str) -> Option<&'static str> {
+/// The compression method of a transfer syntax that may lose information, and whether it
+/// always does (JPEG-LS near-lossless and JPEG 2000 may also be used losslessly, which a
+/// header's LossyImageCompression "00" then says).
+fn lossy_method(ts: &str) -> Option<(&'static str, bool)> {
     match ts {
-        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" => Some("ISO_10918_1"),
-        "1.2.840.10008.1.2.4.81" => Some("ISO_14495_1"),
-        "1.2.840.10008.1.2.4.91" => Some("ISO_15444_1"),
+        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" => Some(("ISO_10918_1", true)),
+        "1.2.840.10008.1.2.4.81" => Some(("ISO_14495_1", false)),
+        "1.2.840.10008.1.2.4.91" => Some(("ISO_15444_1", false)),
         _ => None,
     }
 }
@@ -167,7 +169,10 @@ pub fn store_native(
             PrimitiveValue::from(0_u16),
         ));
     }
-    if let Some(method) = is_lossy(source_ts) {
+    let declared_lossless = crate::actions::top_text(object, tags::LOSSY_IMAGE_COMPRESSION) == "00";
+    if let Some((method, always)) = lossy_method(source_ts)
+        && (always || !declared_lossless)
+    {
         object.put(DataElement::new(
             tags::LOSSY_IMAGE_COMPRESSION,
             VR::CS,

@@ -557,3 +557,18 @@ pub fn private_slot(object: &InMemDicomObject, group: u16, creator: &str) -> Opt
             .is_some_and(|v| v.first().map(|s| s.trim_end_matches(['\0', ' '])) == Some(creator))
     })
 }
+
+/// A small export: `files` synthetic CTs with their own UIDs over three patient folders, and
+/// one file that is not DICOM.
+pub fn write_synthetic_export(dir: &Path, files: usize) {
+    for i in 0..files {
+        let series = dir.join(format!("P{}", i % 3)).join("S1");
+        fs::create_dir_all(&series).unwrap();
+        write_synthetic_ct(
+            &series.join(format!("IM{i:03}")),
+            &format!("{}", i + 1),
+            &[],
+        );
+    }
+    fs::write(dir.join("notes.txt"), "not DICOM\n").unwrap();
+}

@@ -1,0 +1,602 @@
+//! `summary OUTPUT`: after the N shards of a run (`run --shard K/N`, on one machine or many)
+//! have written into one OUTPUT, check that they make up one whole run and write its single
+//! `manifest.jsonl` and `summary.json`.
+//!
+//! Shards share nothing while they run, so this is the one place that sees them all. It checks
+//! that every shard 1..N finished (its manifest and summary are there, its journal is gone),
+//! that all used the same key, profile and tool version, that no input was taken by two shards,
+//! that no output path was recorded by two shards with different bytes, that every recorded
+//! output is on disk with its recorded SHA-256, and that OUTPUT holds no file no manifest lists
+//! (a killed shard's leftovers). Only when nothing is wrong are the merged files written, so a
+//! `summary.json` beside shard manifests means the run is whole.
+//!
+//! The merged manifest is sorted by input id: shard manifests name inputs by keyed id only, so
+//! the single run's order (by input path) cannot be rebuilt. Its records are the shards' own;
+//! an input held twice by the same bytes in two shards stays `written` in both, since each
+//! shard did write it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::manifest::{self, Record, Status, Summary};
+use crate::pipeline::{self, MANIFEST, STATE_DIR, SUMMARY, Shard};
+
+/// At most this many problems are listed (all are counted): a shard that died early can leave
+/// thousands of unlisted files, and the list must stay readable.
+const MAX_LISTED: usize = 1000;
+
+/// Why `summary` could not run at all (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error("OUTPUT {0}: not a readable folder")]
+    Output(PathBuf),
+    #[error(
+        "OUTPUT {0} holds no shard manifests or summaries (manifest-K-of-N.jsonl): run `dicom-deid run INPUT OUTPUT --shard K/N` for every K first"
+    )]
+    NoShards(PathBuf),
+    #[error("{path}: cannot write it: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One thing that keeps the shards from making up one whole run. Outputs are named by their
+/// path in OUTPUT (de-identified), inputs by keyed id: no problem names a patient value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Problem {
+    /// Shard files of runs with different N lie in OUTPUT.
+    MixedShardCounts { counts: Vec<u32> },
+    /// A shard left no manifest or no summary: it never ran, or died.
+    MissingShard { shard: String, missing: Vec<String> },
+    /// A shard's journal is still there: it is running, or was killed.
+    UnfinishedShard { shard: String },
+    /// A shard file that does not parse, or says something it should not.
+    BadShardFile { file: String, detail: String },
+    /// Shards disagree on something every shard must share.
+    Mismatch { field: String, shards: Vec<String> },
+    /// One input appears in two shards' manifests.
+    InputInTwoShards { id: String, shards: Vec<String> },
+    /// Two shards recorded different bytes under one output path.
+    OutputConflict { output: String, shards: Vec<String> },
+    /// A recorded output is not in OUTPUT.
+    OutputMissing { output: String, shard: String },
+    /// A recorded output does not have its recorded SHA-256.
+    OutputChanged { output: String, shard: String },
+    /// A file in OUTPUT that no manifest lists.
+    Unlisted { path: String },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::MixedShardCounts { counts } => {
+                let counts: Vec<String> = counts.iter().map(u32::to_string).collect();
+                write!(
+                    f,
+                    "shard files of runs with N = {} are mixed in OUTPUT",
+                    counts.join(", ")
+                )
+            }
+            Problem::MissingShard { shard, missing } => write!(
+                f,
+                "shard {shard}: no {} (it did not run or did not finish)",
+                missing.join(" and no ")
+            ),
+            Problem::UnfinishedShard { shard } => write!(
+                f,
+                "shard {shard}: its journal is still there (it is running or was killed; rerun it with --resume)"
+            ),
+            Problem::BadShardFile { file, detail } => write!(f, "{file}: {detail}"),
+            Problem::Mismatch { field, shards } => write!(
+                f,
+                "{field} differs from shard {}'s in shard {}",
+                shards[0],
+                shards[1..].join(", ")
+            ),
+            Problem::InputInTwoShards { id, shards } => {
+                write!(f, "input {id} is in shards {}", shards.join(" and "))
+            }
+            Problem::OutputConflict { output, shards } => write!(
+                f,
+                "{output}: shards {} recorded different bytes for it",
+                shards.join(" and ")
+            ),
+            Problem::OutputMissing { output, shard } => {
+                write!(f, "{output}: recorded by shard {shard} but not in OUTPUT")
+            }
+            Problem::OutputChanged { output, shard } => write!(
+                f,
+                "{output}: its SHA-256 is not the one shard {shard} recorded"
+            ),
+            Problem::Unlisted { path } => write!(f, "{path}: in OUTPUT but in no manifest"),
+        }
+    }
+}
+
+/// What one shard reported, as listed in the merged summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShardInfo {
+    pub shard: String,
+    pub files: u64,
+    pub failed: u64,
+    pub quarantined: u64,
+    pub seconds: f64,
+    pub files_per_second: f64,
+}
+
+/// The result of `summary`: the merged summary (when any shard summary could be read), each
+/// shard's figures, and the problems found. Serialized, it is `summary.json`.
+#[derive(Debug, Serialize)]
+pub struct Merged {
+    #[serde(flatten)]
+    pub summary: Option<Summary>,
+    pub shards: Vec<ShardInfo>,
+    pub problems: Vec<Problem>,
+    /// All problems found; only the first [`MAX_LISTED`] are in `problems`.
+    pub problems_total: usize,
+    /// Whether `manifest.jsonl` and `summary.json` were written (only when no problem).
+    pub written: bool,
+}
+
+impl Merged {
+    /// 0 the shards make up a whole run and every file was written or deliberately skipped;
+    /// 1 problems were found, or some files failed or were quarantined.
+    pub fn exit_code(&self) -> i32 {
+        match &self.summary {
+            Some(summary) if self.problems_total == 0 => summary.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// Problems found so far, the first [`MAX_LISTED`] kept.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<Problem>,
+    total: usize,
+}
+
+impl Problems {
+    fn push(&mut self, problem: Problem) {
+        self.total += 1;
+        if self.listed.len() < MAX_LISTED {
+            self.listed.push(problem);
+        }
+    }
+}
+
+/// What a file name in OUTPUT says about shards.
+#[derive(Debug, PartialEq, Eq)]
+enum ShardFile {
+    Manifest(Shard),
+    Summary(Shard),
+}
+
+/// `K-of-N` as the file names spell it: digits only.
+fn k_of_n(middle: &str) -> Option<Shard> {
+    let (k, n) = middle.split_once("-of-")?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(k) || !all_digits(n) {
+        return None;
+    }
+    format!("{k}/{n}").parse().ok()
+}
+
+/// `manifest-K-of-N.jsonl` or `summary-K-of-N.json`.
+fn shard_file(name: &str) -> Option<ShardFile> {
+    if let Some(middle) = name
+        .strip_prefix("manifest-")
+        .and_then(|s| s.strip_suffix(".jsonl"))
+    {
+        return k_of_n(middle).map(ShardFile::Manifest);
+    }
+    name.strip_prefix("summary-")
+        .and_then(|s| s.strip_suffix(".json"))
+        .and_then(k_of_n)
+        .map(ShardFile::Summary)
+}
+
+/// `journal-K-of-N.jsonl` in the state folder.
+fn journal_file(name: &str) -> Option<Shard> {
+    k_of_n(name.strip_prefix("journal-")?.strip_suffix(".jsonl")?)
+}
+
+fn file_names(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every line of a shard manifest, strictly: a finished manifest was written atomically, so a
+/// line that does not parse means the file was damaged.
+fn read_manifest(path: &Path) -> Result<Vec<Record>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("cannot read it ({})", e.kind()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(i, line)| {
+            serde_json::from_str(line).map_err(|_| format!("line {} is not a record", i + 1))
+        })
+        .collect()
+}
+
+fn read_summary(path: &Path) -> Result<Summary, String> {
+    let bytes = fs::read(path).map_err(|e| format!("cannot read it ({})", e.kind()))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("not a shard summary ({e})"))
+}
+
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Check the shards in `output` and, when they make up one whole run, write the merged
+/// `manifest.jsonl` and `summary.json`. `jobs` threads hash the outputs.
+pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
+    if !output.is_dir() || fs::read_dir(output).is_err() {
+        return Err(SummaryError::Output(output.to_path_buf()));
+    }
+    let mut problems = Problems::default();
+    let mut found: BTreeMap<u32, BTreeMap<u32, (bool, bool)>> = BTreeMap::new();
+    for name in file_names(output) {
+        match shard_file(&name) {
+            Some(ShardFile::Manifest(s)) => {
+                found.entry(s.n).or_default().entry(s.k).or_default().0 = true
+            }
+            Some(ShardFile::Summary(s)) => {
+                found.entry(s.n).or_default().entry(s.k).or_default().1 = true
+            }
+            None => {}
+        }
+    }
+    let journals: Vec<Shard> = file_names(&output.join(STATE_DIR))
+        .iter()
+        .filter_map(|name| journal_file(name))
+        .collect();
+    for journal in &journals {
+        found
+            .entry(journal.n)
+            .or_default()
+            .entry(journal.k)
+            .or_default();
+    }
+    let Some(&n) = found.keys().next_back() else {
+        return Err(SummaryError::NoShards(output.to_path_buf()));
+    };
+    let empty = |problems: Problems| Merged {
+        summary: None,
+        shards: Vec::new(),
+        problems: problems.listed,
+        problems_total: problems.total,
+        written: false,
+    };
+    if found.len() > 1 {
+        problems.push(Problem::MixedShardCounts {
+            counts: found.keys().copied().collect(),
+        });
+        return Ok(empty(problems));
+    }
+    let shards: Vec<Shard> = (1..=n).map(|k| Shard { k, n }).collect();
+    for shard in &shards {
+        let (manifest, summary) = found[&n].get(&shard.k).copied().unwrap_or_default();
+        let missing: Vec<String> = [(manifest, "manifest"), (summary, "summary")]
+            .into_iter()
+            .filter(|(present, _)| !present)
+            .map(|(_, what)| what.to_owned())
+            .collect();
+        if !missing.is_empty() {
+            problems.push(Problem::MissingShard {
+                shard: shard.to_string(),
+                missing,
+            });
+        }
+        if journals.contains(shard) {
+            problems.push(Problem::UnfinishedShard {
+                shard: shard.to_string(),
+            });
+        }
+    }
+
+    // Each shard's summary and manifest.
+    let mut summaries: Vec<(Shard, Summary)> = Vec::new();
+    let mut manifests: Vec<(Shard, Vec<Record>)> = Vec::new();
+    for shard in &shards {
+        let summary_name = shard.summary_name();
+        let summary_path = output.join(&summary_name);
+        if summary_path.exists() {
+            match read_summary(&summary_path) {
+                Ok(summary) if summary.shard.as_deref() != Some(shard.to_string().as_str()) => {
+                    problems.push(Problem::BadShardFile {
+                        file: summary_name,
+                        detail: format!(
+                            "says it is shard {}",
+                            summary.shard.as_deref().unwrap_or("(none)")
+                        ),
+                    })
+                }
+                Ok(summary) => summaries.push((*shard, summary)),
+                Err(detail) => problems.push(Problem::BadShardFile {
+                    file: summary_name,
+                    detail,
+                }),
+            }
+        }
+        let manifest_name = shard.manifest_name();
+        let manifest_path = output.join(&manifest_name);
+        if manifest_path.exists() {
+            match read_manifest(&manifest_path) {
+                Ok(records) => manifests.push((*shard, records)),
+                Err(detail) => problems.push(Problem::BadShardFile {
+                    file: manifest_name,
+                    detail,
+                }),
+            }
+        }
+    }
+    for (shard, summary) in &summaries {
+        if let Some((_, records)) = manifests.iter().find(|(s, _)| s == shard)
+            && summary.files != records.len() as u64
+        {
+            problems.push(Problem::BadShardFile {
+                file: shard.summary_name(),
+                detail: format!(
+                    "counts {} files but the manifest lists {}",
+                    summary.files,
+                    records.len()
+                ),
+            });
+        }
+    }
+    check_shared_fields(&summaries, &mut problems);
+
+    // Inputs taken once; outputs recorded once or with the same bytes.
+    let mut owner: HashMap<&str, Shard> = HashMap::new();
+    let mut outputs: BTreeMap<&str, Vec<(Shard, &str)>> = BTreeMap::new();
+    for (shard, records) in &manifests {
+        for record in records {
+            if let Some(other) = owner.insert(&record.id, *shard) {
+                problems.push(Problem::InputInTwoShards {
+                    id: record.id.clone(),
+                    shards: vec![other.to_string(), shard.to_string()],
+                });
+            }
+            if record.status == Status::Written
+                && let (Some(out), Some(sha)) = (&record.output, &record.sha256)
+            {
+                outputs.entry(out).or_default().push((*shard, sha));
+            }
+        }
+    }
+    let mut to_hash: Vec<(&str, Shard, &str)> = Vec::new();
+    for (out, holders) in &outputs {
+        let shas: BTreeSet<&str> = holders.iter().map(|(_, sha)| *sha).collect();
+        if shas.len() > 1 {
+            let shards: BTreeSet<String> = holders.iter().map(|(s, _)| s.to_string()).collect();
+            problems.push(Problem::OutputConflict {
+                output: (*out).to_owned(),
+                shards: shards.into_iter().collect(),
+            });
+        } else {
+            let (shard, sha) = holders[0];
+            to_hash.push((out, shard, sha));
+        }
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()
+        .expect("a thread pool of the requested size");
+    let hash_problems: Vec<Problem> = pool.install(|| {
+        to_hash
+            .par_iter()
+            .filter_map(|&(out, shard, sha)| match file_sha256(&output.join(out)) {
+                Ok(actual) if actual == sha => None,
+                Ok(_) => Some(Problem::OutputChanged {
+                    output: out.to_owned(),
+                    shard: shard.to_string(),
+                }),
+                Err(_) => Some(Problem::OutputMissing {
+                    output: out.to_owned(),
+                    shard: shard.to_string(),
+                }),
+            })
+            .collect()
+    });
+    for problem in hash_problems {
+        problems.push(problem);
+    }
+
+    // Files no manifest lists. A killed shard's journal lists what it wrote: those are
+    // reported once, as the unfinished shard, not file by file.
+    let journal_outputs: HashSet<String> = journals
+        .iter()
+        .flat_map(|j| manifest::read_jsonl(&output.join(STATE_DIR).join(j.journal_name())))
+        .flatten()
+        .filter_map(|r| r.output)
+        .collect();
+    for path in unlisted(output, &outputs, &journal_outputs) {
+        problems.push(Problem::Unlisted { path });
+    }
+
+    let mut records: Vec<Record> = manifests.into_iter().flat_map(|(_, r)| r).collect();
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    let shard_infos: Vec<ShardInfo> = summaries
+        .iter()
+        .map(|(shard, s)| ShardInfo {
+            shard: shard.to_string(),
+            files: s.files,
+            failed: s.count(Status::Failed),
+            quarantined: s.count(Status::Quarantined),
+            seconds: s.seconds,
+            files_per_second: s.files_per_second,
+        })
+        .collect();
+    let summary = merged_summary(&summaries, &records);
+    let mut merged = Merged {
+        summary,
+        shards: shard_infos,
+        problems: problems.listed,
+        problems_total: problems.total,
+        written: false,
+    };
+    if merged.problems_total == 0 && merged.summary.is_some() {
+        merged.written = true;
+        let write = |name: &str, bytes: &[u8]| {
+            let path = output.join(name);
+            pipeline::write_atomic(&path, bytes)
+                .map_err(|source| SummaryError::Write { path, source })
+        };
+        write(MANIFEST, &manifest::to_jsonl(&records))?;
+        let mut text = serde_json::to_vec_pretty(&merged).expect("the summary serializes");
+        text.push(b'\n');
+        write(SUMMARY, &text)?;
+    }
+    Ok(merged)
+}
+
+/// Key, profile and tool version must be the same in every shard, or the shards' outputs do
+/// not belong together.
+fn check_shared_fields(summaries: &[(Shard, Summary)], problems: &mut Problems) {
+    let Some((first, reference)) = summaries.first() else {
+        return;
+    };
+    type Pick = fn(&Summary) -> &str;
+    let fields: [(&str, Pick); 3] = [
+        ("key_fingerprint", |s| &s.key_fingerprint),
+        ("profile sha256", |s| &s.profile.sha256),
+        ("version", |s| &s.version),
+    ];
+    for (field, pick) in fields {
+        let differing: Vec<String> = summaries
+            .iter()
+            .filter(|(_, s)| pick(s) != pick(reference))
+            .map(|(shard, _)| shard.to_string())
+            .collect();
+        if !differing.is_empty() {
+            let mut shards = vec![first.to_string()];
+            shards.extend(differing);
+            problems.push(Problem::Mismatch {
+                field: field.to_owned(),
+                shards,
+            });
+        }
+    }
+}
+
+/// Every regular file in OUTPUT that is neither a recorded output, nor a run file (the
+/// manifests, summaries and the state folder), nor in a killed shard's journal.
+fn unlisted(
+    output: &Path,
+    outputs: &BTreeMap<&str, Vec<(Shard, &str)>>,
+    journal_outputs: &HashSet<String>,
+) -> Vec<String> {
+    let is_run_file = |rel: &str| {
+        rel == MANIFEST || rel == SUMMARY || (!rel.contains('/') && shard_file(rel).is_some())
+    };
+    let mut found = Vec::new();
+    let walker = walkdir::WalkDir::new(output)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(|e| e.depth() != 1 || e.file_name() != STATE_DIR);
+    for entry in walker.flatten() {
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let Ok(rel) = entry.path().strip_prefix(output) else {
+            continue;
+        };
+        let rel = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/");
+        if !is_run_file(&rel)
+            && !outputs.contains_key(rel.as_str())
+            && !journal_outputs.contains(&rel)
+        {
+            found.push(rel);
+        }
+    }
+    found
+}
+
+/// The shards' summaries as one: shared fields from the first shard, counts from the merged
+/// records, and as time the slowest shard's (the run's wall time when the shards ran at once).
+fn merged_summary(summaries: &[(Shard, Summary)], records: &[Record]) -> Option<Summary> {
+    let (_, first) = summaries.first()?;
+    let seconds = summaries.iter().map(|(_, s)| s.seconds).fold(0.0, f64::max);
+    let mut summary = Summary {
+        shard: None,
+        files: 0,
+        status: Default::default(),
+        reasons: Default::default(),
+        resumed: summaries.iter().map(|(_, s)| s.resumed).sum(),
+        bytes_in: 0,
+        bytes_out: 0,
+        seconds,
+        files_per_second: 0.0,
+        mb_per_second: 0.0,
+        ..first.clone()
+    };
+    summary.tally(records);
+    if seconds > 0.0 {
+        summary.files_per_second = (summary.files as f64 / seconds * 10.0).round() / 10.0;
+        summary.mb_per_second = (summary.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
+    }
+    Some(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_file_names_parse() {
+        let shard = |k, n| Shard { k, n };
+        assert_eq!(
+            shard_file("manifest-2-of-4.jsonl"),
+            Some(ShardFile::Manifest(shard(2, 4)))
+        );
+        assert_eq!(
+            shard_file("summary-4-of-4.json"),
+            Some(ShardFile::Summary(shard(4, 4)))
+        );
+        for name in [
+            "manifest.jsonl",
+            "summary.json",
+            "manifest-5-of-4.jsonl",
+            "manifest-0-of-4.jsonl",
+            "manifest-+1-of-4.jsonl",
+            "summary-1-of-4.jsonl",
+            "manifest-1-of-4.json",
+        ] {
+            assert_eq!(shard_file(name), None, "{name}");
+        }
+        assert_eq!(journal_file("journal-3-of-8.jsonl"), Some(shard(3, 8)));
+        assert_eq!(journal_file("journal.jsonl"), None);
+    }
+
+    #[test]
+    fn problems_are_counted_past_the_listed_ones() {
+        let mut problems = Problems::default();
+        for i in 0..MAX_LISTED + 5 {
+            problems.push(Problem::Unlisted {
+                path: format!("f{i}"),
+            });
+        }
+        assert_eq!(problems.listed.len(), MAX_LISTED);
+        assert_eq!(problems.total, MAX_LISTED + 5);
+    }
+}
