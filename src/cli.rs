@@ -12,7 +12,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::actions::Deidentifier;
 use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
-use crate::pipeline::{self, Reporter, RunConfig, Shard, ShardFromEnv};
+use crate::pipeline::{self, Fsync, Reporter, RunConfig, Shard, ShardFromEnv};
 use crate::profile::{self, Profile};
 use crate::qa;
 
@@ -109,6 +109,11 @@ struct RunArgs {
     /// Fail files larger than this many bytes (and deflated data sets inflating beyond it).
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     max_file_size: u64,
+    /// When written files are forced to the disk: `end` (one sync before the manifest is
+    /// written; a machine crash mid-run can lose files, which --resume detects and redoes) or
+    /// `each` (every file before its rename).
+    #[arg(long, value_enum, default_value_t = Fsync::End)]
+    fsync: Fsync,
     /// No progress bar and no per-file messages.
     #[arg(long, short)]
     quiet: bool,
@@ -214,6 +219,7 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
         max_file_size: args.max_file_size,
+        fsync: args.fsync,
     };
     let show_bar = !args.quiet && std::io::stderr().is_terminal();
     let reporter = TerminalReporter::new(show_bar, !args.quiet);

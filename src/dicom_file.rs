@@ -241,6 +241,8 @@ fn write_preamble_and_meta(
 const READ_WHOLE: u64 = 1 << 20;
 /// The first read of a larger file, doubled until the header before the pixel data fits.
 const FIRST_READ: u64 = 256 << 10;
+/// The buffer that streams pixel data from a large input to its output.
+const COPY_CHUNK: usize = 256 << 10;
 /// The value of the stand-in for a top-level Pixel Data element left in the input.
 const STAND_IN: &[u8] = b"dicom-deid: pixel data left in the input";
 
@@ -447,15 +449,17 @@ impl<'a> Loaded<'a> {
                 .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
             return out.write_all(bytes);
         }
-        let mut file = self.file.expect("checked above");
-        file.seek(io::SeekFrom::Start(range.start))?;
-        let want = range.end - range.start;
-        let copied = io::copy(&mut file.take(want), out)?;
-        if copied == want {
-            Ok(())
-        } else {
-            Err(io::ErrorKind::UnexpectedEof.into())
+        let file = self.file.expect("checked above");
+        let mut chunk =
+            vec![0; COPY_CHUNK.min(usize::try_from(range.end - range.start).unwrap_or(COPY_CHUNK))];
+        let mut pos = range.start;
+        while pos < range.end {
+            let n = usize::try_from(range.end - pos).map_or(chunk.len(), |n| n.min(chunk.len()));
+            std::os::unix::fs::FileExt::read_exact_at(file, &mut chunk[..n], pos)?;
+            out.write_all(&chunk[..n])?;
+            pos += n as u64;
         }
+        Ok(())
     }
 
     /// The pixel data element left in the input, when it was.

@@ -34,6 +34,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::actions::{Deidentifier, Linkage};
+use crate::dicom_file::{self, Loaded};
 use crate::key::Key;
 use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
 use crate::process::{self, FileOutcome};
@@ -120,6 +121,19 @@ impl ShardFromEnv {
     }
 }
 
+/// `--fsync`: when written files are forced to the disk. Either way each file is written to
+/// a temp name and renamed, so no output is ever seen half-written by a reader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fsync {
+    /// Once, at the end of the run, before the manifest and summary are written (one
+    /// `syncfs` of OUTPUT's filesystem). A crash of the machine mid-run may lose files that
+    /// the journal lists; `--resume` notices (it checks every output's hash) and redoes them.
+    #[default]
+    End,
+    /// Every file before its rename, as it lands (much slower on busy or network disks).
+    Each,
+}
+
 /// Everything a run needs; the CLI builds it from arguments.
 pub struct RunConfig {
     pub input: PathBuf,
@@ -134,6 +148,7 @@ pub struct RunConfig {
     pub manifest_paths: bool,
     pub follow_links: bool,
     pub max_file_size: u64,
+    pub fsync: Fsync,
 }
 
 /// Where the library reports progress; the CLI draws it. Messages carry no PHI.
@@ -521,41 +536,58 @@ impl Runner<'_> {
                 ),
             )
         } else {
-            match fs::read(&input.abs) {
+            let loaded = File::open(&input.abs).and_then(|file| {
+                let len = file.metadata()?.len();
+                Ok((file, len))
+            });
+            match loaded {
                 Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
-                Ok(bytes) => self.deidentify(input, &bytes),
+                Ok((file, len)) => match dicom_file::load_file(&file, len) {
+                    Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
+                    Ok(loaded) => self.deidentify(input, &loaded),
+                },
             }
         };
         self.place(index, input, done)
     }
 
-    fn deidentify(&self, input: &Input, bytes: &[u8]) -> Done {
+    fn deidentify(&self, input: &Input, loaded: &Loaded<'_>) -> Done {
         let config = self.config;
-        let size = bytes.len() as u64;
+        let size = loaded.len();
         let fail = |status, reason: String| Done {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
         };
-        let output = match process::process_bytes(&config.deidentifier, bytes, config.max_file_size)
-        {
-            FileOutcome::Written(output) => output,
-            FileOutcome::Skipped(reason) => return fail(Status::Skipped, reason),
-            FileOutcome::Failed(reason) => return fail(Status::Failed, reason),
-            FileOutcome::Quarantined(reason) => return fail(Status::Quarantined, reason),
+        let output =
+            match process::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
+                FileOutcome::Written(output) => output,
+                FileOutcome::Skipped(reason) => return fail(Status::Skipped, reason),
+                FileOutcome::Failed(reason) => return fail(Status::Failed, reason),
+                FileOutcome::Quarantined(reason) => return fail(Status::Quarantined, reason),
+            };
+        let written = if config.dry_run {
+            output
+                .write_to(loaded, &mut std::io::sink())
+                .map_err(|e| format!("cannot read input ({})", e.kind()))
+        } else {
+            self.write_temp(input, &output, loaded)
+        };
+        let (sha256, bytes_out) = match written {
+            Ok(written) => written,
+            Err(reason) => return fail(Status::Failed, reason),
         };
         let process::Output {
-            bytes: encoded,
-            passage: _,
             rel_path,
             transfer_syntax,
             counts,
             linkage,
             pixel,
+            ..
         } = *output;
         let mut record = Record::new(input.id.clone(), Status::Written, None, size);
         record.output = Some(rel_path);
-        record.sha256 = Some(sha256_hex(&encoded));
-        record.bytes_out = encoded.len() as u64;
+        record.sha256 = Some(sha256);
+        record.bytes_out = bytes_out;
         record.transfer_syntax = Some(transfer_syntax);
         record.actions = counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
         if let Some(p) = pixel {
@@ -563,11 +595,6 @@ impl Runner<'_> {
             record.pixel_masked_by = p.masked_by;
             record.pixel_regions = p.regions;
             record.pixel_decoded_from = p.decoded_from;
-        }
-        if !config.dry_run
-            && let Err(reason) = self.write_temp(input, &record, &encoded)
-        {
-            return fail(Status::Failed, reason);
         }
         Done {
             record,
@@ -582,19 +609,26 @@ impl Runner<'_> {
         dir.join(format!("{TEMP_PREFIX}{id}{TEMP_SUFFIX}"))
     }
 
-    /// Write the encoded file to its temp path and fsync it.
-    fn write_temp(&self, input: &Input, record: &Record, bytes: &[u8]) -> Result<(), String> {
-        let rel = record
-            .output
-            .as_deref()
-            .expect("written records have an output");
-        let tmp = self.temp_path(&input.id, rel);
+    /// Write the output file to its temp path (fsynced with `--fsync each`); its SHA-256 and
+    /// length.
+    fn write_temp(
+        &self,
+        input: &Input,
+        output: &process::Output,
+        loaded: &Loaded<'_>,
+    ) -> Result<(String, u64), String> {
+        let tmp = self.temp_path(&input.id, &output.rel_path);
         let dir = tmp.parent().expect("temp files live in a folder");
-        let write = || -> std::io::Result<()> {
-            fs::create_dir_all(dir)?;
+        let write = || -> std::io::Result<(String, u64)> {
+            if !dir.is_dir() {
+                fs::create_dir_all(dir)?;
+            }
             let mut file = File::create(&tmp)?;
-            file.write_all(bytes)?;
-            file.sync_all()
+            let written = output.write_to(loaded, &mut file)?;
+            if self.config.fsync == Fsync::Each {
+                file.sync_all()?;
+            }
+            Ok(written)
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
@@ -886,6 +920,12 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
             meaning: code.meaning.clone(),
         });
     }
+    if !config.dry_run && config.fsync == Fsync::End {
+        sync_filesystem(&config.output).map_err(|source| RunError::Output {
+            path: config.output.clone(),
+            source,
+        })?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     summary.seconds = (seconds * 1000.0).round() / 1000.0;
     if seconds > 0.0 {
@@ -913,6 +953,13 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
         let _ = fs::remove_file(&journal);
     }
     Ok(RunOutcome { summary, records })
+}
+
+/// Force everything written under `dir` to the disk: one `syncfs` of its filesystem, which
+/// also covers the folders that renames changed.
+fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+    let dir = File::open(dir)?;
+    rustix::fs::syncfs(&dir).map_err(std::io::Error::from)
 }
 
 /// `--linkage DIR`: one CSV per kind of identifier, `id_old,id_new`, sorted.

@@ -3,11 +3,13 @@
 //! same function: [`process_bytes`] for a file in memory, [`process_loaded`] for one that
 //! [`dicom_file::load_file`] read as far as needed, whose pixel data the caller copies.
 
+use std::io::{self, Write};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
+use sha2::{Digest, Sha256};
 
 use crate::actions::{ActionCounts, Deidentifier, Linkage, top_text as text};
 use crate::dicom_file::{self, Loaded, Parsed};
@@ -36,6 +38,50 @@ pub struct Passage {
     pub at: usize,
     /// Where they are in the input file.
     pub range: Range<u64>,
+}
+
+impl Output {
+    /// Write the whole file to `to`, the passage copied from `input` (the file this output
+    /// was made from); returns its SHA-256 (hex) and length.
+    ///
+    /// # Errors
+    /// A read error of the input or a write error of `to`.
+    pub fn write_to(&self, input: &Loaded<'_>, to: &mut dyn Write) -> io::Result<(String, u64)> {
+        let mut to = Hashing {
+            inner: to,
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        match &self.passage {
+            Some(passage) => {
+                to.write_all(&self.bytes[..passage.at])?;
+                input.copy_range(passage.range.clone(), &mut to)?;
+                to.write_all(&self.bytes[passage.at..])?;
+            }
+            None => to.write_all(&self.bytes)?,
+        }
+        Ok((hex::encode(to.hasher.finalize()), to.len))
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<'a> {
+    inner: &'a mut dyn Write,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl Write for Hashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// How one file ended. Reasons are fixed or structural texts: never a value from the file.

@@ -531,8 +531,8 @@ pub struct PixelElement {
     /// Offset just past the element (its value, or its fragments' sequence delimiter).
     pub end: u64,
     /// Whether a writer of the same transfer syntax would write these very bytes: the VR is
-    /// OB or OW (or implicit), and an encapsulated value closes with a zero-length
-    /// delimiter. Other layouts are valid but are re-encoded through the parser.
+    /// OB or OW (or implicit), OB when encapsulated, and an encapsulated value closes with a
+    /// zero-length delimiter. Other layouts are valid but are re-encoded through the parser.
     pub verbatim: bool,
 }
 
@@ -599,9 +599,10 @@ pub fn pixel_data_end<R: std::io::Read + std::io::Seek>(
         let body = pos + 8;
         pos = match (tag, len) {
             (SEQUENCE_END, len) => {
+                // Encapsulated pixel data is always written as OB.
                 return Ok(PixelElement {
                     end: body,
-                    verbatim: plain_vr && len == 0,
+                    verbatim: matches!(&h.vr, b"OB" | [0, 0]) && len == 0,
                 });
             }
             (ITEM, UNDEFINED) => return Err(ScanError::BadLength { offset: pos }),
