@@ -2,6 +2,7 @@
 # Times dicom-deid against `cp -r` and the peers on two generated trees, in one run.
 #
 #   benches/compare.sh [--files N] [--repeat R] [--work DIR] [--no-peers] [--rss-scale]
+#   (SETTLE_SECONDS=N: the pause between rounds, default 100; see clear_outputs)
 #
 # - Trees (made once by examples/generate-bench-tree.rs, reused after): `image`, N files of
 #   CT/MR/US/SC images (~420 KB each, ~840 MB at N=2000); `header`, N files of long headers,
@@ -10,7 +11,7 @@
 #   its output onto the disk: `cp -r` (the limit), dicom-deid (basic profile, keyed UIDs, date
 #   shift; pixel data passes through — `burned_in_without_rule: keep`, since `basic` alone
 #   quarantines US and SC images that have no pixel rule), dicom-deid with a native masking
-#   rule on every image, dicom-deid --jobs 1, gdcmanon (Debian libgdcm-tools, basic profile
+#   rule on every image, dicom-deid --jobs 1 and --fsync each, gdcmanon (Debian libgdcm-tools, basic profile
 #   with a throw-away certificate) and dicognito (PyPI) when installed: skipped with a
 #   message when not.
 # - Each round runs every tool once, in turn, so a load spike from other users of the machine
@@ -18,6 +19,7 @@
 #   files/s and MB/s of input, and peak RSS (`/usr/bin/time -v`), and the ratio to cp.
 # - `--rss-scale`: also de-identifies 1,000 and 100,000 header-heavy files and prints the
 #   peak RSS of both (needs ~4 GB of disk in the work folder).
+# - The outputs of a round stay on disk until the round ends (~6 GB at N=2000).
 #
 # Not run in CI (minutes of wall time and ~2 GB of disk). The load average is printed before
 # and after: figures taken on a busy machine say so.
@@ -105,14 +107,14 @@ if [ "$PEERS" = 1 ]; then
   fi
 fi
 
-# run LABEL TREE COMMAND...: one timed run into $WORK/out; appends
+# run LABEL TREE COMMAND...: one timed run into a fresh $OUT (see below); appends
 # "tree label wall rss files-out exit-code" to the results.
 RESULTS=$WORK/results.txt
 : >"$RESULTS"
+RUNS=0
 run() {
   local label=$1 tree=$2
   shift 2
-  rm -rf "$WORK/out"
   # Warm the page cache for the input: every tool starts from the same state.
   find "$tree" -type f -exec cat {} + >/dev/null
   /usr/bin/time -v -o "$WORK/time.txt" \
@@ -121,33 +123,52 @@ run() {
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt" |
     awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
-  written=$(find "$WORK/out" -type f ! -name '*.json' ! -name '*.jsonl' \
+  written=$(find "$OUT" -type f ! -name '*.json' ! -name '*.jsonl' \
     ! -path '*/.dicom-deid/*' 2>/dev/null | wc -l)
   echo "$(basename "$tree") $label $wall $rss $written $(cat "$WORK/run.rc")" >>"$RESULTS"
+  RUNS=$((RUNS + 1))
+  OUT=$WORK/outputs/$RUNS
 }
 
+# Outputs are deleted only between rounds, then the script waits: on ext4 without a journal
+# (as here) creating files right after deleting others makes the allocator skip every inode
+# deleted in the last minute or so, which would tax whichever tool ran next.
+clear_outputs() {
+  if [ -d "$WORK/outputs" ]; then
+    rm -rf "$WORK/outputs"
+    sleep "${SETTLE_SECONDS:-100}"
+  fi
+  mkdir -p "$WORK/outputs"
+  OUT=$WORK/outputs/$RUNS
+}
+
+clear_outputs
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
 for round in $(seq "$REPEAT"); do
   echo "round $round of $REPEAT" >&2
   for kind in image header; do
     tree=$WORK/$kind-$FILES
-    run "cp -r" "$tree" cp -r "$tree" "$WORK/out"
-    run "dicom-deid" "$tree" "$DEID" run "$tree" "$WORK/out" --key-file "$KEY" \
+    run "cp -r" "$tree" cp -r "$tree" "$OUT"
+    run "dicom-deid" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
       --profile "$WORK/passthrough.yaml" --quiet
-    run "dicom-deid --jobs 1" "$tree" "$DEID" run "$tree" "$WORK/out" --key-file "$KEY" \
+    run "dicom-deid --jobs 1" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
       --profile "$WORK/passthrough.yaml" --quiet --jobs 1
-    run "dicom-deid masking" "$tree" "$DEID" run "$tree" "$WORK/out" --key-file "$KEY" \
+    run "dicom-deid --fsync each" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
+      --profile "$WORK/passthrough.yaml" --quiet --fsync each
+    run "dicom-deid masking" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
       --profile "$WORK/masking.yaml" --quiet
     if [ -n "$GDCMANON" ]; then
       run "gdcmanon" "$tree" "$GDCMANON" -e -c "$WORK/gdcm-cert.pem" -r --continue \
-        -i "$tree" -o "$WORK/out"
+        -i "$tree" -o "$OUT"
     fi
     if [ ${#DICOGNITO[@]} -gt 0 ]; then
-      run "dicognito" "$tree" "${DICOGNITO[@]}" --quiet -o "$WORK/out" "$tree"
+      run "dicognito" "$tree" "${DICOGNITO[@]}" --quiet -o "$OUT" "$tree"
     fi
   done
+  [ "$round" = "$REPEAT" ] || clear_outputs
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+rm -rf "$WORK/outputs"
 
 # The table: medians per tree and tool, in the order the tools ran.
 python3 - "$RESULTS" "$WORK" "$FILES" <<'EOF'
@@ -183,10 +204,10 @@ if [ "$RSS_SCALE" = 1 ]; then
       "$GEN" header "$tree" "$n" >/dev/null
       touch "$tree.done"
     fi
-    rm -rf "$WORK/out"
-    /usr/bin/time -v -o "$WORK/time.txt" "$DEID" run "$tree" "$WORK/out" --key-file "$KEY" \
+    clear_outputs
+    /usr/bin/time -v -o "$WORK/time.txt" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
       --profile "$WORK/passthrough.yaml" --quiet >/dev/null || true
     echo "  $n files: $(awk -F': ' '/Maximum resident set size/ {printf "%.0f MB", $2/1024}' "$WORK/time.txt"), $(awk -F': ' '/Elapsed/ {print $2}' "$WORK/time.txt") wall"
   done
-  rm -rf "$WORK/out"
+  rm -rf "$WORK/outputs"
 fi
