@@ -16,6 +16,16 @@ if ! command -v cmake >/dev/null; then
     exit 2
   fi
 fi
+# dciodvfy (Debian's dicom3tools) checks the outputs' IODs in tests/conformance.rs.
+if ! command -v dciodvfy >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dicom3tools >/dev/null
+  else
+    echo "dciodvfy is absent and cannot be installed here (needs root and apt-get):" \
+      "the conformance tests will skip" >&2
+  fi
+fi
 cargo test --locked --all-targets --features jpeg-ls
 cargo test --locked --doc --features jpeg-ls
 # A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).

@@ -14,8 +14,17 @@
 //!   Type 1 or 2, else X; `X/D` gives D where it is Type 1 or 2, else X; `X/Z/D` gives D for
 //!   Type 1, Z for Type 2, else X. Inside sequences nothing counts as required, so the X branch is
 //!   taken. The requirements come from a short table of the common IODs in [`requirement`]
-//!   (enhanced multi-frame images, SR, waveforms, RT plans, presentation states); everything
-//!   else counts as optional (Type 3), which removes rather than keeps.
+//!   (enhanced multi-frame images and every data set with functional groups, SR, waveforms, RT
+//!   objects, presentation states); everything else counts as optional (Type 3), which removes
+//!   rather than keeps.
+//! - Conformance fixes, each found by comparing `dciodvfy` reports of inputs and outputs
+//!   (`tests/conformance.rs`): OperatorsName is Type 2 in the RT Series module and
+//!   ReferencedPerformedProcedureStepSequence in the SR Document Series module, so their X/Z/D
+//!   empties them there; a data set with functional groups needs its Type 1 ContentDate,
+//!   ContentTime and DeviceSerialNumber (dummied) whatever its SOP class says; free text inside a
+//!   dummied sequence is dummied, not removed, since a TEXT content item requires its
+//!   TextValue; and an overlay group whose OverlayData is removed goes whole (an overlay plane
+//!   without data is not a valid Overlay Plane module, and the module is optional).
 //! - `X/Z/U*` (Referenced/Source Image Sequence) keeps the sequence and remaps the UIDs inside:
 //!   it is always conformant, and references between images survive de-identification.
 //! - Profile actions beyond the table: `hash` (a keyed pseudonym of each value), `shift`,
@@ -223,13 +232,110 @@ pub struct Deidentifier {
 
 /// What the sequences around an element asked for. A sequence the table dummies (D, such as
 /// an SR ContentSequence) or cleans (C) holds free text the table does not list (TextValue):
-/// inside it, unlisted free text is removed (under D) or cleaned (under C) instead of kept.
-/// Code items (CodeValue, CodeMeaning, ...) stay, so the structure remains valid.
+/// inside it, unlisted free text is dummied (under D) or cleaned (under C) instead of kept.
+/// Dummied rather than removed, because content items require their value (TextValue is
+/// Type 1C). Code items (CodeValue, CodeMeaning, ...) stay, so the structure remains valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Subtree {
+pub enum Subtree {
     Plain,
     Dummied,
     Cleaned,
+}
+
+impl Subtree {
+    /// The subtree inside a sequence that `action` keeps (keep, dummy or clean).
+    pub fn inside(self, action: &Action) -> Subtree {
+        match action {
+            Action::Dummy => Subtree::Dummied,
+            Action::Clean if self != Subtree::Dummied => Subtree::Cleaned,
+            _ => self,
+        }
+    }
+}
+
+/// Where an element sits: how deep, in which sequence, inside what kind of subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place {
+    pub depth: usize,
+    /// The sequence whose item holds the element (`None` at the top level).
+    pub parent: Option<Tag>,
+    pub subtree: Subtree,
+}
+
+impl Place {
+    pub const TOP: Place = Place {
+        depth: 0,
+        parent: None,
+        subtree: Subtree::Plain,
+    };
+
+    /// The place of the elements inside an item of `sequence`, which `action` keeps.
+    pub fn inside(self, sequence: Tag, action: &Action) -> Place {
+        Place {
+            depth: self.depth + 1,
+            parent: Some(sequence),
+            subtree: self.subtree.inside(action),
+        }
+    }
+}
+
+/// The facts about a file's IOD that the combined codes (Z/D, X/Z, X/D, X/Z/D) depend on,
+/// read from the top level of the data set.
+#[derive(Debug, Clone, Default)]
+pub struct Iod {
+    pub sop_class: String,
+    /// The data set uses the Multi-frame Functional Groups module (as every enhanced image,
+    /// segmentation or parametric map does), whatever its SOP class.
+    pub functional_groups: bool,
+}
+
+impl Iod {
+    pub fn of(object: &InMemDicomObject) -> Self {
+        Iod {
+            sop_class: top_text(object, tags::SOP_CLASS_UID),
+            functional_groups: object
+                .get(tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE)
+                .is_some()
+                || object
+                    .get(tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE)
+                    .is_some(),
+        }
+    }
+}
+
+/// What the profile decides for one element, and the layer that decided it (for `inspect`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision<'a> {
+    pub action: Action,
+    /// The profile layer (`E.1-1 basic`, `option …`, `profile …`), or why no layer named it.
+    pub layer: &'a str,
+    /// The combined code (X/Z/D …) that `action` was resolved from, if any.
+    pub combined: Option<&'a Action>,
+}
+
+impl<'a> Decision<'a> {
+    fn new(action: Action, layer: &'a str) -> Self {
+        Decision {
+            action,
+            layer,
+            combined: None,
+        }
+    }
+}
+
+/// One element as `inspect` shows it: where it is, what was decided, and its value before and
+/// after. Holds original values, so it has no `Debug` and must only reach a terminal.
+pub struct TraceRow {
+    /// The enclosing sequences and item indices (0-based), outermost first.
+    pub path: Vec<(Tag, usize)>,
+    pub tag: Tag,
+    pub vr: VR,
+    /// The creator of a private element's block.
+    pub creator: Option<String>,
+    pub action: String,
+    pub layer: String,
+    pub before: String,
+    pub after: String,
 }
 
 /// Per-file state while one data set is processed.
@@ -237,9 +343,13 @@ struct FileState<'a> {
     engine: &'a Deidentifier,
     ids: Identifiers,
     day_offset: i64,
-    sop_class: String,
+    iod: Iod,
     patient_pseudonym: String,
     counts: ActionCounts,
+    /// Rows for `inspect`, only when asked for.
+    trace: Option<Vec<TraceRow>>,
+    /// The sequence items being processed, for trace rows.
+    path: Vec<(Tag, usize)>,
 }
 
 impl Deidentifier {
@@ -325,6 +435,25 @@ impl Deidentifier {
     /// De-identify one data set (the file meta is the pipeline's): every element at every
     /// depth, then the de-identification marks.
     pub fn deidentify(&self, object: InMemDicomObject) -> (InMemDicomObject, Outcome) {
+        let (out, outcome, _) = self.run(object, false);
+        (out, outcome)
+    }
+
+    /// [`Deidentifier::deidentify`], also returning one [`TraceRow`] per element at every
+    /// depth (removed ones and the added marks included), in data set order.
+    pub fn deidentify_traced(
+        &self,
+        object: InMemDicomObject,
+    ) -> (InMemDicomObject, Outcome, Vec<TraceRow>) {
+        let (out, outcome, trace) = self.run(object, true);
+        (out, outcome, trace.unwrap_or_default())
+    }
+
+    fn run(
+        &self,
+        object: InMemDicomObject,
+        traced: bool,
+    ) -> (InMemDicomObject, Outcome, Option<Vec<TraceRow>>) {
         let text = |tag| top_text(&object, tag);
         let patient_id = text(tags::PATIENT_ID);
         let study_uid = text(tags::STUDY_INSTANCE_UID);
@@ -342,10 +471,16 @@ impl Deidentifier {
                 Identifiers::new()
             },
             day_offset: self.day_offset(patient_key),
-            sop_class: text(tags::SOP_CLASS_UID),
+            iod: Iod::of(&object),
             patient_pseudonym,
             counts: ActionCounts::new(),
+            trace: traced.then(Vec::new),
+            path: Vec::new(),
         };
+        let marks_before: Vec<Option<String>> = MARKS
+            .iter()
+            .map(|&tag| traced.then(|| object.get(tag).map(describe)).flatten())
+            .collect();
         if lookup_miss {
             bump(&mut state.counts, "patient_lookup_missing");
         }
@@ -355,8 +490,24 @@ impl Deidentifier {
             text(tags::SERIES_INSTANCE_UID),
             text(tags::SOP_INSTANCE_UID),
         );
-        let mut out = state.dataset(object, 0, Subtree::Plain);
+        let mut out = state.dataset(object, Place::TOP);
         self.mark(&mut out);
+        if let Some(trace) = state.trace.as_mut() {
+            trace.retain(|row| !(row.path.is_empty() && MARKS.contains(&row.tag)));
+            for (&tag, before) in MARKS.iter().zip(marks_before) {
+                let after = out.get(tag).expect("marks were just put");
+                trace.push(TraceRow {
+                    path: Vec::new(),
+                    tag,
+                    vr: after.vr(),
+                    creator: None,
+                    action: "set".to_owned(),
+                    layer: "de-identification marks (PS3.15 E.1.1)".to_owned(),
+                    before: before.unwrap_or_else(|| ABSENT.to_owned()),
+                    after: describe(after),
+                });
+            }
+        }
         let after = |tag| top_text(&out, tag);
         let linkage = Linkage {
             patient_id: (before.0, after(tags::PATIENT_ID)),
@@ -370,7 +521,77 @@ impl Deidentifier {
                 counts: state.counts,
                 linkage,
             },
+            state.trace,
         )
+    }
+
+    /// The profile's decision for a public element of VR `vr` (after UN is re-read with the
+    /// dictionary's VR) at `place`, in a file of `iod`.
+    pub fn decide_public(&self, tag: Tag, vr: VR, iod: &Iod, place: Place) -> Decision<'_> {
+        match self.profile.rule(tag) {
+            Some(rule) => {
+                let action = resolve(&rule.action, tag, iod, place);
+                let combined = (action != rule.action).then_some(&rule.action);
+                Decision {
+                    action,
+                    layer: &rule.layer,
+                    combined,
+                }
+            }
+            None => self.unlisted(tag, vr, place.subtree),
+        }
+    }
+
+    /// The profile's decision for an element of `creator`'s private block at `offset`.
+    pub fn decide_private(&self, group: u16, offset: u8, creator: &str) -> Decision<'_> {
+        match self.profile.private_rule(group, offset, creator) {
+            PrivateRule::Named(rule) => Decision::new(rule.action.clone(), &rule.layer),
+            PrivateRule::Safe => Decision::new(Action::Keep, "safe private (Table E.3.10-1)"),
+            PrivateRule::Policy(PrivatePolicy::Keep) => {
+                Decision::new(Action::Keep, "private: keep")
+            }
+            PrivateRule::Policy(PrivatePolicy::Safe) => {
+                Decision::new(Action::Remove, "private: safe (not in Table E.3.10-1)")
+            }
+            PrivateRule::Policy(PrivatePolicy::Remove) => {
+                Decision::new(Action::Remove, "private: remove")
+            }
+        }
+    }
+
+    /// The action for a public attribute no layer names (see the module doc).
+    fn unlisted(&self, tag: Tag, vr: VR, subtree: Subtree) -> Decision<'_> {
+        let options = &self.profile.options;
+        let free_text = matches!(
+            vr,
+            VR::LO | VR::LT | VR::SH | VR::ST | VR::UC | VR::UT | VR::UR | VR::AE
+        ) && !is_code_item(tag);
+        let (action, why) = match vr {
+            _ if free_text && subtree == Subtree::Dummied => {
+                (Action::Dummy, "unlisted free text in a dummied sequence")
+            }
+            _ if free_text && subtree == Subtree::Cleaned => {
+                (Action::Clean, "unlisted free text in a cleaned sequence")
+            }
+            VR::UI if options.contains(&AnnexOption::RetainUids) => {
+                (Action::Keep, "unlisted UID, option retain-uids")
+            }
+            VR::UI => (Action::Uid, "unlisted UID"),
+            VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalFullDates) => (
+                Action::Keep,
+                "unlisted date, option retain-longitudinal-full-dates",
+            ),
+            VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalModifiedDates) => (
+                Action::Shift,
+                "unlisted date, option retain-longitudinal-modified-dates",
+            ),
+            VR::DA | VR::DT => (Action::Remove, "unlisted date"),
+            VR::PN => (Action::Remove, "unlisted person name"),
+            _ if self.profile.unlisted == Unlisted::Keep => (Action::Keep, "unlisted: keep"),
+            _ if is_structural(tag) => (Action::Keep, "structural, kept under unlisted: remove"),
+            _ => (Action::Remove, "unlisted: remove"),
+        };
+        Decision::new(action, why)
     }
 
     /// PatientIdentityRemoved, DeidentificationMethod(CodeSequence) and
@@ -440,12 +661,83 @@ impl Deidentifier {
     }
 }
 
-/// The trimmed text of a top-level attribute, empty when absent.
+/// The attributes [`Deidentifier::mark`] sets.
+const MARKS: [Tag; 4] = [
+    tags::PATIENT_IDENTITY_REMOVED,
+    tags::DEIDENTIFICATION_METHOD,
+    tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+    tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+];
+
+/// The layer named for the elements of an overlay group removed with its OverlayData.
+pub const OVERLAY_LAYER: &str = "overlay plane removed with its OverlayData";
+
+const REMOVED: &str = "(removed)";
+const ABSENT: &str = "(absent)";
+
+/// Repeating groups 6000-601E (even): overlay planes.
+pub fn is_overlay_group(group: u16) -> bool {
+    (0x6000..=0x601E).contains(&group) && group.is_multiple_of(2)
+}
+
+/// A short, single-line rendering of an element's value for `inspect`: text values as they
+/// are (cut at 64 characters), binary values and sequences by size.
+pub fn describe(elem: &InMemElement) -> String {
+    match elem.value() {
+        Value::Sequence(seq) => format!("<{} items>", seq.items().len()),
+        Value::PixelSequence(seq) => format!("<{} fragments>", seq.fragments().len()),
+        Value::Primitive(PrimitiveValue::Empty) => "(empty)".to_owned(),
+        Value::Primitive(p) if is_text_vr(elem.vr()) => {
+            let text = strings(p).join("\\");
+            let text: String = text
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            if text.chars().count() > 64 {
+                format!("{}…", text.chars().take(63).collect::<String>())
+            } else {
+                text
+            }
+        }
+        Value::Primitive(p)
+            if p.to_bytes().len() <= 16 && !matches!(elem.vr(), VR::OB | VR::UN) =>
+        {
+            p.to_str().into_owned()
+        }
+        Value::Primitive(p) => format!("<{} bytes>", p.to_bytes().len()),
+    }
+}
+
+/// The private creators of one data set level: (group, block) → creator.
+pub fn private_creators(object: &InMemDicomObject) -> BTreeMap<(u16, u8), String> {
+    object
+        .iter()
+        .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
+        .map(|e| {
+            let creator = e.to_str().map(|s| s.trim().to_owned()).unwrap_or_default();
+            ((e.tag().0, e.tag().1 as u8), creator)
+        })
+        .collect()
+}
+
+/// The trimmed text of a top-level attribute, empty when absent. A standard attribute stored
+/// as UN is read as text, as the engine re-reads it, so that (say) PatientName's template and
+/// the date offset follow the same PatientID the element itself is pseudonymised from.
 pub fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
+    let text = |e: &InMemElement| {
+        e.to_str()
+            .ok()
+            .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
+    };
     object
         .get(tag)
-        .and_then(|e| e.to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
+        .and_then(|e| {
+            if e.vr() == VR::UN {
+                text(&reinterpret_un(e.clone()))
+            } else {
+                text(e)
+            }
+        })
         .unwrap_or_default()
 }
 
@@ -545,8 +837,9 @@ const ENHANCED_IMAGE_CLASSES: &[&str] = &[
 ];
 
 /// The requirement type of the attributes with combined codes, in the common IODs.
-fn requirement(tag: Tag, sop_class: &str) -> Requirement {
-    let enhanced = ENHANCED_IMAGE_CLASSES.contains(&sop_class);
+fn requirement(tag: Tag, iod: &Iod) -> Requirement {
+    let sop_class = iod.sop_class.as_str();
+    let enhanced = ENHANCED_IMAGE_CLASSES.contains(&sop_class) || iod.functional_groups;
     let sr = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.88.");
     let waveform = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.9.");
     let rt_plan = matches!(
@@ -569,17 +862,27 @@ fn requirement(tag: Tag, sop_class: &str) -> Requirement {
         tags::DEVICE_SERIAL_NUMBER if enhanced => Requirement::Type1,
         tags::ACQUISITION_CONTEXT_SEQUENCE if enhanced || waveform => Requirement::Type2,
         tags::RT_PLAN_DATE | tags::RT_PLAN_TIME if rt_plan => Requirement::Type2,
-        tags::REVIEWER_NAME if rt => Requirement::Type2,
+        tags::REVIEWER_NAME | tags::OPERATORS_NAME if rt => Requirement::Type2,
+        tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE if sr => Requirement::Type2,
+        _ => Requirement::Optional,
+    }
+}
+
+/// The requirement type of attributes with combined codes inside the items of a sequence.
+fn item_requirement(tag: Tag, sequence: Tag) -> Requirement {
+    match (tag, sequence) {
+        (tags::TREATMENT_MACHINE_NAME, tags::BEAM_SEQUENCE | tags::ION_BEAM_SEQUENCE) => {
+            Requirement::Type2
+        }
         _ => Requirement::Optional,
     }
 }
 
 /// What a combined code becomes for one element.
-fn resolve(action: &Action, tag: Tag, sop_class: &str, depth: usize) -> Action {
-    let req = if depth == 0 {
-        requirement(tag, sop_class)
-    } else {
-        Requirement::Optional
+fn resolve(action: &Action, tag: Tag, iod: &Iod, place: Place) -> Action {
+    let req = match place.parent {
+        None => requirement(tag, iod),
+        Some(sequence) => item_requirement(tag, sequence),
     };
     match (action, req) {
         (Action::EmptyOrDummy, Requirement::Type1) => Action::Dummy,
@@ -611,6 +914,8 @@ pub fn is_structural(tag: Tag) -> bool {
                 | tags::IMAGE_POSITION_PATIENT
                 | tags::IMAGE_ORIENTATION_PATIENT
                 | tags::SLICE_THICKNESS
+                | tags::SHARED_FUNCTIONAL_GROUPS_SEQUENCE
+                | tags::PER_FRAME_FUNCTIONAL_GROUPS_SEQUENCE
                 | tags::PATIENT_IDENTITY_REMOVED
                 | tags::DEIDENTIFICATION_METHOD
                 | tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE
@@ -618,7 +923,7 @@ pub fn is_structural(tag: Tag) -> bool {
 }
 
 /// The attributes of a code item (PS3.3 Table 8.8-1), which name concepts, not people.
-fn is_code_item(tag: Tag) -> bool {
+pub fn is_code_item(tag: Tag) -> bool {
     tag.0 == 0x0008 && matches!(tag.1, 0x0100 | 0x0102 | 0x0103 | 0x0104 | 0x0119 | 0x0120)
 }
 
@@ -690,34 +995,32 @@ fn dummy_value(vr: VR) -> Option<PrimitiveValue> {
 
 impl FileState<'_> {
     /// Process every element of one data set (or item).
-    fn dataset(
-        &mut self,
-        object: InMemDicomObject,
-        depth: usize,
-        subtree: Subtree,
-    ) -> InMemDicomObject {
-        let creators: BTreeMap<(u16, u8), String> = object
-            .iter()
-            .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
-            .map(|e| {
-                let creator = e.to_str().map(|s| s.trim().to_owned()).unwrap_or_default();
-                ((e.tag().0, e.tag().1 as u8), creator)
-            })
-            .collect();
+    fn dataset(&mut self, object: InMemDicomObject, place: Place) -> InMemDicomObject {
+        let creators = private_creators(&object);
+        let dropped_overlays = self.dropped_overlays(&object, place);
         let mut kept_blocks = std::collections::BTreeSet::new();
+        let mut creator_elements = Vec::new();
         let mut out: Vec<InMemElement> = Vec::new();
         for elem in object {
             let tag = elem.tag();
-            if tag.1 == 0x0000 || (tag.0 % 2 == 1 && tag.1 < 0x1000) {
-                // Group lengths go stale, creators are restored below for kept blocks.
+            if tag.1 == 0x0000 {
+                self.note(&elem, "remove", "group lengths are recomputed", false);
+                continue;
+            }
+            if tag.0 % 2 == 1 && tag.1 < 0x1000 {
+                // Creators are restored below for kept blocks.
+                if self.trace.is_some() {
+                    creator_elements.push(elem);
+                }
                 continue;
             }
             let processed = if tag.0 % 2 == 1 {
                 let block = (tag.0, (tag.1 >> 8) as u8);
                 let offset = (tag.1 & 0xFF) as u8;
                 let r = match creators.get(&block) {
-                    Some(creator) => self.private(elem, creator, offset, depth, subtree),
+                    Some(creator) => self.private(elem, creator, offset, place),
                     None => {
+                        self.note(&elem, "remove", "private element without a creator", false);
                         bump(&mut self.counts, "private_removed");
                         None
                     }
@@ -726,10 +1029,22 @@ impl FileState<'_> {
                     kept_blocks.insert(block);
                 }
                 r
+            } else if dropped_overlays.contains(&tag.0) {
+                let decision = Decision::new(Action::Remove, OVERLAY_LAYER);
+                self.decided(decision, elem, place)
             } else {
-                self.public(elem, depth, subtree)
+                self.public(elem, place)
             };
             out.extend(processed);
+        }
+        for elem in creator_elements {
+            let kept = kept_blocks.contains(&(elem.tag().0, elem.tag().1 as u8));
+            let (action, layer) = if kept {
+                ("keep", "creator of a kept private block")
+            } else {
+                ("remove", "creator of a removed private block")
+            };
+            self.note(&elem, action, layer, kept);
         }
         for (group, block) in kept_blocks {
             let creator = creators[&(group, block)].clone();
@@ -742,21 +1057,34 @@ impl FileState<'_> {
         InMemDicomObject::from_element_iter(out)
     }
 
+    /// The overlay groups (60xx) whose OverlayData the profile removes: an overlay plane
+    /// without its data breaks the Overlay Plane module, so the whole group goes with it.
+    fn dropped_overlays(&self, object: &InMemDicomObject, place: Place) -> Vec<u16> {
+        object
+            .iter()
+            .filter(|e| is_overlay_group(e.tag().0) && e.tag().1 == 0x3000)
+            .filter(|e| {
+                let d = self.engine.decide_public(e.tag(), e.vr(), &self.iod, place);
+                d.action == Action::Remove
+            })
+            .map(|e| e.tag().0)
+            .collect()
+    }
+
     fn private(
         &mut self,
         elem: InMemElement,
         creator: &str,
         offset: u8,
-        depth: usize,
-        subtree: Subtree,
+        place: Place,
     ) -> Option<InMemElement> {
-        let tag = elem.tag();
-        let action = match self.engine.profile.private_rule(tag.0, offset, creator) {
-            PrivateRule::Named(rule) => rule.action.clone(),
-            PrivateRule::Safe | PrivateRule::Policy(PrivatePolicy::Keep) => Action::Keep,
-            PrivateRule::Policy(_) => Action::Remove,
-        };
-        let out = self.apply(&action, elem, depth, subtree);
+        let engine = self.engine;
+        let decision = engine.decide_private(elem.tag().0, offset, creator);
+        let row = self.trace.as_ref().map(Vec::len);
+        let out = self.decided(decision, elem, place);
+        if let (Some(trace), Some(row)) = (self.trace.as_mut(), row) {
+            trace[row].creator = Some(creator.to_owned());
+        }
         bump(
             &mut self.counts,
             if out.is_some() {
@@ -768,55 +1096,66 @@ impl FileState<'_> {
         out
     }
 
-    fn public(
-        &mut self,
-        elem: InMemElement,
-        depth: usize,
-        subtree: Subtree,
-    ) -> Option<InMemElement> {
-        let tag = elem.tag();
+    fn public(&mut self, elem: InMemElement, place: Place) -> Option<InMemElement> {
         let elem = reinterpret_un(elem);
-        let profile = &self.engine.profile;
-        let action = match profile.rule(tag) {
-            Some(rule) => resolve(&rule.action, tag, &self.sop_class, depth),
-            None => self.unlisted(tag, elem.vr(), subtree),
-        };
-        self.apply(&action, elem, depth, subtree)
+        let engine = self.engine;
+        let decision = engine.decide_public(elem.tag(), elem.vr(), &self.iod, place);
+        self.decided(decision, elem, place)
     }
 
-    /// The action for a public attribute no layer names (see the module doc).
-    fn unlisted(&self, tag: Tag, vr: VR, subtree: Subtree) -> Action {
-        let options = &self.engine.profile.options;
-        let free_text = matches!(
-            vr,
-            VR::LO | VR::LT | VR::SH | VR::ST | VR::UC | VR::UT | VR::UR | VR::AE
-        ) && !is_code_item(tag);
-        match vr {
-            _ if free_text && subtree == Subtree::Dummied => Action::Remove,
-            _ if free_text && subtree == Subtree::Cleaned => Action::Clean,
-            VR::UI if options.contains(&AnnexOption::RetainUids) => Action::Keep,
-            VR::UI => Action::Uid,
-            VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalFullDates) => {
-                Action::Keep
-            }
-            VR::DA | VR::DT if options.contains(&AnnexOption::RetainLongitudinalModifiedDates) => {
-                Action::Shift
-            }
-            VR::DA | VR::DT | VR::PN => Action::Remove,
-            _ if self.engine.profile.unlisted == Unlisted::Keep || is_structural(tag) => {
-                Action::Keep
-            }
-            _ => Action::Remove,
+    /// Apply a decision, with a trace row when tracing.
+    fn decided(
+        &mut self,
+        decision: Decision<'_>,
+        elem: InMemElement,
+        place: Place,
+    ) -> Option<InMemElement> {
+        let Some(trace) = self.trace.as_mut() else {
+            return self.apply(&decision.action, elem, place);
+        };
+        let row = trace.len();
+        let action = match decision.combined {
+            Some(code) => format!("{} ({code})", decision.action),
+            None => decision.action.to_string(),
+        };
+        trace.push(TraceRow {
+            path: self.path.clone(),
+            tag: elem.tag(),
+            vr: elem.vr(),
+            creator: None,
+            action,
+            layer: decision.layer.to_owned(),
+            before: describe(&elem),
+            after: String::new(),
+        });
+        let out = self.apply(&decision.action, elem, place);
+        if let Some(trace) = self.trace.as_mut() {
+            trace[row].after = out.as_ref().map_or_else(|| REMOVED.to_owned(), describe);
+        }
+        out
+    }
+
+    /// A trace row for an element the loop handles itself (group lengths, private creators).
+    fn note(&mut self, elem: &InMemElement, action: &str, layer: &str, kept: bool) {
+        if let Some(trace) = self.trace.as_mut() {
+            trace.push(TraceRow {
+                path: self.path.clone(),
+                tag: elem.tag(),
+                vr: elem.vr(),
+                creator: None,
+                action: action.to_owned(),
+                layer: layer.to_owned(),
+                before: describe(elem),
+                after: if kept {
+                    describe(elem)
+                } else {
+                    REMOVED.to_owned()
+                },
+            });
         }
     }
 
-    fn apply(
-        &mut self,
-        action: &Action,
-        elem: InMemElement,
-        depth: usize,
-        subtree: Subtree,
-    ) -> Option<InMemElement> {
+    fn apply(&mut self, action: &Action, elem: InMemElement, place: Place) -> Option<InMemElement> {
         let (header, value) = elem.into_parts();
         let (tag, vr) = (header.tag, header.vr);
         let result = match (action, value) {
@@ -834,19 +1173,25 @@ impl FileState<'_> {
             }
             // Kept, dummied and cleaned sequences keep their items, processed inside.
             (Action::Keep | Action::Dummy | Action::Clean, Value::Sequence(seq)) => {
-                if depth >= crate::scan::MAX_DEPTH {
+                if place.depth >= crate::scan::MAX_DEPTH {
                     bump(&mut self.counts, "removed");
                     return None;
                 }
-                let inner = match action {
-                    Action::Dummy => Subtree::Dummied,
-                    Action::Clean if subtree != Subtree::Dummied => Subtree::Cleaned,
-                    _ => subtree,
-                };
+                let inner = place.inside(tag, action);
                 let items: Vec<InMemDicomObject> = seq
                     .into_items()
                     .into_iter()
-                    .map(|item| self.dataset(item, depth + 1, inner))
+                    .enumerate()
+                    .map(|(i, item)| {
+                        if self.trace.is_some() {
+                            self.path.push((tag, i));
+                        }
+                        let item = self.dataset(item, inner);
+                        if self.trace.is_some() {
+                            self.path.pop();
+                        }
+                        item
+                    })
                     .collect();
                 DataElement::new(tag, vr, DataSetSequence::new(items, Length::UNDEFINED))
             }
@@ -1013,16 +1358,20 @@ impl FileState<'_> {
     }
 }
 
+/// The VR the standard dictionary gives a tag, when it gives exactly one.
+pub fn dictionary_vr(tag: Tag) -> Option<VR> {
+    StandardDataDictionary
+        .by_tag(tag)
+        .and_then(|e| e.vr().exact())
+}
+
 /// Re-read a standard attribute stored as UN with its dictionary VR when that is a text VR,
 /// so the profile's rule for it can act on its value.
 fn reinterpret_un(elem: InMemElement) -> InMemElement {
     if elem.vr() != VR::UN {
         return elem;
     }
-    let Some(vr) = StandardDataDictionary
-        .by_tag(elem.tag())
-        .and_then(|e| e.vr().exact())
-    else {
+    let Some(vr) = dictionary_vr(elem.tag()) else {
         return elem;
     };
     if !is_text_vr(vr) {
@@ -1060,7 +1409,22 @@ mod tests {
         let ct = "1.2.840.10008.5.1.4.1.1.2";
         let enhanced_ct = "1.2.840.10008.5.1.4.1.1.2.1";
         let sr = "1.2.840.10008.5.1.4.1.1.88.22";
-        let r = |a: Action, t: Tag, c: &str, d: usize| resolve(&a, t, c, d);
+        let r = |a: Action, t: Tag, c: &str, d: usize| {
+            let iod = Iod {
+                sop_class: c.to_owned(),
+                functional_groups: false,
+            };
+            let place = if d == 0 {
+                Place::TOP
+            } else {
+                Place {
+                    depth: d,
+                    parent: Some(tags::REQUEST_ATTRIBUTES_SEQUENCE),
+                    subtree: Subtree::Plain,
+                }
+            };
+            resolve(&a, t, &iod, place)
+        };
         assert_eq!(
             r(Action::EmptyOrDummy, tags::CONTENT_DATE, ct, 0),
             Action::Empty
@@ -1117,6 +1481,126 @@ mod tests {
                 2
             ),
             Action::Keep
+        );
+    }
+
+    #[test]
+    fn conformance_rules_keep_required_attributes() {
+        let rt_plan = Iod {
+            sop_class: "1.2.840.10008.5.1.4.1.1.481.5".to_owned(),
+            functional_groups: false,
+        };
+        let in_beam = Place::TOP.inside(tags::BEAM_SEQUENCE, &Action::Keep);
+        assert_eq!(
+            resolve(
+                &Action::RemoveOrEmpty,
+                tags::TREATMENT_MACHINE_NAME,
+                &rt_plan,
+                in_beam
+            ),
+            Action::Empty
+        );
+        assert_eq!(
+            resolve(
+                &Action::RemoveOrEmptyOrDummy,
+                tags::OPERATORS_NAME,
+                &rt_plan,
+                Place::TOP
+            ),
+            Action::Empty
+        );
+        let segmentation = Iod {
+            sop_class: "1.2.840.10008.5.1.4.1.1.66.4".to_owned(),
+            functional_groups: true,
+        };
+        assert_eq!(
+            resolve(
+                &Action::EmptyOrDummy,
+                tags::CONTENT_DATE,
+                &segmentation,
+                Place::TOP
+            ),
+            Action::Dummy
+        );
+        let sr = Iod {
+            sop_class: "1.2.840.10008.5.1.4.1.1.88.11".to_owned(),
+            functional_groups: false,
+        };
+        assert_eq!(
+            resolve(
+                &Action::RemoveOrEmptyOrDummy,
+                tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE,
+                &sr,
+                Place::TOP
+            ),
+            Action::Empty
+        );
+    }
+
+    #[test]
+    fn dummied_content_keeps_text_values_and_overlays_go_whole() {
+        let deid = Deidentifier::new(
+            crate::profile::Profile::load("basic").unwrap(),
+            Key::from_bytes([3; 32]),
+        );
+        let text = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
+        let item = InMemDicomObject::from_element_iter([
+            text(tags::VALUE_TYPE, VR::CS, "TEXT"),
+            text(tags::TEXT_VALUE, VR::UT, "seen by DOE^JOHN"),
+        ]);
+        let object = InMemDicomObject::from_element_iter([
+            text(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.88.11"),
+            DataElement::new(
+                tags::CONTENT_SEQUENCE,
+                VR::SQ,
+                DataSetSequence::new(vec![item], Length::UNDEFINED),
+            ),
+            DataElement::new(Tag(0x6000, 0x0010), VR::US, PrimitiveValue::from(2u16)),
+            DataElement::new(
+                Tag(0x6000, 0x3000),
+                VR::OW,
+                PrimitiveValue::from(vec![0u8; 2]),
+            ),
+        ]);
+        let (out, _) = deid.deidentify(object);
+        let content = out.get(tags::CONTENT_SEQUENCE).unwrap();
+        let item = &content.items().unwrap()[0];
+        assert_eq!(top_text(item, tags::TEXT_VALUE), DUMMY_TEXT);
+        assert!(out.get(Tag(0x6000, 0x0010)).is_none());
+        assert!(out.get(Tag(0x6000, 0x3000)).is_none());
+    }
+
+    #[test]
+    fn traces_name_the_layer_and_both_values() {
+        let deid = Deidentifier::new(
+            crate::profile::Profile::load("ml-dataset").unwrap(),
+            Key::from_bytes([3; 32]),
+        );
+        let object = InMemDicomObject::from_element_iter([
+            DataElement::new(tags::ACCESSION_NUMBER, VR::SH, PrimitiveValue::from("A1")),
+            DataElement::new(tags::OPERATORS_NAME, VR::PN, PrimitiveValue::from("X^Y")),
+        ]);
+        let (_, _, trace) = deid.deidentify_traced(object);
+        let row = trace
+            .iter()
+            .find(|r| r.tag == tags::ACCESSION_NUMBER)
+            .unwrap();
+        assert_eq!(
+            (row.action.as_str(), row.layer.as_str()),
+            ("hash", "profile ml-dataset")
+        );
+        assert_eq!(row.before, "A1");
+        assert_eq!(row.after.len(), 16);
+        let row = trace
+            .iter()
+            .find(|r| r.tag == tags::OPERATORS_NAME)
+            .unwrap();
+        assert_eq!(row.action, "remove (X/Z/D)");
+        assert_eq!(row.after, REMOVED);
+        assert!(
+            trace
+                .iter()
+                .any(|r| r.tag == tags::PATIENT_IDENTITY_REMOVED && r.after == "YES")
         );
     }
 

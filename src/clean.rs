@@ -51,7 +51,7 @@ pub const MASK: &str = "***";
 const MAX_PASSES: usize = 4;
 
 /// Name words that are not identifying on their own.
-const TITLES: &[&str] = &[
+pub(crate) const TITLES: &[&str] = &[
     "dr", "mr", "mrs", "ms", "miss", "mx", "prof", "md", "phd", "jr", "sr", "ii", "iii", "iv",
 ];
 
@@ -469,7 +469,7 @@ fn parse_da(value: &str) -> Option<(u16, u8, u8)> {
     ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((year, month, day))
 }
 
-fn is_cjk(c: char) -> bool {
+pub(crate) fn is_cjk(c: char) -> bool {
     CJK.iter().any(|&(a, b)| (a..=b).contains(&c))
 }
 
@@ -481,7 +481,7 @@ fn is_name_token(s: &str) -> bool {
     letters(s) >= 2 && !TITLES.contains(&s.trim_end_matches('.').to_lowercase().as_str())
 }
 
-fn is_common(word: &str) -> bool {
+pub(crate) fn is_common(word: &str) -> bool {
     COMMON_WORDS.contains(&word.to_lowercase().as_str())
 }
 

@@ -6,15 +6,30 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::actions::Deidentifier;
+use crate::inspect;
 use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
 use crate::pipeline::{self, Fsync, Reporter, RunConfig, Shard, ShardFromEnv};
 use crate::profile::{self, Profile};
 use crate::qa;
+use crate::verify::{self, Check, VerifyConfig};
+
+/// The profile format's JSON Schema, for editors (`profile schema`).
+pub const PROFILE_SCHEMA: &str = include_str!("../profiles/profile.schema.json");
+
+/// Whether to colour text for a stream: only on a terminal, never with NO_COLOR set (any
+/// non-empty value), always with CLICOLOR_FORCE unless NO_COLOR says otherwise.
+pub fn use_color(terminal: bool) -> bool {
+    let set = |name| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("NO_COLOR") {
+        return false;
+    }
+    set("CLICOLOR_FORCE") || (terminal && std::env::var("TERM").is_ok_and(|t| t != "dumb"))
+}
 
 #[derive(Parser)]
 #[command(
@@ -24,19 +39,55 @@ use crate::qa;
     long_about = "De-identify DICOM archives with the PS3.15 Annex E Basic Application Level \
 Confidentiality Profile and its options: keyed UID remapping, per-patient date shifting, patient \
 pseudonyms, an audit manifest. The input tree is never modified.\n\n\
-Exit codes: 0 every file written or deliberately skipped; 1 the run finished but some files failed \
-or were quarantined; 2 nothing was done (bad arguments, profile or key)."
+Exit codes: 0 every file written or deliberately skipped (verify: nothing found); 1 the run \
+finished but some files failed or were quarantined (verify: problems found); 2 nothing was done \
+(bad arguments, profile or key).",
+    after_help = "Examples:
+  dicom-deid run /data/pacs-export /data/deid --profile ml-dataset
+  dicom-deid verify /data/deid --against /data/pacs-export
+  dicom-deid inspect /data/pacs-export/IM0001 --profile ml-dataset
+  dicom-deid profile show ml-dataset
+
+Colours: only on a terminal; NO_COLOR=1 turns them off."
 )]
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// More messages: a line per file (run), the identifying values searched by kind (verify).
+    #[arg(long, short, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    verbose: u8,
+    /// Only errors: no progress bar, no per-file messages, no summary line.
+    #[arg(long, short, global = true)]
+    quiet: bool,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// De-identify every DICOM file under INPUT into a study tree under OUTPUT.
+    #[command(after_help = "Examples:
+  dicom-deid run /data/pacs-export /data/deid
+  dicom-deid run /data/pacs-export /data/deid --profile ml-dataset --key-file site.key
+  dicom-deid run /data/pacs-export /data/deid --resume          # finish a killed run
+  dicom-deid run /data/pacs-export /data/deid --shard 2/8 --json # one of 8 machines")]
     Run(RunArgs),
-    /// List, show or check confidentiality profiles.
+    /// Check an OUTPUT tree: nothing the profile removes, no identifying value of the inputs,
+    /// a manifest that accounts for every file.
+    #[command(after_help = "Examples:
+  dicom-deid verify /data/deid
+  dicom-deid verify /data/deid --against /data/pacs-export --key-file site.key
+  dicom-deid verify /data/deid --against /data/pacs-export --json > report.json
+
+A finding names the output file, the attribute and the kind of value (\"patient name\"),
+never the value itself. Exit code 0: nothing found; 1: problems found; 2: could not run.")]
+    Verify(VerifyArgs),
+    /// Show one file's elements at every depth: the action the profile takes, the layer that
+    /// chose it, and the value before and after. Shows original values: terminal only.
+    #[command(after_help = "Examples:
+  dicom-deid inspect /data/pacs-export/IM0001
+  dicom-deid inspect /data/pacs-export/IM0001 --profile my-study.yaml | less -R   # refused
+  dicom-deid inspect /data/pacs-export/IM0001 --force > audit.txt   # you take the PHI along")]
+    Inspect(InspectArgs),
+    /// List, show, check, compare confidentiality profiles, or print their JSON Schema.
     #[command(subcommand)]
     Profile(ProfileCommand),
     /// Check the shards of a run in OUTPUT and merge them into one manifest.jsonl and
@@ -52,12 +103,69 @@ Exit codes: 0 a whole run, every file written or deliberately skipped; 1 problem
 (nothing written), or some files failed or were quarantined; 2 nothing was done (no shard \
 files, unreadable OUTPUT)."
     )]
+    #[command(after_help = "Examples:
+  dicom-deid summary /data/deid            # after every `run --shard K/N` into /data/deid
+  dicom-deid summary /data/deid --json")]
     Summary(SummaryArgs),
     /// Write a new random key file (64 hex characters, mode 0600).
+    #[command(after_help = "Example:
+  dicom-deid keygen /secure/site.key && dicom-deid run IN OUT --key-file /secure/site.key")]
     Keygen {
         /// Where to write the key; an existing file is never overwritten.
         file: PathBuf,
     },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  dicom-deid completions bash > ~/.local/share/bash-completion/completions/dicom-deid
+  dicom-deid completions zsh > ~/.zfunc/_dicom-deid
+  dicom-deid completions fish > ~/.config/fish/completions/dicom-deid.fish")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// The OUTPUT folder of a run.
+    output: PathBuf,
+    /// The profile to check against (a built-in name or a YAML file). Default: the run's, as
+    /// summary.json names it.
+    #[arg(long)]
+    profile: Option<String>,
+    /// The run's INPUT: gather every identifying value of every input file and search every
+    /// output for it.
+    #[arg(long, value_name = "INPUT")]
+    against: Option<PathBuf>,
+    /// The run's key file. With --against, every input must then have a manifest record.
+    /// Default: $DICOM_DEID_KEY_FILE, else the per-user key if there is one.
+    #[arg(long, env = KEY_FILE_ENV)]
+    key_file: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Skip files larger than this many bytes (they are reported).
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    max_file_size: u64,
+}
+
+#[derive(Args)]
+struct InspectArgs {
+    /// One DICOM file.
+    file: PathBuf,
+    /// A built-in profile name or a YAML file.
+    #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+    profile: String,
+    /// The key file, so that new UIDs and pseudonyms are the ones a run writes. Default:
+    /// $DICOM_DEID_KEY_FILE, else the per-user key; else a temporary key.
+    #[arg(long, env = KEY_FILE_ENV)]
+    key_file: Option<PathBuf>,
+    /// Write the table (with original values) even when stdout is not a terminal.
+    #[arg(long)]
+    force: bool,
+    /// Refuse files larger than this many bytes.
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    max_file_size: u64,
 }
 
 #[derive(Args)]
@@ -114,9 +222,6 @@ struct RunArgs {
     /// `each` (every file before its rename).
     #[arg(long, value_enum, default_value_t = Fsync::End)]
     fsync: Fsync,
-    /// No progress bar and no per-file messages.
-    #[arg(long, short)]
-    quiet: bool,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -141,27 +246,65 @@ struct SummaryArgs {
 #[derive(Subcommand)]
 enum ProfileCommand {
     /// Name the built-in profiles.
+    #[command(after_help = "Example:\n  dicom-deid profile list")]
     List,
     /// Print the effective table of a profile: tag, keyword, action, the layer that chose it.
+    #[command(after_help = "Examples:
+  dicom-deid profile show basic
+  dicom-deid profile show my-study.yaml | grep -i description")]
     Show {
         /// A built-in name or a YAML file.
         profile: String,
     },
     /// Validate a profile; errors name the file, line and column.
+    #[command(after_help = "Example:\n  dicom-deid profile check my-study.yaml")]
     Check {
         /// A built-in name or a YAML file.
         profile: String,
     },
+    /// The rules and settings that differ between two effective profiles.
+    #[command(after_help = "Examples:
+  dicom-deid profile diff basic ml-dataset
+  dicom-deid profile diff ml-dataset my-study.yaml")]
+    Diff {
+        /// A built-in name or a YAML file.
+        a: String,
+        /// A built-in name or a YAML file.
+        b: String,
+    },
+    /// Print the JSON Schema of the profile format, for editors that validate and complete.
+    #[command(after_help = "Example:
+  dicom-deid profile schema > profile.schema.json
+  # then start your profile with: # yaml-language-server: $schema=profile.schema.json")]
+    Schema,
 }
 
 /// Parse the arguments and run the command.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let verbosity = if cli.quiet {
+        Verbosity::Quiet
+    } else if cli.verbose > 0 {
+        Verbosity::Verbose
+    } else {
+        Verbosity::Normal
+    };
     let result = match cli.command {
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, verbosity),
+        Command::Verify(args) => verify_command(args, verbosity),
+        Command::Inspect(args) => inspect_command(args),
         Command::Summary(args) => summary(args),
         Command::Profile(cmd) => profile_command(cmd),
         Command::Keygen { file } => keygen(&file),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "dicom-deid",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -172,15 +315,38 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// How much the commands say on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+/// A profile error, with what to do next.
+fn profile_error(e: profile::ProfileError) -> String {
+    format!(
+        "{e}\n  (`dicom-deid profile list` names the built-in profiles; `dicom-deid profile check FILE` explains a file's errors)"
+    )
+}
+
+/// A key error, with what to do next.
+fn key_error(e: crate::key::KeyError) -> String {
+    format!(
+        "{e}\n  (`dicom-deid keygen FILE` writes a new key; keep the run's key to get the same output again)"
+    )
+}
+
 /// `run`: de-identify a tree.
-fn run(args: RunArgs) -> Result<ExitCode, String> {
-    let profile = Profile::load(&args.profile).map_err(|e| e.to_string())?;
-    if !args.quiet {
+fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
+    let quiet = verbosity == Verbosity::Quiet;
+    let profile = Profile::load(&args.profile).map_err(profile_error)?;
+    if !quiet {
         for warning in &profile.warnings {
             eprintln!("dicom-deid: warning: {warning}");
         }
     }
-    let (key, source) = Key::resolve(args.key_file.as_deref()).map_err(|e| e.to_string())?;
+    let (key, source) = Key::resolve(args.key_file.as_deref()).map_err(key_error)?;
     if let KeySource::UserCreated(path) = &source {
         eprintln!(
             "dicom-deid: created a new key at {} (keep it: the same key gives the same output)",
@@ -221,8 +387,8 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
         max_file_size: args.max_file_size,
         fsync: args.fsync,
     };
-    let show_bar = !args.quiet && std::io::stderr().is_terminal();
-    let reporter = TerminalReporter::new(show_bar, !args.quiet);
+    let show_bar = !quiet && std::io::stderr().is_terminal();
+    let reporter = TerminalReporter::new(show_bar, verbosity);
     let outcome = pipeline::run(&config, &reporter).map_err(|e| e.to_string())?;
     reporter.bar.finish_and_clear();
     let mut stdout = std::io::stdout().lock();
@@ -235,8 +401,14 @@ fn run(args: RunArgs) -> Result<ExitCode, String> {
     if args.json {
         let _ = serde_json::to_writer(&mut stdout, &outcome.summary);
         let _ = writeln!(stdout);
-    } else if !args.quiet {
+    } else if !quiet {
         eprintln!("{}", human_summary(&outcome.summary));
+        if outcome.summary.exit_code() != 0 {
+            eprintln!(
+                "  see {} for the reason of each file; fix or remove them, then `--resume`",
+                config_manifest_hint(&outcome.summary)
+            );
+        }
     }
     let mut code = if args.exit_zero_on_file_failures {
         0
@@ -328,15 +500,23 @@ fn human_summary(s: &Summary) -> String {
     text
 }
 
+fn config_manifest_hint(summary: &Summary) -> String {
+    match &summary.shard {
+        Some(shard) => format!("OUTPUT/manifest-{}.jsonl", shard.replace('/', "-of-")),
+        None => "OUTPUT/manifest.jsonl".to_owned(),
+    }
+}
+
 /// Progress on stderr: a bar on a terminal, and a line per file that failed or was
-/// quarantined, named by its keyed id (or its path with --manifest-paths).
+/// quarantined (every file with -v), named by its keyed id (or its path with
+/// --manifest-paths).
 struct TerminalReporter {
     bar: ProgressBar,
-    messages: bool,
+    verbosity: Verbosity,
 }
 
 impl TerminalReporter {
-    fn new(show_bar: bool, messages: bool) -> Self {
+    fn new(show_bar: bool, verbosity: Verbosity) -> Self {
         let bar = if show_bar {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -347,7 +527,7 @@ impl TerminalReporter {
         } else {
             ProgressBar::hidden()
         };
-        TerminalReporter { bar, messages }
+        TerminalReporter { bar, verbosity }
     }
 }
 
@@ -358,15 +538,26 @@ impl Reporter for TerminalReporter {
 
     fn file_done(&self, record: &Record) {
         self.bar.inc(1);
-        if self.messages && matches!(record.status, Status::Failed | Status::Quarantined) {
+        let problem = matches!(record.status, Status::Failed | Status::Quarantined);
+        let show = match self.verbosity {
+            Verbosity::Quiet => false,
+            Verbosity::Normal => problem,
+            Verbosity::Verbose => true,
+        };
+        if show {
             let name = record.input.as_deref().unwrap_or(&record.id);
-            let status = if record.status == Status::Failed {
-                "failed"
-            } else {
-                "quarantined"
+            let status = match record.status {
+                Status::Written => "written",
+                Status::Skipped => "skipped",
+                Status::Failed => "failed",
+                Status::Quarantined => "quarantined",
             };
-            let reason = record.reason.as_deref().unwrap_or("");
-            self.bar.suspend(|| eprintln!("{status}: {name}: {reason}"));
+            let detail = record
+                .reason
+                .as_deref()
+                .or(record.output.as_deref())
+                .unwrap_or("");
+            self.bar.suspend(|| eprintln!("{status}: {name}: {detail}"));
         }
     }
 }
@@ -380,7 +571,7 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, String> {
             }
         }
         ProfileCommand::Show { profile } => {
-            let p = Profile::load(&profile).map_err(|e| e.to_string())?;
+            let p = Profile::load(&profile).map_err(profile_error)?;
             println!("# profile {} ({})", p.name, p.chain.join(" -> "));
             println!("# sha256 {}", p.table_sha256());
             print!("{}", p.effective_table());
@@ -396,6 +587,12 @@ fn profile_command(cmd: ProfileCommand) -> Result<ExitCode, String> {
                 p.chain.len()
             );
         }
+        ProfileCommand::Diff { a, b } => {
+            let a = Profile::load(&a).map_err(profile_error)?;
+            let b = Profile::load(&b).map_err(profile_error)?;
+            print!("{}", profile::diff(&a, &b));
+        }
+        ProfileCommand::Schema => print!("{PROFILE_SCHEMA}"),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -407,6 +604,163 @@ fn keygen(file: &std::path::Path) -> Result<ExitCode, String> {
         "wrote a new key to {} (fingerprint {})",
         file.display(),
         key.fingerprint()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The profile `verify` checks against: the one named, else the run's (from summary.json).
+fn verify_profile(args: &VerifyArgs) -> Result<Profile, String> {
+    if let Some(name) = &args.profile {
+        return Profile::load(name).map_err(profile_error);
+    }
+    let summary_path = args.output.join("summary.json");
+    let summary: Summary = std::fs::read(&summary_path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            format!(
+                "{} is missing or unreadable, so the run's profile is unknown: name it with --profile",
+                summary_path.display()
+            )
+        })?;
+    let origin = summary.profile.chain.last().cloned().unwrap_or_default();
+    let name = origin.strip_prefix("builtin:").unwrap_or(&origin);
+    Profile::load(name)
+        .map_err(|e| format!("the run's profile ({e}) cannot be loaded: name it with --profile"))
+}
+
+/// `verify OUTPUT`.
+fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
+    let profile = verify_profile(&args)?;
+    let key = Key::find(args.key_file.as_deref())
+        .map_err(key_error)?
+        .map(|(key, _)| key);
+    let config = VerifyConfig {
+        output: args.output.clone(),
+        profile,
+        key,
+        against: args.against.clone(),
+        max_file_size: args.max_file_size,
+    };
+    let report = verify::verify(&config).map_err(|e| e.to_string())?;
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer_pretty(&mut stdout, &report);
+        let _ = writeln!(stdout);
+    } else {
+        let color = use_color(std::io::stdout().is_terminal());
+        let mut stdout = std::io::stdout().lock();
+        for f in &report.findings {
+            let label = f.to_string();
+            let line = if color && f.check == Check::Leak {
+                format!("\x1b[31m{label}\x1b[0m")
+            } else {
+                label
+            };
+            let _ = writeln!(stdout, "{line}");
+        }
+    }
+    if verbosity != Verbosity::Quiet {
+        for note in &report.notes {
+            eprintln!("note: {note}");
+        }
+        if verbosity == Verbosity::Verbose {
+            for (kind, n) in &report.values_by_kind {
+                eprintln!("searched: {n} {kind} values");
+            }
+        }
+        let mut by_check = std::collections::BTreeMap::new();
+        for f in &report.findings {
+            *by_check.entry(f.check).or_insert(0u64) += 1;
+        }
+        let counts: Vec<String> = by_check
+            .iter()
+            .map(|(c, n)| {
+                let name = serde_json::to_value(c)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                format!("{n} {name}")
+            })
+            .collect();
+        let against = if args.against.is_some() {
+            format!(
+                ", {} identifying values of {} inputs searched",
+                report.identifying_values, report.inputs
+            )
+        } else {
+            String::new()
+        };
+        if report.findings.is_empty() {
+            eprintln!(
+                "verify: {} files checked against profile {}{against}: no problems",
+                report.files, report.profile
+            );
+        } else {
+            eprintln!(
+                "verify: {} files checked against profile {}{against}: {} problems ({})",
+                report.files,
+                report.profile,
+                report.findings.len(),
+                counts.join(", ")
+            );
+            eprintln!(
+                "  leaks and removed attributes need the profile fixed (`dicom-deid inspect FILE` shows why each element was kept) and the run redone; manifest problems mean OUTPUT changed after the run"
+            );
+        }
+        if args.against.is_none() {
+            eprintln!(
+                "  add --against INPUT to also search the outputs for the inputs' identifying values"
+            );
+        }
+    }
+    Ok(ExitCode::from(report.exit_code()))
+}
+
+/// `inspect FILE`.
+fn inspect_command(args: InspectArgs) -> Result<ExitCode, String> {
+    let terminal = std::io::stdout().is_terminal();
+    if !terminal && !args.force {
+        return Err(
+            "inspect shows original values (PHI), so it writes only to a terminal: run it in a terminal, or add --force to write them to a file or pipe yourself".to_owned(),
+        );
+    }
+    let profile = Profile::load(&args.profile).map_err(profile_error)?;
+    let key = match Key::find(args.key_file.as_deref()).map_err(key_error)? {
+        Some((key, _)) => key,
+        None => {
+            eprintln!(
+                "note: no key file found: new UIDs and pseudonyms below use a temporary key and differ from a run's (name one with --key-file)"
+            );
+            Key::generate()
+        }
+    };
+    let size = std::fs::metadata(&args.file)
+        .map_err(|e| format!("{}: {e}", args.file.display()))?
+        .len();
+    if size > args.max_file_size {
+        return Err(format!(
+            "{}: larger than --max-file-size ({} bytes); raise it to inspect this file",
+            args.file.display(),
+            args.max_file_size
+        ));
+    }
+    let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let deidentifier = Deidentifier::new(profile, key);
+    let inspection = inspect::inspect(&deidentifier, &bytes, args.max_file_size)
+        .map_err(|e| format!("{}: {e}", args.file.display()))?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "# {} (transfer syntax {}), profile {}",
+        args.file.display(),
+        inspection.transfer_syntax,
+        deidentifier.profile().name
+    );
+    let _ = write!(
+        stdout,
+        "{}",
+        inspect::render(&inspection.rows, use_color(terminal))
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -167,7 +167,7 @@ fn fill_sop_from_meta(object: &mut InMemDicomObject, meta_bytes: &[u8]) {
 }
 
 /// Inflate a deflated data set, refusing to grow past `max` bytes (deflate bombs).
-fn inflate(data: &[u8], max: u64) -> Result<Vec<u8>, FileError> {
+pub(crate) fn inflate(data: &[u8], max: u64) -> Result<Vec<u8>, FileError> {
     let mut out = Vec::new();
     flate2::read::DeflateDecoder::new(data)
         .take(max + 1)

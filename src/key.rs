@@ -147,6 +147,21 @@ impl Key {
         }
     }
 
+    /// The key a run would use, without creating one: `explicit`, else the per-user key file
+    /// when it exists. For commands that read outputs (`verify`, `inspect`).
+    pub fn find(explicit: Option<&Path>) -> Result<Option<(Self, PathBuf)>, KeyError> {
+        if let Some(path) = explicit {
+            return Ok(Some((Key::load(path)?, path.to_owned())));
+        }
+        let Some(path) = dirs::config_dir().map(|d| d.join("dicom-deid").join("key")) else {
+            return Ok(None);
+        };
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some((Key::load(&path)?, path)))
+    }
+
     /// HMAC-SHA256 of `domain ‖ data`; the domain separates the uses of the key.
     pub fn mac(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");

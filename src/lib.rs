@@ -11,12 +11,15 @@
 //! - [`pipeline`], [`manifest`], [`qa`]: the `run` job, its audit trail, its masking report.
 //! - [`summary`]: the shards of a run checked and merged into one manifest and summary.
 //! - [`key`]: the run's secret and everything keyed on it.
+//! - [`inspect`]: one file's elements, actions and values, for a person at a terminal.
+//! - [`verify`]: checking an OUTPUT tree against the profile, the inputs and the manifest.
 
 pub mod actions;
 pub mod clean;
 pub mod cli;
 pub mod dates;
 pub mod dicom_file;
+pub mod inspect;
 pub mod key;
 pub mod manifest;
 pub mod pipeline;
@@ -28,3 +31,4 @@ pub mod scan;
 pub mod standard;
 pub mod summary;
 pub mod uid;
+pub mod verify;

@@ -167,9 +167,13 @@ pub trait Reporter: Sync {
 pub enum RunError {
     #[error("INPUT {0}: not a readable folder")]
     Input(PathBuf),
-    #[error("OUTPUT must not be INPUT, inside INPUT, or contain INPUT")]
+    #[error(
+        "OUTPUT is INPUT, inside INPUT, or contains INPUT: choose an OUTPUT folder outside INPUT"
+    )]
     Overlap,
-    #[error("--linkage must not point inside INPUT or OUTPUT")]
+    #[error(
+        "--linkage points inside INPUT or OUTPUT: choose a folder outside both (it holds the PHI linkage)"
+    )]
     LinkageInside,
     #[error(
         "OUTPUT {0} is not empty and holds no run to resume: use an empty folder, or --resume to finish an earlier run"

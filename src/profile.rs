@@ -422,68 +422,76 @@ impl Profile {
         PrivateRule::Policy(self.private)
     }
 
-    /// The effective table as text: one line per rule (selector, keyword, action, layer),
-    /// then the settings. Its SHA-256 names the profile in every summary.
-    pub fn effective_table(&self) -> String {
-        let mut lines: Vec<(String, String)> = Vec::new();
+    /// Every rule of the profile as (selector, keyword, rule), sorted by selector: tags, masks
+    /// and private attributes by creator.
+    pub fn effective_rules(&self) -> Vec<(String, String, &Rule)> {
+        let mut rules = Vec::new();
         for (tag, rule) in &self.tags {
             let keyword = StandardDataDictionary
                 .by_tag(*tag)
                 .map(|e| e.alias().to_owned())
                 .unwrap_or_default();
-            lines.push((
-                format!("({:04X},{:04X})", tag.0, tag.1),
-                format!("{keyword}\t{}\t{}", rule.action, rule.layer),
-            ));
+            rules.push((format!("({:04X},{:04X})", tag.0, tag.1), keyword, rule));
         }
         for (sel, rule) in &self.masks {
-            lines.push((
-                sel.to_string(),
-                format!("\t{}\t{}", rule.action, rule.layer),
-            ));
+            rules.push((sel.to_string(), String::new(), rule));
         }
         for ((group, offset, creator), rule) in &self.private_rules {
-            lines.push((
+            rules.push((
                 format!("({group:04X},xx{offset:02X})@{creator}"),
-                format!("\t{}\t{}", rule.action, rule.layer),
+                String::new(),
+                rule,
             ));
         }
-        lines.sort();
-        let mut out = String::new();
-        for (sel, rest) in lines {
-            let _ = writeln!(out, "{sel}\t{rest}");
-        }
+        rules.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+        rules
+    }
+
+    /// The settings beyond the rules, one `# key: value` line each.
+    pub fn settings(&self) -> Vec<String> {
         let options: Vec<_> = self.options.iter().map(|o| o.name()).collect();
-        let _ = writeln!(out, "# options: {}", options.join(", "));
-        let _ = writeln!(out, "# private: {:?}", self.private);
-        let _ = writeln!(out, "# unlisted: {:?}", self.unlisted);
-        let _ = writeln!(out, "# uids.root: {}", self.uid_root);
-        let _ = writeln!(out, "# dates: {:?}", self.dates);
         let p = &self.patient;
-        let _ = writeln!(
-            out,
-            "# patient: id {:?}, name {:?}, prefix {:?}, cap_age {}, lookup entries {}",
-            p.id,
-            p.name_template,
-            p.prefix,
-            p.cap_age,
-            p.lookup.len()
-        );
+        let mut lines = vec![
+            format!("# options: {}", options.join(", ")),
+            format!("# private: {:?}", self.private),
+            format!("# unlisted: {:?}", self.unlisted),
+            format!("# uids.root: {}", self.uid_root),
+            format!("# dates: {:?}", self.dates),
+            format!(
+                "# patient: id {:?}, name {:?}, prefix {:?}, cap_age {}, lookup entries {}",
+                p.id,
+                p.name_template,
+                p.prefix,
+                p.cap_age,
+                p.lookup.len()
+            ),
+        ];
         let px = &self.pixel;
-        let _ = writeln!(
-            out,
+        lines.push(format!(
             "# pixel: detect {}, burned_in_without_rule {:?}, fill {:?}",
             px.detect, px.burned_in_without_rule, px.fill
-        );
+        ));
         for rule in &px.rules {
             let regions: Vec<String> = rule.regions.iter().map(ToString::to_string).collect();
-            let _ = writeln!(
-                out,
+            lines.push(format!(
                 "# pixel rule {:?}: when {}; regions {}",
                 rule.name,
                 rule.when,
                 regions.join(" ")
-            );
+            ));
+        }
+        lines
+    }
+
+    /// The effective table as text: one line per rule (selector, keyword, action, layer),
+    /// then the settings. Its SHA-256 names the profile in every summary.
+    pub fn effective_table(&self) -> String {
+        let mut out = String::new();
+        for (sel, keyword, rule) in self.effective_rules() {
+            let _ = writeln!(out, "{sel}\t{keyword}\t{}\t{}", rule.action, rule.layer);
+        }
+        for line in self.settings() {
+            let _ = writeln!(out, "{line}");
         }
         out
     }
@@ -492,6 +500,59 @@ impl Profile {
     pub fn table_sha256(&self) -> String {
         hex::encode(Sha256::digest(self.effective_table().as_bytes()))
     }
+}
+
+/// The rules and settings that differ in effect between two profiles, as text: one line per
+/// selector whose action differs (`-` for A, `+` for B, with the layer that chose it), then
+/// the settings lines that differ.
+pub fn diff(a: &Profile, b: &Profile) -> String {
+    let table = |p: &Profile| -> BTreeMap<String, (String, String)> {
+        p.effective_rules()
+            .into_iter()
+            .map(|(sel, keyword, rule)| {
+                (sel, (keyword, format!("{}\t({})", rule.action, rule.layer)))
+            })
+            .collect()
+    };
+    let (ta, tb) = (table(a), table(b));
+    let action = |t: &BTreeMap<String, (String, String)>, sel: &str| {
+        t.get(sel)
+            .map(|(_, a)| a.clone())
+            .unwrap_or_else(|| "(no rule: unlisted)".to_owned())
+    };
+    let bare = |s: &str| s.split('\t').next().unwrap_or("").to_owned();
+    let mut out = format!(
+        "# - {} ({})\n# + {} ({})\n",
+        a.name,
+        a.chain.join(" -> "),
+        b.name,
+        b.chain.join(" -> ")
+    );
+    let mut differences = 0;
+    let selectors: BTreeSet<&String> = ta.keys().chain(tb.keys()).collect();
+    for sel in selectors {
+        let (x, y) = (action(&ta, sel), action(&tb, sel));
+        if bare(&x) == bare(&y) {
+            continue;
+        }
+        let keyword = ta.get(sel).or_else(|| tb.get(sel)).map(|(k, _)| k.as_str());
+        let _ = writeln!(out, "- {sel}\t{}\t{x}", keyword.unwrap_or(""));
+        let _ = writeln!(out, "+ {sel}\t{}\t{y}", keyword.unwrap_or(""));
+        differences += 1;
+    }
+    let (sa, sb) = (a.settings(), b.settings());
+    for x in sa.iter().filter(|x| !sb.contains(x)) {
+        let _ = writeln!(out, "- {x}");
+        differences += 1;
+    }
+    for y in sb.iter().filter(|y| !sa.contains(y)) {
+        let _ = writeln!(out, "+ {y}");
+        differences += 1;
+    }
+    if differences == 0 {
+        out.push_str("# no differences in effect\n");
+    }
+    out
 }
 
 /// Find a profile's text: a built-in name, else a file (relative to the extending file's folder).
@@ -1057,6 +1118,27 @@ mod tests {
         assert!(profile_from("dates: {range_days: [10, -10]}\n").is_err());
         assert!(profile_from("patient: {id: lookup}\n").is_err());
         assert!(profile_from("patient: {name: \"{birthdate}\"}\n").is_err());
+    }
+
+    #[test]
+    fn diff_lists_only_rules_that_differ_in_effect() {
+        let basic = Profile::load("basic").unwrap();
+        let ml = Profile::load("ml-dataset").unwrap();
+        let d = diff(&basic, &ml);
+        assert!(d.contains("- (0008,0050)\tAccessionNumber\tempty"), "{d}");
+        assert!(
+            d.contains("+ (0008,0050)\tAccessionNumber\thash\t(profile ml-dataset)"),
+            "{d}"
+        );
+        assert!(
+            d.contains("- # private: Remove\n") && d.contains("+ # private: Safe\n"),
+            "{d}"
+        );
+        assert!(
+            !d.contains("SOPInstanceUID"),
+            "unchanged rules are not listed"
+        );
+        assert!(diff(&basic, &basic).contains("no differences"));
     }
 
     #[test]

@@ -1,0 +1,779 @@
+//! The identifying values of the input files ("needles"), and finding them again in outputs.
+//!
+//! # What is gathered, from every input data set at every depth
+//! - Person names (any PN attribute): the value as written, family and given name in both
+//!   orders, each component and each word of a component; titles ("Dr", "MD", …) never.
+//! - Identifiers: PatientID, OtherPatientIDs, IssuerOfPatientID, MedicalRecordLocator,
+//!   AccessionNumber, StudyID, procedure and procedure step IDs, admission and order numbers,
+//!   StationName, DeviceSerialNumber: the whole value.
+//! - PatientBirthDate in common spellings: `19650412`, `1965-04-12`, `1965/04/12`, `12.04.1965`,
+//!   `12/04/1965`, `04/12/1965`, `12-04-1965`, without leading zeros, and with English month
+//!   names (`12 Apr 1965`, `April 12, 1965`).
+//! - Addresses (patient, institution, referring physician, person): the whole value, each
+//!   comma-separated part of at least 5 characters, each word of at least 5 letters that is
+//!   not a common word ("street", "hospital", …) and each number of at least 5 digits.
+//! - Telephone numbers: the value, and its digits alone when there are at least 7.
+//! - InstitutionName and InstitutionalDepartmentName: the whole value and each significant
+//!   word of at least 5 letters.
+//! - UIDs (any UI attribute, private ones too) outside `1.2.840.10008.`.
+//! - Free text (other LO, SH, ST, LT, UT, UC attributes): e-mail addresses, telephone numbers
+//!   and runs of 7 or more digits, the identifiers text carries whatever the file.
+//!
+//! An attribute the profile deliberately keeps (its rule says `keep`, e.g. InstitutionName
+//! under retain-institution-identity) is not gathered: its value in the output is a choice,
+//! not a leak. Values the profile itself writes (the dummy text, `replace` values) are never
+//! needles, so re-verifying data that was de-identified before gives no false hits. An
+//! institution, address or device value (or word) that some input also holds in a kept
+//! free-text attribute, or that the profile writes, is not a needle either: "GE MEDICAL SYSTEMS" as an InstitutionName
+//! reveals nothing when the kept Manufacturer says the same. Person names, IDs, dates,
+//! telephone numbers and UIDs get no such allowance. Values need a letter or digit.
+//!
+//! # Where and how they are searched (short values)
+//! Short values would match ordinary text and random bytes, so the rules depend on length:
+//! - Every needle of at least 2 characters is a hit when it is the whole value of a free-text
+//!   attribute (PN, LO, SH, ST, LT, UT, UC, AE, UR) of an output, case-insensitively.
+//! - Needles of at least 3 characters (numbers: at least 4 digits) are also found inside
+//!   free-text values, on word boundaries: "ANN" is not found in "ANNUAL", "DOE" is found in
+//!   "seen by DOE, JOHN". Single characters (sex "M", initials) are never searched, and
+//!   neither are ages, sexes or other coded values.
+//! - Needles of at least 6 bytes (UIDs: 10) are searched in the raw bytes of the whole file —
+//!   preamble, file meta, private and other binary values — in UTF-8 and in the file's
+//!   character set, upper- and lower-case (ASCII letters in any case), on byte boundaries. Text
+//!   attributes are left to the rules above, and pixel, overlay, waveform and spectroscopy
+//!   samples are skipped: random samples match short strings by chance, and pixels are the
+//!   pixel stage's business.
+//! - Original UIDs are hits in any UI value of an output, compared whole.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_core::header::Header;
+use dicom_core::value::{PrimitiveValue, Value};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
+use dicom_object::mem::InMemDicomObject;
+use regex::Regex;
+
+use crate::actions::{Action, Deidentifier, Iod, Place, dictionary_vr, private_creators};
+use crate::clean;
+use crate::uid;
+
+/// What kind of identifying value a needle is: reported instead of the value itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    PatientName,
+    PhysicianName,
+    OperatorName,
+    PersonName,
+    PatientId,
+    AccessionNumber,
+    Identifier,
+    Device,
+    BirthDate,
+    Address,
+    PhoneNumber,
+    Institution,
+    Uid,
+    FreeTextIdentifier,
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Kind::PatientName => "patient name",
+            Kind::PhysicianName => "physician name",
+            Kind::OperatorName => "operator name",
+            Kind::PersonName => "person name",
+            Kind::PatientId => "patient ID",
+            Kind::AccessionNumber => "accession number",
+            Kind::Identifier => "identifier",
+            Kind::Device => "device name or serial number",
+            Kind::BirthDate => "birth date",
+            Kind::Address => "address",
+            Kind::PhoneNumber => "telephone number",
+            Kind::Institution => "institution name",
+            Kind::Uid => "UID",
+            Kind::FreeTextIdentifier => "identifier from free text",
+        })
+    }
+}
+
+/// A needle found: its kind and the input attribute it was gathered from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Hit {
+    pub kind: Kind,
+    pub source: Tag,
+}
+
+impl std::fmt::Display for Hit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (as in {} of an input)",
+            self.kind,
+            keyword(self.source)
+        )
+    }
+}
+
+/// The keyword of a tag, or `(gggg,eeee)` when it has none.
+pub fn keyword(tag: Tag) -> String {
+    match StandardDataDictionary.by_tag(tag) {
+        Some(entry) if tag.0.is_multiple_of(2) => entry.alias().to_owned(),
+        _ => format!("({:04X},{:04X})", tag.0, tag.1),
+    }
+}
+
+const PATIENT_NAMES: &[Tag] = &[
+    tags::PATIENT_NAME,
+    tags::OTHER_PATIENT_NAMES,
+    tags::PATIENT_BIRTH_NAME,
+    tags::PATIENT_MOTHER_BIRTH_NAME,
+    tags::RESPONSIBLE_PERSON,
+];
+const PHYSICIAN_NAMES: &[Tag] = &[
+    tags::REFERRING_PHYSICIAN_NAME,
+    tags::CONSULTING_PHYSICIAN_NAME,
+    tags::PERFORMING_PHYSICIAN_NAME,
+    tags::NAME_OF_PHYSICIANS_READING_STUDY,
+    tags::PHYSICIANS_OF_RECORD,
+    tags::REQUESTING_PHYSICIAN,
+    tags::SCHEDULED_PERFORMING_PHYSICIAN_NAME,
+];
+/// OtherPatientIDs and MedicalRecordLocator are retired, still seen in old exports.
+const PATIENT_IDS: &[Tag] = &[tags::PATIENT_ID, Tag(0x0010, 0x1000), Tag(0x0010, 0x1090)];
+const IDENTIFIERS: &[Tag] = &[
+    tags::ISSUER_OF_PATIENT_ID,
+    tags::STUDY_ID,
+    tags::REQUESTED_PROCEDURE_ID,
+    tags::SCHEDULED_PROCEDURE_STEP_ID,
+    tags::PERFORMED_PROCEDURE_STEP_ID,
+    tags::ADMISSION_ID,
+    tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+    tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
+];
+const DEVICES: &[Tag] = &[tags::STATION_NAME, tags::DEVICE_SERIAL_NUMBER];
+const ADDRESSES: &[Tag] = &[
+    tags::PATIENT_ADDRESS,
+    tags::INSTITUTION_ADDRESS,
+    tags::REFERRING_PHYSICIAN_ADDRESS,
+    tags::PERSON_ADDRESS,
+];
+const PHONES: &[Tag] = &[
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::REFERRING_PHYSICIAN_TELEPHONE_NUMBERS,
+    tags::PERSON_TELEPHONE_NUMBERS,
+];
+const INSTITUTIONS: &[Tag] = &[tags::INSTITUTION_NAME, tags::INSTITUTIONAL_DEPARTMENT_NAME];
+
+/// Free-text VRs: where names and identifiers can be written.
+pub fn is_free_text_vr(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::PN | VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC | VR::AE | VR::UR
+    )
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// The identifying values gathered from inputs, by lower-case text.
+#[derive(Default)]
+pub struct Needles {
+    values: BTreeMap<String, Hit>,
+    uids: BTreeMap<String, Hit>,
+    /// Texts the profile keeps in some input (whole values and their words), which
+    /// organisation and device needles may coincide with ("GE MEDICAL SYSTEMS" as both
+    /// InstitutionName and the kept Manufacturer).
+    kept: BTreeSet<String>,
+}
+
+/// Only counts: the values are PHI.
+impl std::fmt::Debug for Needles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Needles({} values, {} UIDs)",
+            self.values.len(),
+            self.uids.len()
+        )
+    }
+}
+
+impl Needles {
+    pub fn len(&self) -> usize {
+        self.values.len() + self.uids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many values of each kind were gathered (the search's reach, without the values).
+    pub fn counts(&self) -> BTreeMap<String, u64> {
+        let mut counts = BTreeMap::new();
+        for hit in self.values.values().chain(self.uids.values()) {
+            *counts.entry(hit.kind.to_string()).or_default() += 1;
+        }
+        counts
+    }
+
+    /// Add another file's needles (the first kind seen for a value stays, so the result does
+    /// not depend on the order files were read in when merged in input order).
+    pub fn merge(&mut self, other: Needles) {
+        for (k, v) in other.values {
+            self.values.entry(k).or_insert(v);
+        }
+        for (k, v) in other.uids {
+            self.uids.entry(k).or_insert(v);
+        }
+        self.kept.extend(other.kept);
+    }
+
+    fn add(&mut self, text: &str, kind: Kind, source: Tag) {
+        let text = text.trim();
+        if text.chars().count() >= 2 && text.chars().any(char::is_alphanumeric) {
+            self.values
+                .entry(text.to_lowercase())
+                .or_insert(Hit { kind, source });
+        }
+    }
+
+    /// Gather every identifying value of one input data set.
+    pub fn gather(deidentifier: &Deidentifier, object: &InMemDicomObject) -> Needles {
+        let mut needles = Needles::default();
+        let iod = Iod::of(object);
+        needles.gather_level(deidentifier, &iod, object, Place::TOP);
+        needles
+    }
+
+    fn gather_level(
+        &mut self,
+        deid: &Deidentifier,
+        iod: &Iod,
+        object: &InMemDicomObject,
+        place: Place,
+    ) {
+        let creators = private_creators(object);
+        for elem in object {
+            let tag = elem.tag();
+            let vr = match elem.vr() {
+                VR::UN => dictionary_vr(tag).unwrap_or(VR::UN),
+                vr => vr,
+            };
+            let action = if tag.0 % 2 == 1 {
+                let creator = creators.get(&(tag.0, (tag.1 >> 8) as u8));
+                match creator {
+                    Some(c) if tag.1 >= 0x1000 => {
+                        deid.decide_private(tag.0, (tag.1 & 0xFF) as u8, c).action
+                    }
+                    _ => Action::Remove,
+                }
+            } else {
+                deid.decide_public(tag, vr, iod, place).action
+            };
+            if let Value::Sequence(seq) = elem.value() {
+                if place.depth < crate::scan::MAX_DEPTH {
+                    let inner = place.inside(tag, &action);
+                    for item in seq.items() {
+                        self.gather_level(deid, iod, item, inner);
+                    }
+                }
+                continue;
+            }
+            let Value::Primitive(value) = elem.value() else {
+                continue;
+            };
+            // A deliberately kept attribute is a choice of the profile, not a leak.
+            if action == Action::Keep {
+                if is_free_text_vr(vr) && vr != VR::PN {
+                    for v in values(value) {
+                        let v = v.trim().to_lowercase();
+                        self.kept
+                            .extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
+                        self.kept.insert(v);
+                    }
+                }
+                continue;
+            }
+            for v in values(value) {
+                if tag.0 % 2 == 1 {
+                    match vr {
+                        VR::PN => self.add_name(&v, Kind::PersonName, tag),
+                        VR::UI => self.add_uid(&v, tag),
+                        _ => {}
+                    }
+                } else {
+                    self.add_public(tag, vr, &v);
+                }
+            }
+        }
+    }
+
+    fn add_public(&mut self, tag: Tag, vr: VR, v: &str) {
+        if PATIENT_NAMES.contains(&tag) {
+            self.add_name(v, Kind::PatientName, tag);
+        } else if PHYSICIAN_NAMES.contains(&tag) {
+            self.add_name(v, Kind::PhysicianName, tag);
+        } else if tag == tags::OPERATORS_NAME {
+            self.add_name(v, Kind::OperatorName, tag);
+        } else if vr == VR::PN {
+            self.add_name(v, Kind::PersonName, tag);
+        } else if PATIENT_IDS.contains(&tag) {
+            self.add(v, Kind::PatientId, tag);
+        } else if tag == tags::ACCESSION_NUMBER {
+            self.add(v, Kind::AccessionNumber, tag);
+        } else if IDENTIFIERS.contains(&tag) {
+            self.add(v, Kind::Identifier, tag);
+        } else if DEVICES.contains(&tag) {
+            self.add(v, Kind::Device, tag);
+        } else if tag == tags::PATIENT_BIRTH_DATE {
+            self.add_birth_date(v, tag);
+        } else if ADDRESSES.contains(&tag) {
+            self.add_address(v, tag);
+        } else if PHONES.contains(&tag) {
+            self.add_phone(v, Kind::PhoneNumber, tag);
+        } else if INSTITUTIONS.contains(&tag) {
+            self.add(v, Kind::Institution, tag);
+            self.add_words(v, Kind::Institution, tag);
+        } else if vr == VR::UI {
+            self.add_uid(v, tag);
+        } else if matches!(vr, VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC) {
+            self.add_free_text(v, tag);
+        }
+    }
+
+    fn add_uid(&mut self, v: &str, tag: Tag) {
+        let v = v.trim_end_matches(['\0', ' ']).trim();
+        if !v.is_empty() && !uid::is_well_known(v) {
+            self.uids.entry(v.to_owned()).or_insert(Hit {
+                kind: Kind::Uid,
+                source: tag,
+            });
+        }
+    }
+
+    /// A PN value: the whole value, both name orders, every component and word.
+    fn add_name(&mut self, pn: &str, kind: Kind, tag: Tag) {
+        self.add(pn, kind, tag);
+        for group in pn.split('=') {
+            let parts: Vec<&str> = group.split('^').map(str::trim).collect();
+            let spaced = parts
+                .iter()
+                .filter(|p| !p.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
+            self.add(&spaced, kind, tag);
+            if let [family, given, ..] = parts[..]
+                && !family.is_empty()
+                && !given.is_empty()
+            {
+                self.add(&format!("{given} {family}"), kind, tag);
+            }
+            for part in &parts {
+                if !is_title(part) {
+                    self.add(part, kind, tag);
+                }
+                for word in part.split_whitespace() {
+                    if !is_title(word) && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
+                        self.add(word, kind, tag);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A DA birth date in its common spellings.
+    fn add_birth_date(&mut self, da: &str, tag: Tag) {
+        let da = da.trim();
+        self.add(da, Kind::BirthDate, tag);
+        let Some((y, m, d)) = parse_da(da) else {
+            return;
+        };
+        let month = MONTHS[m as usize - 1];
+        let short = &month[..3];
+        let spellings = [
+            format!("{y:04}-{m:02}-{d:02}"),
+            format!("{y:04}/{m:02}/{d:02}"),
+            format!("{y:04}.{m:02}.{d:02}"),
+            format!("{d:02}.{m:02}.{y:04}"),
+            format!("{d}.{m}.{y:04}"),
+            format!("{d:02}/{m:02}/{y:04}"),
+            format!("{d}/{m}/{y:04}"),
+            format!("{m:02}/{d:02}/{y:04}"),
+            format!("{m}/{d}/{y:04}"),
+            format!("{d:02}-{m:02}-{y:04}"),
+            format!("{m:02}-{d:02}-{y:04}"),
+            format!("{d} {month} {y:04}"),
+            format!("{d} {short} {y:04}"),
+            format!("{d:02} {short} {y:04}"),
+            format!("{month} {d}, {y:04}"),
+            format!("{short} {d}, {y:04}"),
+            format!("{d:02}-{short}-{y:04}"),
+        ];
+        for s in spellings {
+            self.add(&s, Kind::BirthDate, tag);
+        }
+    }
+
+    fn add_address(&mut self, v: &str, tag: Tag) {
+        self.add(v, Kind::Address, tag);
+        for part in v.split([',', ';', '^', '\n', '\r']) {
+            if part.trim().chars().count() >= 5 {
+                self.add(part, Kind::Address, tag);
+            }
+        }
+        self.add_words(v, Kind::Address, tag);
+    }
+
+    /// Significant words of a phrase: at least 5 letters and not common, or at least 5 digits.
+    fn add_words(&mut self, v: &str, kind: Kind, tag: Tag) {
+        for word in v.split(|c: char| !c.is_alphanumeric()) {
+            let letters = word.chars().filter(|c| c.is_alphabetic()).count();
+            let digits = word.chars().all(|c| c.is_ascii_digit());
+            if (letters >= 5 && !clean::is_common(word)) || (digits && word.len() >= 5) {
+                self.add(word, kind, tag);
+            }
+        }
+    }
+
+    fn add_phone(&mut self, v: &str, kind: Kind, tag: Tag) {
+        self.add(v, kind, tag);
+        let digits: String = v.chars().filter(char::is_ascii_digit).collect();
+        if digits.len() >= 7 {
+            self.add(&digits, kind, tag);
+        }
+    }
+
+    fn add_free_text(&mut self, v: &str, tag: Tag) {
+        static PATTERNS: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+            Regex::new(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+|\+?(?:\(\d+\)[ .-]?)?\d[\d .-]{5,}\d|\d{7,}")
+                .expect("free-text patterns are valid")
+        });
+        for m in PATTERNS.find_iter(v) {
+            let text = m.as_str();
+            let before = v[..m.start()].chars().next_back();
+            let after = v[m.end()..].chars().next();
+            // Parts of dotted numbers (UIDs, versions, decimals) are not identifiers.
+            if before == Some('.') || after == Some('.') {
+                continue;
+            }
+            let digits = text.chars().filter(char::is_ascii_digit).count();
+            if text.contains('@') || digits >= 7 {
+                self.add(text, Kind::FreeTextIdentifier, tag);
+            }
+        }
+    }
+
+    /// Build the searches, leaving out values the profile itself writes.
+    pub fn into_matcher(mut self, written_by_profile: &[String]) -> Matcher {
+        let mut kept = std::mem::take(&mut self.kept);
+        for v in written_by_profile {
+            let v = v.trim().to_lowercase();
+            self.values.remove(&v);
+            kept.extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
+        }
+        self.values.retain(|text, hit| {
+            !(matches!(hit.kind, Kind::Institution | Kind::Address | Kind::Device)
+                && kept.contains(text))
+        });
+        let exact: HashMap<String, Hit> = self.values.clone().into_iter().collect();
+        let words: Vec<(String, Hit)> = self
+            .values
+            .iter()
+            .filter(|(text, _)| word_searchable(text))
+            .map(|(t, h)| (t.clone(), *h))
+            .collect();
+        let word_search = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(words.iter().map(|(t, _)| t.as_str()))
+            .expect("needles form an automaton");
+        let mut bytes: Vec<(String, Hit)> = self
+            .values
+            .iter()
+            .filter(|(text, _)| text.len() >= 6)
+            .map(|(t, h)| (t.clone(), *h))
+            .collect();
+        bytes.extend(
+            self.uids
+                .iter()
+                .filter(|(u, _)| u.len() >= 10)
+                .map(|(t, h)| (t.clone(), *h)),
+        );
+        Matcher {
+            exact,
+            uids: self.uids.into_iter().collect(),
+            word_search,
+            words,
+            bytes,
+            byte_searches: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// Whether a needle is long enough to be searched inside text (see the module doc).
+fn word_searchable(text: &str) -> bool {
+    let digits = text.chars().filter(char::is_ascii_digit).count();
+    let letters = text.chars().filter(|c| c.is_alphabetic()).count();
+    if letters == 0 {
+        digits >= 4
+    } else {
+        text.chars().count() >= 3
+    }
+}
+
+fn is_title(word: &str) -> bool {
+    clean::TITLES.contains(&word.trim().trim_end_matches('.').to_lowercase().as_str())
+}
+
+fn parse_da(da: &str) -> Option<(u32, u32, u32)> {
+    let digits: String = da.chars().filter(|c| *c != '.').collect();
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let y = digits[..4].parse().ok()?;
+    let m = digits[4..6].parse().ok()?;
+    let d = digits[6..].parse().ok()?;
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
+}
+
+/// The string values of a primitive value, padding trimmed.
+pub fn values(value: &PrimitiveValue) -> Vec<String> {
+    value
+        .to_multi_str()
+        .iter()
+        .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// One compiled byte search: the patterns of every needle in one set of encodings.
+struct ByteSearch {
+    automaton: AhoCorasick,
+    hits: Vec<Hit>,
+}
+
+/// The searches over outputs, built once from the needles.
+pub struct Matcher {
+    exact: HashMap<String, Hit>,
+    uids: HashMap<String, Hit>,
+    word_search: AhoCorasick,
+    words: Vec<(String, Hit)>,
+    bytes: Vec<(String, Hit)>,
+    /// By character set code (`SpecificCharacterSet` values): built on first use.
+    byte_searches: Mutex<HashMap<Vec<String>, Arc<ByteSearch>>>,
+}
+
+impl Matcher {
+    /// The needles a free-text value holds: as its whole value, or on word boundaries.
+    pub fn in_text(&self, value: &str, vr: VR) -> Vec<Hit> {
+        let mut hits = Vec::new();
+        let lower = value.trim().to_lowercase();
+        if let Some(hit) = self.exact.get(&lower) {
+            hits.push(*hit);
+        }
+        if vr == VR::PN {
+            let spaced = lower
+                .split(['^', '='])
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
+            let spaced = spaced.collect::<Vec<_>>().join(" ");
+            if let Some(hit) = self.exact.get(&spaced) {
+                hits.push(*hit);
+            }
+        }
+        for m in self.word_search.find_overlapping_iter(&lower) {
+            if on_boundaries(&lower, m.start(), m.end()) {
+                hits.push(self.words[m.pattern().as_usize()].1);
+            }
+        }
+        hits.sort();
+        hits.dedup();
+        hits
+    }
+
+    /// An input's UID, when `value` is one.
+    pub fn uid(&self, value: &str) -> Option<Hit> {
+        self.uids
+            .get(value.trim_end_matches(['\0', ' ']).trim())
+            .copied()
+    }
+
+    /// The needles in raw bytes, with the offset of each hit, searched in UTF-8 and in each
+    /// of `charsets` (SpecificCharacterSet values).
+    pub fn in_bytes(&self, bytes: &[u8], charsets: &[String]) -> Vec<(usize, Hit)> {
+        let search = self.byte_search(charsets);
+        let mut hits = Vec::new();
+        for m in search.automaton.find_overlapping_iter(bytes) {
+            if byte_boundaries(bytes, m.start(), m.end()) {
+                hits.push((m.start(), search.hits[m.pattern().as_usize()]));
+            }
+        }
+        hits
+    }
+
+    fn byte_search(&self, charsets: &[String]) -> Arc<ByteSearch> {
+        let mut cache = self.byte_searches.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(charsets.to_vec())
+            .or_insert_with(|| {
+                let codecs: Vec<SpecificCharacterSet> = charsets
+                    .iter()
+                    .filter_map(|c| SpecificCharacterSet::from_code(c.trim()))
+                    .collect();
+                let mut patterns: BTreeMap<Vec<u8>, Hit> = BTreeMap::new();
+                for (text, hit) in &self.bytes {
+                    for form in [text.to_uppercase(), text.to_lowercase()] {
+                        patterns.entry(form.as_bytes().to_vec()).or_insert(*hit);
+                        for codec in &codecs {
+                            if let Ok(encoded) = codec.encode(&form)
+                                && encoded.len() >= 6
+                            {
+                                patterns.entry(encoded).or_insert(*hit);
+                            }
+                        }
+                    }
+                }
+                let (keys, hits): (Vec<Vec<u8>>, Vec<Hit>) = patterns.into_iter().unzip();
+                let automaton = AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keys)
+                    .expect("needles form an automaton");
+                Arc::new(ByteSearch { automaton, hits })
+            })
+            .clone()
+    }
+}
+
+/// Word boundaries in text: a needle edge that is a letter or digit (outside CJK scripts,
+/// which have no word boundaries) must not touch another letter or digit.
+fn on_boundaries(text: &str, start: usize, end: usize) -> bool {
+    let word = |c: char| c.is_alphanumeric() && !clean::is_cjk(c);
+    let first = text[start..].chars().next();
+    let last = text[..end].chars().next_back();
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    let open = !(first.is_some_and(word) && before.is_some_and(word));
+    let close = !(last.is_some_and(word) && after.is_some_and(word));
+    open && close
+}
+
+/// Byte boundaries: an ASCII letter or digit at a needle's edge must not touch another.
+fn byte_boundaries(bytes: &[u8], start: usize, end: usize) -> bool {
+    let alnum = |b: u8| b.is_ascii_alphanumeric();
+    let open = start == 0 || !(alnum(bytes[start]) && alnum(bytes[start - 1]));
+    let close = end == bytes.len() || !(alnum(bytes[end - 1]) && alnum(bytes[end]));
+    open && close
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Key;
+    use crate::profile::Profile;
+    use dicom_core::DataElement;
+
+    fn matcher(elements: Vec<(Tag, VR, &str)>) -> Matcher {
+        let deid = Deidentifier::new(Profile::load("basic").unwrap(), Key::from_bytes([1; 32]));
+        let object = InMemDicomObject::from_element_iter(
+            elements
+                .into_iter()
+                .map(|(t, vr, v)| DataElement::new(t, vr, PrimitiveValue::from(v))),
+        );
+        Needles::gather(&deid, &object).into_matcher(&[])
+    }
+
+    #[test]
+    fn names_are_found_as_words_never_inside_words() {
+        let m = matcher(vec![
+            (tags::PATIENT_NAME, VR::PN, "DOE^ANN^^DR"),
+            (tags::PATIENT_SEX, VR::CS, "F"),
+        ]);
+        let kinds = |s: &str| m.in_text(s, VR::LO);
+        assert_eq!(kinds("seen by Doe, Ann")[0].kind, Kind::PatientName);
+        assert!(kinds("ANNUAL CHECK").is_empty());
+        assert!(kinds("DOES NOT").is_empty());
+        assert!(kinds("F").is_empty(), "sex is never a needle");
+        assert!(kinds("DR").is_empty(), "titles are never needles");
+        assert!(!kinds("ann doe").is_empty());
+    }
+
+    #[test]
+    fn birth_dates_in_common_spellings() {
+        let m = matcher(vec![(tags::PATIENT_BIRTH_DATE, VR::DA, "19650412")]);
+        for s in [
+            "DOB 12.04.1965",
+            "born 04/12/1965",
+            "1965-04-12",
+            "12 Apr 1965",
+            "April 12, 1965",
+        ] {
+            assert_eq!(
+                m.in_text(s, VR::LT).first().map(|h| h.kind),
+                Some(Kind::BirthDate),
+                "{s}"
+            );
+        }
+        assert!(m.in_text("dose 1965", VR::LT).is_empty());
+    }
+
+    #[test]
+    fn bytes_are_searched_in_the_file_charset_on_boundaries() {
+        let m = matcher(vec![(tags::PATIENT_NAME, VR::PN, "MÜLLER^ZOË")]);
+        let latin1: Vec<u8> = b"\x00\x00m\xfcller\x00".to_vec();
+        assert!(
+            m.in_bytes(&latin1, &[]).is_empty(),
+            "not Latin-1 unless the file says so"
+        );
+        let hits = m.in_bytes(&latin1, &["ISO_IR 100".to_owned()]);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].0, 2);
+        assert!(m.in_bytes("XMÜLLER".as_bytes(), &[]).is_empty());
+        assert_eq!(m.in_bytes("\u{1}müller\u{1}".as_bytes(), &[]).len(), 1);
+    }
+
+    #[test]
+    fn kept_attributes_and_profile_values_are_not_needles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.yaml");
+        std::fs::write(&path, "options: [retain-device-identity]\n").unwrap();
+        let deid = Deidentifier::new(
+            Profile::load(path.to_str().unwrap()).unwrap(),
+            Key::from_bytes([1; 32]),
+        );
+        let object = InMemDicomObject::from_element_iter([
+            DataElement::new(
+                tags::STATION_NAME,
+                VR::SH,
+                PrimitiveValue::from("CT-ROOM-7"),
+            ),
+            DataElement::new(
+                tags::INSTITUTION_NAME,
+                VR::LO,
+                PrimitiveValue::from("RESEARCH SITE"),
+            ),
+            DataElement::new(tags::STUDY_ID, VR::SH, PrimitiveValue::from("STU-7701")),
+        ]);
+        let m = Needles::gather(&deid, &object).into_matcher(&["RESEARCH SITE".to_owned()]);
+        assert!(m.in_text("CT-ROOM-7", VR::LO).is_empty());
+        assert!(m.in_text("RESEARCH SITE", VR::LO).is_empty());
+        assert_eq!(m.in_text("STU-7701", VR::LO)[0].kind, Kind::Identifier);
+    }
+}

@@ -1,0 +1,364 @@
+//! Integration tests of `dicom-deid verify`: a clean run verifies, a planted identifier written
+//! back into an output is found and named by file and attribute (never by value), the profile's
+//! own checks and the manifest's catch what they should, and nothing verify prints holds PHI.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use dicom_core::{DataElement, PrimitiveValue, VR};
+use dicom_dictionary_std::tags;
+use serde_json::Value as Json;
+
+/// `verify OUTPUT ARGS...` with the sandbox's key.
+fn verify(sb: &Sandbox, output: &Path, args: &[&str]) -> std::process::Output {
+    let mut cmd = sb.cmd();
+    cmd.arg("verify")
+        .arg(output)
+        .arg("--key-file")
+        .arg(&sb.key)
+        .args(args);
+    cmd.output().expect("the binary runs")
+}
+
+/// A run of `profile` over a copy of the test data: (input copy, output).
+fn run_testdata(sb: &Sandbox, data: &Path, profile: &str) -> (PathBuf, PathBuf) {
+    let input = sb.copy_in(data, "in");
+    let output = sb.path(&format!("out-{}", profile.replace(['/', '.'], "_")));
+    let out = sb.run(&input, &output, &["--quiet", "--profile", profile]);
+    assert_code(&out, 1, "run (the test data holds one truncated file)");
+    (input, output)
+}
+
+fn assert_no_planted_in(out: &std::process::Output, planted: &[String]) {
+    for (name, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+        let found = planted_in(bytes, planted);
+        assert!(
+            found.is_empty(),
+            "verify's {name} names planted values {found:?}"
+        );
+    }
+}
+
+/// Rewrite one output file with `edit` applied to its data set (file meta kept).
+fn rewrite(path: &Path, edit: impl FnOnce(&mut dicom_object::mem::InMemDicomObject)) {
+    let mut file = dicom_object::open_file(path).expect("an output reads back");
+    edit(&mut file);
+    file.write_to_file(path).expect("write the edited output");
+}
+
+/// The first written output of the run (by manifest order), relative to OUTPUT.
+fn first_output(output: &Path, wanted: impl Fn(&Dicom) -> bool) -> String {
+    read_jsonl(&output.join("manifest.jsonl"))
+        .iter()
+        .filter(|r| field(r, "status") == Some("written"))
+        .map(|r| field(r, "output").unwrap().to_owned())
+        .find(|rel| open_dicom(&output.join(rel), None).is_ok_and(|d| wanted(&d)))
+        .expect("an output of the wanted kind")
+}
+
+/// The test data plants fake identifiers in every place the engine handles: nested sequences
+/// (four deep), private blocks (explicit and implicit VR, safe and unsafe elements), the file
+/// meta (source AE title), free text (descriptions, comments, SR text), overlays and curves,
+/// UIDs and references, in three character sets. After `run`, `verify --against` finds none
+/// of them under every shipped profile; a planted name written back into one output's
+/// description is then found and named by file and attribute, and never shown.
+#[test]
+fn planted_identifiers_are_gone_and_a_planted_name_written_back_is_found() {
+    let test = "planted_identifiers_are_gone_and_a_planted_name_written_back_is_found";
+    let (Some(data), Some(planted)) = (testdata_or_skip(test), planted_phi_or_skip(test)) else {
+        return;
+    };
+    for profile in ["basic", "ml-dataset", "safe-harbor"] {
+        let sb = Sandbox::new();
+        let (input, output) = run_testdata(&sb, &data, profile);
+        let against = input.to_str().unwrap();
+        let clean = verify(&sb, &output, &["--against", against]);
+        assert_code(
+            &clean,
+            0,
+            &format!("verify --against after run ({profile})"),
+        );
+        assert!(stderr(&clean).contains("no problems"), "{}", stderr(&clean));
+        assert_no_planted_in(&clean, &planted);
+
+        // Write a planted name back into a description of one output.
+        let rel = first_output(&output, |d| {
+            str_value(&d.object, tags::MODALITY).as_deref() == Some("CT")
+        });
+        rewrite(&output.join(&rel), |obj| {
+            obj.put(DataElement::new(
+                tags::SERIES_DESCRIPTION,
+                VR::LO,
+                PrimitiveValue::from("CHEST follow-up DOE^JOHN"),
+            ));
+        });
+        let leaked = verify(&sb, &output, &["--against", against]);
+        assert_code(
+            &leaked,
+            1,
+            &format!("verify after the corruption ({profile})"),
+        );
+        let report = stdout(&leaked);
+        let line = report
+            .lines()
+            .find(|l| l.starts_with("leak:") && l.contains("SeriesDescription"))
+            .unwrap_or_else(|| panic!("no leak named SeriesDescription ({profile}):\n{report}"));
+        assert!(line.contains(&rel), "the leak names its file: {line}");
+        assert!(
+            line.contains("patient name"),
+            "the leak names the kind: {line}"
+        );
+        assert_no_planted_in(&leaked, &planted);
+        // The edit also changed the file after the run: the manifest check says so.
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with("manifest:") && l.contains(&rel) && l.contains("SHA-256")),
+            "{report}"
+        );
+        // The same in JSON: one finding per problem, with file, attribute, check and detail.
+        let json = verify(&sb, &output, &["--against", against, "--json"]);
+        assert_code(&json, 1, "verify --json");
+        let parsed: Json = serde_json::from_slice(&json.stdout).expect("JSON on stdout");
+        let findings = parsed["findings"].as_array().unwrap();
+        assert!(findings.iter().any(|f| f["check"] == "leak"
+            && f["file"] == rel.as_str()
+            && f["attribute"] == "SeriesDescription"));
+        assert!(parsed["identifying_values"].as_u64().unwrap() > 100);
+        assert_no_planted_in(&json, &planted);
+    }
+}
+
+/// Planted values in private blocks, nested sequences, binary values and the file meta are
+/// found too, each named by where it is.
+#[test]
+fn leaks_are_found_in_private_binary_nested_and_meta_places() {
+    let test = "leaks_are_found_in_private_binary_nested_and_meta_places";
+    let Some(data) = testdata_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let (input, output) = run_testdata(&sb, &data, "basic");
+    let rel = first_output(&output, |d| {
+        str_value(&d.object, tags::MODALITY).as_deref() == Some("CT")
+    });
+    let path = output.join(&rel);
+    let mut file = dicom_object::open_file(&path).unwrap();
+    let item = dicom_object::mem::InMemDicomObject::from_element_iter([DataElement::new(
+        tags::REQUESTED_PROCEDURE_DESCRIPTION,
+        VR::LO,
+        PrimitiveValue::from("for accession ACCN190312001"),
+    )]);
+    file.put(DataElement::new(
+        tags::REQUEST_ATTRIBUTES_SEQUENCE,
+        VR::SQ,
+        dicom_core::value::DataSetSequence::new(vec![item], dicom_core::Length::UNDEFINED),
+    ));
+    file.put(DataElement::new(
+        dicom_core::Tag(0x0029, 0x0010),
+        VR::LO,
+        PrimitiveValue::from("SOME VENDOR"),
+    ));
+    file.put(DataElement::new(
+        dicom_core::Tag(0x0029, 0x1001),
+        VR::OB,
+        PrimitiveValue::from(b"\x00\x01SPRINGFIELD GENERAL HOSPITAL\x00".to_vec()),
+    ));
+    file.update_meta(|meta| meta.source_application_entity_title = Some("SPRGH_PACS".into()));
+    file.write_to_file(&path).unwrap();
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
+    let report = stdout(&out);
+    for (attribute, kind) in [
+        (
+            "RequestAttributesSequence[1] > RequestedProcedureDescription",
+            "accession number",
+        ),
+        ("(0029,1001)", "institution name"),
+        ("file meta > SourceApplicationEntityTitle", "present"),
+    ] {
+        assert!(
+            report
+                .lines()
+                .any(|l| l.contains(&rel) && l.contains(attribute) && l.contains(kind)),
+            "nothing names {attribute} ({kind}):\n{report}"
+        );
+    }
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("private:") && l.contains("(0029,xx01)@SOME VENDOR")),
+        "{report}"
+    );
+    let planted = planted_phi_or_skip(test).unwrap_or_default();
+    assert_no_planted_in(&out, &planted);
+}
+
+/// Without --against, verify still checks the profile: an output made with a laxer profile
+/// fails the basic profile's checks, by attribute.
+#[test]
+fn outputs_of_a_laxer_profile_fail_the_stricter_profile() {
+    let test = "outputs_of_a_laxer_profile_fail_the_stricter_profile";
+    let Some(data) = testdata_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let lax = sb.path("lax.yaml");
+    fs::write(
+        &lax,
+        "extends: basic\nprivate: keep\nuids: {root: \"1.2.3\"}\nattributes:\n  StudyDescription: keep\n  InstitutionName: {replace: \"X\"}\n",
+    )
+    .unwrap();
+    let (_, output) = run_testdata(&sb, &data, lax.to_str().unwrap());
+    // Against its own profile (from summary.json) it verifies.
+    let own = verify(&sb, &output, &[]);
+    assert_code(&own, 0, "verify against the run's own profile");
+    let strict = verify(&sb, &output, &["--profile", "basic"]);
+    assert_code(&strict, 1, "verify against basic");
+    let report = stdout(&strict);
+    for expected in [
+        "removed: ",
+        "StudyDescription: present, but the profile removes it",
+        "private: ",
+        "uid: ",
+        "a UID outside the UID root 2.25",
+    ] {
+        assert!(
+            report.contains(expected),
+            "{expected:?} missing from:\n{report}"
+        );
+    }
+    assert!(
+        stderr(&strict).contains("note: the run used profile"),
+        "{}",
+        stderr(&strict)
+    );
+}
+
+#[test]
+fn the_manifest_must_account_for_every_file() {
+    let test = "the_manifest_must_account_for_every_file";
+    let Some(data) = testdata_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let (input, output) = run_testdata(&sb, &data, "basic");
+    let records = read_jsonl(&output.join("manifest.jsonl"));
+    let written: Vec<&str> = records
+        .iter()
+        .filter(|r| field(r, "status") == Some("written"))
+        .map(|r| field(r, "output").unwrap())
+        .collect();
+    fs::remove_file(output.join(written[0])).unwrap();
+    fs::copy(output.join(written[1]), output.join("stray.dcm")).unwrap();
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
+    let report = stdout(&out);
+    assert!(
+        report.contains(&format!(
+            "manifest: {}: file: listed as written in the manifest, but missing",
+            written[0]
+        )),
+        "{report}"
+    );
+    assert!(
+        report.contains("manifest: stray.dcm: file: not listed as written in the manifest"),
+        "{report}"
+    );
+
+    // Every input needs a record: drop one line from the manifest.
+    let text = fs::read_to_string(output.join("manifest.jsonl")).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("\"skipped\""))
+        .collect();
+    fs::write(output.join("manifest.jsonl"), kept.join("\n") + "\n").unwrap();
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("an input file has no manifest record"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn verify_refuses_what_it_cannot_check_and_says_what_to_do() {
+    let sb = Sandbox::new();
+    let empty = sb.path("empty");
+    fs::create_dir_all(&empty).unwrap();
+    let out = verify(&sb, &empty, &[]);
+    assert_code(&out, 2, "verify without a summary or --profile");
+    assert!(stderr(&out).contains("--profile"), "{}", stderr(&out));
+    let out = verify(&sb, &sb.path("missing"), &["--profile", "basic"]);
+    assert_code(&out, 2, "verify of a missing folder");
+    let out = verify(&sb, &empty, &["--profile", "basic"]);
+    assert_code(&out, 1, "an empty folder has no manifest");
+    assert!(stdout(&out).contains("manifest.jsonl"), "{}", stdout(&out));
+}
+
+/// With --manifest-paths the manifest names the input paths, which hold patient names here:
+/// verify says so, by record, without the name.
+#[test]
+fn input_paths_in_the_manifest_are_leaks() {
+    let test = "input_paths_in_the_manifest_are_leaks";
+    let (Some(data), Some(planted)) = (testdata_or_skip(test), planted_phi_or_skip(test)) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let output = sb.path("out");
+    let out = sb.run(&input, &output, &["--quiet", "--manifest-paths"]);
+    assert_code(&out, 1, "run --manifest-paths");
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
+    let report = stdout(&out);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("leak: manifest.jsonl: record ")
+                && l.contains("> input: patient name")),
+        "{report}"
+    );
+    assert_no_planted_in(&out, &planted);
+}
+
+/// A folder written by another tool, with names in its paths and a private creator: verify
+/// reports the leaks without printing the path or the creator.
+#[test]
+fn identifying_paths_and_creators_are_never_printed() {
+    let test = "identifying_paths_and_creators_are_never_printed";
+    let (Some(data), Some(planted)) = (testdata_or_skip(test), planted_phi_or_skip(test)) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let (input, output) = run_testdata(&sb, &data, "basic");
+    let rel = first_output(&output, |_| true);
+    let named = output.join("DOE_JOHN_12345.dcm");
+    fs::rename(output.join(&rel), &named).unwrap();
+    rewrite(&named, |obj| {
+        obj.put(DataElement::new(
+            dicom_core::Tag(0x0029, 0x0010),
+            VR::LO,
+            PrimitiveValue::from("DOE^JOHN"),
+        ));
+        obj.put(DataElement::new(
+            dicom_core::Tag(0x0029, 0x1001),
+            VR::LO,
+            PrimitiveValue::from("x"),
+        ));
+    });
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
+    let report = stdout(&out);
+    assert!(report.contains("(path withheld, sha256 "), "{report}");
+    assert!(report.contains("output path: patient name"), "{report}");
+    assert!(
+        report.contains("not listed as written in the manifest"),
+        "{report}"
+    );
+    assert!(report.contains("@(creator withheld)"), "{report}");
+    assert_no_planted_in(&out, &planted);
+}
