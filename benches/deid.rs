@@ -1,6 +1,9 @@
 //! Criterion benchmarks of the real per-file work: parse + de-identify + encode of
 //! representative files (header only, pixel data passes through), and the keyed value
-//! functions on their own. Files come from `../shared/corpus/`; absent files are skipped.
+//! functions on their own. Files come from `../shared/corpus/` (absent files are skipped) and
+//! from the generator of `benches/compare.sh`: a CT with three vendor private blocks, an MR,
+//! a 100-item SR nested four deep, a 4-frame US cine and an enhanced MR with 32 per-frame
+//! functional groups.
 
 use std::path::Path;
 
@@ -8,8 +11,14 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use dicom_deid::actions::Deidentifier;
 use dicom_deid::dicom_file::{self, Parsed};
 use dicom_deid::key::Key;
+use dicom_deid::process::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
 use dicom_deid::{dates, uid};
+
+/// The generator's file builders; the benches use only some of them.
+#[allow(dead_code)]
+#[path = "../examples/generate-bench-tree/files.rs"]
+mod files;
 
 const FILES: &[&str] = &[
     "CT_small.dcm",
@@ -49,6 +58,44 @@ fn per_file(c: &mut Criterion) {
     }
 }
 
+/// Synthetic files through the library's one-file entry point, with `basic` keeping US
+/// images unmasked (no pixel rule): every file is written, its pixel data passed through.
+fn synthetic(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("passthrough.yaml");
+    std::fs::write(
+        &profile,
+        "extends: basic\npixel: {burned_in_without_rule: keep}\n",
+    )
+    .unwrap();
+    let deid = Deidentifier::new(
+        Profile::load(profile.to_str().unwrap()).unwrap(),
+        Key::from_bytes([7; 32]),
+    );
+    let cases = [
+        ("ct-512-vendor-private", files::image_heavy(0)),
+        ("mr-256", files::image_heavy(9)),
+        ("us-cine-4-frames", files::image_heavy(17)),
+        ("ct-64-long-header", files::header_heavy(0)),
+        ("sr-100-items", files::header_heavy(1)),
+        ("enhanced-mr-32-frames", files::header_heavy(2)),
+    ];
+    let mut group = c.benchmark_group("deidentify-file/synthetic");
+    for (name, file) in cases {
+        let bytes = files::to_part10(&file.object, file.ts, &[]).unwrap();
+        assert!(
+            matches!(
+                process_bytes(&deid, &bytes, 1 << 30),
+                FileOutcome::Written(_)
+            ),
+            "{name} is not written"
+        );
+        group.throughput(Throughput::Bytes(bytes.len() as u64));
+        group.bench_function(name, |b| b.iter(|| process_bytes(&deid, &bytes, 1 << 30)));
+    }
+    group.finish();
+}
+
 fn value_functions(c: &mut Criterion) {
     let mapper = uid::UidMapper::new(Key::from_bytes([7; 32]), uid::UUID_ROOT);
     c.bench_function("uid-remap", |b| {
@@ -62,5 +109,5 @@ fn value_functions(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, per_file, value_functions);
+criterion_group!(benches, per_file, synthetic, value_functions);
 criterion_main!(benches);

@@ -13,7 +13,7 @@ use crate::actions::Deidentifier;
 use crate::inspect;
 use crate::key::{KEY_FILE_ENV, Key, KeySource};
 use crate::manifest::{Record, Status, Summary};
-use crate::pipeline::{self, Reporter, RunConfig, Shard, ShardFromEnv};
+use crate::pipeline::{self, Fsync, Reporter, RunConfig, Shard, ShardFromEnv};
 use crate::profile::{self, Profile};
 use crate::qa;
 use crate::verify::{self, Check, VerifyConfig};
@@ -217,6 +217,11 @@ struct RunArgs {
     /// Fail files larger than this many bytes (and deflated data sets inflating beyond it).
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     max_file_size: u64,
+    /// When written files are forced to the disk: `end` (one sync before the manifest is
+    /// written; a machine crash mid-run can lose files, which --resume detects and redoes) or
+    /// `each` (every file before its rename).
+    #[arg(long, value_enum, default_value_t = Fsync::End)]
+    fsync: Fsync,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -397,6 +402,7 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
         max_file_size: args.max_file_size,
+        fsync: args.fsync,
     };
     let show_bar = !quiet && std::io::stderr().is_terminal();
     let reporter = TerminalReporter::new(show_bar, verbosity);

@@ -5,16 +5,30 @@
 //! declared lengths (a hostile 5 KB file can make it allocate gigabytes, which aborts the
 //! process). Deflated data sets are inflated here under a size cap, then scanned like the rest.
 //! Panics inside dicom-rs are caught and reported as a failure of that one file.
+//!
+//! Pixel data that no rule changes never goes through the parser: [`load`] reads a file up to
+//! its top-level Pixel Data element and the bytes after it, the data set is parsed without it
+//! (a stand-in element takes its place, so the profile and the pixel plan see it), and
+//! [`encode_spliced`] leaves a gap where the encoded pixel data is copied back verbatim from
+//! the input ([`Loaded::copy_pixel_data`]). Memory per file is then bounded by the header,
+//! not by the frames, and the bytes are those the parser would have written (the element is
+//! only left out when they are: see [`scan::PixelElement::verbatim`]).
 
-use std::io::{Read, Write};
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fs::File;
+use std::io::{self, Read, Seek, Write};
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use dicom_core::value::PrimitiveValue;
 use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_encoding::TransferSyntaxIndex;
+use dicom_encoding::text::SpecificCharacterSet;
 use dicom_object::mem::InMemDicomObject;
 use dicom_object::meta::{FileMetaTable, FileMetaTableBuilder};
+use dicom_parser::dataset::{DataSetWriter, DataToken, IntoTokens};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::scan::{self, Encoding, ScanError};
@@ -225,11 +239,28 @@ fn required_uid(
 /// from the data set (no source/sending AE titles, no private information; this tool's
 /// implementation UID), and the data set in `transfer_syntax`.
 pub fn encode(object: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8>, FileError> {
-    let sop_class = required_uid(object, tags::SOP_CLASS_UID, "SOPClassUID")?;
-    let sop_instance = required_uid(object, tags::SOP_INSTANCE_UID, "SOPInstanceUID")?;
     let ts = TransferSyntaxRegistry
         .get(transfer_syntax)
         .ok_or_else(|| FileError::UnsupportedTransferSyntax(transfer_syntax.to_owned()))?;
+    let mut out = Vec::with_capacity(4096);
+    write_preamble_and_meta(object, transfer_syntax, &mut out)?;
+    catch_unwind(AssertUnwindSafe(|| {
+        object
+            .write_dataset_with_ts(&mut out, ts)
+            .map_err(|e| FileError::Encode(error_kind(&e)))
+    }))
+    .map_err(|_| FileError::Panic)??;
+    Ok(out)
+}
+
+/// The preamble and a file meta group rebuilt from the data set (see [`encode`]).
+fn write_preamble_and_meta(
+    object: &InMemDicomObject,
+    transfer_syntax: &str,
+    out: &mut Vec<u8>,
+) -> Result<(), FileError> {
+    let sop_class = required_uid(object, tags::SOP_CLASS_UID, "SOPClassUID")?;
+    let sop_instance = required_uid(object, tags::SOP_INSTANCE_UID, "SOPInstanceUID")?;
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(sop_class)
         .media_storage_sop_instance_uid(sop_instance)
@@ -238,16 +269,363 @@ pub fn encode(object: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8
         .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
         .build()
         .map_err(|e| FileError::Encode(error_kind(&e)))?;
-    let mut out = Vec::with_capacity(4096);
     out.write_all(&[0u8; 128]).expect("writing to memory");
     out.write_all(b"DICM").expect("writing to memory");
-    meta.write(&mut out)
+    meta.write(&mut *out)
+        .map_err(|e| FileError::Encode(error_kind(&e)))
+}
+
+/// Files up to this size are read whole, in one read: their pixel data is still copied
+/// verbatim, from memory.
+const READ_WHOLE: u64 = 1 << 20;
+/// The first read of a larger file, doubled until the header before the pixel data fits.
+const FIRST_READ: u64 = 256 << 10;
+/// The buffer that streams pixel data from a large input to its output.
+const COPY_CHUNK: usize = 256 << 10;
+/// The value of the stand-in for a top-level Pixel Data element left in the input.
+const STAND_IN: &[u8] = b"dicom-deid: pixel data left in the input";
+
+/// A file read as far as de-identification needs: all of it, or all but its top-level Pixel
+/// Data element when that element can be copied verbatim to the output.
+pub struct Loaded<'a> {
+    /// The whole file; or, when split and large, the bytes before the pixel data element
+    /// followed by those after it.
+    buf: Cow<'a, [u8]>,
+    file: Option<&'a File>,
+    len: u64,
+    split: Option<Split>,
+}
+
+/// Where the top-level pixel data element sits, when it is left out of the parse.
+struct Split {
+    layout: scan::Layout,
+    /// The element, header and value, in the file.
+    pixel: Range<u64>,
+    /// The bytes after the element, in `buf`.
+    tail: Range<usize>,
+    /// Whether `buf` is the whole file, pixel data included.
+    in_buf: bool,
+}
+
+/// Where a writer's count of bytes written is kept, readable while the writer holds it.
+struct Tally<'a> {
+    out: &'a mut Vec<u8>,
+    len: &'a Cell<usize>,
+}
+
+impl Write for Tally<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.out.extend_from_slice(buf);
+        self.len.set(self.out.len());
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Read `file` (of `len` bytes) for de-identification; see [`Loaded`].
+///
+/// # Errors
+/// A read error of the input.
+pub fn load_file(file: &File, len: u64) -> io::Result<Loaded<'_>> {
+    let mut reader = io::BufReader::with_capacity(8 << 10, file);
+    if len > READ_WHOLE {
+        let mut want = FIRST_READ;
+        loop {
+            let mut head = vec![0; usize::try_from(want.min(len)).unwrap_or(usize::MAX)];
+            reader.seek(io::SeekFrom::Start(0))?;
+            reader.read_exact(&mut head)?;
+            match split(&head, &mut reader, len) {
+                Probe::NeedMore if want < len => want = want.saturating_mul(2),
+                Probe::Split(split) => {
+                    let (Ok(start), Ok(tail_len)) = (
+                        usize::try_from(split.pixel.start),
+                        usize::try_from(len - split.pixel.end),
+                    ) else {
+                        break;
+                    };
+                    // The scan met the pixel data's header inside `head`.
+                    head.truncate(start);
+                    head.resize(start + tail_len, 0);
+                    reader.seek(io::SeekFrom::Start(split.pixel.end))?;
+                    reader.read_exact(&mut head[start..])?;
+                    return Ok(Loaded {
+                        buf: Cow::Owned(head),
+                        file: Some(file),
+                        len,
+                        split: Some(Split {
+                            tail: start..start + tail_len,
+                            in_buf: false,
+                            ..split
+                        }),
+                    });
+                }
+                Probe::NeedMore | Probe::Whole => break,
+            }
+        }
+    }
+    let mut whole = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    reader.seek(io::SeekFrom::Start(0))?;
+    reader.read_to_end(&mut whole)?;
+    Ok(Loaded::whole(Cow::Owned(whole), Some(file)))
+}
+
+/// A file already in memory; see [`Loaded`].
+pub fn load_bytes(bytes: &[u8]) -> Loaded<'_> {
+    Loaded::whole(Cow::Borrowed(bytes), None)
+}
+
+/// What the first bytes of a file tell about leaving its pixel data out.
+enum Probe {
+    Split(Split),
+    /// The header runs past the bytes read.
+    NeedMore,
+    /// Read and parse the whole file: no pixel data, a layout that is not copied verbatim,
+    /// or a fault (which the whole-file parse then reports).
+    Whole,
+}
+
+/// Find the pixel data element from `head` (the first bytes of a file of `len` bytes, all of
+/// them when `head.len() == len`), reading the rest through `file` where needed. `tail` of the
+/// result is left for the caller to fill.
+fn split<R: Read + Seek>(head: &[u8], file: &mut R, len: u64) -> Probe {
+    let complete = head.len() as u64 == len;
+    let layout = match scan::scan_head(head, complete) {
+        Ok(layout) => layout,
+        Err(ScanError::Truncated { .. }) if !complete => return Probe::NeedMore,
+        Err(_) => return Probe::Whole,
+    };
+    if layout.encoding == Encoding::DeflatedExplicitLE
+        || layout.is_dicomdir
+        || layout.undefined_length_un
+    {
+        return Probe::Whole;
+    }
+    let Some(start) = layout.pixel_data_offset else {
+        return if complete {
+            Probe::Whole
+        } else {
+            Probe::NeedMore
+        };
+    };
+    match scan::pixel_data_end(file, start, len, layout.encoding) {
+        Ok(element) if element.verbatim => Probe::Split(Split {
+            layout,
+            pixel: start..element.end,
+            tail: 0..0,
+            in_buf: true,
+        }),
+        _ => Probe::Whole,
+    }
+}
+
+impl<'a> Loaded<'a> {
+    fn whole(buf: Cow<'a, [u8]>, file: Option<&'a File>) -> Self {
+        let len = buf.len() as u64;
+        let split = match split(&buf, &mut io::Cursor::new(&buf[..]), len) {
+            Probe::Split(split) => usize::try_from(split.pixel.end).ok().map(|end| Split {
+                tail: end..buf.len(),
+                ..split
+            }),
+            Probe::NeedMore | Probe::Whole => None,
+        };
+        Loaded {
+            buf,
+            file,
+            len,
+            split,
+        }
+    }
+
+    /// The file's size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the top-level pixel data is left out of the parse (and copied verbatim).
+    pub fn is_split(&self) -> bool {
+        self.split.is_some()
+    }
+
+    /// The whole file, read now if only its header was.
+    ///
+    /// # Errors
+    /// A read error of the input.
+    pub fn whole_file(&self) -> io::Result<Cow<'_, [u8]>> {
+        match (&self.split, self.file) {
+            (Some(split), Some(file)) if !split.in_buf => {
+                let mut whole = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0));
+                let mut reader = io::BufReader::new(file);
+                reader.seek(io::SeekFrom::Start(0))?;
+                reader.read_to_end(&mut whole)?;
+                Ok(Cow::Owned(whole))
+            }
+            _ => Ok(Cow::Borrowed(&self.buf)),
+        }
+    }
+
+    /// Write the bytes `range` of the input file (the pixel data element an [`Output`] of
+    /// this file leaves out) to `out`, from memory or streamed from the file.
+    ///
+    /// [`Output`]: crate::process::Output
+    ///
+    /// # Errors
+    /// A read error of the input, a write error of `out`, or a file that changed size.
+    pub fn copy_range(&self, range: Range<u64>, out: &mut dyn Write) -> io::Result<()> {
+        let in_memory = self.split.as_ref().is_none_or(|s| s.in_buf);
+        if in_memory || self.file.is_none() {
+            let bytes = usize::try_from(range.start)
+                .ok()
+                .zip(usize::try_from(range.end).ok())
+                .and_then(|(a, b)| self.buf.get(a..b))
+                .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            return out.write_all(bytes);
+        }
+        let file = self.file.expect("checked above");
+        let mut chunk =
+            vec![0; COPY_CHUNK.min(usize::try_from(range.end - range.start).unwrap_or(COPY_CHUNK))];
+        let mut pos = range.start;
+        while pos < range.end {
+            let n = usize::try_from(range.end - pos).map_or(chunk.len(), |n| n.min(chunk.len()));
+            std::os::unix::fs::FileExt::read_exact_at(file, &mut chunk[..n], pos)?;
+            out.write_all(&chunk[..n])?;
+            pos += n as u64;
+        }
+        Ok(())
+    }
+
+    /// The pixel data element left in the input, when it was.
+    pub fn pixel_range(&self) -> Option<Range<u64>> {
+        self.split.as_ref().map(|s| s.pixel.clone())
+    }
+}
+
+/// Parse a loaded file like [`parse`]; when its pixel data was left out, the data set holds
+/// a stand-in Pixel Data element instead, which [`encode_spliced`] recognises.
+pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, FileError> {
+    let Some(split) = &loaded.split else {
+        return parse(&loaded.buf, max_inflated);
+    };
+    let layout = &split.layout;
+    let ts_uid = match (&layout.transfer_syntax, layout.encoding) {
+        (Some(ts), _) => ts.clone(),
+        (None, Encoding::ImplicitLE) => uids::IMPLICIT_VR_LITTLE_ENDIAN.to_owned(),
+        (None, Encoding::ExplicitBE) => EXPLICIT_VR_BIG_ENDIAN.to_owned(),
+        (None, _) => uids::EXPLICIT_VR_LITTLE_ENDIAN.to_owned(),
+    };
+    let ts = TransferSyntaxRegistry
+        .get(&ts_uid)
+        .ok_or_else(|| FileError::UnsupportedTransferSyntax(ts_uid.clone()))?;
+    let head = usize::try_from(layout.dataset_offset)
+        .ok()
+        .zip(usize::try_from(split.pixel.start).ok())
+        .and_then(|(a, b)| loaded.buf.get(a..b))
+        .ok_or(FileError::Parse("layout".to_owned()))?;
+    let tail = &loaded.buf[split.tail.clone()];
+    let mut object = catch_unwind(AssertUnwindSafe(|| {
+        let mut object = InMemDicomObject::read_dataset_with_ts(head, ts)?;
+        // Trailing zeros are padding (see the scanner); anything else after the pixel data
+        // is read in the data set's character set, as the whole-file parse would.
+        if tail.iter().any(|&b| b != 0) {
+            let charset = object
+                .get(tags::SPECIFIC_CHARACTER_SET)
+                .and_then(|e| e.to_str().ok())
+                .and_then(|s| SpecificCharacterSet::from_code(s.trim()))
+                .unwrap_or_default();
+            let after = InMemDicomObject::read_dataset_with_ts_cs(tail, ts, charset)?;
+            for element in after {
+                object.put(element);
+            }
+        }
+        Ok::<_, dicom_object::ReadError>(object)
+    }))
+    .map_err(|_| FileError::Panic)?
+    .map_err(|e| FileError::Parse(error_kind(&e)))?;
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        PrimitiveValue::from(STAND_IN),
+    ));
+    if layout.transfer_syntax.is_some() {
+        let meta_start = if layout.has_preamble { 128 } else { 0 };
+        fill_sop_from_meta(&mut object, &loaded.buf[meta_start..]);
+    }
+    Ok(Parsed::Dataset {
+        object,
+        transfer_syntax: ts_uid,
+    })
+}
+
+/// Encode like [`encode`], consuming the data set (no element is cloned). With `splice`, a
+/// top-level stand-in Pixel Data element that the profile kept as it was is not written:
+/// the result then says where its bytes go (`Some(offset)`), to be copied from the input.
+pub fn encode_spliced(
+    object: InMemDicomObject,
+    transfer_syntax: &str,
+    splice: bool,
+) -> Result<(Vec<u8>, Option<usize>), FileError> {
+    let ts = TransferSyntaxRegistry
+        .get(transfer_syntax)
+        .ok_or_else(|| FileError::UnsupportedTransferSyntax(transfer_syntax.to_owned()))?;
+    let mut out = Vec::with_capacity(16 << 10);
+    write_preamble_and_meta(&object, transfer_syntax, &mut out)?;
+    if !matches!(
+        ts.codec(),
+        dicom_encoding::Codec::None | dicom_encoding::Codec::EncapsulatedPixelData(..)
+    ) {
+        // Deflated and other adapted data sets: the parser's writer does the whole.
+        catch_unwind(AssertUnwindSafe(|| {
+            object
+                .write_dataset_with_ts(&mut out, ts)
+                .map_err(|e| FileError::Encode(error_kind(&e)))
+        }))
+        .map_err(|_| FileError::Panic)??;
+        return Ok((out, None));
+    }
+    let written = Cell::new(out.len());
+    let gap = catch_unwind(AssertUnwindSafe(|| {
+        let mut writer = DataSetWriter::with_ts(
+            Tally {
+                out: &mut out,
+                len: &written,
+            },
+            ts,
+        )
         .map_err(|e| FileError::Encode(error_kind(&e)))?;
-    catch_unwind(AssertUnwindSafe(|| {
-        object
-            .write_dataset_with_ts(&mut out, ts)
-            .map_err(|e| FileError::Encode(error_kind(&e)))
+        let encode = |e| FileError::Encode(error_kind(&e));
+        let mut gap = None;
+        let mut depth = 0usize;
+        let mut tokens = object.into_tokens().peekable();
+        while let Some(token) = tokens.next() {
+            match &token {
+                DataToken::SequenceStart { .. } | DataToken::PixelSequenceStart => depth += 1,
+                DataToken::SequenceEnd => depth = depth.saturating_sub(1),
+                DataToken::ElementHeader(h)
+                    if splice && depth == 0 && h.tag == tags::PIXEL_DATA =>
+                {
+                    if let Some(DataToken::PrimitiveValue(value)) = tokens.peek()
+                        && value.to_bytes().as_ref() == STAND_IN
+                    {
+                        tokens.next();
+                        writer.flush().map_err(encode)?;
+                        gap = Some(written.get());
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            writer.write(token).map_err(encode)?;
+        }
+        writer.flush().map_err(encode)?;
+        Ok::<_, FileError>(gap)
     }))
     .map_err(|_| FileError::Panic)??;
-    Ok(out)
+    Ok((out, gap))
 }

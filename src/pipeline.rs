@@ -6,9 +6,12 @@
 //!   one [`Record`]; the manifest is written sorted by input path, so it is the same whatever
 //!   the thread count.
 //! - **Nothing half-written.** Each output is written to a temp file beside its final path,
-//!   fsynced, then renamed. A journal (`.dicom-deid/journal-*.jsonl`) records each finished
-//!   file as it lands; `--resume` reuses every `written` record whose output still hashes the
-//!   same and whose input has the same size, deletes stale temp files, and redoes the rest.
+//!   then renamed; `--fsync end` (the default) forces all of them to the disk with one
+//!   `syncfs` before the manifest is written, `--fsync each` every file before its rename. A
+//!   journal (`.dicom-deid/journal-*.jsonl`) records each finished file as it lands;
+//!   `--resume` reuses every `written` record whose output still hashes the same and whose
+//!   input has the same size (so a file a crash lost before the sync is redone), deletes
+//!   stale temp files, and redoes the rest.
 //! - **Collisions.** Two inputs that map to one output path: identical bytes are written once
 //!   and the later input (in input-path order) is `skipped` as `duplicate`; different bytes
 //!   are both kept, the earlier input under the plain name and the other under
@@ -32,7 +35,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -41,6 +44,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::actions::{Deidentifier, Linkage};
+use crate::dicom_file::{self, Loaded};
 use crate::key::Key;
 use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
 use crate::process::{self, FileOutcome};
@@ -127,6 +131,19 @@ impl ShardFromEnv {
     }
 }
 
+/// `--fsync`: when written files are forced to the disk. Either way each file is written to
+/// a temp name and renamed, so no output is ever seen half-written by a reader.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fsync {
+    /// Once, at the end of the run, before the manifest and summary are written (one
+    /// `syncfs` of OUTPUT's filesystem). A crash of the machine mid-run may lose files that
+    /// the journal lists; `--resume` notices (it checks every output's hash) and redoes them.
+    #[default]
+    End,
+    /// Every file before its rename, as it lands (much slower on busy or network disks).
+    Each,
+}
+
 /// Everything a run needs; the CLI builds it from arguments.
 pub struct RunConfig {
     pub input: PathBuf,
@@ -141,6 +158,7 @@ pub struct RunConfig {
     pub manifest_paths: bool,
     pub follow_links: bool,
     pub max_file_size: u64,
+    pub fsync: Fsync,
 }
 
 /// Where the library reports progress; the CLI draws it. Messages carry no PHI.
@@ -229,10 +247,6 @@ fn alternate_name(rel: &str, sha: &str) -> String {
     format!("{stem}_{}.dcm", &sha[..12])
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// The manifest of a run, in OUTPUT.
 pub const MANIFEST: &str = "manifest.jsonl";
 /// The summary of a run, in OUTPUT.
@@ -254,6 +268,13 @@ impl Shard {
     pub fn journal_name(&self) -> String {
         format!("journal-{}-of-{}.jsonl", self.k, self.n)
     }
+}
+
+/// The SHA-256 of a file, read in pieces: outputs can be far larger than memory.
+fn file_sha256(path: &Path) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut File::open(path)?, &mut hasher)?;
+    Ok(hex::encode(hasher.finalize()))
 }
 
 impl RunConfig {
@@ -567,23 +588,19 @@ fn stops_the_run(e: &io::Error) -> bool {
     )
 }
 
-/// Read one input, refusing what is no longer a regular file of at most `max` bytes (it may
+/// Open one input, refusing what is no longer a regular file of at most `max` bytes (it may
 /// have changed since the walk).
-fn read_input(path: &Path, max: u64) -> Result<Vec<u8>, String> {
+fn open_input(path: &Path, max: u64) -> Result<(File, u64), String> {
     let reason = |e: io::Error| format!("cannot read input ({})", e.kind());
     let file = File::open(path).map_err(reason)?;
     let meta = file.metadata().map_err(reason)?;
     if !meta.is_file() {
         return Err("no longer a regular file".to_owned());
     }
-    let mut bytes = Vec::new();
-    file.take(max.saturating_add(1))
-        .read_to_end(&mut bytes)
-        .map_err(reason)?;
-    if bytes.len() as u64 > max {
+    if meta.len() > max {
         return Err(format!("larger than --max-file-size ({max} bytes)"));
     }
-    Ok(bytes)
+    Ok((file, meta.len()))
 }
 
 /// Whether an earlier run's record can stand for this input.
@@ -594,7 +611,7 @@ fn reusable(previous: &Record, input: &Input, output: &Path) -> bool {
     let (Some(out), Some(sha)) = (&previous.output, &previous.sha256) else {
         return false;
     };
-    read_inside(output, out).is_some_and(|bytes| sha256_hex(&bytes) == *sha)
+    read_inside(output, out).is_some_and(|bytes| hex::encode(Sha256::digest(&bytes)) == *sha)
 }
 
 struct Runner<'a> {
@@ -622,42 +639,69 @@ impl Runner<'_> {
                 ),
             )
         } else {
-            match read_input(&input.abs, config.max_file_size) {
+            match open_input(&input.abs, config.max_file_size) {
                 Err(reason) => fail(Status::Failed, reason),
-                Ok(bytes) => self.deidentify(input, &bytes)?,
+                Ok((file, len)) => match dicom_file::load_file(&file, len) {
+                    Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
+                    Ok(loaded) => self.deidentify(input, &loaded)?,
+                },
             }
         };
         self.place(index, input, done)
     }
 
-    /// De-identify one input's bytes and write them to their temp file. Only a fault that
-    /// stops the whole run (a full disk) is an error; the rest fail this file.
-    fn deidentify(&self, input: &Input, bytes: &[u8]) -> Result<Done, RunError> {
+    /// De-identify one loaded input and write it to its temp file. Only a fault that stops
+    /// the whole run (a full disk) is an error; the rest fail this file.
+    fn deidentify(&self, input: &Input, loaded: &Loaded<'_>) -> Result<Done, RunError> {
         let config = self.config;
-        let size = bytes.len() as u64;
+        let size = loaded.len();
         let fail = |status, reason: String| Done {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
         };
-        let output = match process::process_bytes(&config.deidentifier, bytes, config.max_file_size)
-        {
-            FileOutcome::Written(output) => output,
-            FileOutcome::Skipped(reason) => return Ok(fail(Status::Skipped, reason)),
-            FileOutcome::Failed(reason) => return Ok(fail(Status::Failed, reason)),
-            FileOutcome::Quarantined(reason) => return Ok(fail(Status::Quarantined, reason)),
+        let output =
+            match process::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
+                FileOutcome::Written(output) => output,
+                FileOutcome::Skipped(reason) => return Ok(fail(Status::Skipped, reason)),
+                FileOutcome::Failed(reason) => return Ok(fail(Status::Failed, reason)),
+                FileOutcome::Quarantined(reason) => return Ok(fail(Status::Quarantined, reason)),
+            };
+        let written = if config.dry_run {
+            output.write_to(loaded, &mut io::sink())
+        } else {
+            self.write_temp(input, &output, loaded)
+        };
+        let (sha256, bytes_out) = match written {
+            Ok(written) => written,
+            Err(e) if stops_the_run(&e) => {
+                return Err(RunError::Output {
+                    path: config.output.clone(),
+                    source: e,
+                });
+            }
+            Err(e) => {
+                let reason = match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<LinkInTheWay>())
+                {
+                    Some(link) => link.to_string(),
+                    None => format!("cannot write output ({})", e.kind()),
+                };
+                return Ok(fail(Status::Failed, reason));
+            }
         };
         let process::Output {
-            bytes: encoded,
             rel_path,
             transfer_syntax,
             counts,
             linkage,
             pixel,
+            ..
         } = *output;
         let mut record = Record::new(input.id.clone(), Status::Written, None, size);
         record.output = Some(rel_path);
-        record.sha256 = Some(sha256_hex(&encoded));
-        record.bytes_out = encoded.len() as u64;
+        record.sha256 = Some(sha256);
+        record.bytes_out = bytes_out;
         record.transfer_syntax = Some(transfer_syntax);
         record.actions = counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
         if let Some(p) = pixel {
@@ -665,24 +709,6 @@ impl Runner<'_> {
             record.pixel_masked_by = p.masked_by;
             record.pixel_regions = p.regions;
             record.pixel_decoded_from = p.decoded_from;
-        }
-        if !config.dry_run
-            && let Err(e) = self.write_temp(input, &record, &encoded)
-        {
-            if stops_the_run(&e) {
-                return Err(RunError::Output {
-                    path: config.output.clone(),
-                    source: e,
-                });
-            }
-            let reason = match e
-                .get_ref()
-                .and_then(|inner| inner.downcast_ref::<LinkInTheWay>())
-            {
-                Some(link) => link.to_string(),
-                None => format!("cannot write output ({})", e.kind()),
-            };
-            return Ok(fail(Status::Failed, reason));
         }
         Ok(Done {
             record,
@@ -697,15 +723,38 @@ impl Runner<'_> {
         dir.join(format!("{TEMP_PREFIX}{id}{TEMP_SUFFIX}"))
     }
 
-    /// Write the encoded file to its temp path and fsync it.
-    fn write_temp(&self, input: &Input, record: &Record, bytes: &[u8]) -> io::Result<()> {
-        let rel = record
-            .output
-            .as_deref()
-            .expect("written records have an output");
-        let folder = Path::new(rel).parent().unwrap_or(Path::new(""));
+    /// Write the output file to its temp path, never through a link, fsynced with
+    /// `--fsync each`; its SHA-256 and length.
+    fn write_temp(
+        &self,
+        input: &Input,
+        output: &process::Output,
+        loaded: &Loaded<'_>,
+    ) -> io::Result<(String, u64)> {
+        let folder = Path::new(&output.rel_path)
+            .parent()
+            .unwrap_or(Path::new(""));
         real_dir_inside(&self.config.output, folder)?;
-        write_new(&self.temp_path(&input.id, rel), bytes)
+        let tmp = self.temp_path(&input.id, &output.rel_path);
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        output
+            .write_to(loaded, &mut file)
+            .and_then(|written| {
+                if self.config.fsync == Fsync::Each {
+                    file.sync_all()?;
+                }
+                Ok(written)
+            })
+            .inspect_err(|_| {
+                let _ = fs::remove_file(&tmp);
+            })
     }
 
     /// Give a finished file its final name (see the module doc for collisions), record it,
@@ -730,7 +779,9 @@ impl Runner<'_> {
                 .expect("written records have a hash");
             (self.temp_path(&input.id, &base), base, sha)
         });
-        shared.linkage[index] = done.linkage;
+        if config.linkage.is_some() {
+            shared.linkage[index] = done.linkage;
+        }
         shared.records[index] = Some(done.record);
         if let Some((tmp, base, sha)) = placement {
             self.settle(&mut shared, index, &base, &sha, &tmp)?;
@@ -840,7 +891,7 @@ impl Runner<'_> {
         // A link in the way is never read through (nor replaced: the other name is taken).
         let holds_these_bytes = || {
             fs::symlink_metadata(to).is_ok_and(|m| m.is_file())
-                && fs::read(to).is_ok_and(|bytes| sha256_hex(&bytes) == sha)
+                && file_sha256(to).is_ok_and(|found| found == sha)
         };
         match fs::hard_link(from, to) {
             Ok(()) => {}
@@ -973,15 +1024,16 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
             .try_for_each(|&index| runner.process(index, &inputs[index]))
     })?;
 
-    let shared = runner
+    let mut shared = runner
         .shared
         .into_inner()
         .unwrap_or_else(|e| e.into_inner());
     let mut order: Vec<usize> = (0..inputs.len()).collect();
     order.sort_by(|&a, &b| inputs[a].rel.cmp(&inputs[b].rel));
+    // Moved, not cloned: at 10⁵ files a second copy of every record is tens of megabytes.
     let records: Vec<Record> = order
         .iter()
-        .map(|&i| shared.records[i].clone().expect("every input has a record"))
+        .map(|&i| shared.records[i].take().expect("every input has a record"))
         .collect();
 
     let profile = config.deidentifier.profile();
@@ -1033,6 +1085,12 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
             meaning: code.meaning.clone(),
         });
     }
+    if !config.dry_run && config.fsync == Fsync::End {
+        sync_filesystem(&config.output).map_err(|source| RunError::Output {
+            path: config.output.clone(),
+            source,
+        })?;
+    }
     let seconds = started.elapsed().as_secs_f64();
     summary.seconds = (seconds * 1000.0).round() / 1000.0;
     if seconds > 0.0 {
@@ -1060,6 +1118,13 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
         let _ = fs::remove_file(&journal);
     }
     Ok(RunOutcome { summary, records })
+}
+
+/// Force everything written under `dir` to the disk: one `syncfs` of its filesystem, which
+/// also covers the folders that renames changed.
+fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
+    let dir = File::open(dir)?;
+    rustix::fs::syncfs(&dir).map_err(std::io::Error::from)
 }
 
 /// `--linkage DIR`: one CSV per kind of identifier, `id_old,id_new`, sorted.

@@ -1,19 +1,26 @@
 //! One file, start to end: bytes in, a de-identified Part 10 file (or the reason there is
-//! none) out. No I/O and no shared state, so the pipeline, tests, benches and fuzz targets all
-//! call the same function.
+//! none) out. No shared state, so the pipeline, tests, benches and fuzz targets all call the
+//! same function: [`process_bytes`] for a file in memory, [`process_loaded`] for one that
+//! [`dicom_file::load_file`] read as far as needed, whose pixel data the caller copies.
 
+use std::io::{self, Write};
+use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
+use sha2::{Digest, Sha256};
 
 use crate::actions::{ActionCounts, Deidentifier, Linkage, top_text as text};
-use crate::dicom_file::{self, Parsed};
+use crate::dicom_file::{self, Loaded, Parsed};
 use crate::pixel::{self, PixelReport, Plan};
 
 /// A de-identified file, ready to be written.
 pub struct Output {
+    /// The file; or, with a `passage`, the file but for the bytes it names.
     pub bytes: Vec<u8>,
+    /// The encoded pixel data, unchanged: to be copied from the input into `bytes`.
+    pub passage: Option<Passage>,
     /// `<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm`.
     pub rel_path: String,
     pub transfer_syntax: String,
@@ -21,6 +28,60 @@ pub struct Output {
     pub linkage: Linkage,
     /// What pixel masking did, when it ran.
     pub pixel: Option<PixelReport>,
+}
+
+/// Input bytes that belong in the output as they are: the top-level pixel data element,
+/// when no pixel rule changes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passage {
+    /// Where they go: an offset into [`Output::bytes`].
+    pub at: usize,
+    /// Where they are in the input file.
+    pub range: Range<u64>,
+}
+
+impl Output {
+    /// Write the whole file to `to`, the passage copied from `input` (the file this output
+    /// was made from); returns its SHA-256 (hex) and length.
+    ///
+    /// # Errors
+    /// A read error of the input or a write error of `to`.
+    pub fn write_to(&self, input: &Loaded<'_>, to: &mut dyn Write) -> io::Result<(String, u64)> {
+        let mut to = Hashing {
+            inner: to,
+            hasher: Sha256::new(),
+            len: 0,
+        };
+        match &self.passage {
+            Some(passage) => {
+                to.write_all(&self.bytes[..passage.at])?;
+                input.copy_range(passage.range.clone(), &mut to)?;
+                to.write_all(&self.bytes[passage.at..])?;
+            }
+            None => to.write_all(&self.bytes)?,
+        }
+        Ok((hex::encode(to.hasher.finalize()), to.len))
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct Hashing<'a> {
+    inner: &'a mut dyn Write,
+    hasher: Sha256,
+    len: u64,
+}
+
+impl Write for Hashing<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// How one file ended. Reasons are fixed or structural texts: never a value from the file.
@@ -36,24 +97,53 @@ pub enum FileOutcome {
 
 /// Parse, de-identify and encode one file's bytes. `max_inflated` caps a deflated data set.
 pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u64) -> FileOutcome {
-    if bytes.is_empty() {
+    let loaded = dicom_file::load_bytes(bytes);
+    let mut outcome = process_loaded(deidentifier, &loaded, max_inflated);
+    if let FileOutcome::Written(output) = &mut outcome
+        && let Some(passage) = output.passage.take()
+    {
+        let rest = output.bytes.split_off(passage.at);
+        if loaded.copy_range(passage.range, &mut output.bytes).is_err() {
+            return FileOutcome::Failed("cannot read input (UnexpectedEof)".to_owned());
+        }
+        output.bytes.extend_from_slice(&rest);
+    }
+    outcome
+}
+
+/// Parse, de-identify and encode a loaded file. Its pixel data, when no rule changes it, is
+/// left out of the output's bytes, for the caller to copy from the input ([`Output::passage`]).
+pub fn process_loaded(
+    deidentifier: &Deidentifier,
+    loaded: &Loaded<'_>,
+    max_inflated: u64,
+) -> FileOutcome {
+    if loaded.is_empty() {
         return FileOutcome::Skipped("empty file".to_owned());
     }
-    let (object, transfer_syntax) = match dicom_file::parse(bytes, max_inflated) {
-        Ok(Parsed::NotDicom) => return FileOutcome::Skipped("not DICOM".to_owned()),
-        Ok(Parsed::Dicomdir) => {
-            return FileOutcome::Skipped("DICOMDIR (holds PHI and old paths)".to_owned());
-        }
-        Ok(Parsed::Dataset {
-            object,
-            transfer_syntax,
-        }) => (object, transfer_syntax),
-        Err(e) => return FileOutcome::Failed(e.to_string()),
-    };
+    let (mut object, mut transfer_syntax) =
+        match parsed(dicom_file::parse_loaded(loaded, max_inflated)) {
+            Ok(parsed) => parsed,
+            Err(outcome) => return outcome,
+        };
     let pixel_config = &deidentifier.profile().pixel;
-    let plan = pixel::plan(&object, &transfer_syntax, pixel_config);
+    let mut plan = pixel::plan(&object, &transfer_syntax, pixel_config);
     if let Plan::Quarantine(reason) = plan {
         return FileOutcome::Quarantined(reason);
+    }
+    let mut splice = loaded.is_split();
+    if splice && matches!(plan, Plan::Mask(_)) {
+        // Masking needs the pixels: read and parse the whole file.
+        let whole = match loaded.whole_file() {
+            Ok(whole) => whole,
+            Err(e) => return FileOutcome::Failed(format!("cannot read input ({})", e.kind())),
+        };
+        (object, transfer_syntax) = match parsed(dicom_file::parse(&whole, max_inflated)) {
+            Ok(parsed) => parsed,
+            Err(outcome) => return outcome,
+        };
+        plan = pixel::plan(&object, &transfer_syntax, pixel_config);
+        splice = false;
     }
     let Ok((object, mut outcome)) =
         catch_unwind(AssertUnwindSafe(|| deidentifier.deidentify(object)))
@@ -73,16 +163,37 @@ pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u6
         }
         Plan::Untouched | Plan::Quarantine(_) => (object, transfer_syntax, None),
     };
-    match dicom_file::encode(&object, &transfer_syntax) {
-        Ok(bytes) => FileOutcome::Written(Box::new(Output {
+    let rel_path = output_rel_path(&object);
+    match dicom_file::encode_spliced(object, &transfer_syntax, splice) {
+        Ok((bytes, gap)) => FileOutcome::Written(Box::new(Output {
             bytes,
-            rel_path: output_rel_path(&object),
+            passage: gap
+                .zip(loaded.pixel_range())
+                .map(|(at, range)| Passage { at, range }),
+            rel_path,
             transfer_syntax,
             counts: outcome.counts,
             linkage: outcome.linkage,
             pixel,
         })),
         Err(e) => FileOutcome::Failed(e.to_string()),
+    }
+}
+
+/// The data set of a parse, or how the file ends when there is none.
+fn parsed(
+    result: Result<Parsed, dicom_file::FileError>,
+) -> Result<(InMemDicomObject, String), FileOutcome> {
+    match result {
+        Ok(Parsed::NotDicom) => Err(FileOutcome::Skipped("not DICOM".to_owned())),
+        Ok(Parsed::Dicomdir) => Err(FileOutcome::Skipped(
+            "DICOMDIR (holds PHI and old paths)".to_owned(),
+        )),
+        Ok(Parsed::Dataset {
+            object,
+            transfer_syntax,
+        }) => Ok((object, transfer_syntax)),
+        Err(e) => Err(FileOutcome::Failed(e.to_string())),
     }
 }
 

@@ -162,6 +162,31 @@ const PROBE_ELEMENTS: u32 = 8;
 /// # Errors
 /// The first structural fault met; `NotDicom` exactly when [`looks_like_dicom`] is false.
 pub fn scan(bytes: &[u8]) -> Result<Layout, ScanError> {
+    scan_until(bytes, Until::End)
+}
+
+/// Scan a file's first bytes up to the header of its top-level Pixel Data element, whose
+/// value (and whatever follows it) is not looked at: [`pixel_data_end`] checks the element,
+/// [`scan_dataset`] what follows. Everything before it is checked exactly as [`scan`] does.
+/// With `complete` false, `bytes` is a prefix of the file: `Truncated` may then only mean
+/// that more bytes are needed, and no trailing zeros are taken for padding.
+///
+/// # Errors
+/// As [`scan`].
+pub fn scan_head(bytes: &[u8], complete: bool) -> Result<Layout, ScanError> {
+    scan_until(bytes, Until::PixelData { complete })
+}
+
+/// Where a scan ends.
+#[derive(Clone, Copy)]
+enum Until {
+    /// At the end of the bytes: the whole file is checked.
+    End,
+    /// At the top-level Pixel Data element's header.
+    PixelData { complete: bool },
+}
+
+fn scan_until(bytes: &[u8], until: Until) -> Result<Layout, ScanError> {
     if !looks_like_dicom(bytes) {
         return Err(ScanError::NotDicom);
     }
@@ -195,7 +220,7 @@ pub fn scan(bytes: &[u8]) -> Result<Layout, ScanError> {
         undefined_length_un: false,
     };
     if encoding != Encoding::DeflatedExplicitLE {
-        walk(bytes, meta.end, &mut layout)?;
+        walk(bytes, meta.end, &mut layout, until)?;
     }
     Ok(layout)
 }
@@ -218,19 +243,24 @@ pub fn scan_dataset(bytes: &[u8], encoding: Encoding) -> Result<Layout, ScanErro
         is_dicomdir: false,
         undefined_length_un: false,
     };
-    walk(bytes, 0, &mut layout)?;
+    walk(bytes, 0, &mut layout, Until::End)?;
     Ok(layout)
 }
 
 /// Walks the data set from `start` in `layout.encoding`, adding what it finds to `layout`.
-fn walk(bytes: &[u8], start: usize, layout: &mut Layout) -> Result<(), ScanError> {
+fn walk(bytes: &[u8], start: usize, layout: &mut Layout, until: Until) -> Result<(), ScanError> {
     let syntax = layout
         .encoding
         .syntax()
         .ok_or(ScanError::UnsupportedTransferSyntax)?;
+    let padding = match until {
+        Until::PixelData { complete: false } => bytes.len(),
+        _ => bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1),
+    };
     let mut walker = Walker {
         bytes,
-        padding: bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1),
+        padding,
+        stop_at_pixel_data: matches!(until, Until::PixelData { .. }),
         elements: 0,
         pixel_data: None,
         directory_records: false,
@@ -527,6 +557,94 @@ fn implicit_vr(tag: u32) -> [u8; 2] {
         .map_or(*b"UN", |entry| entry.vr().relaxed().to_bytes())
 }
 
+/// How a top-level Pixel Data element is laid out, from [`pixel_data_end`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PixelElement {
+    /// Offset just past the element (its value, or its fragments' sequence delimiter).
+    pub end: u64,
+    /// Whether a writer of the same transfer syntax would write these very bytes: the VR is
+    /// OB or OW (or implicit), OB when encapsulated, and an encapsulated value closes with a
+    /// zero-length delimiter. Other layouts are valid but are re-encoded through the parser.
+    pub verbatim: bool,
+}
+
+/// Check the top-level Pixel Data element at `start` of a file of `file_len` bytes in
+/// `encoding`, reading only its header and, when encapsulated, its item headers (fragment
+/// values are skipped, so a gigabyte of frames costs a few reads). The same rules as
+/// [`scan`]: the value, or each fragment, must fit in the file; fragments are
+/// defined-length items closed by a sequence delimiter.
+///
+/// # Errors
+/// The first structural fault, or a read error turned into `Truncated`.
+pub fn pixel_data_end<R: std::io::Read + std::io::Seek>(
+    file: &mut R,
+    start: u64,
+    file_len: u64,
+    encoding: Encoding,
+) -> Result<PixelElement, ScanError> {
+    use std::io::SeekFrom;
+    let syntax = encoding
+        .syntax()
+        .ok_or(ScanError::UnsupportedTransferSyntax)?;
+    let at = |pos: u64| ScanError::Truncated { offset: pos };
+    let mut read = |pos: u64, buf: &mut [u8]| -> Result<(), ScanError> {
+        file.seek(SeekFrom::Start(pos)).map_err(|_| at(pos))?;
+        file.read_exact(buf).map_err(|_| at(pos))
+    };
+    let mut buf = [0u8; 12];
+    let n = usize::try_from((file_len.saturating_sub(start)).min(12)).unwrap_or(12);
+    read(start, &mut buf[..n])?;
+    let h = header(&buf[..n], 0, syntax).map_err(|e| match e {
+        ScanError::Truncated { .. } => at(start),
+        ScanError::BadVr { .. } => ScanError::BadVr { offset: start },
+        other => other,
+    })?;
+    if h.tag != PIXEL_DATA {
+        return Err(ScanError::BadLength { offset: start });
+    }
+    let value = start + h.value as u64;
+    let plain_vr = matches!(&h.vr, b"OB" | b"OW" | [0, 0]);
+    if h.len != UNDEFINED {
+        let end = value + u64::from(h.len);
+        if end > file_len {
+            return Err(at(start));
+        }
+        return Ok(PixelElement {
+            end,
+            verbatim: plain_vr,
+        });
+    }
+    if !matches!(&h.vr, b"OB" | b"OW" | b"UN" | [0, 0]) {
+        return Err(ScanError::BadLength { offset: start });
+    }
+    let mut pos = value;
+    loop {
+        if pos >= file_len {
+            return Err(at(pos));
+        }
+        let mut item = [0u8; 8];
+        if file_len - pos < 8 {
+            return Err(at(pos));
+        }
+        read(pos, &mut item)?;
+        let (tag, len) = tag_len(&item, 0, syntax)?;
+        let body = pos + 8;
+        pos = match (tag, len) {
+            (SEQUENCE_END, len) => {
+                // Encapsulated pixel data is always written as OB.
+                return Ok(PixelElement {
+                    end: body,
+                    verbatim: matches!(&h.vr, b"OB" | [0, 0]) && len == 0,
+                });
+            }
+            (ITEM, UNDEFINED) => return Err(ScanError::BadLength { offset: pos }),
+            (ITEM, len) if body + u64::from(len) <= file_len => body + u64::from(len),
+            (ITEM, _) => return Err(at(pos)),
+            _ => return Err(ScanError::BadDelimiter { offset: pos }),
+        };
+    }
+}
+
 /// End of a value of `len` bytes starting at `start`, if it fits before `limit`.
 fn fit(start: usize, len: u32, limit: usize) -> Option<usize> {
     let len = usize::try_from(len).ok()?;
@@ -568,6 +686,8 @@ struct Walker<'a> {
     bytes: &'a [u8],
     /// Start of the trailing run of zero bytes, accepted as padding at top level.
     padding: usize,
+    /// End the walk at the top-level Pixel Data element's header ([`scan_head`]).
+    stop_at_pixel_data: bool,
     elements: u64,
     pixel_data: Option<u64>,
     directory_records: bool,
@@ -616,6 +736,10 @@ impl Walker<'_> {
             self.elements += 1;
             if depth == 0 {
                 match h.tag {
+                    PIXEL_DATA if self.stop_at_pixel_data => {
+                        self.pixel_data = Some(pos as u64);
+                        return Ok(pos);
+                    }
                     PIXEL_DATA if self.pixel_data.is_none() => self.pixel_data = Some(pos as u64),
                     DIRECTORY_RECORDS => self.directory_records = true,
                     _ => {}

@@ -330,6 +330,7 @@ fn a_file_deleted_between_walk_and_read_fails_alone() {
         manifest_paths: true,
         follow_links: false,
         max_file_size: 1 << 30,
+        fsync: Default::default(),
     };
     struct Quiet;
     impl Reporter for Quiet {
