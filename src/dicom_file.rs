@@ -529,11 +529,20 @@ pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, Fi
         .and_then(|(a, b)| loaded.buf.get(a..b))
         .ok_or(FileError::Parse("layout".to_owned()))?;
     let tail = &loaded.buf[split.tail.clone()];
+    // What follows the pixel data is validated like the head before dicom-rs reads it: a
+    // trailing element may declare a length of gigabytes.
+    let has_tail = tail.iter().any(|&b| b != 0);
+    if has_tail {
+        let inner = scan::scan_dataset(tail, layout.encoding).map_err(FileError::Structure)?;
+        if inner.undefined_length_un {
+            return Err(FileError::UndefinedLengthUn);
+        }
+    }
     let mut object = catch_unwind(AssertUnwindSafe(|| {
         let mut object = InMemDicomObject::read_dataset_with_ts(head, ts)?;
         // Trailing zeros are padding (see the scanner); anything else after the pixel data
         // is read in the data set's character set, as the whole-file parse would.
-        if tail.iter().any(|&b| b != 0) {
+        if has_tail {
             let charset = object
                 .get(tags::SPECIFIC_CHARACTER_SET)
                 .and_then(|e| e.to_str().ok())
