@@ -59,6 +59,19 @@ pub fn decoded_geometry(geometry: &Geometry, ts: &str) -> Geometry {
     out
 }
 
+/// Whether pixel data in transfer syntax `ts` is encapsulated (every syntax but the native
+/// ones). The plan needs this from the syntax, since a streamed file's data set holds a
+/// stand-in for its pixel data.
+pub fn is_encapsulated_syntax(ts: &str) -> bool {
+    !matches!(
+        ts,
+        "1.2.840.10008.1.2"
+            | "1.2.840.10008.1.2.1"
+            | "1.2.840.10008.1.2.2"
+            | "1.2.840.10008.1.2.1.99"
+    )
+}
+
 /// The compression method of a transfer syntax that may lose information, and whether it
 /// always does (JPEG-LS near-lossless and JPEG 2000 may also be used losslessly, which a
 /// header's LossyImageCompression "00" then says).

@@ -313,7 +313,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
             )),
         };
     }
-    let encapsulated = codec::is_encapsulated(object);
+    let encapsulated = codec::is_encapsulated(object) || codec::is_encapsulated_syntax(ts);
     let geometry = match Geometry::from_header(object).and_then(|g| {
         if encapsulated {
             codec::decoded_geometry(&g, ts).check_maskable()?;
