@@ -202,7 +202,7 @@ pub(crate) fn inflate(data: &[u8], max: u64) -> Result<Vec<u8>, FileError> {
             if filled >= cap {
                 return Err(FileError::Inflate(max));
             }
-            let grown = filled.saturating_mul(2).clamp(64 << 10, cap);
+            let grown = filled.saturating_mul(2).max(64 << 10).min(cap);
             out.try_reserve_exact(grown - filled)
                 .map_err(|_| FileError::Inflate(max))?;
             out.resize(grown, 0);
