@@ -1,43 +1,235 @@
-//! Automatic detection of burned-in text in one frame: local contrast against a rank-filtered
-//! background, connected components filtered by glyph size and stroke, grouped into lines, and
-//! grown by a margin.
+//! Automatic detection of burned-in text in one frame (`pixel.detect: true`).
+//!
+//! Scanners burn names, IDs and dates into the pixels as lines of glyphs in one colour, brighter
+//! or darker than what lies under them: black borders, speckle, anatomy, screen panels. The
+//! detector looks for exactly that shape, without a font or a model:
+//! 1. Contrast maps of strokes thinner than 13 pixels: a white top-hat for bright text, a black
+//!    top-hat for dark text, and a 3×3 morphological gradient for text whose polarity changes
+//!    along the line (it crosses an edge, or carries a drop shadow).
+//! 2. Ink: contrast above an absolute floor and above the level that the frame's own texture
+//!    (speckle, noise) reaches nearby, measured per 64-pixel block.
+//! 3. Connected components of the ink. Shapes that are not glyphs are split at higher contrast,
+//!    which separates text from the speckle, bone or table edge it touches.
+//! 4. Glyphs: 5–56 pixels high, thin strokes, not compact blobs; wider shapes only if they
+//!    cross a stroke every letter (fused words), never frames, rules or curves.
+//! 5. Lines: glyphs side by side on one band, of like height, stroke and ink colour, sharing a
+//!    baseline or cap line. A line must be salient above the local texture; long, well-aligned
+//!    lines need less than short ones.
+//! 6. Lines take in neighbouring glyphs of their colour and join lines on their band, so that
+//!    word gaps and punctuation are covered; each box is grown by a margin and clipped.
+//!
+//! Everything is integer or single-threaded float arithmetic in a fixed order, so the result is
+//! the same on every run. The figures it reaches, and the frames it is measured on, are in
+//! `benches/detect_eval.rs` and `benches/detect-results.md`.
 
 use image::GrayImage;
 
 use super::Region;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Polarity {
-    Bright,
-    Dark,
+/// Strokes up to 12 pixels wide stand out of the window (bold 40-pixel glyphs have about 8).
+const STROKE_RADIUS: usize = 6;
+/// The least contrast, in grey levels, that counts as ink on a quiet background.
+const INK_FLOOR: u8 = 40;
+/// Side of the blocks over which the texture's own contrast is measured.
+const BLOCK: usize = 64;
+/// Ink must exceed the block's (trimmed) median contrast by this factor.
+const NOISE_FACTOR: f32 = 1.7;
+/// How far above the texture a line's glyphs must stand, per channel. Log-compressed speckle has
+/// deep narrow nulls, so dark marks in it need more than bright ones.
+const SALIENCE: [f32; 3] = [1.35, 1.8, 1.5];
+const MIN_GLYPH: u32 = 5;
+/// 40-pixel capitals plus descender, or a glyph fused with a neighbour.
+const MAX_GLYPH: u32 = 56;
+/// Splitting a non-glyph shape: at most this deep, each time at this factor above its mean
+/// contrast and above the local texture.
+const SPLIT_DEPTH: u32 = 2;
+const SPLIT_STEP: f32 = 1.25;
+const SPLIT_NOISE: f32 = 1.6;
+const SPLIT_AREA: u32 = 20;
+/// Glyphs of one line differ in ink level by at most this (or 30 % of their contrast).
+const LEVEL_TOLERANCE: f32 = 32.0;
+/// Least strength of a glyph taken into an existing line.
+const GROW_STRENGTH: f32 = 0.75;
+/// Salience needed by long, well-aligned lines, relative to short ones.
+const STRONG_LINE: f32 = 0.8;
+const GOOD_LINE: f32 = 0.9;
+
+/// Text-like boxes in one frame, each already grown by a safety margin and clipped to the frame.
+pub fn detect_text(frame: &GrayImage) -> Vec<Region> {
+    let (width, height) = frame.dimensions();
+    if width == 0 || height == 0 {
+        return Vec::new();
+    }
+    let mut regions: Vec<Region> = find_lines(frame)
+        .into_iter()
+        .map(|line| {
+            let vertical = (line.y1 - line.y0 + 1) / 4 + 2;
+            let side = line.h / 2 + 2;
+            let x0 = line.x0.saturating_sub(side);
+            let y0 = line.y0.saturating_sub(vertical);
+            let x1 = (line.x1 + side).min(width - 1);
+            let y1 = (line.y1 + vertical).min(height - 1);
+            Region {
+                x: x0,
+                y: y0,
+                width: x1 - x0 + 1,
+                height: y1 - y0 + 1,
+            }
+        })
+        .collect();
+    regions.sort_unstable();
+    regions.dedup();
+    regions
 }
 
-pub const RADIUS: usize = 6;
-pub const INK: u8 = 40;
-pub const BLOCK: usize = 64;
-pub const NOISE_FACTOR: f32 = 1.7;
-pub const MIN_CONTRAST: f32 = 40.0;
-pub const MAX_GLYPH: u32 = 56;
-pub const STRONG_LINE: f32 = 0.8;
-pub const GOOD_LINE: f32 = 0.9;
-pub const SPLIT_DEPTH: u32 = 2;
-pub const SPLIT_STEP: f32 = 1.25;
-pub const SPLIT_NOISE: f32 = 1.6;
-pub const SPLIT_AREA: u32 = 20;
-pub const SALIENCE: [f32; 3] = [1.35, 1.8, EDGE_SALIENCE];
-pub const EDGE_SALIENCE: f32 = 1.5;
-pub const LEVEL_TOLERANCE: f32 = 32.0;
-pub const GROW_STRENGTH: f32 = 0.75;
+/// The three contrast maps a glyph can show up on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Bright,
+    Dark,
+    Edge,
+}
+
+impl Channel {
+    const ALL: [Channel; 3] = [Channel::Bright, Channel::Dark, Channel::Edge];
+}
+
+/// A connected piece of ink and what the detector knows about it.
+#[derive(Clone)]
+struct Component {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    area: u32,
+    /// Pixels with a 4-neighbour outside the ink.
+    perimeter: u32,
+    contrast_sum: u64,
+    /// Its runs are `runs[first..first + count]`.
+    first: usize,
+    count: usize,
+    channel: Channel,
+    /// Contrast relative to what the channel's texture needs here (≥ 1: salient).
+    strength: f32,
+    /// The ink's luma (text colour); 0 on the edge channel, which has none.
+    level: u8,
+}
+
+impl Component {
+    fn height(&self) -> u32 {
+        self.y1 - self.y0 + 1
+    }
+
+    fn width(&self) -> u32 {
+        self.x1 - self.x0 + 1
+    }
+
+    /// Mean stroke width: twice the area over the outline length.
+    fn stroke(&self) -> f32 {
+        2.0 * self.area as f32 / self.perimeter.max(1) as f32
+    }
+
+    fn contrast(&self) -> f32 {
+        self.contrast_sum as f32 / self.area as f32
+    }
+
+    fn centre(&self) -> (usize, usize) {
+        (
+            ((self.x0 + self.x1) / 2) as usize,
+            ((self.y0 + self.y1) / 2) as usize,
+        )
+    }
+}
+
+/// A horizontal run of ink `[x0, x1]` in row `y`, and the component it belongs to.
+#[derive(Clone, Copy)]
+struct Run {
+    y: u32,
+    x0: u32,
+    x1: u32,
+    component: u32,
+}
+
+/// An accepted line of text: its box, typical glyph height, contrast and ink level.
+#[derive(Clone, Copy)]
+struct Line {
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    h: u32,
+    contrast: f32,
+    level: u8,
+}
+
+/// The lines of text in a frame, before margins.
+fn find_lines(frame: &GrayImage) -> Vec<Line> {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let luma = frame.as_raw();
+    let mut glyphs = Vec::new();
+    for (channel, contrast) in Channel::ALL.into_iter().zip(contrast_maps(luma, w, h)) {
+        let noise = Noise::new(&contrast, w, h);
+        let (components, runs) = components(&contrast, &noise, w, h, channel);
+        for mut c in components {
+            if glyph_like(&c, &runs) {
+                c.level = ink_level(&c, &runs, luma, w);
+                glyphs.push(c);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for group in groups(&glyphs) {
+        // The edge channel only extends lines that ink shows (alone it sees frames and icons).
+        if group.iter().any(|&i| glyphs[i].channel == Channel::Edge) {
+            continue;
+        }
+        let members: Vec<&Component> = group.iter().map(|&i| &glyphs[i]).collect();
+        let strength = members.iter().map(|c| c.strength).sum::<f32>() / members.len() as f32;
+        if !line_shape(&members).is_some_and(|needed| strength >= needed) {
+            continue;
+        }
+        found.push(Line {
+            x0: members.iter().map(|c| c.x0).min().unwrap_or(0),
+            y0: members.iter().map(|c| c.y0).min().unwrap_or(0),
+            x1: members.iter().map(|c| c.x1).max().unwrap_or(0),
+            y1: members.iter().map(|c| c.y1).max().unwrap_or(0),
+            h: median(members.iter().map(|c| c.height()).collect()),
+            contrast: members.iter().map(|c| c.contrast()).sum::<f32>() / members.len() as f32,
+            level: median(members.iter().map(|c| c.level).collect()),
+        });
+    }
+    grow(&mut found, &glyphs);
+    merge(found)
+}
+
+fn median<T: Ord + Copy + Default>(mut values: Vec<T>) -> T {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+/// White top-hat, black top-hat and 3×3 morphological gradient of the frame.
+fn contrast_maps(src: &[u8], w: usize, h: usize) -> [Vec<u8>; 3] {
+    let r = STROKE_RADIUS;
+    let opened = rank_filter(&rank_filter(src, w, h, r, false), w, h, r, true);
+    let closed = rank_filter(&rank_filter(src, w, h, r, true), w, h, r, false);
+    let bright = src.iter().zip(&opened).map(|(a, b)| a - b).collect();
+    let dark = closed.iter().zip(src).map(|(a, b)| a - b).collect();
+    let dilated = rank_filter(src, w, h, 1, true);
+    let eroded = rank_filter(src, w, h, 1, false);
+    let edge = dilated.iter().zip(&eroded).map(|(a, b)| a - b).collect();
+    [bright, dark, edge]
+}
 
 /// Minimum or maximum over the (2r+1)-square window around each pixel, pixels outside the frame
-/// ignored. Each direction takes log2(2r+1) passes of element-wise min/max over whole rows,
-/// which the compiler vectorises.
-pub fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
+/// ignored. Each direction takes log2(2r+1) passes of element-wise min/max over whole rows, which
+/// the compiler vectorises (imageproc's grayscale morphology visits every window pixel).
+fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
     let k = 2 * r + 1;
     let neutral = if max { u8::MIN } else { u8::MAX };
     let pick = |a: u8, b: u8| if max { a.max(b) } else { a.min(b) };
-    // `cur[i]` holds the extreme of `span` consecutive padded values starting at i.
-    let window = |padded: &mut Vec<u8>, scratch: &mut Vec<u8>, unit: usize| {
+    // Turns `padded[i]` into the extreme of `span` consecutive entries `unit` apart, span the
+    // largest power of two ≤ k; returns where the second half of the window starts.
+    let spans = |padded: &mut Vec<u8>, scratch: &mut Vec<u8>, unit: usize| {
         let mut span = 1;
         while span * 2 <= k {
             let n = padded.len() - span * unit;
@@ -56,17 +248,13 @@ pub fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u
     let mut out = vec![0u8; w * h];
     let mut padded = Vec::with_capacity(w + 2 * r);
     let mut scratch = Vec::with_capacity(w + 2 * r);
-    for y in 0..h {
+    for (y, row) in out.chunks_exact_mut(w).enumerate() {
         padded.clear();
         padded.resize(r, neutral);
         padded.extend_from_slice(&src[y * w..(y + 1) * w]);
         padded.resize(w + 2 * r, neutral);
-        let shift = window(&mut padded, &mut scratch, 1);
-        for ((o, a), b) in out[y * w..(y + 1) * w]
-            .iter_mut()
-            .zip(&padded)
-            .zip(&padded[shift..])
-        {
+        let shift = spans(&mut padded, &mut scratch, 1);
+        for ((o, a), b) in row.iter_mut().zip(&padded).zip(&padded[shift..]) {
             *o = pick(*a, *b);
         }
     }
@@ -75,80 +263,62 @@ pub fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u
     padded.extend_from_slice(&out);
     padded.resize((h + 2 * r) * w, neutral);
     let mut scratch = Vec::with_capacity(padded.len());
-    let shift = window(&mut padded, &mut scratch, w);
+    let shift = spans(&mut padded, &mut scratch, w);
     for ((o, a), b) in out.iter_mut().zip(&padded).zip(&padded[shift..]) {
         *o = pick(*a, *b);
     }
     out
 }
 
-/// Contrast maps of strokes thinner than the window: white top-hat (bright) and black-hat (dark).
-pub fn contrasts(frame: &GrayImage) -> Vec<Vec<u8>> {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let src = frame.as_raw();
-    let opened = rank_filter(&rank_filter(src, w, h, RADIUS, false), w, h, RADIUS, true);
-    let closed = rank_filter(&rank_filter(src, w, h, RADIUS, true), w, h, RADIUS, false);
-    let bright = src.iter().zip(&opened).map(|(a, b)| a - b).collect();
-    let dark = closed.iter().zip(src).map(|(a, b)| a - b).collect();
-    let edge = rank_filter(src, w, h, 1, true)
-        .iter()
-        .zip(&rank_filter(src, w, h, 1, false))
-        .map(|(a, b)| a - b)
-        .collect();
-    vec![bright, dark, edge]
-}
-
-/// Ink where the contrast clears both an absolute floor and a multiple of the median contrast
-/// of the surrounding 64-pixel block (speckle and noise raise that median; text, being sparse,
-/// does not).
-/// The contrast that speckle and noise reach by themselves around each pixel: a multiple of
-/// the (trimmed) median contrast of 64-pixel blocks, interpolated between block centres.
-pub struct Noise {
+/// The contrast that the frame's own texture (speckle, noise) reaches around each pixel, from
+/// 64-pixel blocks, interpolated between block centres.
+struct Noise {
     blocks: (usize, usize),
     level: Vec<f32>,
 }
 
 impl Noise {
-    pub fn new(contrast: &[u8], w: usize, h: usize) -> Self {
+    fn new(contrast: &[u8], w: usize, h: usize) -> Self {
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
-        let mut hist = vec![0u32; bw * bh * 256];
-        for y in 0..h {
-            let row = &contrast[y * w..(y + 1) * w];
+        let mut histograms = vec![0u32; bw * bh * 256];
+        for (y, row) in contrast.chunks_exact(w).enumerate() {
             let base = (y / BLOCK) * bw;
             for (x, &c) in row.iter().enumerate() {
-                hist[((base + x / BLOCK) << 8) + c as usize] += 1;
+                histograms[((base + x / BLOCK) << 8) + usize::from(c)] += 1;
             }
         }
-        // The median, then the median of what lies below 2.5 times it, so that dense text in a
-        // block does not raise the level meant to measure its background.
-        let quantile_below = |bins: &[u32], limit: usize, percent: u32| {
-            let total: u32 = bins[..limit].iter().sum();
-            let mut acc = 0;
-            bins[..limit].iter().position(|&n| {
-                acc += n;
-                acc * 100 >= total * percent
-            })
+        let quantile = |bins: &[u32], percent: u32| {
+            let total: u32 = bins.iter().sum();
+            let mut seen = 0;
+            bins.iter()
+                .position(|&n| {
+                    seen += n;
+                    seen * 100 >= total * percent
+                })
+                .unwrap_or(0)
         };
-        let level: Vec<f32> = hist
-            .chunks(256)
+        let own: Vec<f32> = histograms
+            .chunks_exact(256)
             .map(|bins| {
-                let first = quantile_below(bins, 256, 50).unwrap_or(0);
-                let limit = (first * 5 / 2 + 1).clamp(1, 256);
-                let trimmed = quantile_below(bins, limit, 50).unwrap_or(first);
-                // Noise spreads its contrast evenly; a block that is mostly flat with strong
-                // thin structures (label boxes, rules) is not noisy however high its median.
-                let quartile = quantile_below(bins, 256, 25).unwrap_or(0);
+                // The median, then the median of what lies below 2.5 times it, so that dense
+                // text does not raise the level meant to measure its background.
+                let median = quantile(bins, 50);
+                let trimmed = quantile(&bins[..(median * 5 / 2 + 1).min(256)], 50);
+                // Texture spreads its contrast evenly; a mostly flat block with strong thin
+                // structures (label boxes, rules) is not noisy, however high its median.
+                let quartile = quantile(bins, 25);
                 trimmed.min(quartile * 9 / 4 + 2) as f32 * NOISE_FACTOR
             })
             .collect();
-        // A block that is half black and half speckle takes the speckle's level from a neighbour.
+        // A block that is half black and half speckle takes the speckle's level from a
+        // neighbour.
         let level = (0..bw * bh)
             .map(|i| {
                 let (bx, by) = (i % bw, i / bw);
-                let mut m = level[i];
+                let mut m = own[i];
                 for ny in by.saturating_sub(1)..(by + 2).min(bh) {
                     for nx in bx.saturating_sub(1)..(bx + 2).min(bw) {
-                        m = m.max(level[ny * bw + nx]);
+                        m = m.max(own[ny * bw + nx]);
                     }
                 }
                 m
@@ -160,13 +330,14 @@ impl Noise {
         }
     }
 
+    /// The two neighbouring block centres along one axis and the weight of the second.
     fn position(i: usize, blocks: usize) -> (usize, usize, f32) {
         let f = ((i as f32 + 0.5) / BLOCK as f32 - 0.5).clamp(0.0, (blocks - 1) as f32);
         let lo = f as usize;
         (lo, (lo + 1).min(blocks - 1), f - lo as f32)
     }
 
-    pub fn at(&self, x: usize, y: usize) -> f32 {
+    fn at(&self, x: usize, y: usize) -> f32 {
         let (bw, bh) = self.blocks;
         let (x0, x1, tx) = Self::position(x, bw);
         let (y0, y1, ty) = Self::position(y, bh);
@@ -176,70 +347,77 @@ impl Noise {
         top + (bottom - top) * ty
     }
 
-    /// Ink: contrast at least the absolute floor and the local noise level.
-    pub fn ink(&self, contrast: &[u8], w: usize, h: usize) -> Vec<bool> {
+    /// Ink: contrast at least the floor and the local texture level.
+    fn ink(&self, contrast: &[u8], w: usize, h: usize) -> Vec<bool> {
         let (bw, bh) = self.blocks;
         let columns: Vec<(usize, usize, f32)> = (0..w).map(|x| Self::position(x, bw)).collect();
         let mut ink = vec![false; w * h];
         let mut row_level = vec![0f32; bw];
-        for y in 0..h {
+        for (y, (out, row)) in ink
+            .chunks_exact_mut(w)
+            .zip(contrast.chunks_exact(w))
+            .enumerate()
+        {
             let (y0, y1, ty) = Self::position(y, bh);
             for (bx, l) in row_level.iter_mut().enumerate() {
                 *l = self.level[y0 * bw + bx] * (1.0 - ty) + self.level[y1 * bw + bx] * ty;
             }
-            let row = &contrast[y * w..(y + 1) * w];
-            for ((out, &c), &(x0, x1, tx)) in
-                ink[y * w..(y + 1) * w].iter_mut().zip(row).zip(&columns)
-            {
-                let t = (row_level[x0] + (row_level[x1] - row_level[x0]) * tx).max(f32::from(INK));
-                *out = f32::from(c) >= t;
+            for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(&columns) {
+                let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
+                *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
             }
         }
         ink
     }
 }
 
-#[derive(Clone, Debug, Default)]
-pub struct Component {
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-    pub area: u32,
-    pub perimeter: u32,
-    pub hat_sum: u64,
-    pub luma_max: u8,
-    pub luma_min: u8,
-    pub level: u8,
-    pub strength: f32,
-    pub polarity: u8,
-    /// Its runs: `runs[first..first + count]` after sorting by component.
-    pub first: usize,
-    pub count: usize,
-}
-
-impl Component {
-    pub fn height(&self) -> u32 {
-        self.y1 - self.y0 + 1
+/// The channel's components, shapes that are not glyphs split where they hold some, each with
+/// its strength.
+fn components(
+    contrast: &[u8],
+    noise: &Noise,
+    w: usize,
+    h: usize,
+    channel: Channel,
+) -> (Vec<Component>, Vec<Run>) {
+    let ink = noise.ink(contrast, w, h);
+    let (mut components, mut runs) = label(&ink, contrast, w, h, channel);
+    // Text fused with what it crosses (speckle, a table edge, a bone) stands out from it by
+    // its higher contrast.
+    let mut work: Vec<(usize, u32)> = (0..components.len())
+        .filter(|&i| splittable(&components[i], &runs))
+        .map(|i| (i, 0))
+        .collect();
+    while let Some((i, depth)) = work.pop() {
+        if depth >= SPLIT_DEPTH {
+            continue;
+        }
+        let c = components[i].clone();
+        let (cx, cy) = c.centre();
+        let local = noise.at(cx, cy).max(f32::from(INK_FLOOR));
+        let level = (c.contrast() * SPLIT_STEP)
+            .max(local * SPLIT_NOISE)
+            .min(255.0) as u8;
+        let (parts, part_runs) = split(&c, &runs, contrast, w, level);
+        let (first_run, first_part) = (runs.len(), components.len() as u32);
+        runs.extend(part_runs.into_iter().map(|mut r| {
+            r.component += first_part;
+            r
+        }));
+        for mut part in parts {
+            part.first += first_run;
+            if splittable(&part, &runs) {
+                work.push((components.len(), depth + 1));
+            }
+            components.push(part);
+        }
     }
-    pub fn width(&self) -> u32 {
-        self.x1 - self.x0 + 1
+    let salience = SALIENCE[channel as usize];
+    for c in &mut components {
+        let (cx, cy) = c.centre();
+        c.strength = c.contrast() / (salience * noise.at(cx, cy)).max(f32::from(INK_FLOOR));
     }
-    pub fn stroke(&self) -> f32 {
-        2.0 * self.area as f32 / self.perimeter.max(1) as f32
-    }
-    pub fn contrast(&self) -> f32 {
-        self.hat_sum as f32 / self.area as f32
-    }
-}
-
-/// A horizontal run of ink pixels `[x0, x1]` in row `y`.
-#[derive(Clone, Copy, Debug)]
-pub struct Run {
-    pub y: u32,
-    pub x0: u32,
-    pub x1: u32,
-    pub component: u32,
+    (components, runs)
 }
 
 fn find(parent: &mut [u32], mut i: u32) -> u32 {
@@ -258,19 +436,20 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
     }
 }
 
-/// 8-connected components of the ink, found run by run, with their runs sorted by component.
-pub fn label(
+/// 8-connected components of the ink, labelled run by run, with their runs sorted by component.
+/// (imageproc's `connected_components` keeps a union-find entry per pixel, 16 bytes each, which
+/// cost more than all the rest of the detector together.)
+fn label(
     ink: &[bool],
     contrast: &[u8],
-    luma: &[u8],
     w: usize,
     h: usize,
+    channel: Channel,
 ) -> (Vec<Component>, Vec<Run>) {
     let mut runs: Vec<Run> = Vec::new();
     let mut parent: Vec<u32> = Vec::new();
     let mut previous = 0..0;
-    for y in 0..h {
-        let row = &ink[y * w..(y + 1) * w];
+    for (y, row) in ink.chunks_exact(w).enumerate() {
         let start = runs.len();
         let mut x = 0;
         while x < w {
@@ -291,15 +470,15 @@ pub fn label(
             });
             parent.push(id);
         }
-        // Join with the runs of the row above that touch, diagonals included.
+        // Join runs of the row above that touch, diagonals included.
         let mut j = previous.start;
         for i in start..runs.len() {
-            let (b0, b1) = (runs[i].x0, runs[i].x1);
-            while j < previous.end && runs[j].x1 + 1 < b0 {
+            let (x0, x1) = (runs[i].x0, runs[i].x1);
+            while j < previous.end && runs[j].x1 + 1 < x0 {
                 j += 1;
             }
             let mut k = j;
-            while k < previous.end && runs[k].x0 <= b1 + 1 {
+            while k < previous.end && runs[k].x0 <= x1 + 1 {
                 union(&mut parent, i as u32, k as u32);
                 k += 1;
             }
@@ -315,38 +494,39 @@ pub fn label(
             components.push(Component {
                 x0: u32::MAX,
                 y0: u32::MAX,
-                luma_min: u8::MAX,
-                ..Default::default()
+                x1: 0,
+                y1: 0,
+                area: 0,
+                perimeter: 0,
+                contrast_sum: 0,
+                first: 0,
+                count: 0,
+                channel,
+                strength: 0.0,
+                level: 0,
             });
         }
         let id = index[root];
         run.component = id;
         let c = &mut components[id as usize];
-        let y = run.y as usize;
+        let (y, x0, x1) = (run.y as usize, run.x0 as usize, run.x1 as usize);
         c.x0 = c.x0.min(run.x0);
         c.x1 = c.x1.max(run.x1);
         c.y0 = c.y0.min(run.y);
         c.y1 = c.y1.max(run.y);
         c.area += run.x1 - run.x0 + 1;
         c.count += 1;
-        let span = run.x0 as usize..=run.x1 as usize;
-        c.hat_sum += contrast[y * w..][span.clone()]
+        c.contrast_sum += contrast[y * w + x0..=y * w + x1]
             .iter()
             .map(|&v| u64::from(v))
             .sum::<u64>();
-        for &v in &luma[y * w..][span.clone()] {
-            c.luma_max = c.luma_max.max(v);
-            c.luma_min = c.luma_min.min(v);
-        }
-        // Boundary pixels: run ends, and pixels with no ink above or below.
-        let len = run.x1 - run.x0 + 1;
-        let mut boundary = len.min(2);
-        for x in span.clone().skip(1).take((len as usize).saturating_sub(2)) {
+        // Outline pixels: the run's ends, and pixels with no ink above or below.
+        let inner = (x0 + 1..x1).filter(|&x| {
             let above = y > 0 && ink[(y - 1) * w + x];
             let below = y + 1 < h && ink[(y + 1) * w + x];
-            boundary += u32::from(!above || !below);
-        }
-        c.perimeter += boundary;
+            !above || !below
+        });
+        c.perimeter += (x1 - x0 + 1).min(2) as u32 + inner.count() as u32;
     }
     let mut next = 0;
     for c in &mut components {
@@ -363,58 +543,32 @@ pub fn label(
     (components, sorted)
 }
 
-/// Fraction of the component's columns in which it spans at least 60 % of its height: high for
-/// words (stems, bowls), near zero for curves and rules however wavy.
-pub fn tall_columns(c: &Component, runs: &[Run]) -> f32 {
-    let w = c.width() as usize;
-    let mut top = vec![u32::MAX; w];
-    let mut bottom = vec![0u32; w];
-    for run in &runs[c.first..c.first + c.count] {
-        for x in run.x0..=run.x1 {
-            let i = (x - c.x0) as usize;
-            top[i] = top[i].min(run.y);
-            bottom[i] = bottom[i].max(run.y);
-        }
-    }
-    let h = c.height();
-    let tall = top
-        .iter()
-        .zip(&bottom)
-        .filter(|(t, b)| **t != u32::MAX && (**b - **t + 1) * 5 >= h * 3)
-        .count();
-    tall as f32 / w as f32
-}
-
-/// Not a glyph but big enough to hold one fused with something else.
-pub fn splittable(c: &Component, runs: &[Run]) -> bool {
+/// Not a glyph, but big enough to hold one fused with something else.
+fn splittable(c: &Component, runs: &[Run]) -> bool {
     c.area >= SPLIT_AREA && !glyph_like(c, runs)
 }
 
 /// The parts of `c` whose contrast reaches `level`, as components of their own.
-pub fn split(
+fn split(
     c: &Component,
     runs: &[Run],
     contrast: &[u8],
-    luma: &[u8],
     w: usize,
     level: u8,
 ) -> (Vec<Component>, Vec<Run>) {
     let (cw, ch) = (c.width() as usize, c.height() as usize);
     let (ox, oy) = (c.x0 as usize, c.y0 as usize);
     let mut ink = vec![false; cw * ch];
-    let mut local_contrast = vec![0u8; cw * ch];
-    let mut local_luma = vec![0u8; cw * ch];
+    let mut local = vec![0u8; cw * ch];
     for run in &runs[c.first..c.first + c.count] {
         let y = run.y as usize;
         for x in run.x0 as usize..=run.x1 as usize {
             let i = (y - oy) * cw + x - ox;
-            let v = contrast[y * w + x];
-            ink[i] = v >= level;
-            local_contrast[i] = v;
-            local_luma[i] = luma[y * w + x];
+            local[i] = contrast[y * w + x];
+            ink[i] = local[i] >= level;
         }
     }
-    let (mut parts, mut part_runs) = label(&ink, &local_contrast, &local_luma, cw, ch);
+    let (mut parts, mut part_runs) = label(&ink, &local, cw, ch, c.channel);
     for p in &mut parts {
         p.x0 += c.x0;
         p.x1 += c.x0;
@@ -429,179 +583,187 @@ pub fn split(
     (parts, part_runs)
 }
 
-/// Strokes crossed by the rows at a third, half and two thirds of the height (the most of
-/// them): a word crosses a stroke every letter, a frame or a rule only at its ends.
-pub fn crossings(c: &Component, runs: &[Run]) -> u32 {
+/// Whether a component has the shape of a glyph, or of a few glyphs fused into a word.
+fn glyph_like(c: &Component, runs: &[Run]) -> bool {
+    let (h, w) = (c.height(), c.width());
+    let stroke = c.stroke();
+    let glyph_sized = (MIN_GLYPH..=MAX_GLYPH).contains(&h) && c.area >= 6;
+    // Strokes thin against the height, and not a compact blob (a disc has height = 2·stroke).
+    if !glyph_sized || stroke > 0.3 * h as f32 + 1.5 || (h as f32) < 2.0 * stroke {
+        return false;
+    }
+    // Wider shapes must be words: filled enough (not a frame), crossing a stroke at least
+    // every two heights (not a rule) and tall in many columns (not a curve).
+    w * 2 <= h * 3
+        || (c.area * 8 >= w * h
+            && crossings(c, runs) * h * 2 >= w
+            && tall_columns(c, runs) * 10 >= w * 3)
+}
+
+/// Strokes crossed by the rows at a third, half and two thirds of the height (the most of them).
+fn crossings(c: &Component, runs: &[Run]) -> u32 {
     let h = c.height();
+    let own = &runs[c.first..c.first + c.count];
     [h / 3, h / 2, 2 * h / 3]
         .iter()
-        .map(|dy| {
-            runs[c.first..c.first + c.count]
-                .iter()
-                .filter(|r| r.y == c.y0 + dy)
-                .count() as u32
-        })
+        .map(|dy| own.iter().filter(|r| r.y == c.y0 + dy).count() as u32)
         .max()
         .unwrap_or(0)
 }
 
-pub fn glyph_like(c: &Component, runs: &[Run]) -> bool {
-    let h = c.height();
-    if !(5..=MAX_GLYPH).contains(&h)
-        || c.area < 6
-        || c.contrast() < MIN_CONTRAST
-        || c.stroke() > 0.3 * h as f32 + 1.5
-        || (h as f32) < 2.0 * c.stroke()
-    {
-        return false;
+/// Columns in which the component spans at least 60 % of its height: many for words (stems,
+/// bowls), few for curves and rules however wavy.
+fn tall_columns(c: &Component, runs: &[Run]) -> u32 {
+    let w = c.width() as usize;
+    let mut top = vec![u32::MAX; w];
+    let mut bottom = vec![0u32; w];
+    for run in &runs[c.first..c.first + c.count] {
+        for x in run.x0..=run.x1 {
+            let i = (x - c.x0) as usize;
+            top[i] = top[i].min(run.y);
+            bottom[i] = bottom[i].max(run.y);
+        }
     }
-    // Wide components must be words (strokes side by side), not curves, rules or frames.
-    c.width() * 2 <= h * 3
-        || (c.area * 8 >= c.width() * h
-            && crossings(c, runs) * h * 2 >= c.width()
-            && tall_columns(c, runs) >= 0.3)
+    let h = c.height();
+    top.iter()
+        .zip(&bottom)
+        .filter(|&(&t, &b)| t != u32::MAX && (b - t + 1) * 5 >= h * 3)
+        .count() as u32
 }
 
 /// The colour of a glyph's ink: the luma that a fifth of its pixels exceed (bright) or stay
 /// under (dark), robust to a brighter or darker speck fused to it.
-fn ink_level(c: &Component, runs: &[Run], luma: &[u8], w: usize, polarity: usize) -> u8 {
-    if polarity == 2 {
-        return 0;
-    }
+fn ink_level(c: &Component, runs: &[Run], luma: &[u8], w: usize) -> u8 {
     let mut histogram = [0u32; 256];
     for run in &runs[c.first..c.first + c.count] {
-        for &v in &luma[run.y as usize * w..][run.x0 as usize..=run.x1 as usize] {
-            histogram[v as usize] += 1;
+        let row = run.y as usize * w;
+        for &v in &luma[row + run.x0 as usize..=row + run.x1 as usize] {
+            histogram[usize::from(v)] += 1;
         }
     }
     let target = c.area.div_ceil(5);
     let mut seen = 0;
-    let mut scan = |v: usize| {
-        seen += histogram[v];
+    let mut reached = |v: &usize| {
+        seen += histogram[*v];
         seen >= target
     };
-    let level = if polarity == 0 {
-        (0..256).rev().find(|&v| scan(v))
-    } else {
-        (0..256).find(|&v| scan(v))
+    let level = match c.channel {
+        Channel::Bright => (0..256).rev().find(&mut reached),
+        Channel::Dark => (0..256).find(&mut reached),
+        Channel::Edge => None,
     };
     level.unwrap_or(0) as u8
 }
 
-/// Burned-in text is drawn in one colour: glyphs of a line share their ink level (the
-/// brightest value of bright glyphs, the darkest of dark ones) up to anti-aliasing.
-pub fn same_ink(a: u8, b: u8, contrast: f32) -> bool {
+/// Burned-in text is drawn in one colour: glyphs of a line share their ink level, up to
+/// anti-aliasing.
+fn same_ink(a: u8, b: u8, contrast: f32) -> bool {
     f32::from(a.abs_diff(b)) <= LEVEL_TOLERANCE.max(0.3 * contrast)
 }
 
-/// Edge glyphs only go with edge glyphs; bright and dark ones with the same ink.
-pub fn consistent(a: &Component, b: &Component) -> bool {
-    if a.polarity == 2 || b.polarity == 2 {
-        a.polarity == b.polarity
+/// Edge glyphs go with edge glyphs only; bright and dark ones with any of the same ink (text
+/// that is brighter than one part of its background and darker than another).
+fn consistent(a: &Component, b: &Component) -> bool {
+    if a.channel == Channel::Edge || b.channel == Channel::Edge {
+        a.channel == b.channel
     } else {
         same_ink(a.level, b.level, a.contrast().min(b.contrast()))
     }
 }
 
-fn find_usize(parent: &mut [usize], mut i: usize) -> usize {
-    while parent[i] != i {
-        parent[i] = parent[parent[i]];
-        i = parent[i];
-    }
-    i
+/// Vertical overlap of two row ranges, in rows (negative when apart).
+fn overlap(a0: u32, a1: u32, b0: u32, b1: u32) -> i64 {
+    i64::from(a1.min(b1)) - i64::from(a0.max(b0)) + 1
 }
 
-pub fn lines(glyphs: &[Component]) -> Vec<Vec<usize>> {
+/// Horizontal gap between two column ranges (negative when they overlap).
+fn gap(a0: u32, a1: u32, b0: u32, b1: u32) -> i64 {
+    (i64::from(b0) - i64::from(a1)).max(i64::from(a0) - i64::from(b1))
+}
+
+/// Heights within a factor of 2.2 of each other (x-height beside ascenders and descenders).
+fn like_heights(a: u32, b: u32) -> bool {
+    a.max(b) * 10 <= a.min(b) * 22
+}
+
+/// Groups of glyphs side by side on one band: at most 1.5 heights apart, overlapping by half the
+/// smaller height, of like height, stroke and ink.
+fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..glyphs.len()).collect();
-    order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0));
-    let mut parent: Vec<usize> = (0..glyphs.len()).collect();
+    order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0, glyphs[i].x1, glyphs[i].y1));
+    let mut parent: Vec<u32> = (0..glyphs.len() as u32).collect();
     for (k, &i) in order.iter().enumerate() {
         let a = &glyphs[i];
         for &j in &order[k + 1..] {
             let b = &glyphs[j];
-            if b.x0 > a.x1 + 90 {
+            if i64::from(b.x0) > i64::from(a.x1) + i64::from(MAX_GLYPH * 3 / 2) + 1 {
                 break;
             }
-            let hmax = a.height().max(b.height());
-            if b.x0 > a.x1 + hmax * 3 / 2 + 1 {
-                continue;
-            }
-            let hmin = a.height().min(b.height());
-            let overlap = a.y1.min(b.y1) as i64 - a.y0.max(b.y0) as i64 + 1;
-            if overlap * 2 < hmin as i64 || hmax * 10 > hmin * 22 {
-                continue;
-            }
+            let (ha, hb) = (a.height(), b.height());
             let (sa, sb) = (a.stroke(), b.stroke());
-            if !consistent(a, b) || sa.max(sb) > 2.0 * sa.min(sb) {
-                continue;
-            }
-            let (ra, rb) = (find_usize(&mut parent, i), find_usize(&mut parent, j));
-            if ra != rb {
-                parent[ra.max(rb)] = ra.min(rb);
+            if gap(a.x0, a.x1, b.x0, b.x1) <= i64::from(ha.max(hb) * 3 / 2) + 1
+                && overlap(a.y0, a.y1, b.y0, b.y1) * 2 >= i64::from(ha.min(hb))
+                && like_heights(ha, hb)
+                && sa.max(sb) <= 2.0 * sa.min(sb)
+                && consistent(a, b)
+            {
+                union(&mut parent, i as u32, j as u32);
             }
         }
     }
-    let mut groups: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
     for i in 0..glyphs.len() {
-        let root = find_usize(&mut parent, i);
+        let root = find(&mut parent, i as u32);
         groups.entry(root).or_default().push(i);
     }
     groups.into_values().collect()
 }
 
-/// Whether a group of glyphs has the shape of a line of text, and if so how much of the base
-/// contrast it needs: long, well-aligned lines need less.
-pub fn accept(glyphs: &[Component], line: &[usize]) -> Option<f32> {
-    let members: Vec<&Component> = line.iter().map(|&i| &glyphs[i]).collect();
-    let width = members.iter().map(|c| c.x1).max().unwrap()
-        - members.iter().map(|c| c.x0).min().unwrap()
-        + 1;
+/// Whether glyphs have the shape of a line of text, and if so the strength they need: two glyphs
+/// must align top and bottom; more must mostly share a baseline or cap line, few of them blobs.
+/// Long lines of even height, and capitals aligned to the pixel, need less.
+fn line_shape(members: &[&Component]) -> Option<f32> {
+    let n = members.len();
     let mut heights: Vec<u32> = members.iter().map(|c| c.height()).collect();
     heights.sort_unstable();
-    let h = heights[heights.len() / 2];
-    if members.len() < 2 && width * 2 < 3 * h {
-        return None;
+    let h = heights[n / 2];
+    if n < 2 {
+        let c = members[0];
+        let word = c.width() * 2 >= c.height() * 3 && c.height() as f32 >= 2.3 * c.stroke();
+        return word.then_some(1.0);
     }
-    let mut bottoms: Vec<u32> = members.iter().map(|c| c.y1).collect();
-    bottoms.sort_unstable();
-    let mut tops: Vec<u32> = members.iter().map(|c| c.y0).collect();
-    tops.sort_unstable();
-    let tol = (h / 8).max(1);
-    let mb = bottoms[bottoms.len() / 2];
-    let mt = tops[tops.len() / 2];
-    let aligned_b = members.iter().filter(|c| c.y1.abs_diff(mb) <= tol).count();
-    let aligned_t = members.iter().filter(|c| c.y0.abs_diff(mt) <= tol).count();
-    // Capitals and digits: every glyph the same height on the same rows, to the pixel.
+    let top = median(members.iter().map(|c| c.y0).collect());
+    let bottom = median(members.iter().map(|c| c.y1).collect());
+    let tolerance = (h / 8).max(1);
+    let on_top = members
+        .iter()
+        .filter(|c| c.y0.abs_diff(top) <= tolerance)
+        .count();
+    let on_bottom = members
+        .iter()
+        .filter(|c| c.y1.abs_diff(bottom) <= tolerance)
+        .count();
     let exact = members
         .iter()
-        .all(|c| c.y0.abs_diff(mt) <= 1 && c.y1.abs_diff(mb) <= 1);
-    if members.len() == 2 {
-        return (aligned_b == 2 && aligned_t == 2).then_some(if exact && h >= 10 {
+        .all(|c| c.y0.abs_diff(top) <= 1 && c.y1.abs_diff(bottom) <= 1);
+    if n == 2 {
+        return (on_top == 2 && on_bottom == 2).then_some(if exact && h >= 10 {
             GOOD_LINE
         } else {
             1.0
         });
     }
+    let aligned = on_top.max(on_bottom);
     let blobs = members
         .iter()
         .filter(|c| (c.height() as f32) < 2.3 * c.stroke())
         .count();
-    if std::env::var("LINEDBG").is_ok() {
-        eprintln!(
-            "   accept n{} ab{aligned_b} at{aligned_t} blobs{blobs} h{h} tol{tol} hs{:?} bottoms{:?}",
-            members.len(),
-            heights,
-            bottoms
-        );
-    }
-    let aligned = aligned_b.max(aligned_t);
-    if blobs * 2 > members.len() || aligned * 3 < members.len() * 2 {
+    if blobs * 2 > n || aligned * 3 < n * 2 {
         return None;
     }
-    let n = heights.len();
     let even = heights[n * 4 / 5] * 2 <= heights[n / 5] * 3;
-    let well_aligned = even && aligned * 5 >= members.len() * 4;
-    Some(match members.len() {
+    let well_aligned = even && aligned * 5 >= n * 4;
+    Some(match n {
         6.. if well_aligned => STRONG_LINE,
         3.. if exact && h >= 10 => STRONG_LINE,
         4.. if well_aligned => GOOD_LINE,
@@ -609,205 +771,38 @@ pub fn accept(glyphs: &[Component], line: &[usize]) -> Option<f32> {
     })
 }
 
-/// A found line: its box and typical glyph height.
-#[derive(Clone, Copy, Debug)]
-pub struct Found {
-    pub x0: u32,
-    pub y0: u32,
-    pub x1: u32,
-    pub y1: u32,
-    pub h: u32,
-    pub contrast: f32,
-    /// The ink level (text colour) of the line.
-    pub level: u8,
-}
-
-/// One polarity's components, for inspection.
-pub struct Layer {
-    pub components: Vec<Component>,
-    pub runs: Vec<Run>,
-    /// Per component: 0 not glyph, 1 glyph alone, 2 in rejected line, 3 in accepted line.
-    pub status: Vec<u8>,
-}
-
-pub struct Analysis {
-    pub layers: Vec<Layer>,
-    pub found: Vec<Found>,
-}
-
-/// Components of one polarity, fused shapes split, each with its ink level and strength.
-fn layer(
-    luma: &[u8],
-    contrast: &[u8],
-    w: usize,
-    h: usize,
-    polarity: usize,
-) -> (Vec<Component>, Vec<Run>) {
-    let noise = Noise::new(contrast, w, h);
-    let ink = noise.ink(contrast, w, h);
-    let (mut components, mut runs) = label(&ink, contrast, luma, w, h);
-    // Text fused with what it crosses (speckle, a table edge, a bone, a bright interface) is
-    // separated by its higher contrast: shapes that are not glyphs are split at higher levels.
-    let mut work: Vec<(usize, u32)> = (0..components.len())
-        .filter(|&i| splittable(&components[i], &runs))
-        .map(|i| (i, 0))
-        .collect();
-    while let Some((i, depth)) = work.pop() {
-        if depth >= SPLIT_DEPTH {
-            continue;
-        }
-        let c = components[i].clone();
-        let local = noise
-            .at(((c.x0 + c.x1) / 2) as usize, ((c.y0 + c.y1) / 2) as usize)
-            .max(f32::from(INK));
-        let level = (c.contrast() * SPLIT_STEP)
-            .max(local * SPLIT_NOISE)
-            .min(255.0) as u8;
-        let (parts, part_runs) = split(&c, &runs, contrast, luma, w, level);
-        let base = runs.len();
-        let offset = components.len() as u32;
-        runs.extend(part_runs.into_iter().map(|mut r| {
-            r.component += offset;
-            r
-        }));
-        for mut part in parts {
-            part.first += base;
-            if splittable(&part, &runs) {
-                work.push((components.len(), depth + 1));
-            }
-            components.push(part);
-        }
-    }
-    for c in &mut components {
-        let local = noise.at(((c.x0 + c.x1) / 2) as usize, ((c.y0 + c.y1) / 2) as usize);
-        c.strength = c.contrast() / (SALIENCE[polarity] * local).max(f32::from(INK));
-        c.polarity = polarity as u8;
-    }
-    (components, runs)
-}
-
-pub fn analyse(frame: &GrayImage) -> Analysis {
-    let (w, h) = (frame.width() as usize, frame.height() as usize);
-    let luma = frame.as_raw();
-    let mut layers = Vec::new();
-    let mut glyphs = Vec::new();
-    let mut origin = Vec::new();
-    for (p, contrast) in contrasts(frame).iter().enumerate() {
-        let (components, runs) = layer(luma, contrast, w, h, p);
-        let mut status = vec![0u8; components.len()];
-        for (i, c) in components.iter().enumerate() {
-            if glyph_like(c, &runs) {
-                status[i] = 1;
-                let mut g = c.clone();
-                g.level = ink_level(&g, &runs, luma, w, p);
-                glyphs.push(g);
-                origin.push((p, i));
-            }
-        }
-        layers.push(Layer {
-            components,
-            runs,
-            status,
-        });
-    }
-    let mut found = Vec::new();
-    for line in lines(&glyphs) {
-        let strength = line.iter().map(|&i| glyphs[i].strength).sum::<f32>() / line.len() as f32;
-        let shape = accept(&glyphs, &line);
-        let ok = shape.is_some_and(|f| strength >= f);
-        if std::env::var("LINEDBG").is_ok() && line.len() > 1 {
-            let x0 = line.iter().map(|&i| glyphs[i].x0).min().unwrap();
-            let y0 = line.iter().map(|&i| glyphs[i].y0).min().unwrap();
-            eprintln!(
-                "line at {x0},{y0} n{} accept{shape:?} strength{strength:.2} ok{ok}",
-                line.len()
-            );
-        }
-        if line.iter().any(|&i| glyphs[i].polarity == 2) {
-            continue;
-        }
-        for &k in &line {
-            let (p, i) = origin[k];
-            layers[p].status[i] = if ok {
-                3
-            } else if line.len() > 1 {
-                2
-            } else {
-                1
-            };
-        }
-        if !ok {
-            continue;
-        }
-        let mut heights: Vec<u32> = line.iter().map(|&i| glyphs[i].height()).collect();
-        heights.sort_unstable();
-        let mut levels: Vec<u8> = line.iter().map(|&i| glyphs[i].level).collect();
-        levels.sort_unstable();
-        found.push(Found {
-            x0: line.iter().map(|&i| glyphs[i].x0).min().unwrap(),
-            y0: line.iter().map(|&i| glyphs[i].y0).min().unwrap(),
-            x1: line.iter().map(|&i| glyphs[i].x1).max().unwrap(),
-            y1: line.iter().map(|&i| glyphs[i].y1).max().unwrap(),
-            h: heights[heights.len() / 2],
-            contrast: line.iter().map(|&i| glyphs[i].contrast()).sum::<f32>() / line.len() as f32,
-            level: levels[levels.len() / 2],
-        });
-    }
-    grow(&mut found, &glyphs);
-    Analysis {
-        layers,
-        found: merge(found),
-    }
-}
-
-/// Extends accepted lines with neighbouring glyphs on their band that did not make a line of
-/// their own (a two-letter word beside a number, glyphs fused with a structure they cross).
-fn grow(found: &mut [Found], glyphs: &[Component]) {
+/// Extends lines with neighbouring glyphs on their band that made no line of their own: a short
+/// word after a wide gap, a glyph fused with what it crosses, the part of a line that crosses an
+/// edge (seen on the edge map, where it must be close and of the line's height).
+fn grow(lines: &mut [Line], glyphs: &[Component]) {
     let mut used = vec![false; glyphs.len()];
-    let bands: Vec<(u32, u32)> = found.iter().map(|f| (f.y0, f.y1)).collect();
+    let bands: Vec<(u32, u32)> = lines.iter().map(|l| (l.y0, l.y1)).collect();
     loop {
         let mut changed = false;
-        for (line, &(band0, band1)) in found.iter_mut().zip(&bands) {
+        for (line, &(band0, band1)) in lines.iter_mut().zip(&bands) {
             for (g, used) in glyphs.iter().zip(used.iter_mut()) {
                 if *used {
                     continue;
                 }
-                let inside =
-                    g.x0 >= line.x0 && g.x1 <= line.x1 && g.y0 >= line.y0 && g.y1 <= line.y1;
-                if inside {
+                if g.x0 >= line.x0 && g.x1 <= line.x1 && g.y0 >= line.y0 && g.y1 <= line.y1 {
                     *used = true;
                     continue;
                 }
                 let gh = g.height();
-                let overlap = band1.min(g.y1) as i64 - band0.max(g.y0) as i64 + 1;
-                let gap = (g.x0 as i64 - line.x1 as i64).max(line.x0 as i64 - g.x1 as i64);
-                if overlap * 2 >= gh.min(line.h) as i64
-                    && gh * 10 <= line.h * 22
-                    && line.h * 10 <= gh * 22
-                    && gap <= (5 * line.h / 2) as i64
-                    && (g.polarity != 2
-                        || (gap <= line.h as i64 && gh * 5 <= line.h * 7 && line.h * 5 <= gh * 7))
-                    && (g.polarity == 2
-                        || same_ink(g.level, line.level, g.contrast().min(line.contrast)))
+                let apart = gap(line.x0, line.x1, g.x0, g.x1);
+                let joins = overlap(band0, band1, g.y0, g.y1) * 2 >= i64::from(gh.min(line.h))
+                    && like_heights(gh, line.h)
+                    && apart <= i64::from(5 * line.h / 2)
                     && g.strength >= GROW_STRENGTH
-                {
-                    if std::env::var("GROWDBG").is_ok() {
-                        eprintln!(
-                            "grow line {},{}-{},{} h{} by p{} {},{} {}x{} sw{:.1} str{:.2}",
-                            line.x0,
-                            line.y0,
-                            line.x1,
-                            line.y1,
-                            line.h,
-                            g.polarity,
-                            g.x0,
-                            g.y0,
-                            g.width(),
-                            g.height(),
-                            g.stroke(),
-                            g.strength
-                        );
-                    }
+                    && match g.channel {
+                        Channel::Edge => {
+                            apart <= i64::from(line.h)
+                                && gh * 5 <= line.h * 7
+                                && line.h * 5 <= gh * 7
+                        }
+                        _ => same_ink(g.level, line.level, g.contrast().min(line.contrast)),
+                    };
+                if joins {
                     line.x0 = line.x0.min(g.x0);
                     line.x1 = line.x1.max(g.x1);
                     line.y0 = line.y0.min(g.y0);
@@ -823,23 +818,26 @@ fn grow(found: &mut [Found], glyphs: &[Component]) {
     }
 }
 
-/// Joins lines on the same baseline band separated by less than twice their height (word gaps,
-/// punctuation too small to be a glyph).
-fn merge(mut found: Vec<Found>) -> Vec<Found> {
-    loop {
-        let mut merged = false;
-        'outer: for i in 0..found.len() {
-            for j in i + 1..found.len() {
-                let (a, b) = (found[i], found[j]);
-                let hmin = a.h.min(b.h);
-                let hmax = a.h.max(b.h);
-                let overlap = a.y1.min(b.y1) as i64 - a.y0.max(b.y0) as i64 + 1;
-                let gap = (b.x0 as i64 - a.x1 as i64).max(a.x0 as i64 - b.x1 as i64);
-                let similar =
+/// Joins lines on one band: up to four heights apart when they are of one height and ink (word
+/// gaps, a stretch over a bone), two heights otherwise (punctuation too small to be a glyph).
+fn merge(mut lines: Vec<Line>) -> Vec<Line> {
+    let mut changed = true;
+    while changed {
+        changed = false;
+        let mut i = 0;
+        while i < lines.len() {
+            let mut j = i + 1;
+            while j < lines.len() {
+                let (a, b) = (lines[i], lines[j]);
+                let (hmin, hmax) = (a.h.min(b.h), a.h.max(b.h));
+                let alike =
                     hmax * 2 <= hmin * 3 && same_ink(a.level, b.level, a.contrast.min(b.contrast));
-                let reach = if similar { 4 * hmax } else { 2 * hmax } as i64;
-                if overlap * 2 >= hmin as i64 && hmax * 10 <= hmin * 22 && gap <= reach {
-                    found[i] = Found {
+                let reach = if alike { 4 * hmax } else { 2 * hmax };
+                if overlap(a.y0, a.y1, b.y0, b.y1) * 2 >= i64::from(hmin)
+                    && like_heights(a.h, b.h)
+                    && gap(a.x0, a.x1, b.x0, b.x1) <= i64::from(reach)
+                {
+                    lines[i] = Line {
                         x0: a.x0.min(b.x0),
                         y0: a.y0.min(b.y0),
                         x1: a.x1.max(b.x1),
@@ -848,38 +846,288 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
                         contrast: a.contrast.max(b.contrast),
                         level: a.level,
                     };
-                    found.swap_remove(j);
-                    merged = true;
-                    break 'outer;
+                    lines.remove(j);
+                    changed = true;
+                } else {
+                    j += 1;
+                }
+            }
+            i += 1;
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Luma;
+
+    /// A 5×7 bitmap font, enough for labels like burned-in IDs.
+    const FONT: [(char, [&str; 7]); 12] = [
+        (
+            '0',
+            [
+                ".###.", "#...#", "#..##", "#.#.#", "##..#", "#...#", ".###.",
+            ],
+        ),
+        (
+            '1',
+            [
+                "..#..", ".##..", "..#..", "..#..", "..#..", "..#..", ".###.",
+            ],
+        ),
+        (
+            '2',
+            [
+                ".###.", "#...#", "....#", "...#.", "..#..", ".#...", "#####",
+            ],
+        ),
+        (
+            '4',
+            [
+                "...#.", "..##.", ".#.#.", "#..#.", "#####", "...#.", "...#.",
+            ],
+        ),
+        (
+            '7',
+            [
+                "#####", "....#", "...#.", "..#..", ".#...", ".#...", ".#...",
+            ],
+        ),
+        (
+            'D',
+            [
+                "####.", "#...#", "#...#", "#...#", "#...#", "#...#", "####.",
+            ],
+        ),
+        (
+            'E',
+            [
+                "#####", "#....", "#....", "####.", "#....", "#....", "#####",
+            ],
+        ),
+        (
+            'H',
+            [
+                "#...#", "#...#", "#...#", "#####", "#...#", "#...#", "#...#",
+            ],
+        ),
+        (
+            'I',
+            [
+                ".###.", "..#..", "..#..", "..#..", "..#..", "..#..", ".###.",
+            ],
+        ),
+        (
+            'M',
+            [
+                "#...#", "##.##", "#.#.#", "#.#.#", "#...#", "#...#", "#...#",
+            ],
+        ),
+        (
+            'N',
+            [
+                "#...#", "##..#", "#.#.#", "#..##", "#...#", "#...#", "#...#",
+            ],
+        ),
+        (
+            'R',
+            [
+                "####.", "#...#", "#...#", "####.", "#.#..", "#..#.", "#...#",
+            ],
+        ),
+    ];
+
+    /// Draws `text` with its top-left corner at (x, y), each font pixel `scale` pixels wide;
+    /// returns the box it covers.
+    fn draw(frame: &mut GrayImage, x: u32, y: u32, scale: u32, text: &str, value: u8) -> Region {
+        for (i, ch) in text.chars().enumerate() {
+            let Some((_, rows)) = FONT.iter().find(|(c, _)| *c == ch) else {
+                continue;
+            };
+            let left = x + i as u32 * 6 * scale;
+            for (row, bits) in rows.iter().enumerate() {
+                for (col, bit) in bits.chars().enumerate() {
+                    if bit != '#' {
+                        continue;
+                    }
+                    for dy in 0..scale {
+                        for dx in 0..scale {
+                            let (px, py) =
+                                (left + col as u32 * scale + dx, y + row as u32 * scale + dy);
+                            frame.put_pixel(px, py, Luma([value]));
+                        }
+                    }
                 }
             }
         }
-        if !merged {
-            return found;
+        let chars = text.chars().count() as u32;
+        Region {
+            x,
+            y,
+            width: (6 * chars - 1) * scale,
+            height: 7 * scale,
         }
     }
-}
 
-pub fn detect_text(frame: &GrayImage) -> Vec<Region> {
-    let (fw, fh) = frame.dimensions();
-    let found = analyse(frame).found;
-    let mut out: Vec<Region> = found
-        .into_iter()
-        .map(|f| {
-            let margin = (f.y1 - f.y0 + 1) / 4 + 2;
-            let side = f.h / 2 + 2;
-            let rx0 = f.x0.saturating_sub(side);
-            let ry0 = f.y0.saturating_sub(margin);
-            let rx1 = (f.x1 + side).min(fw - 1);
-            let ry1 = (f.y1 + margin).min(fh - 1);
-            Region {
-                x: rx0,
-                y: ry0,
-                width: rx1 - rx0 + 1,
-                height: ry1 - ry0 + 1,
-            }
+    fn masked(regions: &[Region], x: u32, y: u32) -> bool {
+        regions
+            .iter()
+            .any(|r| x >= r.x && x < r.x + r.width && y >= r.y && y < r.y + r.height)
+    }
+
+    fn covered(regions: &[Region], text: &Region) -> bool {
+        (text.y..text.y + text.height)
+            .all(|y| (text.x..text.x + text.width).all(|x| masked(regions, x, y)))
+    }
+
+    fn masked_fraction(regions: &[Region], frame: &GrayImage) -> f64 {
+        let (w, h) = frame.dimensions();
+        let count = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .filter(|&(x, y)| masked(regions, x, y))
+            .count();
+        count as f64 / f64::from(w * h)
+    }
+
+    fn assert_inside(regions: &[Region], frame: &GrayImage) {
+        for r in regions {
+            assert!(r.width > 0 && r.height > 0, "{r:?}");
+            assert!(
+                r.x + r.width <= frame.width() && r.y + r.height <= frame.height(),
+                "{r:?}"
+            );
+        }
+    }
+
+    /// Deterministic pseudo-random bytes (xorshift64).
+    fn noise(w: u32, h: u32, seed: u64, spread: f32, mean: f32) -> GrayImage {
+        let mut state = seed;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        };
+        GrayImage::from_fn(w, h, |_, _| {
+            let v = mean + spread * (next() + next() + next() - 1.5);
+            Luma([v.clamp(0.0, 255.0) as u8])
         })
-        .collect();
-    out.sort();
-    out
+    }
+
+    #[test]
+    fn finds_bright_text_on_black() {
+        let mut frame = GrayImage::new(320, 240);
+        let small = draw(&mut frame, 20, 30, 2, "ID 2417", 230);
+        let large = draw(&mut frame, 40, 150, 5, "MRN 704", 180);
+        let regions = detect_text(&frame);
+        assert!(covered(&regions, &small), "{regions:?}");
+        assert!(covered(&regions, &large), "{regions:?}");
+        assert_inside(&regions, &frame);
+    }
+
+    #[test]
+    fn finds_dark_text_on_light_at_the_frame_edges() {
+        let mut frame = GrayImage::from_pixel(300, 200, Luma([225]));
+        let corner = draw(&mut frame, 0, 0, 2, "DEMI 1024", 30);
+        let bottom = draw(&mut frame, 300 - 59 * 2, 200 - 14, 2, "HID 74210", 60);
+        let regions = detect_text(&frame);
+        assert!(covered(&regions, &corner), "{regions:?}");
+        assert!(covered(&regions, &bottom), "{regions:?}");
+        assert_inside(&regions, &frame);
+    }
+
+    #[test]
+    fn finds_text_over_texture() {
+        let mut frame = noise(320, 200, 7, 90.0, 100.0);
+        let text = draw(&mut frame, 50, 80, 3, "MRN 70412", 250);
+        let regions = detect_text(&frame);
+        assert!(covered(&regions, &text), "{regions:?}");
+        // Away from the text (beyond a margin of one text height), the texture stays unmasked.
+        let near = |x: u32, y: u32| {
+            x + text.height >= text.x
+                && x < text.x + text.width + text.height
+                && y + text.height >= text.y
+                && y < text.y + 2 * text.height
+        };
+        let stray = (0..200)
+            .flat_map(|y| (0..320).map(move |x| (x, y)))
+            .filter(|&(x, y)| !near(x, y) && masked(&regions, x, y));
+        assert!(stray.count() < 320 * 200 / 50, "{regions:?}");
+    }
+
+    #[test]
+    fn ignores_frames_rules_blobs_and_gradients() {
+        let mut frame = GrayImage::from_fn(400, 300, |x, _| Luma([(x / 4) as u8]));
+        for x in 20..380 {
+            for y in [20, 21, 120] {
+                frame.put_pixel(x, y, Luma([255]));
+            }
+        }
+        for y in 20..100 {
+            for x in [20, 21, 379, 378] {
+                frame.put_pixel(x, y, Luma([255]));
+            }
+        }
+        for i in 0..8 {
+            let (cx, cy): (i32, i32) = (40 + i * 40, 200);
+            for y in cy - 8..=cy + 8 {
+                for x in cx - 8..=cx + 8 {
+                    if (x - cx).pow(2) + (y - cy).pow(2) <= 64 {
+                        frame.put_pixel(x as u32, y as u32, Luma([250]));
+                    }
+                }
+            }
+        }
+        assert_eq!(detect_text(&frame), Vec::new());
+    }
+
+    #[test]
+    fn plain_frames_and_noise_have_no_text() {
+        for value in [0, 128, 255] {
+            assert_eq!(
+                detect_text(&GrayImage::from_pixel(200, 150, Luma([value]))),
+                Vec::new()
+            );
+        }
+        let frame = noise(400, 300, 11, 120.0, 128.0);
+        let fraction = masked_fraction(&detect_text(&frame), &frame);
+        assert!(fraction < 0.05, "{fraction}");
+    }
+
+    #[test]
+    fn tiny_and_thin_frames_are_handled() {
+        for (w, h) in [(0, 0), (0, 5), (1, 1), (1, 300), (300, 1), (7, 7), (13, 70)] {
+            let frame = noise(w, h, 3, 200.0, 128.0);
+            assert_inside(&detect_text(&frame), &frame);
+        }
+    }
+
+    #[test]
+    fn rank_filter_is_the_window_extreme() {
+        let (w, h) = (37, 23);
+        let src = noise(w, h, 5, 255.0, 128.0).into_raw();
+        let (w, h) = (w as usize, h as usize);
+        for r in [1, 2, 6] {
+            for max in [false, true] {
+                let fast = rank_filter(&src, w, h, r, max);
+                for y in 0..h {
+                    for x in 0..w {
+                        let src = &src;
+                        let window = (y.saturating_sub(r)..(y + r + 1).min(h)).flat_map(|wy| {
+                            (x.saturating_sub(r)..(x + r + 1).min(w))
+                                .map(move |wx| src[wy * w + wx])
+                        });
+                        let expected = if max { window.max() } else { window.min() };
+                        assert_eq!(
+                            Some(fast[y * w + x]),
+                            expected,
+                            "r {r} max {max} at {x},{y}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 }
