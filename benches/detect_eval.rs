@@ -42,6 +42,9 @@ use rand_chacha::ChaCha8Rng;
 const HELD_OUT_SEED: u64 = 0x4d45_4153_5552_4544;
 const FRAMES_WITH_TEXT: usize = 40;
 const FRAMES_WITHOUT_TEXT: usize = 25;
+/// Frames per kind when run by `cargo test` (an unoptimised build): a smoke run of generator
+/// and detector, not a measurement.
+const SMOKE_FRAMES: (usize, usize) = (2, 1);
 /// A text box counts as found when at least this fraction of it is masked.
 const COVERED: f64 = 0.95;
 /// Detections timed per kind for the median figure.
@@ -100,6 +103,7 @@ type Field = ImageBuffer<Luma<f32>, Vec<f32>>;
 fn main() {
     let mut seed = HELD_OUT_SEED;
     let mut dump: Option<PathBuf> = None;
+    let mut frames = SMOKE_FRAMES;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -108,7 +112,8 @@ fn main() {
                 seed = value.parse().expect("--seed takes a number");
             }
             "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump takes a dir"))),
-            // `cargo bench` passes `--bench`; no other harness flag applies here.
+            // `cargo bench` passes `--bench`; `cargo test` does not, and gets the smoke run.
+            "--bench" => frames = (FRAMES_WITH_TEXT, FRAMES_WITHOUT_TEXT),
             _ => {}
         }
     }
@@ -121,20 +126,21 @@ fn main() {
         .collect();
 
     println!(
-        "Seed {seed}{}: {FRAMES_WITH_TEXT} frames with text and {FRAMES_WITHOUT_TEXT} text-free \
-         frames per kind.\n",
+        "Seed {seed}{}: {} frames with text and {} text-free frames per kind.\n",
         if seed == HELD_OUT_SEED {
             " (held out)"
         } else {
             ""
-        }
+        },
+        frames.0,
+        frames.1
     );
     let mut rows = Vec::new();
     let mut breakdown = Breakdown::default();
     for kind in Kind::ALL {
         let mut tally = Tally::default();
-        for index in 0..FRAMES_WITH_TEXT + FRAMES_WITHOUT_TEXT {
-            let with_text = index < FRAMES_WITH_TEXT;
+        for index in 0..frames.0 + frames.1 {
+            let with_text = index < frames.0;
             let mut rng = ChaCha8Rng::seed_from_u64(frame_seed(seed, kind, index));
             let frame = generate(kind, with_text, &fonts, &mut rng);
             let started = Instant::now();
