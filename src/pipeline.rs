@@ -637,6 +637,10 @@ impl Runner<'_> {
             let written = output.write_to(loaded, &mut file)?;
             if self.config.fsync == Fsync::Each {
                 file.sync_all()?;
+            } else {
+                // Start writing it out now, without waiting: the sync at the end then has
+                // little left to do, and outputs do not crowd other files out of the cache.
+                let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
             }
             Ok(written)
         };
