@@ -30,3 +30,8 @@ cargo test --locked --all-targets --features jpeg-ls
 cargo test --locked --doc --features jpeg-ls
 # A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).
 ./tests/slurm.sh --features jpeg-ls
+# Hardening beyond the cargo tests: kill -9 at random moments then --resume, compared byte for
+# byte with an uninterrupted run (tests/kill9.sh), and a short fuzz run of every target
+# (scripts/fuzz.sh, 30 s each; it installs cargo-fuzz when missing).
+tests/kill9.sh 20
+scripts/fuzz.sh --seconds 30

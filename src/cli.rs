@@ -281,6 +281,15 @@ enum ProfileCommand {
 
 /// Parse the arguments and run the command.
 pub fn main() -> ExitCode {
+    // A panic's message may quote a value from a file (PHI): print only where it happened.
+    // Panics inside the parser are caught and fail their one file; this line tells why.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!("dicom-deid: internal error{at} (its message is withheld: it may quote PHI)");
+    }));
     let cli = Cli::parse();
     let verbosity = if cli.quiet {
         Verbosity::Quiet
@@ -350,6 +359,14 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
     if let KeySource::UserCreated(path) = &source {
         eprintln!(
             "dicom-deid: created a new key at {} (keep it: the same key gives the same output)",
+            path.display()
+        );
+    }
+    if let KeySource::Named(path) | KeySource::UserDefault(path) = &source
+        && Key::readable_by_others(path)
+    {
+        eprintln!(
+            "dicom-deid: warning: key file {} is readable by other users; `chmod 600` it (the key unlocks every pseudonym)",
             path.display()
         );
     }

@@ -4,8 +4,8 @@
 //! shards) with the same key produce the same output with no shared state. Each use hashes under
 //! its own domain label, so a value hashed for one purpose says nothing about another.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -13,6 +13,9 @@ use sha2::Sha256;
 
 /// The environment variable naming a key file, below `--key-file` in precedence.
 pub const KEY_FILE_ENV: &str = "DICOM_DEID_KEY_FILE";
+
+/// The longest key file accepted: 64 hex digits and a CRLF.
+const KEY_FILE_MAX: usize = 66;
 
 /// Why a key could not be had. Never carries key material.
 #[derive(Debug, thiserror::Error)]
@@ -82,15 +85,40 @@ impl Key {
         Some(Key(bytes))
     }
 
-    /// Read a key file that the user named: any fault is an error, never a new key.
+    /// Read a key file that the user named: any fault is an error, never a new key. At most
+    /// a few bytes more than a key are read, so naming a large file or a device by mistake
+    /// fails at once.
     pub fn load(path: &Path) -> Result<Self, KeyError> {
-        let text = fs::read_to_string(path).map_err(|source| KeyError::Read {
+        let read_error = |source| KeyError::Read {
             path: path.to_owned(),
             source,
-        })?;
-        Key::parse(&text).ok_or_else(|| KeyError::Malformed {
-            path: path.to_owned(),
-        })
+        };
+        let mut bytes = Vec::with_capacity(KEY_FILE_MAX + 1);
+        File::open(path)
+            .and_then(|f| f.take(KEY_FILE_MAX as u64 + 1).read_to_end(&mut bytes))
+            .map_err(read_error)?;
+        std::str::from_utf8(&bytes)
+            .ok()
+            .filter(|_| bytes.len() <= KEY_FILE_MAX)
+            .and_then(Key::parse)
+            .ok_or_else(|| KeyError::Malformed {
+                path: path.to_owned(),
+            })
+    }
+
+    /// Whether users other than the owner may read the key file at `path` (its group or
+    /// others have the read bit): the key unlocks every pseudonym, so the CLI warns.
+    pub fn readable_by_others(path: &Path) -> bool {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = path;
+            false
+        }
     }
 
     /// Write a new random key to `path` with mode 0600, refusing to replace an existing file.
@@ -201,6 +229,44 @@ mod tests {
         assert!(Key::parse(&hex[..62]).is_none());
         assert!(Key::parse(&hex.replace('a', "g")).is_none());
         assert!(Key::parse("").is_none());
+    }
+
+    #[test]
+    fn load_refuses_short_long_and_binary_files_and_flags_loose_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            fs::write(&path, bytes).unwrap();
+            path
+        };
+        assert!(Key::load(&write("ok", format!("{hex}\r\n").as_bytes())).is_ok());
+        for (name, bytes) in [
+            ("short", hex.as_bytes()[..32].to_vec()),
+            ("long", format!("{hex}{hex}").into_bytes()),
+            ("spaced", format!("{hex} \n").into_bytes()),
+            ("binary", [0xFFu8; 32].to_vec()),
+            ("empty", Vec::new()),
+            ("huge", vec![b'0'; 1 << 20]),
+        ] {
+            assert!(
+                matches!(
+                    Key::load(&write(name, &bytes)),
+                    Err(KeyError::Malformed { .. })
+                ),
+                "{name}"
+            );
+        }
+        assert!(matches!(Key::load(dir.path()), Err(KeyError::Read { .. })));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let path = write("mode", hex.as_bytes());
+            for (mode, loose) in [(0o600, false), (0o400, false), (0o640, true), (0o604, true)] {
+                fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+                assert_eq!(Key::readable_by_others(&path), loose, "{mode:o}");
+            }
+        }
     }
 
     #[test]

@@ -25,10 +25,17 @@
 //!   temp files are named apart, and a resumed shard removes only its own stale ones.
 //! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
 //!   INPUT nor INPUT inside OUTPUT.
+//! - **Nothing written outside OUTPUT.** Folders inside OUTPUT are created one by one and a
+//!   symbolic link found where a folder belongs fails the file instead of being followed; temp
+//!   files are created new (never opened through a link), and earlier outputs are read back
+//!   only when they are regular files reached through real folders.
+//! - **A full disk stops the run.** When OUTPUT runs out of space (or turns read-only) every
+//!   further file would fail too, so the run stops with an error; what it finished is in the
+//!   journal and `--resume` completes it once there is room.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -449,13 +456,16 @@ fn prepare_output(config: &RunConfig) -> Result<Option<HashMap<String, Record>>,
     // share OUTPUT with the other shards of its run, nothing else may.
     let has_state = journal.exists() || manifest.exists();
     let non_empty = fs::read_dir(&config.output).is_ok_and(|mut d| d.next().is_some());
-    let sibling_shards = config.shard.is_some() && config.output.join(STATE_DIR).exists();
-    let foreign = non_empty && !has_state && !sibling_shards;
+    // A run of this tool began here, perhaps killed before its journal existed: the other
+    // shards of a run may share OUTPUT, and `--resume` may finish it.
+    let started = config.output.join(STATE_DIR).exists();
+    let foreign =
+        non_empty && !has_state && !(started && (config.shard.is_some() || config.resume));
     if foreign || (has_state && !config.resume) {
         return Err(RunError::OutputNotEmpty(config.output.clone()));
     }
     let mut previous = None;
-    if config.resume && has_state {
+    if config.resume && (has_state || started) {
         let header_path = config.output.join(STATE_DIR).join("run.json");
         let saved: Option<JournalHeader> = fs::read(&header_path)
             .ok()
@@ -480,8 +490,9 @@ fn prepare_output(config: &RunConfig) -> Result<Option<HashMap<String, Record>>,
         previous = Some(records);
     }
     if !config.dry_run {
-        let state = config.output.join(STATE_DIR);
-        fs::create_dir_all(&state).map_err(io_err(&state))?;
+        fs::create_dir_all(&config.output).map_err(io_err(&config.output))?;
+        let state = real_dir_inside(&config.output, Path::new(STATE_DIR))
+            .map_err(io_err(&config.output))?;
         let header_path = state.join("run.json");
         write_atomic(
             &header_path,
@@ -493,7 +504,7 @@ fn prepare_output(config: &RunConfig) -> Result<Option<HashMap<String, Record>>,
 }
 
 /// Write `bytes` to `path` through a temp file beside it, fsync, rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -504,10 +515,92 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         "{TEMP_PREFIX}{name}.{}{TEMP_SUFFIX}",
         std::process::id()
     ));
-    let mut file = File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
+    write_new(&tmp, bytes)?;
     fs::rename(&tmp, path)
+}
+
+/// Create `path` afresh (whatever was there, a link included, is removed first, and a link
+/// that appears meanwhile is refused, never followed), write `bytes`, fsync. A failed write
+/// leaves no file behind.
+fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    match fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .inspect_err(|_| {
+            let _ = fs::remove_file(path);
+        })
+}
+
+/// A symbolic link (or a file) inside OUTPUT where a folder belongs.
+#[derive(Debug, thiserror::Error)]
+#[error("OUTPUT holds a symbolic link or a file where a folder belongs; not writing through it")]
+struct LinkInTheWay;
+
+/// Make sure folder `rel` exists inside `output` as real folders, creating them one by one and
+/// refusing to pass through a symbolic link (which could lead outside OUTPUT). Returns its path.
+fn real_dir_inside(output: &Path, rel: &Path) -> io::Result<PathBuf> {
+    let mut dir = output.to_path_buf();
+    for part in rel.components() {
+        dir.push(part);
+        if fs::symlink_metadata(&dir).is_err() {
+            match fs::create_dir(&dir) {
+                Err(e) if e.kind() != io::ErrorKind::AlreadyExists => return Err(e),
+                _ => {}
+            }
+        }
+        if !fs::symlink_metadata(&dir)?.is_dir() {
+            return Err(io::Error::other(LinkInTheWay));
+        }
+    }
+    Ok(dir)
+}
+
+/// The bytes of OUTPUT's file `rel` when it is a regular file reached through real folders;
+/// `None` otherwise (a link could point anywhere, a FIFO or device could block or never end).
+fn read_inside(output: &Path, rel: &str) -> Option<Vec<u8>> {
+    let mut path = output.to_path_buf();
+    for part in Path::new(rel).components() {
+        path.push(part);
+        if fs::symlink_metadata(&path).ok()?.is_symlink() {
+            return None;
+        }
+    }
+    fs::symlink_metadata(&path)
+        .ok()?
+        .is_file()
+        .then(|| fs::read(&path).ok())?
+}
+
+/// Whether a write fault means no further file can be written either.
+fn stops_the_run(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::StorageFull
+            | io::ErrorKind::ReadOnlyFilesystem
+            | io::ErrorKind::QuotaExceeded
+    )
+}
+
+/// Open one input, refusing what is no longer a regular file of at most `max` bytes (it may
+/// have changed since the walk).
+fn open_input(path: &Path, max: u64) -> Result<(File, u64), String> {
+    let reason = |e: io::Error| format!("cannot read input ({})", e.kind());
+    let file = File::open(path).map_err(reason)?;
+    let meta = file.metadata().map_err(reason)?;
+    if !meta.is_file() {
+        return Err("no longer a regular file".to_owned());
+    }
+    if meta.len() > max {
+        return Err(format!("larger than --max-file-size ({max} bytes)"));
+    }
+    Ok((file, meta.len()))
 }
 
 /// Whether an earlier run's record can stand for this input.
@@ -518,7 +611,7 @@ fn reusable(previous: &Record, input: &Input, output: &Path) -> bool {
     let (Some(out), Some(sha)) = (&previous.output, &previous.sha256) else {
         return false;
     };
-    file_sha256(&output.join(out)).is_ok_and(|found| found == *sha)
+    read_inside(output, out).is_some_and(|bytes| hex::encode(Sha256::digest(&bytes)) == *sha)
 }
 
 struct Runner<'a> {
@@ -546,22 +639,20 @@ impl Runner<'_> {
                 ),
             )
         } else {
-            let loaded = File::open(&input.abs).and_then(|file| {
-                let len = file.metadata()?.len();
-                Ok((file, len))
-            });
-            match loaded {
-                Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
+            match open_input(&input.abs, config.max_file_size) {
+                Err(reason) => fail(Status::Failed, reason),
                 Ok((file, len)) => match dicom_file::load_file(&file, len) {
                     Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
-                    Ok(loaded) => self.deidentify(input, &loaded),
+                    Ok(loaded) => self.deidentify(input, &loaded)?,
                 },
             }
         };
         self.place(index, input, done)
     }
 
-    fn deidentify(&self, input: &Input, loaded: &Loaded<'_>) -> Done {
+    /// De-identify one loaded input and write it to its temp file. Only a fault that stops
+    /// the whole run (a full disk) is an error; the rest fail this file.
+    fn deidentify(&self, input: &Input, loaded: &Loaded<'_>) -> Result<Done, RunError> {
         let config = self.config;
         let size = loaded.len();
         let fail = |status, reason: String| Done {
@@ -571,20 +662,33 @@ impl Runner<'_> {
         let output =
             match process::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
                 FileOutcome::Written(output) => output,
-                FileOutcome::Skipped(reason) => return fail(Status::Skipped, reason),
-                FileOutcome::Failed(reason) => return fail(Status::Failed, reason),
-                FileOutcome::Quarantined(reason) => return fail(Status::Quarantined, reason),
+                FileOutcome::Skipped(reason) => return Ok(fail(Status::Skipped, reason)),
+                FileOutcome::Failed(reason) => return Ok(fail(Status::Failed, reason)),
+                FileOutcome::Quarantined(reason) => return Ok(fail(Status::Quarantined, reason)),
             };
         let written = if config.dry_run {
-            output
-                .write_to(loaded, &mut std::io::sink())
-                .map_err(|e| format!("cannot read input ({})", e.kind()))
+            output.write_to(loaded, &mut io::sink())
         } else {
             self.write_temp(input, &output, loaded)
         };
         let (sha256, bytes_out) = match written {
             Ok(written) => written,
-            Err(reason) => return fail(Status::Failed, reason),
+            Err(e) if stops_the_run(&e) => {
+                return Err(RunError::Output {
+                    path: config.output.clone(),
+                    source: e,
+                });
+            }
+            Err(e) => {
+                let reason = match e
+                    .get_ref()
+                    .and_then(|inner| inner.downcast_ref::<LinkInTheWay>())
+                {
+                    Some(link) => link.to_string(),
+                    None => format!("cannot write output ({})", e.kind()),
+                };
+                return Ok(fail(Status::Failed, reason));
+            }
         };
         let process::Output {
             rel_path,
@@ -606,10 +710,10 @@ impl Runner<'_> {
             record.pixel_regions = p.regions;
             record.pixel_decoded_from = p.decoded_from;
         }
-        Done {
+        Ok(Done {
             record,
             linkage: Some(linkage),
-        }
+        })
     }
 
     /// The temp file of input `id` beside the output path `rel`.
@@ -619,35 +723,43 @@ impl Runner<'_> {
         dir.join(format!("{TEMP_PREFIX}{id}{TEMP_SUFFIX}"))
     }
 
-    /// Write the output file to its temp path (fsynced with `--fsync each`); its SHA-256 and
-    /// length.
+    /// Write the output file to its temp path, never through a link, fsynced with
+    /// `--fsync each`; its SHA-256 and length.
     fn write_temp(
         &self,
         input: &Input,
         output: &process::Output,
         loaded: &Loaded<'_>,
-    ) -> Result<(String, u64), String> {
+    ) -> io::Result<(String, u64)> {
+        let folder = Path::new(&output.rel_path)
+            .parent()
+            .unwrap_or(Path::new(""));
+        real_dir_inside(&self.config.output, folder)?;
         let tmp = self.temp_path(&input.id, &output.rel_path);
-        let dir = tmp.parent().expect("temp files live in a folder");
-        let write = || -> std::io::Result<(String, u64)> {
-            if !dir.is_dir() {
-                fs::create_dir_all(dir)?;
-            }
-            let mut file = File::create(&tmp)?;
-            let written = output.write_to(loaded, &mut file)?;
-            if self.config.fsync == Fsync::Each {
-                file.sync_all()?;
-            } else {
-                // Start writing it out now, without waiting: the sync at the end then has
-                // little left to do, and outputs do not crowd other files out of the cache.
-                let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
-            }
-            Ok(written)
-        };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            format!("cannot write output ({})", e.kind())
-        })
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        output
+            .write_to(loaded, &mut file)
+            .and_then(|written| {
+                if self.config.fsync == Fsync::Each {
+                    file.sync_all()?;
+                } else {
+                    // Start writing it out now, without waiting: the sync at the end then
+                    // has little left to do, and outputs do not crowd other files out of
+                    // the cache.
+                    let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
+                }
+                Ok(written)
+            })
+            .inspect_err(|_| {
+                let _ = fs::remove_file(&tmp);
+            })
     }
 
     /// Give a finished file its final name (see the module doc for collisions), record it,
@@ -706,7 +818,28 @@ impl Runner<'_> {
         from: &Path,
     ) -> Result<(), RunError> {
         let output = &self.config.output;
-        for candidate in [base.to_owned(), alternate_name(base, sha)] {
+        // The same bytes may already sit under the alternate name, put there by a later input
+        // before an earlier input of other bytes took the plain name. The two inputs are one
+        // file: the earlier owns it, and it is settled afresh from the plain name (it may now
+        // be owed that name), so the layout never depends on the order of arrival.
+        let alternate = alternate_name(base, sha);
+        if let Some((other, other_sha)) = shared.claims.get(&alternate).cloned()
+            && other_sha == sha
+            && other != index
+        {
+            let (keeper, dup) = (index.min(other), index.max(other));
+            if !self.config.dry_run {
+                let _ = fs::remove_file(from);
+            }
+            let parked = self.temp_path(&shared.record_mut(keeper).id, base);
+            self.rename(&output.join(&alternate), &parked)?;
+            shared.claims.remove(&alternate);
+            self.settle(shared, keeper, base, sha, &parked)?;
+            let kept_at = shared.record_mut(keeper).output.clone();
+            shared.mark_duplicate(dup, kept_at);
+            return Ok(());
+        }
+        for candidate in [base.to_owned(), alternate] {
             match shared.claims.get(&candidate).cloned() {
                 None => {
                     if self.put(from, &output.join(&candidate), sha)? {
@@ -725,12 +858,8 @@ impl Runner<'_> {
                     shared
                         .claims
                         .insert(candidate.clone(), (keeper, sha.to_owned()));
-                    shared.record_mut(keeper).output = Some(candidate);
-                    let record = shared.record_mut(dup);
-                    record.status = Status::Skipped;
-                    record.reason = Some("duplicate".to_owned());
-                    record.bytes_out = 0;
-                    shared.linkage[dup] = None;
+                    shared.record_mut(keeper).output = Some(candidate.clone());
+                    shared.mark_duplicate(dup, Some(candidate));
                     return Ok(());
                 }
                 Some((other, other_sha)) if candidate == base && index < other => {
@@ -764,7 +893,11 @@ impl Runner<'_> {
             self.rename(from, to)?;
             return Ok(true);
         }
-        let holds_these_bytes = || file_sha256(to).is_ok_and(|found| found == sha);
+        // A link in the way is never read through (nor replaced: the other name is taken).
+        let holds_these_bytes = || {
+            fs::symlink_metadata(to).is_ok_and(|m| m.is_file())
+                && file_sha256(to).is_ok_and(|found| found == sha)
+        };
         match fs::hard_link(from, to) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
@@ -796,6 +929,18 @@ impl Runner<'_> {
 }
 
 impl Shared {
+    /// Input `dup` holds the same bytes as the file at `output`, owned by an earlier input. It
+    /// names that file whichever input was placed first, so the manifest does not depend on
+    /// timing.
+    fn mark_duplicate(&mut self, dup: usize, output: Option<String>) {
+        let record = self.record_mut(dup);
+        record.status = Status::Skipped;
+        record.reason = Some("duplicate".to_owned());
+        record.bytes_out = 0;
+        record.output = output;
+        self.linkage[dup] = None;
+    }
+
     fn record_mut(&mut self, index: usize) -> &mut Record {
         self.records[index]
             .as_mut()
@@ -826,6 +971,14 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
         None
     } else {
         let path = config.journal_path();
+        // A link in the journal's place is not followed: appending through it would write
+        // outside OUTPUT.
+        if fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+            fs::remove_file(&path).map_err(|source| RunError::Output {
+                path: path.clone(),
+                source,
+            })?;
+        }
         let file = fs::OpenOptions::new()
             .create(true)
             .append(true)

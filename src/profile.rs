@@ -365,27 +365,8 @@ pub enum PrivateRule<'a> {
 impl Profile {
     /// Load a profile by built-in name or file path and compile it.
     pub fn load(name_or_path: &str) -> Result<Self, ProfileError> {
-        let mut chain = Vec::new();
-        let mut specs = Vec::new();
-        let mut next = Some((name_or_path.to_owned(), None::<PathBuf>));
-        while let Some((name, base)) = next.take() {
-            let (origin, text, dir) = locate(&name, base.as_deref(), chain.last())?;
-            if chain.contains(&origin) {
-                chain.push(origin.clone());
-                return Err(ProfileError::Cycle {
-                    origin: chain[0].clone(),
-                    chain: chain.join(" -> "),
-                });
-            }
-            let spec = parse_spec(&origin, &text)?;
-            next = spec.extends.clone().map(|e| (e, dir.clone()));
-            chain.push(origin.clone());
-            specs.push((origin, dir, spec));
-        }
-        specs.reverse();
-        compile(specs)
+        Self::load_chain(locate(name_or_path, None, None)?)
     }
-
     /// Whether any rule cleans: only then must a file's identifiers be gathered first.
     pub fn cleans(&self) -> bool {
         self.tags
@@ -499,6 +480,38 @@ impl Profile {
     /// SHA-256 of [`Profile::effective_table`], hex.
     pub fn table_sha256(&self) -> String {
         hex::encode(Sha256::digest(self.effective_table().as_bytes()))
+    }
+
+    /// Compile a profile from YAML text that is not a file (`origin` names it in errors); an
+    /// `extends` path is resolved from the current folder. Lets fuzzers and tests reach the
+    /// whole loader without files.
+    pub fn from_yaml(origin: &str, text: &str) -> Result<Self, ProfileError> {
+        Self::load_chain((origin.to_owned(), text.to_owned(), None))
+    }
+
+    /// Follow `extends` from a first profile text `(origin, text, folder)` and compile.
+    fn load_chain(first: (String, String, Option<PathBuf>)) -> Result<Self, ProfileError> {
+        let mut chain = Vec::new();
+        let mut specs = Vec::new();
+        let mut next = Some(first);
+        while let Some((origin, text, dir)) = next.take() {
+            if chain.contains(&origin) {
+                chain.push(origin.clone());
+                return Err(ProfileError::Cycle {
+                    origin: chain[0].clone(),
+                    chain: chain.join(" -> "),
+                });
+            }
+            let spec = parse_spec(&origin, &text)?;
+            chain.push(origin.clone());
+            next = match &spec.extends {
+                Some(parent) => Some(locate(parent, dir.as_deref(), chain.last())?),
+                None => None,
+            };
+            specs.push((origin, dir, spec));
+        }
+        specs.reverse();
+        compile(specs)
     }
 }
 

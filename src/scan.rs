@@ -22,7 +22,12 @@
 //!   explicit BE, implicit LE, first wins ties) under which the most leading elements
 //!   parse with ascending tags.
 //! - Every declared length must fit in its container (item, sequence, file), else
-//!   `Truncated`. Odd lengths are allowed. An unknown explicit VR is `BadVr`.
+//!   `Truncated`. Odd lengths are allowed, except that a value of a binary VR (US, SS, OW:
+//!   2 bytes; AT, UL, SL, FL, OF, OL: 4; FD, OD, SV, UV, OV: 8) must hold whole values, else
+//!   `BadLength`: dicom-rs reads `length / size` values but counts `length` bytes as read, so
+//!   the next header would be read from inside the value and could declare any length. In
+//!   implicit VR the VR is the dictionary's, as dicom-rs takes it (OW for pixel and overlay
+//!   data). An unknown explicit VR is `BadVr`.
 //! - Undefined length is allowed for SQ, items, (7FE0,0010) with OB/OW/UN (encapsulated
 //!   fragments: defined-length items up to a sequence delimiter) and UN (content read as
 //!   implicit VR LE, CP-246); in implicit VR it means a sequence (or fragments for
@@ -38,6 +43,10 @@
 
 use std::fmt;
 
+use dicom_core::Tag;
+use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
+use dicom_dictionary_std::StandardDataDictionary;
+
 /// A structural fault. Display text names the fault and the byte offset, never any
 /// value from the file (values may be PHI).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +55,8 @@ pub enum ScanError {
     NotDicom,
     /// An element or item runs past the end of its container.
     Truncated { offset: u64 },
-    /// A declared length is impossible (undefined length where the VR forbids it).
+    /// A declared length is impossible (undefined length where the VR forbids it, or not a
+    /// whole number of values of a binary VR).
     BadLength { offset: u64 },
     /// An explicit VR code that DICOM does not define.
     BadVr { offset: u64 },
@@ -525,6 +535,28 @@ fn header(bytes: &[u8], pos: usize, syntax: Syntax) -> Result<Header, ScanError>
     }
 }
 
+/// The size of one value of a binary VR (1 for every other VR).
+fn value_size(vr: &[u8; 2]) -> u32 {
+    match vr {
+        b"US" | b"SS" | b"OW" => 2,
+        b"AT" | b"UL" | b"SL" | b"FL" | b"OF" | b"OL" => 4,
+        b"FD" | b"OD" | b"SV" | b"UV" | b"OV" => 8,
+        _ => 1,
+    }
+}
+
+/// The VR dicom-rs reads an implicit VR element with: OW for pixel and overlay data, else
+/// the dictionary's (an ambiguous one resolved as dicom-rs does), else UN.
+fn implicit_vr(tag: u32) -> [u8; 2] {
+    let (group, element) = ((tag >> 16) as u16, tag as u16);
+    if tag == PIXEL_DATA || (group >> 8 == 0x60 && element == 0x3000) {
+        return *b"OW";
+    }
+    StandardDataDictionary
+        .by_tag(Tag(group, element))
+        .map_or(*b"UN", |entry| entry.vr().relaxed().to_bytes())
+}
+
 /// How a top-level Pixel Data element is laid out, from [`pixel_data_end`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PixelElement {
@@ -715,6 +747,16 @@ impl Walker<'_> {
                     PIXEL_DATA if self.pixel_data.is_none() => self.pixel_data = Some(pos as u64),
                     DIRECTORY_RECORDS => self.directory_records = true,
                     _ => {}
+                }
+            }
+            if h.len != UNDEFINED {
+                let vr = if syntax.explicit {
+                    h.vr
+                } else {
+                    implicit_vr(h.tag)
+                };
+                if h.len % value_size(&vr) != 0 {
+                    return Err(ScanError::BadLength { offset: pos as u64 });
                 }
             }
             let (inner, content, inner_syntax) = if h.len == UNDEFINED {
@@ -1350,7 +1392,8 @@ mod tests {
             let value = if vr == b"SQ" {
                 item(LE, &[])
             } else {
-                vec![1; 0x1_0002]
+                // Past 16 bits, and a whole number of values of every binary VR.
+                vec![1; 0x1_0008]
             };
             let body = [
                 el(LE, 0x0009_1000 + i as u32, vr, &value),
@@ -1589,6 +1632,37 @@ mod tests {
         ]
         .concat();
         assert_eq!(scan(&part10(EXPLICIT_TS, &body)).unwrap().elements, 5 + 3);
+    }
+
+    #[test]
+    fn binary_values_hold_whole_numbers_of_values() {
+        let head = el(LE, 0x0008_0005, b"CS", b"ISO_IR 100");
+        let at =
+            (PREAMBLE + meta_elements(EXPLICIT_TS, CT_CLASS).concat().len() + head.len()) as u64;
+        for (vr, len) in [(b"US", 3), (b"FD", 30), (b"AT", 6), (b"OW", 5), (b"UL", 2)] {
+            let body = [head.clone(), el(LE, 0x0018_9999, vr, &vec![b'1'; len])].concat();
+            assert_eq!(
+                scan(&part10(EXPLICIT_TS, &body)),
+                Err(ScanError::BadLength { offset: at }),
+                "{vr:?} of {len} bytes"
+            );
+        }
+        for (vr, len) in [(b"US", 4), (b"FD", 16), (b"OB", 5), (b"LO", 3)] {
+            let body = [head.clone(), el(LE, 0x0018_9999, vr, &vec![b'1'; len])].concat();
+            assert!(scan(&part10(EXPLICIT_TS, &body)).is_ok(), "{vr:?} of {len}");
+        }
+        // Implicit VR: the dictionary's VR (Rows is US; pixel data is OW; private is UN).
+        let head = el(IM, 0x0008_0005, b"  ", b"ISO_IR 100");
+        for (tag, len, ok) in [
+            (0x0028_0010, 3, false),
+            (0x0028_0010, 2, true),
+            (PIXEL_DATA, 7, false),
+            (0x0029_1010, 7, true),
+        ] {
+            let body = [head.clone(), el(IM, tag, b"  ", &vec![1; len])].concat();
+            let result = scan(&part10("1.2.840.10008.1.2", &body));
+            assert_eq!(result.is_ok(), ok, "({tag:08X}) of {len}: {result:?}");
+        }
     }
 
     #[test]

@@ -191,7 +191,7 @@ impl Place {
             text(
                 tags::PATIENT_SEX,
                 VR::CS,
-                if p % 2 == 0 { "F" } else { "M" },
+                if p.is_multiple_of(2) { "F" } else { "M" },
             ),
             text(tags::PATIENT_AGE, VR::AS, &format!("{:03}Y", 20 + p % 70)),
             text(tags::PATIENT_WEIGHT, VR::DS, "72.5"),

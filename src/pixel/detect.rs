@@ -1,4 +1,6 @@
-//! Automatic detection of burned-in text (exploration version).
+//! Automatic detection of burned-in text in one frame: local contrast against a rank-filtered
+//! background, connected components filtered by glyph size and stroke, grouped into lines, and
+//! grown by a margin.
 
 use image::GrayImage;
 
@@ -13,176 +15,188 @@ pub enum Polarity {
 pub const RADIUS: usize = 6;
 pub const INK: u8 = 40;
 pub const BLOCK: usize = 64;
-pub const NOISE_FACTOR: f32 = 1.8;
-pub const MIN_CONTRAST: f32 = 55.0;
+pub const NOISE_FACTOR: f32 = 1.7;
+pub const MIN_CONTRAST: f32 = 40.0;
+pub const MAX_GLYPH: u32 = 56;
+pub const STRONG_LINE: f32 = 0.8;
+pub const GOOD_LINE: f32 = 0.9;
+pub const SPLIT_DEPTH: u32 = 2;
+pub const SPLIT_STEP: f32 = 1.25;
+pub const SPLIT_NOISE: f32 = 1.6;
+pub const SPLIT_AREA: u32 = 20;
+pub const SALIENCE: [f32; 3] = [1.35, 1.8, EDGE_SALIENCE];
+pub const EDGE_SALIENCE: f32 = 1.5;
+pub const LEVEL_TOLERANCE: f32 = 32.0;
+pub const GROW_STRENGTH: f32 = 0.75;
 
-/// Running minimum or maximum over a (2r+1)-square window (van Herk / Gil–Werman: three
-/// comparisons per pixel and direction whatever the window), with scratch buffers kept between
-/// calls.
-pub struct RankFilter {
-    width: usize,
-    height: usize,
-    r: usize,
-    prefix: Vec<u8>,
-    suffix: Vec<u8>,
-    across: Vec<u8>,
-}
-
-impl RankFilter {
-    pub fn new(width: usize, height: usize, r: usize) -> Self {
-        let k = 2 * r + 1;
-        let rows = (height + 2 * r).div_ceil(k) * k;
-        let cols = (width + 2 * r).div_ceil(k) * k;
-        let len = (rows * width).max(cols);
-        RankFilter {
-            width,
-            height,
-            r,
-            prefix: vec![0; len],
-            suffix: vec![0; len],
-            across: vec![0; width * height],
+/// Minimum or maximum over the (2r+1)-square window around each pixel, pixels outside the frame
+/// ignored. Each direction takes log2(2r+1) passes of element-wise min/max over whole rows,
+/// which the compiler vectorises.
+pub fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
+    let k = 2 * r + 1;
+    let neutral = if max { u8::MIN } else { u8::MAX };
+    let pick = |a: u8, b: u8| if max { a.max(b) } else { a.min(b) };
+    // `cur[i]` holds the extreme of `span` consecutive padded values starting at i.
+    let window = |padded: &mut Vec<u8>, scratch: &mut Vec<u8>, unit: usize| {
+        let mut span = 1;
+        while span * 2 <= k {
+            let n = padded.len() - span * unit;
+            scratch.clear();
+            scratch.extend(
+                padded[..n]
+                    .iter()
+                    .zip(&padded[span * unit..])
+                    .map(|(a, b)| pick(*a, *b)),
+            );
+            std::mem::swap(padded, scratch);
+            span *= 2;
+        }
+        (k - span) * unit
+    };
+    let mut out = vec![0u8; w * h];
+    let mut padded = Vec::with_capacity(w + 2 * r);
+    let mut scratch = Vec::with_capacity(w + 2 * r);
+    for y in 0..h {
+        padded.clear();
+        padded.resize(r, neutral);
+        padded.extend_from_slice(&src[y * w..(y + 1) * w]);
+        padded.resize(w + 2 * r, neutral);
+        let shift = window(&mut padded, &mut scratch, 1);
+        for ((o, a), b) in out[y * w..(y + 1) * w]
+            .iter_mut()
+            .zip(&padded)
+            .zip(&padded[shift..])
+        {
+            *o = pick(*a, *b);
         }
     }
-
-    pub fn apply(&mut self, src: &[u8], max: bool) -> Vec<u8> {
-        let (w, h, r) = (self.width, self.height, self.r);
-        let k = 2 * r + 1;
-        let pick = |a: u8, b: u8| if max { a.max(b) } else { a.min(b) };
-        let neutral = if max { u8::MIN } else { u8::MAX };
-        // Along rows: windows in padded coordinates [x, x + 2r].
-        let cols = (w + 2 * r).div_ceil(k) * k;
-        for y in 0..h {
-            let row = &src[y * w..(y + 1) * w];
-            let (prefix, suffix) = (&mut self.prefix[..cols], &mut self.suffix[..cols]);
-            for block in (0..cols).step_by(k) {
-                let value = |i: usize| {
-                    if i >= r && i < r + w {
-                        row[i - r]
-                    } else {
-                        neutral
-                    }
-                };
-                let mut acc = neutral;
-                for i in block..block + k {
-                    acc = pick(acc, value(i));
-                    prefix[i] = acc;
-                }
-                let mut acc = neutral;
-                for i in (block..block + k).rev() {
-                    acc = pick(acc, value(i));
-                    suffix[i] = acc;
-                }
-            }
-            for (x, out) in self.across[y * w..(y + 1) * w].iter_mut().enumerate() {
-                *out = pick(suffix[x], prefix[x + 2 * r]);
-            }
-        }
-        // Along columns, a whole row at a time.
-        let rows = (h + 2 * r).div_ceil(k) * k;
-        let across = &self.across;
-        let source =
-            |i: usize| (i >= r && i < r + h).then(|| &across[(i - r) * w..(i - r + 1) * w]);
-        for block in (0..rows).step_by(k) {
-            for i in block..block + k {
-                let (done, rest) = self.prefix.split_at_mut(i * w);
-                let current = &mut rest[..w];
-                match source(i) {
-                    Some(row) => current.copy_from_slice(row),
-                    None => current.fill(neutral),
-                }
-                if i > block {
-                    for (c, p) in current.iter_mut().zip(&done[(i - 1) * w..]) {
-                        *c = pick(*c, *p);
-                    }
-                }
-            }
-            for i in (block..block + k).rev() {
-                let (head, next) = self.suffix.split_at_mut((i + 1) * w);
-                let current = &mut head[i * w..];
-                match source(i) {
-                    Some(row) => current.copy_from_slice(row),
-                    None => current.fill(neutral),
-                }
-                if i + 1 < block + k {
-                    for (c, n) in current.iter_mut().zip(&next[..w]) {
-                        *c = pick(*c, *n);
-                    }
-                }
-            }
-        }
-        let mut out = vec![0u8; w * h];
-        for y in 0..h {
-            let s = &self.suffix[y * w..(y + 1) * w];
-            let p = &self.prefix[(y + 2 * r) * w..(y + 2 * r + 1) * w];
-            for ((o, a), b) in out[y * w..(y + 1) * w].iter_mut().zip(s).zip(p) {
-                *o = pick(*a, *b);
-            }
-        }
-        out
+    let mut padded = Vec::with_capacity((h + 2 * r) * w);
+    padded.resize(r * w, neutral);
+    padded.extend_from_slice(&out);
+    padded.resize((h + 2 * r) * w, neutral);
+    let mut scratch = Vec::with_capacity(padded.len());
+    let shift = window(&mut padded, &mut scratch, w);
+    for ((o, a), b) in out.iter_mut().zip(&padded).zip(&padded[shift..]) {
+        *o = pick(*a, *b);
     }
+    out
 }
 
 /// Contrast maps of strokes thinner than the window: white top-hat (bright) and black-hat (dark).
-pub fn contrasts(frame: &GrayImage) -> [Vec<u8>; 2] {
+pub fn contrasts(frame: &GrayImage) -> Vec<Vec<u8>> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let src = frame.as_raw();
-    let mut filter = RankFilter::new(w, h, RADIUS);
-    let eroded = filter.apply(src, false);
-    let opened = filter.apply(&eroded, true);
-    drop(eroded);
-    let dilated = filter.apply(src, true);
-    let closed = filter.apply(&dilated, false);
+    let opened = rank_filter(&rank_filter(src, w, h, RADIUS, false), w, h, RADIUS, true);
+    let closed = rank_filter(&rank_filter(src, w, h, RADIUS, true), w, h, RADIUS, false);
     let bright = src.iter().zip(&opened).map(|(a, b)| a - b).collect();
     let dark = closed.iter().zip(src).map(|(a, b)| a - b).collect();
-    [bright, dark]
+    let edge = rank_filter(src, w, h, 1, true)
+        .iter()
+        .zip(&rank_filter(src, w, h, 1, false))
+        .map(|(a, b)| a - b)
+        .collect();
+    vec![bright, dark, edge]
 }
 
 /// Ink where the contrast clears both an absolute floor and a multiple of the median contrast
 /// of the surrounding 64-pixel block (speckle and noise raise that median; text, being sparse,
 /// does not).
-pub fn binarize(contrast: &[u8], w: usize, h: usize) -> Vec<bool> {
-    let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
-    let mut hist = vec![0u32; bw * bh * 256];
-    for y in 0..h {
-        let row = &contrast[y * w..(y + 1) * w];
-        let base = (y / BLOCK) * bw;
-        for (x, &c) in row.iter().enumerate() {
-            hist[((base + x / BLOCK) << 8) + c as usize] += 1;
+/// The contrast that speckle and noise reach by themselves around each pixel: a multiple of
+/// the (trimmed) median contrast of 64-pixel blocks, interpolated between block centres.
+pub struct Noise {
+    blocks: (usize, usize),
+    level: Vec<f32>,
+}
+
+impl Noise {
+    pub fn new(contrast: &[u8], w: usize, h: usize) -> Self {
+        let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
+        let mut hist = vec![0u32; bw * bh * 256];
+        for y in 0..h {
+            let row = &contrast[y * w..(y + 1) * w];
+            let base = (y / BLOCK) * bw;
+            for (x, &c) in row.iter().enumerate() {
+                hist[((base + x / BLOCK) << 8) + c as usize] += 1;
+            }
+        }
+        // The median, then the median of what lies below 2.5 times it, so that dense text in a
+        // block does not raise the level meant to measure its background.
+        let quantile_below = |bins: &[u32], limit: usize, percent: u32| {
+            let total: u32 = bins[..limit].iter().sum();
+            let mut acc = 0;
+            bins[..limit].iter().position(|&n| {
+                acc += n;
+                acc * 100 >= total * percent
+            })
+        };
+        let level: Vec<f32> = hist
+            .chunks(256)
+            .map(|bins| {
+                let first = quantile_below(bins, 256, 50).unwrap_or(0);
+                let limit = (first * 5 / 2 + 1).clamp(1, 256);
+                let trimmed = quantile_below(bins, limit, 50).unwrap_or(first);
+                // Noise spreads its contrast evenly; a block that is mostly flat with strong
+                // thin structures (label boxes, rules) is not noisy however high its median.
+                let quartile = quantile_below(bins, 256, 25).unwrap_or(0);
+                trimmed.min(quartile * 9 / 4 + 2) as f32 * NOISE_FACTOR
+            })
+            .collect();
+        // A block that is half black and half speckle takes the speckle's level from a neighbour.
+        let level = (0..bw * bh)
+            .map(|i| {
+                let (bx, by) = (i % bw, i / bw);
+                let mut m = level[i];
+                for ny in by.saturating_sub(1)..(by + 2).min(bh) {
+                    for nx in bx.saturating_sub(1)..(bx + 2).min(bw) {
+                        m = m.max(level[ny * bw + nx]);
+                    }
+                }
+                m
+            })
+            .collect();
+        Noise {
+            blocks: (bw, bh),
+            level,
         }
     }
-    let level: Vec<f32> = hist
-        .chunks(256)
-        .map(|bins| {
-            let total: u32 = bins.iter().sum();
-            let mut acc = 0;
-            let median = bins.iter().position(|&n| {
-                acc += n;
-                acc * 2 >= total
-            });
-            (median.unwrap_or(0) as f32 * NOISE_FACTOR).max(f32::from(INK))
-        })
-        .collect();
-    // Bilinear interpolation between block centres, weights per column computed once.
-    let position = |i: usize, blocks: usize| {
+
+    fn position(i: usize, blocks: usize) -> (usize, usize, f32) {
         let f = ((i as f32 + 0.5) / BLOCK as f32 - 0.5).clamp(0.0, (blocks - 1) as f32);
         let lo = f as usize;
         (lo, (lo + 1).min(blocks - 1), f - lo as f32)
-    };
-    let columns: Vec<(usize, usize, f32)> = (0..w).map(|x| position(x, bw)).collect();
-    let mut ink = vec![false; w * h];
-    let mut row_level = vec![0f32; bw];
-    for y in 0..h {
-        let (y0, y1, ty) = position(y, bh);
-        for (bx, l) in row_level.iter_mut().enumerate() {
-            *l = level[y0 * bw + bx] * (1.0 - ty) + level[y1 * bw + bx] * ty;
-        }
-        let row = &contrast[y * w..(y + 1) * w];
-        for ((out, &c), &(x0, x1, tx)) in ink[y * w..(y + 1) * w].iter_mut().zip(row).zip(&columns)
-        {
-            *out = f32::from(c) >= row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
-        }
     }
-    ink
+
+    pub fn at(&self, x: usize, y: usize) -> f32 {
+        let (bw, bh) = self.blocks;
+        let (x0, x1, tx) = Self::position(x, bw);
+        let (y0, y1, ty) = Self::position(y, bh);
+        let l = |bx: usize, by: usize| self.level[by * bw + bx];
+        let top = l(x0, y0) + (l(x1, y0) - l(x0, y0)) * tx;
+        let bottom = l(x0, y1) + (l(x1, y1) - l(x0, y1)) * tx;
+        top + (bottom - top) * ty
+    }
+
+    /// Ink: contrast at least the absolute floor and the local noise level.
+    pub fn ink(&self, contrast: &[u8], w: usize, h: usize) -> Vec<bool> {
+        let (bw, bh) = self.blocks;
+        let columns: Vec<(usize, usize, f32)> = (0..w).map(|x| Self::position(x, bw)).collect();
+        let mut ink = vec![false; w * h];
+        let mut row_level = vec![0f32; bw];
+        for y in 0..h {
+            let (y0, y1, ty) = Self::position(y, bh);
+            for (bx, l) in row_level.iter_mut().enumerate() {
+                *l = self.level[y0 * bw + bx] * (1.0 - ty) + self.level[y1 * bw + bx] * ty;
+            }
+            let row = &contrast[y * w..(y + 1) * w];
+            for ((out, &c), &(x0, x1, tx)) in
+                ink[y * w..(y + 1) * w].iter_mut().zip(row).zip(&columns)
+            {
+                let t = (row_level[x0] + (row_level[x1] - row_level[x0]) * tx).max(f32::from(INK));
+                *out = f32::from(c) >= t;
+            }
+        }
+        ink
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -194,6 +208,11 @@ pub struct Component {
     pub area: u32,
     pub perimeter: u32,
     pub hat_sum: u64,
+    pub luma_max: u8,
+    pub luma_min: u8,
+    pub level: u8,
+    pub strength: f32,
+    pub polarity: u8,
     /// Its runs: `runs[first..first + count]` after sorting by component.
     pub first: usize,
     pub count: usize,
@@ -240,7 +259,13 @@ fn union(parent: &mut [u32], a: u32, b: u32) {
 }
 
 /// 8-connected components of the ink, found run by run, with their runs sorted by component.
-pub fn label(ink: &[bool], contrast: &[u8], w: usize, h: usize) -> (Vec<Component>, Vec<Run>) {
+pub fn label(
+    ink: &[bool],
+    contrast: &[u8],
+    luma: &[u8],
+    w: usize,
+    h: usize,
+) -> (Vec<Component>, Vec<Run>) {
     let mut runs: Vec<Run> = Vec::new();
     let mut parent: Vec<u32> = Vec::new();
     let mut previous = 0..0;
@@ -283,18 +308,18 @@ pub fn label(ink: &[bool], contrast: &[u8], w: usize, h: usize) -> (Vec<Componen
     }
     let mut index = vec![u32::MAX; runs.len()];
     let mut components: Vec<Component> = Vec::new();
-    for i in 0..runs.len() {
+    for (i, run) in runs.iter_mut().enumerate() {
         let root = find(&mut parent, i as u32) as usize;
         if index[root] == u32::MAX {
             index[root] = components.len() as u32;
             components.push(Component {
                 x0: u32::MAX,
                 y0: u32::MAX,
+                luma_min: u8::MAX,
                 ..Default::default()
             });
         }
         let id = index[root];
-        let run = &mut runs[i];
         run.component = id;
         let c = &mut components[id as usize];
         let y = run.y as usize;
@@ -309,6 +334,10 @@ pub fn label(ink: &[bool], contrast: &[u8], w: usize, h: usize) -> (Vec<Componen
             .iter()
             .map(|&v| u64::from(v))
             .sum::<u64>();
+        for &v in &luma[y * w..][span.clone()] {
+            c.luma_max = c.luma_max.max(v);
+            c.luma_min = c.luma_min.min(v);
+        }
         // Boundary pixels: run ends, and pixels with no ink above or below.
         let len = run.x1 - run.x0 + 1;
         let mut boundary = len.min(2);
@@ -356,9 +385,69 @@ pub fn tall_columns(c: &Component, runs: &[Run]) -> f32 {
     tall as f32 / w as f32
 }
 
+/// Not a glyph but big enough to hold one fused with something else.
+pub fn splittable(c: &Component, runs: &[Run]) -> bool {
+    c.area >= SPLIT_AREA && !glyph_like(c, runs)
+}
+
+/// The parts of `c` whose contrast reaches `level`, as components of their own.
+pub fn split(
+    c: &Component,
+    runs: &[Run],
+    contrast: &[u8],
+    luma: &[u8],
+    w: usize,
+    level: u8,
+) -> (Vec<Component>, Vec<Run>) {
+    let (cw, ch) = (c.width() as usize, c.height() as usize);
+    let (ox, oy) = (c.x0 as usize, c.y0 as usize);
+    let mut ink = vec![false; cw * ch];
+    let mut local_contrast = vec![0u8; cw * ch];
+    let mut local_luma = vec![0u8; cw * ch];
+    for run in &runs[c.first..c.first + c.count] {
+        let y = run.y as usize;
+        for x in run.x0 as usize..=run.x1 as usize {
+            let i = (y - oy) * cw + x - ox;
+            let v = contrast[y * w + x];
+            ink[i] = v >= level;
+            local_contrast[i] = v;
+            local_luma[i] = luma[y * w + x];
+        }
+    }
+    let (mut parts, mut part_runs) = label(&ink, &local_contrast, &local_luma, cw, ch);
+    for p in &mut parts {
+        p.x0 += c.x0;
+        p.x1 += c.x0;
+        p.y0 += c.y0;
+        p.y1 += c.y0;
+    }
+    for r in &mut part_runs {
+        r.x0 += c.x0;
+        r.x1 += c.x0;
+        r.y += c.y0;
+    }
+    (parts, part_runs)
+}
+
+/// Strokes crossed by the rows at a third, half and two thirds of the height (the most of
+/// them): a word crosses a stroke every letter, a frame or a rule only at its ends.
+pub fn crossings(c: &Component, runs: &[Run]) -> u32 {
+    let h = c.height();
+    [h / 3, h / 2, 2 * h / 3]
+        .iter()
+        .map(|dy| {
+            runs[c.first..c.first + c.count]
+                .iter()
+                .filter(|r| r.y == c.y0 + dy)
+                .count() as u32
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 pub fn glyph_like(c: &Component, runs: &[Run]) -> bool {
     let h = c.height();
-    if !(5..=56).contains(&h)
+    if !(5..=MAX_GLYPH).contains(&h)
         || c.area < 6
         || c.contrast() < MIN_CONTRAST
         || c.stroke() > 0.3 * h as f32 + 1.5
@@ -367,7 +456,51 @@ pub fn glyph_like(c: &Component, runs: &[Run]) -> bool {
         return false;
     }
     // Wide components must be words (strokes side by side), not curves, rules or frames.
-    c.width() * 2 <= h * 3 || (c.area * 8 >= c.width() * h && tall_columns(c, runs) >= 0.3)
+    c.width() * 2 <= h * 3
+        || (c.area * 8 >= c.width() * h
+            && crossings(c, runs) * h * 2 >= c.width()
+            && tall_columns(c, runs) >= 0.3)
+}
+
+/// The colour of a glyph's ink: the luma that a fifth of its pixels exceed (bright) or stay
+/// under (dark), robust to a brighter or darker speck fused to it.
+fn ink_level(c: &Component, runs: &[Run], luma: &[u8], w: usize, polarity: usize) -> u8 {
+    if polarity == 2 {
+        return 0;
+    }
+    let mut histogram = [0u32; 256];
+    for run in &runs[c.first..c.first + c.count] {
+        for &v in &luma[run.y as usize * w..][run.x0 as usize..=run.x1 as usize] {
+            histogram[v as usize] += 1;
+        }
+    }
+    let target = c.area.div_ceil(5);
+    let mut seen = 0;
+    let mut scan = |v: usize| {
+        seen += histogram[v];
+        seen >= target
+    };
+    let level = if polarity == 0 {
+        (0..256).rev().find(|&v| scan(v))
+    } else {
+        (0..256).find(|&v| scan(v))
+    };
+    level.unwrap_or(0) as u8
+}
+
+/// Burned-in text is drawn in one colour: glyphs of a line share their ink level (the
+/// brightest value of bright glyphs, the darkest of dark ones) up to anti-aliasing.
+pub fn same_ink(a: u8, b: u8, contrast: f32) -> bool {
+    f32::from(a.abs_diff(b)) <= LEVEL_TOLERANCE.max(0.3 * contrast)
+}
+
+/// Edge glyphs only go with edge glyphs; bright and dark ones with the same ink.
+pub fn consistent(a: &Component, b: &Component) -> bool {
+    if a.polarity == 2 || b.polarity == 2 {
+        a.polarity == b.polarity
+    } else {
+        same_ink(a.level, b.level, a.contrast().min(b.contrast()))
+    }
 }
 
 fn find_usize(parent: &mut [usize], mut i: usize) -> usize {
@@ -398,9 +531,8 @@ pub fn lines(glyphs: &[Component]) -> Vec<Vec<usize>> {
             if overlap * 2 < hmin as i64 || hmax * 10 > hmin * 22 {
                 continue;
             }
-            let (ca, cb) = (a.contrast(), b.contrast());
             let (sa, sb) = (a.stroke(), b.stroke());
-            if ca.max(cb) > 1.6 * ca.min(cb) || sa.max(sb) > 2.0 * sa.min(sb) {
+            if !consistent(a, b) || sa.max(sb) > 2.0 * sa.min(sb) {
                 continue;
             }
             let (ra, rb) = (find_usize(&mut parent, i), find_usize(&mut parent, j));
@@ -417,7 +549,9 @@ pub fn lines(glyphs: &[Component]) -> Vec<Vec<usize>> {
     groups.into_values().collect()
 }
 
-pub fn accept(glyphs: &[Component], line: &[usize]) -> bool {
+/// Whether a group of glyphs has the shape of a line of text, and if so how much of the base
+/// contrast it needs: long, well-aligned lines need less.
+pub fn accept(glyphs: &[Component], line: &[usize]) -> Option<f32> {
     let members: Vec<&Component> = line.iter().map(|&i| &glyphs[i]).collect();
     let width = members.iter().map(|c| c.x1).max().unwrap()
         - members.iter().map(|c| c.x0).min().unwrap()
@@ -426,7 +560,7 @@ pub fn accept(glyphs: &[Component], line: &[usize]) -> bool {
     heights.sort_unstable();
     let h = heights[heights.len() / 2];
     if members.len() < 2 && width * 2 < 3 * h {
-        return false;
+        return None;
     }
     let mut bottoms: Vec<u32> = members.iter().map(|c| c.y1).collect();
     bottoms.sort_unstable();
@@ -437,14 +571,42 @@ pub fn accept(glyphs: &[Component], line: &[usize]) -> bool {
     let mt = tops[tops.len() / 2];
     let aligned_b = members.iter().filter(|c| c.y1.abs_diff(mb) <= tol).count();
     let aligned_t = members.iter().filter(|c| c.y0.abs_diff(mt) <= tol).count();
+    // Capitals and digits: every glyph the same height on the same rows, to the pixel.
+    let exact = members
+        .iter()
+        .all(|c| c.y0.abs_diff(mt) <= 1 && c.y1.abs_diff(mb) <= 1);
     if members.len() == 2 {
-        return aligned_b == 2 && aligned_t == 2;
+        return (aligned_b == 2 && aligned_t == 2).then_some(if exact && h >= 10 {
+            GOOD_LINE
+        } else {
+            1.0
+        });
     }
     let blobs = members
         .iter()
         .filter(|c| (c.height() as f32) < 2.3 * c.stroke())
         .count();
-    blobs * 2 <= members.len() && aligned_b.max(aligned_t) * 3 >= members.len() * 2
+    if std::env::var("LINEDBG").is_ok() {
+        eprintln!(
+            "   accept n{} ab{aligned_b} at{aligned_t} blobs{blobs} h{h} tol{tol} hs{:?} bottoms{:?}",
+            members.len(),
+            heights,
+            bottoms
+        );
+    }
+    let aligned = aligned_b.max(aligned_t);
+    if blobs * 2 > members.len() || aligned * 3 < members.len() * 2 {
+        return None;
+    }
+    let n = heights.len();
+    let even = heights[n * 4 / 5] * 2 <= heights[n / 5] * 3;
+    let well_aligned = even && aligned * 5 >= members.len() * 4;
+    Some(match members.len() {
+        6.. if well_aligned => STRONG_LINE,
+        3.. if exact && h >= 10 => STRONG_LINE,
+        4.. if well_aligned => GOOD_LINE,
+        _ => 1.0,
+    })
 }
 
 /// A found line: its box and typical glyph height.
@@ -455,29 +617,118 @@ pub struct Found {
     pub x1: u32,
     pub y1: u32,
     pub h: u32,
+    pub contrast: f32,
+    /// The ink level (text colour) of the line.
+    pub level: u8,
+}
+
+/// One polarity's components, for inspection.
+pub struct Layer {
+    pub components: Vec<Component>,
+    pub runs: Vec<Run>,
+    /// Per component: 0 not glyph, 1 glyph alone, 2 in rejected line, 3 in accepted line.
+    pub status: Vec<u8>,
 }
 
 pub struct Analysis {
-    pub components: Vec<Component>,
-    pub runs: Vec<Run>,
-    pub glyph: Vec<bool>,
-    /// Per component: 0 not glyph, 1 glyph alone, 2 in rejected line, 3 in accepted line.
-    pub status: Vec<u8>,
+    pub layers: Vec<Layer>,
     pub found: Vec<Found>,
 }
 
-pub fn analyse(contrast: &[u8], w: usize, h: usize) -> Analysis {
-    let ink = binarize(contrast, w, h);
-    let (components, runs) = label(&ink, contrast, w, h);
-    let glyph: Vec<bool> = components.iter().map(|c| glyph_like(c, &runs)).collect();
-    let idx: Vec<usize> = (0..components.len()).filter(|&i| glyph[i]).collect();
-    let glyphs: Vec<Component> = idx.iter().map(|&i| components[i].clone()).collect();
-    let mut status: Vec<u8> = glyph.iter().map(|&g| u8::from(g)).collect();
+/// Components of one polarity, fused shapes split, each with its ink level and strength.
+fn layer(
+    luma: &[u8],
+    contrast: &[u8],
+    w: usize,
+    h: usize,
+    polarity: usize,
+) -> (Vec<Component>, Vec<Run>) {
+    let noise = Noise::new(contrast, w, h);
+    let ink = noise.ink(contrast, w, h);
+    let (mut components, mut runs) = label(&ink, contrast, luma, w, h);
+    // Text fused with what it crosses (speckle, a table edge, a bone, a bright interface) is
+    // separated by its higher contrast: shapes that are not glyphs are split at higher levels.
+    let mut work: Vec<(usize, u32)> = (0..components.len())
+        .filter(|&i| splittable(&components[i], &runs))
+        .map(|i| (i, 0))
+        .collect();
+    while let Some((i, depth)) = work.pop() {
+        if depth >= SPLIT_DEPTH {
+            continue;
+        }
+        let c = components[i].clone();
+        let local = noise
+            .at(((c.x0 + c.x1) / 2) as usize, ((c.y0 + c.y1) / 2) as usize)
+            .max(f32::from(INK));
+        let level = (c.contrast() * SPLIT_STEP)
+            .max(local * SPLIT_NOISE)
+            .min(255.0) as u8;
+        let (parts, part_runs) = split(&c, &runs, contrast, luma, w, level);
+        let base = runs.len();
+        let offset = components.len() as u32;
+        runs.extend(part_runs.into_iter().map(|mut r| {
+            r.component += offset;
+            r
+        }));
+        for mut part in parts {
+            part.first += base;
+            if splittable(&part, &runs) {
+                work.push((components.len(), depth + 1));
+            }
+            components.push(part);
+        }
+    }
+    for c in &mut components {
+        let local = noise.at(((c.x0 + c.x1) / 2) as usize, ((c.y0 + c.y1) / 2) as usize);
+        c.strength = c.contrast() / (SALIENCE[polarity] * local).max(f32::from(INK));
+        c.polarity = polarity as u8;
+    }
+    (components, runs)
+}
+
+pub fn analyse(frame: &GrayImage) -> Analysis {
+    let (w, h) = (frame.width() as usize, frame.height() as usize);
+    let luma = frame.as_raw();
+    let mut layers = Vec::new();
+    let mut glyphs = Vec::new();
+    let mut origin = Vec::new();
+    for (p, contrast) in contrasts(frame).iter().enumerate() {
+        let (components, runs) = layer(luma, contrast, w, h, p);
+        let mut status = vec![0u8; components.len()];
+        for (i, c) in components.iter().enumerate() {
+            if glyph_like(c, &runs) {
+                status[i] = 1;
+                let mut g = c.clone();
+                g.level = ink_level(&g, &runs, luma, w, p);
+                glyphs.push(g);
+                origin.push((p, i));
+            }
+        }
+        layers.push(Layer {
+            components,
+            runs,
+            status,
+        });
+    }
     let mut found = Vec::new();
     for line in lines(&glyphs) {
-        let ok = accept(&glyphs, &line);
+        let strength = line.iter().map(|&i| glyphs[i].strength).sum::<f32>() / line.len() as f32;
+        let shape = accept(&glyphs, &line);
+        let ok = shape.is_some_and(|f| strength >= f);
+        if std::env::var("LINEDBG").is_ok() && line.len() > 1 {
+            let x0 = line.iter().map(|&i| glyphs[i].x0).min().unwrap();
+            let y0 = line.iter().map(|&i| glyphs[i].y0).min().unwrap();
+            eprintln!(
+                "line at {x0},{y0} n{} accept{shape:?} strength{strength:.2} ok{ok}",
+                line.len()
+            );
+        }
+        if line.iter().any(|&i| glyphs[i].polarity == 2) {
+            continue;
+        }
         for &k in &line {
-            status[idx[k]] = if ok {
+            let (p, i) = origin[k];
+            layers[p].status[i] = if ok {
                 3
             } else if line.len() > 1 {
                 2
@@ -490,20 +741,85 @@ pub fn analyse(contrast: &[u8], w: usize, h: usize) -> Analysis {
         }
         let mut heights: Vec<u32> = line.iter().map(|&i| glyphs[i].height()).collect();
         heights.sort_unstable();
+        let mut levels: Vec<u8> = line.iter().map(|&i| glyphs[i].level).collect();
+        levels.sort_unstable();
         found.push(Found {
             x0: line.iter().map(|&i| glyphs[i].x0).min().unwrap(),
             y0: line.iter().map(|&i| glyphs[i].y0).min().unwrap(),
             x1: line.iter().map(|&i| glyphs[i].x1).max().unwrap(),
             y1: line.iter().map(|&i| glyphs[i].y1).max().unwrap(),
             h: heights[heights.len() / 2],
+            contrast: line.iter().map(|&i| glyphs[i].contrast()).sum::<f32>() / line.len() as f32,
+            level: levels[levels.len() / 2],
         });
     }
+    grow(&mut found, &glyphs);
     Analysis {
-        components,
-        runs,
-        glyph,
-        status,
-        found,
+        layers,
+        found: merge(found),
+    }
+}
+
+/// Extends accepted lines with neighbouring glyphs on their band that did not make a line of
+/// their own (a two-letter word beside a number, glyphs fused with a structure they cross).
+fn grow(found: &mut [Found], glyphs: &[Component]) {
+    let mut used = vec![false; glyphs.len()];
+    let bands: Vec<(u32, u32)> = found.iter().map(|f| (f.y0, f.y1)).collect();
+    loop {
+        let mut changed = false;
+        for (line, &(band0, band1)) in found.iter_mut().zip(&bands) {
+            for (g, used) in glyphs.iter().zip(used.iter_mut()) {
+                if *used {
+                    continue;
+                }
+                let inside =
+                    g.x0 >= line.x0 && g.x1 <= line.x1 && g.y0 >= line.y0 && g.y1 <= line.y1;
+                if inside {
+                    *used = true;
+                    continue;
+                }
+                let gh = g.height();
+                let overlap = band1.min(g.y1) as i64 - band0.max(g.y0) as i64 + 1;
+                let gap = (g.x0 as i64 - line.x1 as i64).max(line.x0 as i64 - g.x1 as i64);
+                if overlap * 2 >= gh.min(line.h) as i64
+                    && gh * 10 <= line.h * 22
+                    && line.h * 10 <= gh * 22
+                    && gap <= (5 * line.h / 2) as i64
+                    && (g.polarity != 2
+                        || (gap <= line.h as i64 && gh * 5 <= line.h * 7 && line.h * 5 <= gh * 7))
+                    && (g.polarity == 2
+                        || same_ink(g.level, line.level, g.contrast().min(line.contrast)))
+                    && g.strength >= GROW_STRENGTH
+                {
+                    if std::env::var("GROWDBG").is_ok() {
+                        eprintln!(
+                            "grow line {},{}-{},{} h{} by p{} {},{} {}x{} sw{:.1} str{:.2}",
+                            line.x0,
+                            line.y0,
+                            line.x1,
+                            line.y1,
+                            line.h,
+                            g.polarity,
+                            g.x0,
+                            g.y0,
+                            g.width(),
+                            g.height(),
+                            g.stroke(),
+                            g.strength
+                        );
+                    }
+                    line.x0 = line.x0.min(g.x0);
+                    line.x1 = line.x1.max(g.x1);
+                    line.y0 = line.y0.min(g.y0);
+                    line.y1 = line.y1.max(g.y1);
+                    *used = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
     }
 }
 
@@ -519,13 +835,18 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
                 let hmax = a.h.max(b.h);
                 let overlap = a.y1.min(b.y1) as i64 - a.y0.max(b.y0) as i64 + 1;
                 let gap = (b.x0 as i64 - a.x1 as i64).max(a.x0 as i64 - b.x1 as i64);
-                if overlap * 2 >= hmin as i64 && hmax * 10 <= hmin * 22 && gap <= 2 * hmax as i64 {
+                let similar =
+                    hmax * 2 <= hmin * 3 && same_ink(a.level, b.level, a.contrast.min(b.contrast));
+                let reach = if similar { 4 * hmax } else { 2 * hmax } as i64;
+                if overlap * 2 >= hmin as i64 && hmax * 10 <= hmin * 22 && gap <= reach {
                     found[i] = Found {
                         x0: a.x0.min(b.x0),
                         y0: a.y0.min(b.y0),
                         x1: a.x1.max(b.x1),
                         y1: a.y1.max(b.y1),
                         h: hmax,
+                        contrast: a.contrast.max(b.contrast),
+                        level: a.level,
                     };
                     found.swap_remove(j);
                     merged = true;
@@ -541,18 +862,15 @@ fn merge(mut found: Vec<Found>) -> Vec<Found> {
 
 pub fn detect_text(frame: &GrayImage) -> Vec<Region> {
     let (fw, fh) = frame.dimensions();
-    let (w, h) = (fw as usize, fh as usize);
-    let mut found = Vec::new();
-    for contrast in contrasts(frame) {
-        found.extend(analyse(&contrast, w, h).found);
-    }
-    let mut out: Vec<Region> = merge(found)
+    let found = analyse(frame).found;
+    let mut out: Vec<Region> = found
         .into_iter()
         .map(|f| {
-            let margin = ((f.y1 - f.y0 + 1) / 4).max(2) + 1;
-            let rx0 = f.x0.saturating_sub(margin);
+            let margin = (f.y1 - f.y0 + 1) / 4 + 2;
+            let side = f.h / 2 + 2;
+            let rx0 = f.x0.saturating_sub(side);
             let ry0 = f.y0.saturating_sub(margin);
-            let rx1 = (f.x1 + margin).min(fw - 1);
+            let rx1 = (f.x1 + side).min(fw - 1);
             let ry1 = (f.y1 + margin).min(fh - 1);
             Region {
                 x: rx0,

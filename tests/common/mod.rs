@@ -99,6 +99,8 @@ impl Sandbox {
         fs::create_dir_all(&home).unwrap();
         let key = dir.path().join("key.hex");
         fs::write(&key, format!("{KEY_A}\n")).unwrap();
+        // A key readable by others is warned about; the sandbox keeps its key private.
+        fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         Sandbox { dir, key, home }
     }
 
