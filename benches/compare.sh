@@ -2,6 +2,7 @@
 # Times dicom-deid against `cp -r` and the peers on two generated trees, in one run.
 #
 #   benches/compare.sh [--files N] [--repeat R] [--work DIR] [--no-peers] [--rss-scale]
+#                      [--slow-rounds K]
 #   (SETTLE_SECONDS=N: the pause between rounds, default 100; see clear_outputs)
 #
 # - Trees (made once by examples/generate-bench-tree.rs, reused after): `image`, N files of
@@ -15,7 +16,8 @@
 #   with a throw-away certificate) and dicognito (PyPI) when installed: skipped with a
 #   message when not.
 # - Each round runs every tool once, in turn, so a load spike from other users of the machine
-#   hits all of them alike; the table shows the median of R rounds (default 3) of wall time,
+#   hits all of them alike (dicognito, minutes per tree, only in the first K rounds, default 1);
+#   the table shows the median of R rounds (default 3) of wall time,
 #   files/s and MB/s of input, and peak RSS (`/usr/bin/time -v`), and the ratio to cp.
 # - `--rss-scale`: also de-identifies 1,000 and 100,000 header-heavy files and prints the
 #   peak RSS of both (needs ~4 GB of disk in the work folder).
@@ -32,6 +34,7 @@ REPEAT=3
 WORK=${TMPDIR:-/tmp}/dicom-deid-compare
 PEERS=1
 RSS_SCALE=0
+SLOW_ROUNDS=1
 while [ $# -gt 0 ]; do
   case $1 in
     --files) FILES=$2; shift 2 ;;
@@ -39,7 +42,8 @@ while [ $# -gt 0 ]; do
     --work) WORK=$2; shift 2 ;;
     --no-peers) PEERS=0; shift ;;
     --rss-scale) RSS_SCALE=1; shift ;;
-    *) echo "usage: $0 [--files N] [--repeat R] [--work DIR] [--no-peers] [--rss-scale]" >&2; exit 2 ;;
+    --slow-rounds) SLOW_ROUNDS=$2; shift 2 ;;
+    *) echo "usage: $0 [--files N] [--repeat R] [--work DIR] [--no-peers] [--rss-scale] [--slow-rounds K]" >&2; exit 2 ;;
   esac
 done
 
@@ -123,8 +127,8 @@ run() {
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$WORK/time.txt" |
     awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$WORK/time.txt")
-  written=$(find "$OUT" -type f ! -name '*.json' ! -name '*.jsonl' \
-    ! -path '*/.dicom-deid/*' 2>/dev/null | wc -l)
+  written=$({ find "$OUT" -type f ! -name '*.json' ! -name '*.jsonl' \
+    ! -path '*/.dicom-deid/*' 2>/dev/null || true; } | wc -l)
   echo "$(basename "$tree") $label $wall $rss $written $(cat "$WORK/run.rc")" >>"$RESULTS"
   RUNS=$((RUNS + 1))
   OUT=$WORK/outputs/$RUNS
@@ -161,7 +165,7 @@ for round in $(seq "$REPEAT"); do
       run "gdcmanon" "$tree" "$GDCMANON" -e -c "$WORK/gdcm-cert.pem" -r --continue \
         -i "$tree" -o "$OUT"
     fi
-    if [ ${#DICOGNITO[@]} -gt 0 ]; then
+    if [ ${#DICOGNITO[@]} -gt 0 ] && [ "$round" -le "$SLOW_ROUNDS" ]; then
       run "dicognito" "$tree" "${DICOGNITO[@]}" --quiet -o "$OUT" "$tree"
     fi
   done
@@ -182,16 +186,16 @@ for line in open(results):
 for tree, tools in rows.items():
     path = os.path.join(work, tree)
     size = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
-    print(f"\n{tree}: {files} files, {size / 1e6:.0f} MB, median of {len(next(iter(tools.values())))} rounds")
-    print("| tool | wall s | files/s | MB/s | peak RSS MB | × cp wall | files out | exit |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"\n{tree}: {files} files, {size / 1e6:.0f} MB, median of the rounds")
+    print("| tool | rounds | wall s | files/s | MB/s | peak RSS MB | × cp wall | files out | exit |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     cp = statistics.median(w for w, *_ in tools["cp -r"])
     for label, runs in tools.items():
         wall = statistics.median(w for w, *_ in runs)
         rss = statistics.median(r for _, r, *_ in runs) / 1024
         out = statistics.median(n for _, _, n, _ in runs)
         codes = ",".join(sorted({c for *_, c in runs}))
-        print(f"| {label} | {wall:.2f} | {files / wall:.0f} | {size / 1e6 / wall:.0f} | {rss:.0f} | {wall / cp:.2f} | {out:.0f} | {codes} |")
+        print(f"| {label} | {len(runs)} | {wall:.2f} | {files / wall:.0f} | {size / 1e6 / wall:.0f} | {rss:.0f} | {wall / cp:.2f} | {out:.0f} | {codes} |")
 EOF
 
 if [ "$RSS_SCALE" = 1 ]; then

@@ -21,7 +21,9 @@ use std::io::{self, Read, Seek, Write};
 use std::ops::Range;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
+use dicom_core::header::{HasLength, Header};
 use dicom_core::value::PrimitiveValue;
+use dicom_core::value::{PixelFragmentSequence, Value};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_encoding::TransferSyntaxIndex;
@@ -29,6 +31,7 @@ use dicom_encoding::text::SpecificCharacterSet;
 use dicom_object::mem::InMemDicomObject;
 use dicom_object::meta::{FileMetaTable, FileMetaTableBuilder};
 use dicom_parser::dataset::{DataSetWriter, DataToken, IntoTokens};
+use dicom_parser::stateful::encode::StatefulEncoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::scan::{self, Encoding, ScanError};
@@ -305,6 +308,8 @@ struct Split {
     tail: Range<usize>,
     /// Whether `buf` is the whole file, pixel data included.
     in_buf: bool,
+    /// Whether the pixel data is encapsulated (fragments).
+    encapsulated: bool,
 }
 
 /// Where a writer's count of bytes written is kept, readable while the writer holds it.
@@ -416,6 +421,7 @@ fn split<R: Read + Seek>(head: &[u8], file: &mut R, len: u64) -> Probe {
             pixel: start..element.end,
             tail: 0..0,
             in_buf: true,
+            encapsulated: element.encapsulated,
         }),
         _ => Probe::Whole,
     }
@@ -557,11 +563,16 @@ pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, Fi
     }))
     .map_err(|_| FileError::Panic)?
     .map_err(|e| FileError::Parse(error_kind(&e)))?;
-    object.put(DataElement::new(
-        tags::PIXEL_DATA,
-        VR::OB,
-        PrimitiveValue::from(STAND_IN),
-    ));
+    // Native or encapsulated like the input, so that the pixel plan decides alike.
+    let stand_in = if split.encapsulated {
+        Value::PixelSequence(PixelFragmentSequence::new(
+            Vec::<u32>::new(),
+            vec![STAND_IN.to_vec()],
+        ))
+    } else {
+        Value::Primitive(PrimitiveValue::from(STAND_IN))
+    };
+    object.put(DataElement::new(tags::PIXEL_DATA, VR::OB, stand_in));
     if layout.transfer_syntax.is_some() {
         let meta_start = if layout.has_preamble { 128 } else { 0 };
         fill_sop_from_meta(&mut object, &loaded.buf[meta_start..]);
@@ -576,7 +587,7 @@ pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, Fi
 /// top-level stand-in Pixel Data element that the profile kept as it was is not written:
 /// the result then says where its bytes go (`Some(offset)`), to be copied from the input.
 pub fn encode_spliced(
-    object: InMemDicomObject,
+    mut object: InMemDicomObject,
     transfer_syntax: &str,
     splice: bool,
 ) -> Result<(Vec<u8>, Option<usize>), FileError> {
@@ -598,7 +609,20 @@ pub fn encode_spliced(
         .map_err(|_| FileError::Panic)??;
         return Ok((out, None));
     }
-    let written = Cell::new(out.len());
+    // A kept stand-in is left out; its bytes go before the first element after it.
+    let spliced = splice && object.get(tags::PIXEL_DATA).is_some_and(is_stand_in);
+    if spliced {
+        object.take(tags::PIXEL_DATA);
+    }
+    let start = out.len();
+    if is_plain(&object) {
+        let gap = catch_unwind(AssertUnwindSafe(|| {
+            write_plain(&object, ts, &mut out, spliced)
+        }))
+        .map_err(|_| FileError::Panic)??;
+        return Ok((out, gap.map(|at| start + at)));
+    }
+    let written = Cell::new(start);
     let gap = catch_unwind(AssertUnwindSafe(|| {
         let mut writer = DataSetWriter::with_ts(
             Tally {
@@ -611,30 +635,120 @@ pub fn encode_spliced(
         let encode = |e| FileError::Encode(error_kind(&e));
         let mut gap = None;
         let mut depth = 0usize;
-        let mut tokens = object.into_tokens().peekable();
-        while let Some(token) = tokens.next() {
+        for token in object.into_tokens() {
+            let top_tag = match &token {
+                DataToken::ElementHeader(h) if depth == 0 => Some(h.tag),
+                DataToken::SequenceStart { tag, .. } if depth == 0 => Some(*tag),
+                DataToken::PixelSequenceStart if depth == 0 => Some(tags::PIXEL_DATA),
+                _ => None,
+            };
+            if spliced && gap.is_none() && top_tag.is_some_and(|t| t > tags::PIXEL_DATA) {
+                writer.flush().map_err(encode)?;
+                gap = Some(written.get());
+            }
             match &token {
                 DataToken::SequenceStart { .. } | DataToken::PixelSequenceStart => depth += 1,
                 DataToken::SequenceEnd => depth = depth.saturating_sub(1),
-                DataToken::ElementHeader(h)
-                    if splice && depth == 0 && h.tag == tags::PIXEL_DATA =>
-                {
-                    if let Some(DataToken::PrimitiveValue(value)) = tokens.peek()
-                        && value.to_bytes().as_ref() == STAND_IN
-                    {
-                        tokens.next();
-                        writer.flush().map_err(encode)?;
-                        gap = Some(written.get());
-                        continue;
-                    }
-                }
                 _ => {}
             }
             writer.write(token).map_err(encode)?;
         }
         writer.flush().map_err(encode)?;
-        Ok::<_, FileError>(gap)
+        Ok::<_, FileError>(if spliced {
+            gap.or(Some(written.get()))
+        } else {
+            None
+        })
     }))
     .map_err(|_| FileError::Panic)??;
     Ok((out, gap))
+}
+
+/// Whether an element is the stand-in [`parse_loaded`] put in place of the pixel data: a
+/// primitive value or a one-fragment sequence, as the input was native or encapsulated.
+fn is_stand_in(element: &dicom_object::mem::InMemElement) -> bool {
+    match element.value() {
+        Value::Primitive(value) => value.to_bytes().as_ref() == STAND_IN,
+        Value::PixelSequence(seq) => {
+            seq.offset_table().is_empty()
+                && seq.fragments().len() == 1
+                && seq.fragments()[0] == STAND_IN
+        }
+        Value::Sequence(_) => false,
+    }
+}
+
+/// Whether every element has the shape the direct writer handles: a primitive value under a
+/// VR other than SQ (native pixel data included), or items under SQ, at every depth. Other
+/// shapes (encapsulated pixel data, malformed values) go through the parser's token writer.
+fn is_plain(object: &InMemDicomObject) -> bool {
+    object.iter().all(|e| match (e.vr(), e.value()) {
+        (VR::SQ, Value::Sequence(seq)) => seq.items().iter().all(is_plain),
+        (VR::SQ, _) => false,
+        (_, Value::Primitive(_)) => {
+            !(e.tag() == tags::PIXEL_DATA && e.vr() == VR::OB && e.length().is_undefined())
+        }
+        _ => false,
+    })
+}
+
+/// Write a plain data set (see [`is_plain`]) straight through the parser's stateful encoder,
+/// producing exactly the bytes of its token writer (sequences and items of undefined length,
+/// values padded to even length, text in the data set's character set) without a token per
+/// value: at depth, the token writer costs several times the parse. With `splice`, returns
+/// where the pixel data element goes, as an offset from the start of the data set.
+fn write_plain(
+    object: &InMemDicomObject,
+    ts: &dicom_encoding::TransferSyntax,
+    out: &mut Vec<u8>,
+    splice: bool,
+) -> Result<Option<usize>, FileError> {
+    let encoder = ts
+        .encoder_for::<&mut Vec<u8>>()
+        .ok_or_else(|| FileError::UnsupportedTransferSyntax(ts.uid().to_owned()))?;
+    let mut printer = StatefulEncoder::new(out, encoder, SpecificCharacterSet::default());
+    let mut gap = None;
+    for element in object {
+        if splice && gap.is_none() && element.tag() > tags::PIXEL_DATA {
+            gap = usize::try_from(printer.bytes_written()).ok();
+        }
+        write_plain_element(&mut printer, element)?;
+    }
+    if splice && gap.is_none() {
+        gap = usize::try_from(printer.bytes_written()).ok();
+    }
+    printer
+        .flush()
+        .map_err(|e| FileError::Encode(error_kind(&e)))?;
+    Ok(gap)
+}
+
+fn write_plain_element<W: Write, E: dicom_encoding::encode::EncodeTo<W>>(
+    printer: &mut StatefulEncoder<W, E>,
+    element: &dicom_object::mem::InMemElement,
+) -> Result<(), FileError> {
+    let encode = |e| FileError::Encode(error_kind(&e));
+    match element.value() {
+        Value::Primitive(value) => printer
+            .encode_primitive_element(element.header(), value)
+            .map_err(encode),
+        Value::Sequence(seq) => {
+            printer
+                .encode_element_header(dicom_core::DataElementHeader::new(
+                    element.tag(),
+                    VR::SQ,
+                    dicom_core::Length::UNDEFINED,
+                ))
+                .map_err(encode)?;
+            for item in seq.items() {
+                printer.encode_item_header(u32::MAX).map_err(encode)?;
+                for inner in item {
+                    write_plain_element(printer, inner)?;
+                }
+                printer.encode_item_delimiter().map_err(encode)?;
+            }
+            printer.encode_sequence_delimiter().map_err(encode)
+        }
+        Value::PixelSequence(_) => Err(FileError::Encode("PixelSequence".to_owned())),
+    }
 }

@@ -749,6 +749,11 @@ impl Runner<'_> {
             .and_then(|written| {
                 if self.config.fsync == Fsync::Each {
                     file.sync_all()?;
+                } else {
+                    // Start writing it out now, without waiting: the sync at the end then
+                    // has little left to do, and outputs do not crowd other files out of
+                    // the cache.
+                    let _ = rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed);
                 }
                 Ok(written)
             })

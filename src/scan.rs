@@ -566,6 +566,8 @@ pub struct PixelElement {
     /// OB or OW (or implicit), OB when encapsulated, and an encapsulated value closes with a
     /// zero-length delimiter. Other layouts are valid but are re-encoded through the parser.
     pub verbatim: bool,
+    /// Whether the value is encapsulated (fragments up to a sequence delimiter).
+    pub encapsulated: bool,
 }
 
 /// Check the top-level Pixel Data element at `start` of a file of `file_len` bytes in
@@ -612,6 +614,7 @@ pub fn pixel_data_end<R: std::io::Read + std::io::Seek>(
         return Ok(PixelElement {
             end,
             verbatim: plain_vr,
+            encapsulated: false,
         });
     }
     if !matches!(&h.vr, b"OB" | b"OW" | b"UN" | [0, 0]) {
@@ -635,6 +638,7 @@ pub fn pixel_data_end<R: std::io::Read + std::io::Seek>(
                 return Ok(PixelElement {
                     end: body,
                     verbatim: matches!(&h.vr, b"OB" | [0, 0]) && len == 0,
+                    encapsulated: true,
                 });
             }
             (ITEM, UNDEFINED) => return Err(ScanError::BadLength { offset: pos }),

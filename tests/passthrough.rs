@@ -273,3 +273,107 @@ fn a_1_gb_file_needs_far_less_than_1_gb() {
     };
     assert!(tail(&path) == tail(&written));
 }
+
+/// Masked files are written by the direct writer too: byte for byte what the parser's token
+/// writer makes of the same masked data set.
+#[test]
+fn masked_outputs_match_the_token_writer() {
+    let sandbox = Sandbox::new();
+    let profile = sandbox.path("mask.yaml");
+    fs::write(
+        &profile,
+        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[0, 0, 4096, 8]]\n",
+    )
+    .unwrap();
+    let deid = Deidentifier::new(
+        Profile::load(profile.to_str().unwrap()).unwrap(),
+        Key::from_bytes([3; 32]),
+    );
+    let mut dirs = vec![];
+    dirs.extend(corpus_or_skip("masked corpus files"));
+    dirs.extend(testdata_or_skip("masked sample files"));
+    let mut compared = 0;
+    for path in dirs.iter().flat_map(|d| dicom_files_under(d)) {
+        let bytes = fs::read(&path).unwrap();
+        let Ok(Parsed::Dataset {
+            object,
+            transfer_syntax,
+        }) = dicom_file::parse(&bytes, 1 << 30)
+        else {
+            continue;
+        };
+        let Plan::Mask(mask) = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel) else {
+            continue;
+        };
+        let (object, _) = deid.deidentify(object);
+        let Ok((object, ts, _)) =
+            pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill)
+        else {
+            continue;
+        };
+        let expected = dicom_file::encode(&object, &ts).unwrap();
+        match process_bytes(&deid, &bytes, 1 << 30) {
+            FileOutcome::Written(out) => {
+                assert!(out.bytes == expected, "{}: output differs", path.display())
+            }
+            FileOutcome::Failed(why)
+            | FileOutcome::Quarantined(why)
+            | FileOutcome::Skipped(why) => {
+                panic!(
+                    "{}: masked by hand, not by process_bytes: {why}",
+                    path.display()
+                )
+            }
+        }
+        compared += 1;
+    }
+    assert!(compared >= 5, "only {compared} masked files compared");
+}
+
+/// The pixel plan decides on the header alone, so leaving the pixel data out changes no
+/// decision: under `basic` (US and SC quarantined) and under a masking rule, every file is
+/// quarantined by `process_bytes` exactly when the plan of its whole parse says so.
+#[test]
+fn quarantine_decisions_do_not_depend_on_the_pass_through() {
+    let sandbox = Sandbox::new();
+    let profile = sandbox.path("mask.yaml");
+    fs::write(
+        &profile,
+        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[0, 0, 4096, 8]]\n",
+    )
+    .unwrap();
+    let mut dirs = vec![];
+    dirs.extend(corpus_or_skip("quarantine decisions"));
+    dirs.extend(testdata_or_skip("quarantine decisions"));
+    let mut quarantined = 0;
+    for profile in ["basic", profile.to_str().unwrap()] {
+        let deid = Deidentifier::new(Profile::load(profile).unwrap(), Key::from_bytes([3; 32]));
+        for path in dirs.iter().flat_map(|d| dicom_files_under(d)) {
+            let bytes = fs::read(&path).unwrap();
+            let Ok(Parsed::Dataset {
+                object,
+                transfer_syntax,
+            }) = dicom_file::parse(&bytes, 1 << 30)
+            else {
+                continue;
+            };
+            let plan = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel);
+            let outcome = process_bytes(&deid, &bytes, 1 << 30);
+            if let Plan::Quarantine(reason) = plan {
+                let FileOutcome::Quarantined(got) = outcome else {
+                    panic!("{} ({profile}): not quarantined", path.display());
+                };
+                assert_eq!(got, reason, "{}", path.display());
+                quarantined += 1;
+            } else {
+                assert!(
+                    !matches!(outcome, FileOutcome::Quarantined(_))
+                        || matches!(plan, Plan::Mask(_)),
+                    "{} ({profile}): quarantined though the plan is {plan:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+    assert!(quarantined >= 3, "only {quarantined} quarantines seen");
+}
