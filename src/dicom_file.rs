@@ -34,6 +34,7 @@ use dicom_parser::dataset::{DataSetWriter, DataToken, IntoTokens};
 use dicom_parser::stateful::encode::StatefulEncoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
+use crate::reader;
 use crate::scan::{self, Encoding, ScanError};
 use crate::uid;
 
@@ -152,7 +153,7 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
         .get(read_ts)
         .ok_or_else(|| FileError::UnsupportedTransferSyntax(ts_uid.clone()))?;
     let mut object = catch_unwind(AssertUnwindSafe(|| {
-        InMemDicomObject::read_dataset_with_ts(data, ts)
+        read_dataset(data, ts, SpecificCharacterSet::default())
     }))
     .map_err(|_| FileError::Panic)?
     .map_err(|e| FileError::Parse(error_kind(&e)))?;
@@ -164,6 +165,19 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
         object,
         transfer_syntax: ts_uid,
     })
+}
+
+/// Read a data set in `ts` from `charset` on: with the direct reader where it can, else (or
+/// where it declines) with dicom-rs, which builds the same object more slowly.
+fn read_dataset(
+    data: &[u8],
+    ts: &dicom_encoding::TransferSyntax,
+    charset: SpecificCharacterSet,
+) -> Result<InMemDicomObject, dicom_object::ReadError> {
+    match reader::read_dataset(data, ts, charset.clone()) {
+        Some(object) => Ok(object),
+        None => InMemDicomObject::read_dataset_with_ts_cs(data, ts, charset),
+    }
 }
 
 /// A data set without SOPClassUID or SOPInstanceUID takes them from the file meta, where
@@ -545,7 +559,7 @@ pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, Fi
         }
     }
     let mut object = catch_unwind(AssertUnwindSafe(|| {
-        let mut object = InMemDicomObject::read_dataset_with_ts(head, ts)?;
+        let mut object = read_dataset(head, ts, SpecificCharacterSet::default())?;
         // Trailing zeros are padding (see the scanner); anything else after the pixel data
         // is read in the data set's character set, as the whole-file parse would.
         if has_tail {
@@ -554,7 +568,7 @@ pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, Fi
                 .and_then(|e| e.to_str().ok())
                 .and_then(|s| SpecificCharacterSet::from_code(s.trim()))
                 .unwrap_or_default();
-            let after = InMemDicomObject::read_dataset_with_ts_cs(tail, ts, charset)?;
+            let after = read_dataset(tail, ts, charset)?;
             for element in after {
                 object.put(element);
             }

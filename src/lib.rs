@@ -5,7 +5,8 @@
 //! - [`profile`]: YAML profiles, `extends`, compilation into effective rules.
 //! - [`actions`]: what happens to each attribute, applied at every depth.
 //! - [`uid`], [`dates`], [`clean`]: keyed UIDs, date shifting, descriptor cleaning.
-//! - [`scan`], [`dicom_file`]: validating and reading files, writing de-identified ones.
+//! - [`scan`], [`dicom_file`], [`reader`]: validating and reading files, writing de-identified
+//!   ones.
 //! - [`pixel`]: burned-in text: pixel rules, the detector, masking every frame.
 //! - [`process`]: one file's bytes in, a de-identified file (or why not) out.
 //! - [`pipeline`], [`manifest`], [`qa`]: the `run` job, its audit trail, its masking report.
@@ -27,6 +28,7 @@ pub mod pixel;
 pub mod process;
 pub mod profile;
 pub mod qa;
+pub mod reader;
 pub mod scan;
 pub mod standard;
 pub mod summary;
