@@ -341,10 +341,11 @@ pub struct Profile {
     /// Where each layer came from (built-in name or file path), root first.
     pub chain: Vec<String>,
     pub options: BTreeSet<AnnexOption>,
-    tags: HashMap<Tag, Rule>,
+    /// Looked up for every element of every file: hashed with foldhash, not SipHash.
+    tags: foldhash::HashMap<Tag, Rule>,
     masks: Vec<(Selector, Rule)>,
     private_rules: HashMap<(u16, u8, String), Rule>,
-    safe_private: HashMap<(u16, u8), Vec<String>>,
+    safe_private: foldhash::HashMap<(u16, u8), Vec<String>>,
     pub private: PrivatePolicy,
     pub unlisted: Unlisted,
     pub uid_root: String,
@@ -389,7 +390,9 @@ impl Profile {
     /// The rule for a private attribute of `creator`'s block in `group` at element `offset`.
     pub fn private_rule(&self, group: u16, offset: u8, creator: &str) -> PrivateRule<'_> {
         let creator = creator.trim();
-        if let Some(rule) = self.private_rules.get(&(group, offset, creator.to_owned())) {
+        if !self.private_rules.is_empty()
+            && let Some(rule) = self.private_rules.get(&(group, offset, creator.to_owned()))
+        {
             return PrivateRule::Named(rule);
         }
         if self.private == PrivatePolicy::Safe
@@ -753,7 +756,7 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
         PrivatePolicy::Remove
     });
 
-    let mut tags = HashMap::new();
+    let mut tags = foldhash::HashMap::default();
     let mut masks = Vec::new();
     let basic: Layer = Arc::from("E.1-1 basic");
     let ordered: Vec<AnnexOption> = AnnexOption::ALL
@@ -829,7 +832,7 @@ fn compile(specs: Vec<(String, Option<PathBuf>, ProfileSpec)>) -> Result<Profile
             }
         }
     }
-    let mut safe_private: HashMap<(u16, u8), Vec<String>> = HashMap::new();
+    let mut safe_private: foldhash::HashMap<(u16, u8), Vec<String>> = foldhash::HashMap::default();
     for s in standard::safe_private() {
         safe_private
             .entry((s.group, s.offset))
