@@ -721,12 +721,16 @@ fn write_plain(
         .encoder_for::<&mut Vec<u8>>()
         .ok_or_else(|| FileError::UnsupportedTransferSyntax(ts.uid().to_owned()))?;
     let mut printer = StatefulEncoder::new(out, encoder, SpecificCharacterSet::default());
+    let mut text = PlainText {
+        ascii_is_identity: true,
+        buffer: Vec::new(),
+    };
     let mut gap = None;
     for element in object {
         if splice && gap.is_none() && element.tag() > tags::PIXEL_DATA {
             gap = usize::try_from(printer.bytes_written()).ok();
         }
-        write_plain_element(&mut printer, element)?;
+        write_plain_element(&mut printer, element, &mut text)?;
     }
     if splice && gap.is_none() {
         gap = usize::try_from(printer.bytes_written()).ok();
@@ -737,15 +741,44 @@ fn write_plain(
     Ok(gap)
 }
 
+/// What [`write_plain`] knows of the printer's character set, and a buffer for text values.
+struct PlainText {
+    /// Whether the printer's character set writes ASCII as itself (ISO_IR 6, 100, 192):
+    /// ASCII text then goes out as it is, without the encoder's per-character conversion.
+    ascii_is_identity: bool,
+    buffer: Vec<u8>,
+}
+
 fn write_plain_element<W: Write, E: dicom_encoding::encode::EncodeTo<W>>(
     printer: &mut StatefulEncoder<W, E>,
     element: &dicom_object::mem::InMemElement,
+    text: &mut PlainText,
 ) -> Result<(), FileError> {
     let encode = |e| FileError::Encode(error_kind(&e));
     match element.value() {
-        Value::Primitive(value) => printer
-            .encode_primitive_element(element.header(), value)
-            .map_err(encode),
+        Value::Primitive(value) if element.tag() == tags::SPECIFIC_CHARACTER_SET => {
+            // The encoder switches its character set here: let it, and follow it.
+            printer
+                .encode_primitive_element(element.header(), value)
+                .map_err(encode)?;
+            let code = match value {
+                PrimitiveValue::Strs(codes) => codes.first().map(String::as_str),
+                PrimitiveValue::Str(code) => Some(code.as_str()),
+                _ => None,
+            };
+            if let Some(charset) = code.and_then(SpecificCharacterSet::from_code) {
+                text.ascii_is_identity = reader::ascii_is_identity(&charset);
+            }
+            Ok(())
+        }
+        Value::Primitive(value) => {
+            if write_ascii_text(printer, element, value, text)? {
+                return Ok(());
+            }
+            printer
+                .encode_primitive_element(element.header(), value)
+                .map_err(encode)
+        }
         Value::Sequence(seq) => {
             printer
                 .encode_element_header(dicom_core::DataElementHeader::new(
@@ -757,7 +790,7 @@ fn write_plain_element<W: Write, E: dicom_encoding::encode::EncodeTo<W>>(
             for item in seq.items() {
                 printer.encode_item_header(u32::MAX).map_err(encode)?;
                 for inner in item {
-                    write_plain_element(printer, inner)?;
+                    write_plain_element(printer, inner, text)?;
                 }
                 printer.encode_item_delimiter().map_err(encode)?;
             }
@@ -765,4 +798,52 @@ fn write_plain_element<W: Write, E: dicom_encoding::encode::EncodeTo<W>>(
         }
         Value::PixelSequence(_) => Err(FileError::Encode("PixelSequence".to_owned())),
     }
+}
+
+/// Write a text value that is all ASCII, in a character set that writes ASCII as itself, as
+/// the encoder would (values joined by backslashes, padded to even length with a NUL for UI
+/// and a space otherwise), without its conversion; `false` when the value is not such text.
+fn write_ascii_text<W: Write, E: dicom_encoding::encode::EncodeTo<W>>(
+    printer: &mut StatefulEncoder<W, E>,
+    element: &dicom_object::mem::InMemElement,
+    value: &PrimitiveValue,
+    text: &mut PlainText,
+) -> Result<bool, FileError> {
+    let vr = element.vr();
+    // The encoder writes these in the default repertoire, whatever the character set.
+    let default_repertoire = matches!(
+        vr,
+        VR::AE | VR::AS | VR::CS | VR::DA | VR::DS | VR::DT | VR::IS | VR::TM | VR::UI
+    );
+    if !(default_repertoire || text.ascii_is_identity) {
+        return Ok(false);
+    }
+    let buffer = &mut text.buffer;
+    buffer.clear();
+    match value {
+        PrimitiveValue::Str(s) if s.is_ascii() => buffer.extend_from_slice(s.as_bytes()),
+        PrimitiveValue::Strs(values) if values.iter().all(|s| s.is_ascii()) => {
+            for (i, s) in values.iter().enumerate() {
+                if i > 0 {
+                    buffer.push(b'\\');
+                }
+                buffer.extend_from_slice(s.as_bytes());
+            }
+        }
+        _ => return Ok(false),
+    }
+    if buffer.len() % 2 == 1 {
+        buffer.push(if vr == VR::UI { b'\0' } else { b' ' });
+    }
+    let encode = |e| FileError::Encode(error_kind(&e));
+    let len = u32::try_from(buffer.len()).map_err(|_| FileError::Encode("length".to_owned()))?;
+    printer
+        .encode_element_header(dicom_core::DataElementHeader::new(
+            element.tag(),
+            vr,
+            dicom_core::Length(len),
+        ))
+        .map_err(encode)?;
+    printer.write_raw_bytes(buffer).map_err(encode)?;
+    Ok(true)
 }

@@ -63,9 +63,9 @@ pub fn read_dataset(
     Some(InMemDicomObject::from_element_iter(elements))
 }
 
-/// Whether ASCII bytes decode to the same characters in `charset`: the default repertoire,
-/// Latin-1 and UTF-8 (others, such as ISO 2022 with its escapes, go through the decoder).
-fn ascii_is_identity(charset: &SpecificCharacterSet) -> bool {
+/// Whether ASCII reads and writes as itself in `charset`: the default repertoire, Latin-1
+/// and UTF-8 (others, such as ISO 2022 with its escapes, go through the codec).
+pub(crate) fn ascii_is_identity(charset: &SpecificCharacterSet) -> bool {
     matches!(
         charset.name().as_ref(),
         "ISO_IR 6" | "ISO_IR 100" | "ISO_IR 192"
