@@ -37,12 +37,14 @@
 //! still holds a token after a few rounds is emptied as well.
 
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::ops::Range;
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
+use aho_corasick::{AhoCorasick, MatchKind};
 use regex::{Regex, RegexBuilder};
+use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
 
 /// The fixed text that stands in for each masked run.
 pub const MASK: &str = "***";
@@ -162,9 +164,9 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 pub struct Identifiers {
     tokens: BTreeSet<String>,
     dates: BTreeSet<(u16, u8, u8)>,
-    /// Built on first use so that all attributes of a file share one regex; `None` if the
-    /// tokens do not compile (then nothing can be cleaned safely).
-    matcher: OnceLock<Option<Regex>>,
+    /// Built on first use so that all attributes of a file share one matcher; `None` if it
+    /// cannot be built (then nothing can be cleaned safely).
+    matcher: OnceLock<Option<Matcher>>,
 }
 
 /// Only the token count: the values are PHI and must never reach logs.
@@ -273,50 +275,324 @@ impl Identifiers {
         }
     }
 
-    fn matcher(&self) -> Option<&Regex> {
-        self.matcher.get_or_init(|| self.build()).as_ref()
+    fn matcher(&self) -> Option<&Matcher> {
+        self.matcher.get_or_init(|| Matcher::build(self)).as_ref()
+    }
+}
+
+/// The tokens and birth dates of one file, compiled for [`token_spans`].
+///
+/// It finds exactly what one case-insensitive regex of them would, with its leftmost-first
+/// choice (the tests hold it to that regex, which it replaces): tokens in four groups by
+/// which edges need a word boundary, `(?:^|B)` before and `(?:$|B)` after a bounded edge,
+/// where B is one character that is not a letter, digit or mark, or is CJK, and is part of
+/// the match; the longest tokens first within a group, and the dates last, in the group of
+/// both edges bounded. Compiling that regex per file cost ~3 ms (NFA construction and
+/// Unicode case folding); here the tokens go into an Aho-Corasick automaton of their case
+/// folded forms, searched in the case folded text, and only the dates are a regex, kept
+/// per set of dates for the whole run (a birth date recurs in every file of a patient).
+#[derive(Clone)]
+enum Matcher {
+    Automaton(Automaton),
+    /// Tokens spelt more than [`MAX_VARIANTS`] ways: the regex itself.
+    Regex(Regex),
+}
+
+impl Matcher {
+    fn build(ids: &Identifiers) -> Option<Matcher> {
+        match Automaton::build(ids) {
+            Some(automaton) => Some(Matcher::Automaton(automaton)),
+            None => combined_regex(ids).map(Matcher::Regex),
+        }
+    }
+}
+
+/// The tokens (see [`Matcher`]) in an automaton, and the dates' regex.
+#[derive(Clone)]
+struct Automaton {
+    /// The folded tokens (with their CJK spacing variants); `None` when there are none.
+    tokens: Option<AhoCorasick>,
+    /// For each automaton pattern, the regex alternative it stands for.
+    patterns: Vec<Alternative>,
+    dates: Option<Arc<Regex>>,
+}
+
+/// Where a token sits in the regex: its group (`2 * left bounded + right bounded`) and its
+/// rank within the group.
+#[derive(Clone, Copy)]
+struct Alternative {
+    group: u8,
+    rank: u32,
+}
+
+/// A token is spelt at most this many ways (each space next to a CJK character may be
+/// there or not); with more, the file's tokens go into the regex instead.
+const MAX_VARIANTS: usize = 64;
+
+impl Automaton {
+    /// `None` when a token is spelt too many ways, or the dates do not compile.
+    fn build(ids: &Identifiers) -> Option<Automaton> {
+        let mut groups: [Vec<&str>; 4] = Default::default();
+        for token in tokens_in_order(ids) {
+            groups[group_of(token)].push(token);
+        }
+        let mut folded = Vec::new();
+        let mut patterns = Vec::new();
+        for (group, tokens) in groups.iter().enumerate() {
+            for (rank, token) in tokens.iter().enumerate() {
+                let alternative = Alternative {
+                    group: group as u8,
+                    rank: u32::try_from(rank).ok()?,
+                };
+                let variants = spellings(token)?;
+                patterns.extend(std::iter::repeat_n(alternative, variants.len()));
+                folded.extend(variants);
+            }
+        }
+        let tokens = if folded.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&folded)
+                    .ok()?,
+            )
+        };
+        let dates = if ids.dates.is_empty() {
+            None
+        } else {
+            Some(date_matcher(&ids.dates)?)
+        };
+        Some(Automaton {
+            tokens,
+            patterns,
+            dates,
+        })
+    }
+}
+
+/// The tokens in the order of the regex's alternation: longest first, ties in set order.
+fn tokens_in_order(ids: &Identifiers) -> Vec<&str> {
+    let mut tokens: Vec<&str> = ids.tokens.iter().map(String::as_str).collect();
+    tokens.sort_by_key(|t| Reverse(t.len()));
+    tokens
+}
+
+/// Which of a token's edges need a word boundary: `2 * left + right`.
+fn group_of(token: &str) -> usize {
+    let bounded = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() && !is_cjk(c));
+    usize::from(bounded(token.chars().next())) * 2 + usize::from(bounded(token.chars().next_back()))
+}
+
+/// The folded forms a token matches: words joined by one space (a run of whitespace in the
+/// folded text), or by a space or nothing where a CJK character is on either side.
+fn spellings(token: &str) -> Option<Vec<String>> {
+    let mut variants = vec![String::new()];
+    let mut prev: Option<char> = None;
+    for word in token.split(' ') {
+        if let Some(prev) = prev {
+            if is_cjk(prev) || word.starts_with(is_cjk) {
+                if variants.len() * 2 > MAX_VARIANTS {
+                    return None;
+                }
+                let joined: Vec<String> = variants.iter().map(|v| format!("{v} ")).collect();
+                variants.extend(joined);
+            } else {
+                variants.iter_mut().for_each(|v| v.push(' '));
+            }
+        }
+        for v in &mut variants {
+            v.extend(word.chars().map(fold_char));
+        }
+        prev = word.chars().next_back();
+    }
+    Some(variants)
+}
+
+/// The date alternatives of a set of dates, compiled once per set for the whole run.
+fn date_matcher(dates: &BTreeSet<(u16, u8, u8)>) -> Option<Arc<Regex>> {
+    /// A set of dates (year, month, day) and its compiled alternatives.
+    type Cache = HashMap<Vec<(u16, u8, u8)>, Arc<Regex>>;
+    static CACHE: LazyLock<Mutex<Cache>> = LazyLock::new(Mutex::default);
+    let key: Vec<(u16, u8, u8)> = dates.iter().copied().collect();
+    if let Some(found) = CACHE.lock().ok()?.get(&key) {
+        return Some(found.clone());
+    }
+    let alternatives: Vec<String> = dates.iter().map(|&date| date_pattern(date)).collect();
+    let regex = Arc::new(
+        RegexBuilder::new(&format!(
+            "(?:^|{b})({})(?:$|{b})",
+            alternatives.join("|"),
+            b = *BOUNDARY
+        ))
+        .case_insensitive(true)
+        .build()
+        .ok()?,
+    );
+    let mut cache = CACHE.lock().ok()?;
+    // A run meets few distinct birth dates per worker at a time; bound it all the same.
+    if cache.len() >= 4096 {
+        cache.clear();
+    }
+    cache.insert(key, regex.clone());
+    Some(regex)
+}
+
+/// A word boundary of the regex: one character that is not a letter, digit or mark, or is CJK.
+static BOUNDARY: LazyLock<String> = LazyLock::new(|| {
+    let cjk: String = CJK
+        .iter()
+        .map(|&(a, b)| format!(r"\x{{{:X}}}-\x{{{:X}}}", u32::from(a), u32::from(b)))
+        .collect();
+    format!(r"[[^\p{{L}}\p{{N}}\p{{M}}]{cjk}]")
+});
+
+/// The characters [`BOUNDARY`] and `\s` match, as the regex crate reads them (case
+/// insensitively, as the token regex did).
+static BOUNDARY_CHARS: LazyLock<Vec<(char, char)>> = LazyLock::new(|| class_ranges(&BOUNDARY));
+static WHITESPACE_CHARS: LazyLock<Vec<(char, char)>> = LazyLock::new(|| class_ranges(r"\s"));
+
+fn class_ranges(pattern: &str) -> Vec<(char, char)> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .build()
+        .parse(pattern)
+        .expect("a valid class");
+    match hir.kind() {
+        HirKind::Class(Class::Unicode(class)) => class
+            .ranges()
+            .iter()
+            .map(|r| (r.start(), r.end()))
+            .collect(),
+        _ => panic!("not a Unicode class"),
+    }
+}
+
+fn in_ranges(ranges: &[(char, char)], c: char) -> bool {
+    ranges
+        .binary_search_by(|&(a, b)| {
+            if b < c {
+                std::cmp::Ordering::Less
+            } else if a > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
+}
+
+fn is_boundary(c: char) -> bool {
+    in_ranges(&BOUNDARY_CHARS, c)
+}
+
+/// The least character of `c`'s simple case folding class: two characters match case
+/// insensitively (as the regex crate matches them) exactly when they fold alike.
+fn fold_char(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_uppercase();
+    }
+    let mut class = ClassUnicode::new([ClassUnicodeRange::new(c, c)]);
+    class.case_fold_simple();
+    class.ranges().first().map_or(c, ClassUnicodeRange::start)
+}
+
+/// `text` folded for the automaton: every character folded, every run of whitespace one
+/// space; and for each byte offset of the result (and its end), the offset in `text`.
+fn fold_text(text: &str) -> (String, Vec<usize>) {
+    let mut folded = String::with_capacity(text.len());
+    let mut offsets = Vec::with_capacity(text.len() + 1);
+    let mut in_space = false;
+    for (i, c) in text.char_indices() {
+        if in_ranges(&WHITESPACE_CHARS, c) {
+            if !in_space {
+                folded.push(' ');
+                offsets.push(i);
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        let f = fold_char(c);
+        offsets.extend(std::iter::repeat_n(i, f.len_utf8()));
+        folded.push(f);
+    }
+    offsets.push(text.len());
+    (folded, offsets)
+}
+
+/// One way the regex could match: where the match starts, its priority there (group,
+/// `^` before a boundary character, rank), and the token it captures.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Candidate {
+    start: usize,
+    group: u8,
+    branch: u8,
+    rank: u32,
+    token: (usize, usize),
+}
+
+impl Automaton {
+    /// Every token occurrence that the regex could match, ordered as it would prefer them.
+    fn token_candidates(&self, text: &str) -> Vec<Candidate> {
+        let Some(automaton) = &self.tokens else {
+            return Vec::new();
+        };
+        let (folded, offsets) = fold_text(text);
+        let mut out = Vec::new();
+        for m in automaton.find_overlapping_iter(&folded) {
+            let alternative = self.patterns[m.pattern().as_usize()];
+            let (s, e) = (offsets[m.start()], offsets[m.end()]);
+            if alternative.group & 1 != 0
+                && text[e..].chars().next().is_some_and(|c| !is_boundary(c))
+            {
+                continue;
+            }
+            let (start, branch) = if alternative.group & 2 == 0 {
+                (s, 0)
+            } else {
+                match text[..s].chars().next_back() {
+                    None => (s, 0),
+                    Some(c) if is_boundary(c) => (s - c.len_utf8(), 1),
+                    Some(_) => continue,
+                }
+            };
+            out.push(Candidate {
+                start,
+                group: alternative.group,
+                branch,
+                rank: alternative.rank,
+                token: (s, e),
+            });
+        }
+        out.sort_unstable();
+        out
     }
 
-    /// One regex for all tokens. Tokens are grouped by which edges need a word boundary; the
-    /// boundary character is consumed by the regex, and the token itself is the capture group.
-    fn build(&self) -> Option<Regex> {
-        let mut tokens: Vec<&str> = self.tokens.iter().map(String::as_str).collect();
-        tokens.sort_by_key(|t| Reverse(t.len()));
-        let mut groups: [Vec<String>; 4] = Default::default();
-        let bounded = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() && !is_cjk(c));
-        for token in tokens {
-            let left = bounded(token.chars().next());
-            let right = bounded(token.chars().next_back());
-            groups[usize::from(left) * 2 + usize::from(right)].push(token_pattern(token));
-        }
-        groups[3].extend(self.dates.iter().map(|&date| date_pattern(date)));
-        let cjk: String = CJK
-            .iter()
-            .map(|&(a, b)| format!(r"\x{{{:X}}}-\x{{{:X}}}", u32::from(a), u32::from(b)))
-            .collect();
-        let boundary = format!(r"[[^\p{{L}}\p{{N}}\p{{M}}]{cjk}]");
-        let alternatives: Vec<String> = groups
-            .iter()
-            .enumerate()
-            .filter(|(_, group)| !group.is_empty())
-            .map(|(i, group)| {
-                let left = if i & 2 != 0 {
-                    format!("(?:^|{boundary})")
-                } else {
-                    String::new()
-                };
-                let right = if i & 1 != 0 {
-                    format!("(?:$|{boundary})")
-                } else {
-                    String::new()
-                };
-                format!("{left}({}){right}", group.join("|"))
+    /// The regex's leftmost-first match from `at`: the token it captures.
+    fn find_at(&self, text: &str, candidates: &[Candidate], at: usize) -> Option<Range<usize>> {
+        // The `^` branch only matches at the start of the text, never at a later `at`.
+        // Sorted by start, then priority: the first from `at` is the regex's choice. (The `^`
+        // branch starts at 0, so it never matches from a later `at`.)
+        let first = candidates.partition_point(|c| c.start < at);
+        let token = candidates.get(first).cloned();
+        let date = self.dates.as_ref().and_then(|dates| {
+            let caps = dates.captures_at(text, at)?;
+            let (whole, date) = (caps.get(0)?, caps.get(1)?);
+            Some(Candidate {
+                start: whole.start(),
+                group: 3,
+                branch: u8::from(date.start() != whole.start()),
+                rank: u32::MAX,
+                token: (date.start(), date.end()),
             })
-            .collect();
-        RegexBuilder::new(&alternatives.join("|"))
-            .case_insensitive(true)
-            .build()
-            .ok()
+        });
+        let best = match (token, date) {
+            (Some(t), Some(d)) => t.min(d),
+            (t, d) => t.or(d)?,
+        };
+        Some(best.token.0..best.token.1)
     }
 }
 
@@ -372,19 +648,31 @@ pub fn clean_text(text: &str, ids: &Identifiers) -> Cleaned {
 
 /// The token occurrences in `text`. Each search resumes inside the previous token, so that a
 /// boundary character (or CJK character) between two tokens serves both.
-fn token_spans<'a>(matcher: &'a Regex, text: &'a str) -> impl Iterator<Item = Range<usize>> + 'a {
+fn token_spans<'a>(matcher: &'a Matcher, text: &'a str) -> impl Iterator<Item = Range<usize>> + 'a {
+    let candidates = match matcher {
+        Matcher::Automaton(automaton) => automaton.token_candidates(text),
+        Matcher::Regex(_) => Vec::new(),
+    };
     let mut at = 0;
     std::iter::from_fn(move || {
-        let caps = matcher.captures_at(text, at)?;
-        let token = caps.iter().skip(1).flatten().next()?;
-        // Resume on the token's last character, which may be the boundary of the next token.
-        let last = token.as_str().chars().next_back().map_or(0, char::len_utf8);
-        at = if token.len() > last {
-            token.end() - last
-        } else {
-            token.end()
+        let token = match matcher {
+            Matcher::Automaton(automaton) => automaton.find_at(text, &candidates, at)?,
+            Matcher::Regex(regex) => {
+                let caps = regex.captures_at(text, at)?;
+                caps.iter().skip(1).flatten().next()?.range()
+            }
         };
-        Some(token.range())
+        // Resume on the token's last character, which may be the boundary of the next token.
+        let last = text[token.clone()]
+            .chars()
+            .next_back()
+            .map_or(0, char::len_utf8);
+        at = if token.len() > last {
+            token.end - last
+        } else {
+            token.end
+        };
+        Some(token)
     })
 }
 
@@ -431,6 +719,40 @@ fn token_pattern(token: &str) -> String {
         prev = word.chars().next_back();
     }
     out
+}
+
+/// One regex for all tokens and dates, compiled per file: the automaton's reference, and
+/// its stand-in for a file whose tokens it cannot take. Tokens are grouped by which edges
+/// need a word boundary; the boundary character is consumed by the regex, and the token
+/// itself is the capture group.
+fn combined_regex(ids: &Identifiers) -> Option<Regex> {
+    let mut groups: [Vec<String>; 4] = Default::default();
+    for token in tokens_in_order(ids) {
+        groups[group_of(token)].push(token_pattern(token));
+    }
+    groups[3].extend(ids.dates.iter().map(|&date| date_pattern(date)));
+    let alternatives: Vec<String> = groups
+        .iter()
+        .enumerate()
+        .filter(|(_, group)| !group.is_empty())
+        .map(|(i, group)| {
+            let left = if i & 2 != 0 {
+                format!("(?:^|{})", *BOUNDARY)
+            } else {
+                String::new()
+            };
+            let right = if i & 1 != 0 {
+                format!("(?:$|{})", *BOUNDARY)
+            } else {
+                String::new()
+            };
+            format!("{left}({}){right}", group.join("|"))
+        })
+        .collect();
+    RegexBuilder::new(&alternatives.join("|"))
+        .case_insensitive(true)
+        .build()
+        .ok()
 }
 
 /// The spellings of one date: numeric in Y-M-D, D-M-Y and M-D-Y order with optional leading
@@ -489,6 +811,30 @@ pub(crate) fn is_common(word: &str) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn reference_spans(regex: &Regex, text: &str) -> Vec<Range<usize>> {
+        let mut at = 0;
+        std::iter::from_fn(|| {
+            let caps = regex.captures_at(text, at)?;
+            let token = caps.iter().skip(1).flatten().next()?;
+            let last = token.as_str().chars().next_back().map_or(0, char::len_utf8);
+            at = if token.len() > last {
+                token.end() - last
+            } else {
+                token.end()
+            };
+            Some(token.range())
+        })
+        .collect()
+    }
+
+    /// The automaton finds what the regex finds, token for token.
+    fn assert_same_spans(ids: &Identifiers, text: &str) {
+        let expected = reference_spans(&combined_regex(ids).unwrap(), text);
+        let automaton = Automaton::build(ids).expect("tokens the automaton takes");
+        let found: Vec<Range<usize>> = token_spans(&Matcher::Automaton(automaton), text).collect();
+        assert_eq!(found, expected, "in {text:?}");
+    }
 
     fn file_ids() -> Identifiers {
         let mut ids = Identifiers::new();
@@ -727,7 +1073,7 @@ mod tests {
         let mut ids = file_ids();
         assert!(ids.matcher.get().is_none());
         clean_text("DOE", &ids);
-        let first: *const Regex = ids.matcher().unwrap();
+        let first: *const Matcher = ids.matcher().unwrap();
         clean_text("JOHN", &ids);
         assert!(std::ptr::eq(first, ids.matcher().unwrap()));
         ids.add_id("XY99");
@@ -745,6 +1091,58 @@ mod tests {
         assert_eq!(clean_text(&text, &ids), Cleaned::Unchanged);
         let with_name = format!("{text} namé7 given99");
         assert!(matches!(clean_text(&with_name, &ids), Cleaned::Masked(_)));
+    }
+
+    #[test]
+    fn automaton_finds_what_the_regex_finds() {
+        let mut ids = file_ids();
+        ids.add_person_name("李^明");
+        ids.add_person_name("ſtraße^Kelvin");
+        ids.add_id("-77-");
+        ids.add_id("(A1)");
+        // Overlapping tokens whose boundary lies before the resumed search.
+        ids.add_id("(Q");
+        ids.add_id("Q-");
+        // A token that is also the start of a date: the token comes first.
+        ids.add_id("02/01");
+        ids.add_phrase("St. Ann's Clinic, 12 Oak Road");
+        for text in [
+            "CT for DOE JOHN 12345",
+            "DOE JOHN",
+            "doe john doe",
+            "DOEJOHN doe-john doe_john",
+            "Doe,\tJohn\u{a0}Smith  anna",
+            "pt.doe;JoHn! mercy  GENERAL hospital",
+            " 12345-12345 ACC998877ACC998877 a-77 b88",
+            "x-77-y -77- (-77-)",
+            "(A1) x(A1)y (a1)",
+            "(Q- x(Q-(Q (q-q-",
+            "02/01/1970 (02/01/1970) 02/01/70",
+            "李明 李 明 李  明 王李明五 李明doe",
+            "STRASSE ſtraße STRAßE kelvin \u{212a}ELVIN",
+            "St. Ann's Clinic, 12 Oak Road oak road OAK",
+            "born 1970-01-02, 2 Jan 1970, Jan. 2nd, 1970, 02.01.70, 19700102x",
+            "2 jan. 1970x 2 Jan. x",
+            "1970-01-02 DOE 02/01/1970",
+            "annual doe12345 12345doe",
+            "",
+            "doe",
+            "***doe***",
+        ] {
+            assert_same_spans(&ids, text);
+        }
+    }
+
+    #[test]
+    fn tokens_spelt_too_many_ways_fall_back_to_the_regex() {
+        let mut ids = Identifiers::new();
+        ids.add_phrase("北 京 市 朝 阳 区 建 国 路");
+        assert!(Automaton::build(&ids).is_none());
+        assert!(matches!(ids.matcher(), Some(Matcher::Regex(_))));
+        assert_eq!(
+            clean_text("地址北京市朝阳区建国路", &ids),
+            masked("地址***")
+        );
     }
 
     /// Whether `token` occurs in `text` (case-insensitive) with no letter or digit on either side.
@@ -795,6 +1193,47 @@ mod tests {
                 other => return Err(TestCaseError::fail(format!("{other:?} for {text:?}"))),
             };
             prop_assert!(!has_bounded(&out, token), "{token:?} survives in {out:?}");
+        }
+
+        #[test]
+        fn automaton_agrees_with_the_regex(
+            names in proptest::collection::vec("[a-zA-Zäéß李明山田 .'-]{1,12}", 0..4),
+            ids_ in proptest::collection::vec("[0-9A-Za-z./()-]{1,8}", 0..3),
+            date in "(19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9])",
+            pieces in proptest::collection::vec(0usize..20, 0..12),
+            flips in proptest::collection::vec(any::<bool>(), 1..8),
+        ) {
+            let mut ids = Identifiers::new();
+            for name in &names {
+                ids.add_person_name(name);
+            }
+            for id in &ids_ {
+                ids.add_id(id);
+            }
+            ids.add_date(&date);
+            prop_assume!(!ids.tokens.is_empty());
+            let tokens: Vec<String> = ids.tokens.iter().cloned().collect();
+            let fillers = [" ", "  ", ",", "-", "x", "9", "\t", "\u{a0}", "李", "é", "***", "(", "ſ", "\u{212a}"];
+            let mut text = String::new();
+            for (i, &piece) in pieces.iter().enumerate() {
+                if piece < 10 {
+                    text.push_str(&flip_case(&tokens[piece % tokens.len()], &flips[i % flips.len()..]));
+                } else if piece < 12 {
+                    text.push_str(&date[..4]);
+                    text.push('-');
+                    text.push_str(&date[4..6]);
+                    text.push('-');
+                    text.push_str(&date[6..]);
+                } else {
+                    text.push_str(fillers[(piece + i) % fillers.len()]);
+                }
+            }
+            let Some(automaton) = Automaton::build(&ids) else {
+                return Ok(());
+            };
+            let expected = reference_spans(&combined_regex(&ids).unwrap(), &text);
+            let found: Vec<Range<usize>> = token_spans(&Matcher::Automaton(automaton), &text).collect();
+            prop_assert_eq!(found, expected, "in {:?}", text);
         }
 
         #[test]
