@@ -1054,7 +1054,13 @@ impl FileState<'_> {
                 PrimitiveValue::from(creator),
             ));
         }
-        InMemDicomObject::from_element_iter(out)
+        // Inserted one by one, mostly in tag order: cheaper than `from_element_iter`, which
+        // collects, sorts and bulk-builds.
+        let mut object = InMemDicomObject::new_empty();
+        for element in out {
+            object.put(element);
+        }
+        object
     }
 
     /// The overlay groups (60xx) whose OverlayData the profile removes: an overlay plane

@@ -8,25 +8,30 @@
 //!
 //! It handles the common shapes only and declines everything else (returns `None`), so the
 //! caller falls back to dicom-rs, which then reads the file (or reports its fault) exactly as
-//! before: encapsulated pixel data, delimiters out of place, items or sequences whose content overruns their length, values
-//! that are not a whole number of binary values, text a character set cannot decode, tags
-//! out of order (dicom-rs keeps the last of two equal tags), and a truncated header. What it
-//! reads follows dicom-rs 0.10's "preserved" reading: text VRs as strings split at
+//! before: encapsulated pixel data, delimiters out of place, items or sequences whose content
+//! overruns their length, values that are not a whole number of binary values, text a
+//! character set cannot decode, tags out of order (dicom-rs keeps the last of two equal
+//! tags), and a truncated header.
+//!
+//! What it reads follows dicom-rs 0.10's "preserved" reading: text VRs as strings split at
 //! backslashes (AE, AS, CS in the default repertoire, the rest in the data set's character
 //! set, which SpecificCharacterSet at any depth changes from then on), UT, ST, UR and LT as
-//! one string, any element of undefined length as a sequence, binary VRs as numbers, the VR of Xs attributes as SS once PixelRepresentation
-//! said signed, and in implicit VR the dictionary's VR. Items are built with an undefined
-//! length (dicom-rs would keep a defined one); the de-identification engine rebuilds every
-//! item anyway. `tests/reader.rs` holds it to dicom-rs's objects on every corpus file.
+//! one string, any element of undefined length as a sequence, binary VRs as numbers, the VR
+//! of Xs attributes as SS once PixelRepresentation said signed, and in implicit VR the
+//! dictionary's VR. Elements are inserted one by one in tag order, as dicom-rs does. Items
+//! are built with an undefined length, and an object holding SpecificCharacterSet counts as
+//! changed (written back as it is, its sequences would get undefined lengths, where dicom-rs
+//! keeps defined ones): the de-identification engine rebuilds every item anyway.
+//! `tests/reader.rs` holds the objects to dicom-rs's on every corpus and sample file.
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
-use dicom_core::header::{Header as _, Length};
+use dicom_core::header::Length;
 use dicom_core::value::{C, DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::{StandardDataDictionary, tags, uids};
 use dicom_encoding::TransferSyntax;
 use dicom_encoding::text::{DefaultCharacterSetCodec, SpecificCharacterSet, TextCodec};
-use dicom_object::mem::{InMemDicomObject, InMemElement};
+use dicom_object::mem::InMemDicomObject;
 
 /// Deeper nesting is left to dicom-rs (the scanner refuses more than 64 levels anyway).
 const MAX_DEPTH: usize = 128;
@@ -59,8 +64,7 @@ pub fn read_dataset(
         charset,
         signed: None,
     };
-    let elements = reader.elements(End::Data, 0)?;
-    Some(InMemDicomObject::from_element_iter(elements))
+    reader.elements(End::Data, 0)
 }
 
 /// Whether ASCII reads and writes as itself in `charset`: the default repertoire, Latin-1
@@ -153,12 +157,13 @@ impl Reader<'_> {
         Some(Header { tag, vr, len })
     }
 
-    /// The elements of one level, in tag order.
-    fn elements(&mut self, end: End, depth: usize) -> Option<Vec<InMemElement>> {
+    /// The elements of one level.
+    fn elements(&mut self, end: End, depth: usize) -> Option<InMemDicomObject> {
         if depth > MAX_DEPTH {
             return None;
         }
-        let mut out: Vec<InMemElement> = Vec::new();
+        let mut out = InMemDicomObject::new_empty();
+        let mut last: Option<Tag> = None;
         loop {
             match end {
                 End::Data if self.pos == self.data.len() => break,
@@ -174,9 +179,10 @@ impl Reader<'_> {
                 }
                 return None;
             }
-            if out.last().is_some_and(|last| last.tag() >= header.tag) {
+            if last.is_some_and(|last| last >= header.tag) {
                 return None;
             }
+            last = Some(header.tag);
             // An undefined length makes a sequence of any VR but pixel data's (in implicit VR,
             // that is how private sequences look: UN of undefined length).
             let undefined = header.len == u32::MAX;
@@ -201,7 +207,7 @@ impl Reader<'_> {
                     Value::Primitive(value),
                 )
             };
-            out.push(element);
+            out.put(element);
         }
         Some(out)
     }
@@ -238,8 +244,7 @@ impl Reader<'_> {
                 }
                 End::At(at)
             };
-            let elements = self.elements(item_end, depth + 1)?;
-            items.push(InMemDicomObject::from_element_iter(elements));
+            items.push(self.elements(item_end, depth + 1)?);
         }
         Some(items)
     }
