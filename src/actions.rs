@@ -345,7 +345,7 @@ struct FileState<'a> {
     day_offset: i64,
     iod: Iod,
     patient_pseudonym: String,
-    counts: ActionCounts,
+    counts: Tally,
     /// Rows for `inspect`, only when asked for.
     trace: Option<Vec<TraceRow>>,
     /// The sequence items being processed, for trace rows.
@@ -473,7 +473,7 @@ impl Deidentifier {
             day_offset: self.day_offset(patient_key),
             iod: Iod::of(&object),
             patient_pseudonym,
-            counts: ActionCounts::new(),
+            counts: Tally::default(),
             trace: traced.then(Vec::new),
             path: Vec::new(),
         };
@@ -518,7 +518,7 @@ impl Deidentifier {
         (
             out,
             Outcome {
-                counts: state.counts,
+                counts: state.counts.into_counts(),
                 linkage,
             },
             state.trace,
@@ -741,8 +741,30 @@ pub fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
         .unwrap_or_default()
 }
 
-fn bump(counts: &mut ActionCounts, what: &'static str) {
-    *counts.entry(what).or_default() += 1;
+/// Counts by name while a file is processed, bumped for every element: a short list
+/// searched by address first (the names are literals), an [`ActionCounts`] at the end.
+#[derive(Default)]
+struct Tally(Vec<(&'static str, u64)>);
+
+impl Tally {
+    fn into_counts(self) -> ActionCounts {
+        let mut counts = ActionCounts::new();
+        for (what, n) in self.0 {
+            *counts.entry(what).or_default() += n;
+        }
+        counts
+    }
+}
+
+fn bump(counts: &mut Tally, what: &'static str) {
+    match counts
+        .0
+        .iter_mut()
+        .find(|(name, _)| std::ptr::eq(*name, what) || *name == what)
+    {
+        Some((_, n)) => *n += 1,
+        None => counts.0.push((what, 1)),
+    }
 }
 
 /// Attributes holding identifiers that free text may repeat, gathered at every depth.
