@@ -1022,7 +1022,9 @@ impl FileState<'_> {
         let dropped_overlays = self.dropped_overlays(&object, place);
         let mut kept_blocks = std::collections::BTreeSet::new();
         let mut creator_elements = Vec::new();
-        let mut out: Vec<InMemElement> = Vec::new();
+        // Built by inserting elements as they are decided, mostly in tag order: cheaper than
+        // collecting them for `from_element_iter`, which sorts and bulk-builds.
+        let mut out = InMemDicomObject::new_empty();
         for elem in object {
             let tag = elem.tag();
             if tag.1 == 0x0000 {
@@ -1057,7 +1059,9 @@ impl FileState<'_> {
             } else {
                 self.public(elem, place)
             };
-            out.extend(processed);
+            if let Some(processed) = processed {
+                out.put(processed);
+            }
         }
         for elem in creator_elements {
             let kept = kept_blocks.contains(&(elem.tag().0, elem.tag().1 as u8));
@@ -1070,19 +1074,13 @@ impl FileState<'_> {
         }
         for (group, block) in kept_blocks {
             let creator = creators[&(group, block)].clone();
-            out.push(DataElement::new(
+            out.put(DataElement::new(
                 Tag(group, u16::from(block)),
                 VR::LO,
                 PrimitiveValue::from(creator),
             ));
         }
-        // Inserted one by one, mostly in tag order: cheaper than `from_element_iter`, which
-        // collects, sorts and bulk-builds.
-        let mut object = InMemDicomObject::new_empty();
-        for element in out {
-            object.put(element);
-        }
-        object
+        out
     }
 
     /// The overlay groups (60xx) whose OverlayData the profile removes: an overlay plane
