@@ -17,7 +17,8 @@
 //!   journal (`.dicom-deid/journal-*.jsonl`) records each finished file as it lands;
 //!   `--resume` reuses every `written` record whose output still hashes the same and whose
 //!   input has the same size (so a file a crash lost before the sync is redone), deletes
-//!   stale temp files, and redoes the rest.
+//!   stale temp files and the outputs no record claims (placed just before the kill), and
+//!   redoes the rest.
 //! - **Collisions.** Two inputs that map to one output path: identical bytes are written once
 //!   and the later input (in input-path order) is `skipped` as `duplicate`; different bytes
 //!   are both kept, the earlier input under the plain name and the other under
