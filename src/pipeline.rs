@@ -45,6 +45,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
 use std::io::{self, BufWriter, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::Instant;
@@ -770,9 +771,32 @@ impl Runner<'_> {
                 return;
             };
             // After a fault that stops the run, the rest are drained unread.
-            if self.lock().stop.is_none() {
-                let done = self.process(&input);
-                self.finish(index, done);
+            if self.lock().stop.is_some() {
+                continue;
+            }
+            // A crash (a bug: no input should cause one) fails its file, or stops the run
+            // when it happened while placing, so the walk never waits for a file that
+            // will not come.
+            let done =
+                catch_unwind(AssertUnwindSafe(|| self.process(&input))).unwrap_or_else(|_| {
+                    let reason = "processing crashed on this file".to_owned();
+                    let mut record =
+                        Record::new(input.id.clone(), Status::Failed, Some(reason), input.size);
+                    if self.config.manifest_paths {
+                        record.input = Some(input.rel.to_string_lossy().into_owned());
+                    }
+                    Ok(Done {
+                        record,
+                        linkage: None,
+                        reused: false,
+                    })
+                });
+            if catch_unwind(AssertUnwindSafe(|| self.finish(index, done))).is_err() {
+                self.lock().stop = Some(RunError::Output {
+                    path: self.config.output.clone(),
+                    source: io::Error::other("placing a file crashed"),
+                });
+                self.placed.notify_all();
             }
         }
     }
