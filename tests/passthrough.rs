@@ -287,38 +287,63 @@ fn a_1_gb_file_needs_far_less_than_1_gb() {
     drop(file);
     let size = fs::metadata(&path).unwrap().len();
     assert!(size > 1_000_000_000);
-    let bin = assert_cmd::cargo::cargo_bin("dicom-deid");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -v {limit_kb} && exec \"$0\" \"$@\""))
-        .arg(&bin)
-        .args(["run", "in", "out", "--jobs", "2", "--quiet", "--key-file"])
-        .arg(&sandbox.key)
-        .arg("--profile")
-        .arg(sandbox.header_only_profile())
-        .current_dir(sandbox.path(""))
-        .env("HOME", sandbox.path(""))
-        .env_remove("DICOM_DEID_KEY_FILE")
-        .output()
-        .unwrap();
-    assert_code(&out, 0, "a 1 GB file under a 300 MB address-space limit");
-    let records = read_jsonl(&sandbox.path("out/manifest.jsonl"));
-    assert_eq!(records.len(), 1);
-    let written = sandbox
-        .path("out")
-        .join(field(&records[0], "output").unwrap());
-    let written_size = fs::metadata(&written).unwrap().len();
-    assert!(written_size > 1_000_000_000, "{written_size}");
-    // The frames are the input's, byte for byte, at the end of both files.
-    let tail = |p: &Path| {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = fs::File::open(p).unwrap();
-        f.seek(SeekFrom::End(-(files::FRAME_LEN as i64))).unwrap();
-        let mut buf = vec![0; files::FRAME_LEN as usize];
-        f.read_exact(&mut buf).unwrap();
-        buf
-    };
-    assert!(tail(&path) == tail(&written));
+    // Unchanged, and with a band masked in every frame (as the frames stream).
+    let masking = sandbox.path("mask.yaml");
+    fs::write(
+        &masking,
+        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[0, 0, 512, 8]]\n",
+    )
+    .unwrap();
+    let band = 8 * 512 * 2;
+    for (out_dir, profile) in [
+        ("out", sandbox.header_only_profile()),
+        ("out-masked", masking),
+    ] {
+        let bin = assert_cmd::cargo::cargo_bin("dicom-deid");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {limit_kb} && exec \"$0\" \"$@\""))
+            .arg(&bin)
+            .args(["run", "in", out_dir, "--jobs", "2", "--quiet", "--key-file"])
+            .arg(&sandbox.key)
+            .arg("--profile")
+            .arg(profile)
+            .current_dir(sandbox.path(""))
+            .env("HOME", sandbox.path(""))
+            .env_remove("DICOM_DEID_KEY_FILE")
+            .output()
+            .unwrap();
+        assert_code(&out, 0, "a 1 GB file under a 300 MB address-space limit");
+        let records = read_jsonl(&sandbox.path(out_dir).join("manifest.jsonl"));
+        assert_eq!(records.len(), 1);
+        let written = sandbox
+            .path(out_dir)
+            .join(field(&records[0], "output").unwrap());
+        let written_size = fs::metadata(&written).unwrap().len();
+        assert!(written_size > 1_000_000_000, "{written_size}");
+        // The last frame, at the end of both files: the input's, byte for byte, but for the
+        // masked band.
+        let tail = |p: &Path| {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = fs::File::open(p).unwrap();
+            f.seek(SeekFrom::End(-(files::FRAME_LEN as i64))).unwrap();
+            let mut buf = vec![0; files::FRAME_LEN as usize];
+            f.read_exact(&mut buf).unwrap();
+            buf
+        };
+        let (original, written) = (tail(&path), tail(&written));
+        assert!(original[band..] == written[band..], "{out_dir}");
+        if out_dir == "out" {
+            assert!(original[..band] == written[..band]);
+        } else {
+            assert!(
+                written[..band].iter().all(|&b| b == 0),
+                "the band is masked"
+            );
+            assert!(original[..band].iter().any(|&b| b != 0));
+        }
+        fs::remove_dir_all(sandbox.path(out_dir)).unwrap();
+    }
 }
 
 /// Masked files are written by the direct writer too, and native frames masked as they are
