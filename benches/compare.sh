@@ -15,12 +15,14 @@
 #   rule on every image, dicom-deid --jobs 1 and --fsync each, gdcmanon (Debian libgdcm-tools, basic profile
 #   with a throw-away certificate) and dicognito (PyPI) when installed: skipped with a
 #   message when not.
-# - Each round runs every tool once, in turn, so a load spike from other users of the machine
-#   hits all of them alike (dicognito, minutes per tree, only in the first K rounds, default 1);
-#   the table shows the median of R rounds (default 3) of wall time,
-#   files/s and MB/s of input, and peak RSS (`/usr/bin/time -v`), and the ratio to cp.
-# - `--rss-scale`: also de-identifies 1,000 and 100,000 header-heavy files and prints the
-#   peak RSS of both (needs ~4 GB of disk in the work folder).
+# - Each round runs every tool once, in turn (each round starting one tool later), so a load
+#   spike from other users of the machine, or a fuller output disk, hits all of them alike
+#   (dicognito, minutes per tree, only in the first K rounds, default 1); the table shows the
+#   median of R rounds (default 3) of wall time, files/s and MB/s of input, and peak RSS
+#   (`/usr/bin/time -v`), and the ratio to cp.
+# - `--rss-scale`: also de-identifies 1,000 and 100,000 small CT files (16×16 pixels, from
+#   examples/generate-archive.rs: what grows with the number of files is per-file state, and
+#   small files make it stand out) and prints the peak RSS of both (~1 GB of disk).
 # - The outputs of a round stay on disk until the round ends (~6 GB at N=2000).
 #
 # Not run in CI (minutes of wall time and ~2 GB of disk). The load average is printed before
@@ -57,7 +59,8 @@ if [ ! -x /usr/bin/time ]; then
 fi
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-cargo build --release --locked --quiet --bin dicom-deid --example generate-bench-tree
+cargo build --release --locked --quiet --bin dicom-deid --example generate-bench-tree \
+  --example generate-archive
 DEID=$TARGET/release/dicom-deid
 GEN=$TARGET/release/examples/generate-bench-tree
 mkdir -p "$WORK"
@@ -140,33 +143,49 @@ run() {
 clear_outputs() {
   if [ -d "$WORK/outputs" ]; then
     rm -rf "$WORK/outputs"
+    # Written out, the freed inodes count as recently deleted for a minute, not five.
+    sync
     sleep "${SETTLE_SECONDS:-100}"
   fi
   mkdir -p "$WORK/outputs"
   OUT=$WORK/outputs/$RUNS
 }
 
+# One timed run of a tool on a tree.
+run_tool() {
+  local tool=$1 tree=$2
+  case $tool in
+    cp) run "cp -r" "$tree" cp -r "$tree" "$OUT" ;;
+    deid) run "dicom-deid" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
+      --profile "$WORK/passthrough.yaml" --quiet ;;
+    deid-jobs1) run "dicom-deid --jobs 1" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
+      --profile "$WORK/passthrough.yaml" --quiet --jobs 1 ;;
+    deid-fsync) run "dicom-deid --fsync each" "$tree" "$DEID" run "$tree" "$OUT" \
+      --key-file "$KEY" --profile "$WORK/passthrough.yaml" --quiet --fsync each ;;
+    deid-mask) run "dicom-deid masking" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
+      --profile "$WORK/masking.yaml" --quiet ;;
+    gdcmanon) run "gdcmanon" "$tree" "$GDCMANON" -e -c "$WORK/gdcm-cert.pem" -r --continue \
+      -i "$tree" -o "$OUT" ;;
+    dicognito) run "dicognito" "$tree" "${DICOGNITO[@]}" --quiet -o "$OUT" "$tree" ;;
+  esac
+}
+
 clear_outputs
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)  ($(nproc) cores)"
 for round in $(seq "$REPEAT"); do
   echo "round $round of $REPEAT" >&2
+  tools=(cp deid deid-jobs1 deid-fsync deid-mask)
+  [ -n "$GDCMANON" ] && tools+=(gdcmanon)
+  # Each round starts one tool later: a tool's place in the round (how full and how
+  # fragmented the output disk is by then) must not favour it every time.
+  n=${#tools[@]}
   for kind in image header; do
     tree=$WORK/$kind-$FILES
-    run "cp -r" "$tree" cp -r "$tree" "$OUT"
-    run "dicom-deid" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
-      --profile "$WORK/passthrough.yaml" --quiet
-    run "dicom-deid --jobs 1" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
-      --profile "$WORK/passthrough.yaml" --quiet --jobs 1
-    run "dicom-deid --fsync each" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
-      --profile "$WORK/passthrough.yaml" --quiet --fsync each
-    run "dicom-deid masking" "$tree" "$DEID" run "$tree" "$OUT" --key-file "$KEY" \
-      --profile "$WORK/masking.yaml" --quiet
-    if [ -n "$GDCMANON" ]; then
-      run "gdcmanon" "$tree" "$GDCMANON" -e -c "$WORK/gdcm-cert.pem" -r --continue \
-        -i "$tree" -o "$OUT"
-    fi
+    for k in $(seq 0 $((n - 1))); do
+      run_tool "${tools[$(((k + round - 1) % n))]}" "$tree"
+    done
     if [ ${#DICOGNITO[@]} -gt 0 ] && [ "$round" -le "$SLOW_ROUNDS" ]; then
-      run "dicognito" "$tree" "${DICOGNITO[@]}" --quiet -o "$OUT" "$tree"
+      run_tool dicognito "$tree"
     fi
   done
   [ "$round" = "$REPEAT" ] || clear_outputs
@@ -200,12 +219,12 @@ EOF
 
 if [ "$RSS_SCALE" = 1 ]; then
   echo
-  echo "peak RSS against the number of files (header-heavy tree):"
+  echo "peak RSS against the number of files (small CT files):"
   for n in 1000 100000; do
-    tree=$WORK/header-$n
+    tree=$WORK/small-$n
     if [ ! -f "$tree.done" ]; then
       rm -rf "$tree"
-      "$GEN" header "$tree" "$n" >/dev/null
+      "$TARGET/release/examples/generate-archive" "$tree" "$n" 16 >/dev/null
       touch "$tree.done"
     fi
     clear_outputs

@@ -405,16 +405,10 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
         fsync: args.fsync,
     };
     let show_bar = !quiet && std::io::stderr().is_terminal();
-    let reporter = TerminalReporter::new(show_bar, verbosity);
+    let reporter = TerminalReporter::new(show_bar, verbosity, args.dry_run);
     let outcome = pipeline::run(&config, &reporter).map_err(|e| e.to_string())?;
     reporter.bar.finish_and_clear();
     let mut stdout = std::io::stdout().lock();
-    if args.dry_run {
-        for record in &outcome.records {
-            let _ = serde_json::to_writer(&mut stdout, record);
-            let _ = writeln!(stdout);
-        }
-    }
     if args.json {
         let _ = serde_json::to_writer(&mut stdout, &outcome.summary);
         let _ = writeln!(stdout);
@@ -433,7 +427,7 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
         outcome.summary.exit_code() as u8
     };
     if let Some(report) = &args.qa_report
-        && let Err(e) = qa::write(report, &config.output, &outcome.records)
+        && let Err(e) = qa::write(report, &config.output, &config.manifest_path())
     {
         eprintln!(
             "dicom-deid: error: cannot write --qa-report {}: {e}",
@@ -530,10 +524,12 @@ fn config_manifest_hint(summary: &Summary) -> String {
 struct TerminalReporter {
     bar: ProgressBar,
     verbosity: Verbosity,
+    /// `--dry-run`: each record goes to stdout as it is placed (in input-path order).
+    print_records: bool,
 }
 
 impl TerminalReporter {
-    fn new(show_bar: bool, verbosity: Verbosity) -> Self {
+    fn new(show_bar: bool, verbosity: Verbosity, print_records: bool) -> Self {
         let bar = if show_bar {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             bar.set_style(
@@ -544,17 +540,28 @@ impl TerminalReporter {
         } else {
             ProgressBar::hidden()
         };
-        TerminalReporter { bar, verbosity }
+        TerminalReporter {
+            bar,
+            verbosity,
+            print_records,
+        }
     }
 }
 
 impl Reporter for TerminalReporter {
-    fn start(&self, total: u64) {
-        self.bar.set_length(total);
+    fn found(&self, _id: &str) {
+        self.bar.inc_length(1);
     }
 
     fn file_done(&self, record: &Record) {
         self.bar.inc(1);
+        if self.print_records {
+            self.bar.suspend(|| {
+                let mut stdout = std::io::stdout().lock();
+                let _ = serde_json::to_writer(&mut stdout, record);
+                let _ = writeln!(stdout);
+            });
+        }
         let problem = matches!(record.status, Status::Failed | Status::Quarantined);
         let show = match self.verbosity {
             Verbosity::Quiet => false,

@@ -499,8 +499,7 @@ impl<'a> Loaded<'a> {
     /// # Errors
     /// A read error of the input, a write error of `out`, or a file that changed size.
     pub fn copy_range(&self, range: Range<u64>, out: &mut dyn Write) -> io::Result<()> {
-        let in_memory = self.split.as_ref().is_none_or(|s| s.in_buf);
-        if in_memory || self.file.is_none() {
+        if self.in_memory() {
             let bytes = usize::try_from(range.start)
                 .ok()
                 .zip(usize::try_from(range.end).ok())
@@ -519,6 +518,77 @@ impl<'a> Loaded<'a> {
             pos += n as u64;
         }
         Ok(())
+    }
+
+    /// Copy `range` like [`Loaded::copy_range`], but hand each of `frames` frames of
+    /// `frame_len` bytes starting at `frames_at` to `edit` on the way (to mask them): one
+    /// frame is in memory at a time, however large the pixel data.
+    ///
+    /// # Errors
+    /// As [`Loaded::copy_range`]; also frames that do not lie inside `range`.
+    pub fn copy_range_editing(
+        &self,
+        range: Range<u64>,
+        frames_at: u64,
+        (frame_len, frames): (u64, u32),
+        out: &mut dyn Write,
+        edit: &mut dyn FnMut(&mut [u8]),
+    ) -> io::Result<()> {
+        let frames_end = frame_len
+            .checked_mul(u64::from(frames))
+            .and_then(|n| n.checked_add(frames_at))
+            .filter(|&end| range.start <= frames_at && end <= range.end)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+        self.copy_range(range.start..frames_at, out)?;
+        let mut frame = vec![0; usize::try_from(frame_len).map_err(io::Error::other)?];
+        for index in 0..u64::from(frames) {
+            self.read_exact_at(&mut frame, frames_at + index * frame_len)?;
+            edit(&mut frame);
+            out.write_all(&frame)?;
+        }
+        self.copy_range(frames_end..range.end, out)
+    }
+
+    /// Whether every byte of the file is in `buf`.
+    fn in_memory(&self) -> bool {
+        self.file.is_none() || self.split.as_ref().is_none_or(|s| s.in_buf)
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> io::Result<()> {
+        match self.file {
+            Some(file) if !self.in_memory() => {
+                std::os::unix::fs::FileExt::read_exact_at(file, buf, pos)
+            }
+            _ => {
+                let bytes = usize::try_from(pos)
+                    .ok()
+                    .and_then(|at| self.buf.get(at..at.checked_add(buf.len())?))
+                    .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+                buf.copy_from_slice(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// Where the value of the left-out native pixel data starts in the file, when its bytes
+    /// lie there as little-endian samples (implicit or explicit VR little endian, OB or OW):
+    /// masking can then edit them on their way to the output, without parsing them.
+    pub fn native_pixel_value_at(&self) -> Option<u64> {
+        let split = self.split.as_ref().filter(|s| !s.encapsulated)?;
+        let header_len = match split.layout.encoding {
+            Encoding::ImplicitLE => 8,
+            Encoding::ExplicitLE => {
+                let mut vr = [0; 2];
+                self.read_exact_at(&mut vr, split.pixel.start + 4).ok()?;
+                if !matches!(&vr, b"OB" | b"OW") {
+                    return None;
+                }
+                12
+            }
+            Encoding::ExplicitBE | Encoding::DeflatedExplicitLE => return None,
+        };
+        let at = split.pixel.start + header_len;
+        (at <= split.pixel.end).then_some(at)
     }
 
     /// The pixel data element left in the input, when it was.

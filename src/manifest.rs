@@ -124,16 +124,22 @@ pub struct Summary {
 
 impl Summary {
     /// Count a run's records.
+    /// Count a set of records (this summary starts from none).
     pub fn tally(&mut self, records: &[Record]) {
-        self.files = records.len() as u64;
         for r in records {
-            *self.status.entry(r.status).or_default() += 1;
-            if let Some(reason) = &r.reason {
-                *self.reasons.entry(reason.clone()).or_default() += 1;
-            }
-            self.bytes_in += r.bytes_in;
-            self.bytes_out += r.bytes_out;
+            self.add(r);
         }
+    }
+
+    /// Count one more record.
+    pub fn add(&mut self, r: &Record) {
+        self.files += 1;
+        *self.status.entry(r.status).or_default() += 1;
+        if let Some(reason) = &r.reason {
+            *self.reasons.entry(reason.clone()).or_default() += 1;
+        }
+        self.bytes_in += r.bytes_in;
+        self.bytes_out += r.bytes_out;
     }
 
     pub fn count(&self, status: Status) -> u64 {
@@ -164,9 +170,16 @@ pub fn to_jsonl(records: &[Record]) -> Vec<u8> {
 /// Read a manifest or journal; lines that do not parse (a torn last line after a kill) are
 /// ignored.
 pub fn read_jsonl(path: &Path) -> std::io::Result<Vec<Record>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    Ok(records(path)?.collect())
+}
+
+/// The records of a manifest or journal, read one line at a time (a manifest of millions of
+/// files need not fit in memory); lines that do not parse are skipped, as in [`read_jsonl`].
+pub fn records(path: &Path) -> std::io::Result<impl Iterator<Item = Record>> {
+    use std::io::BufRead;
+    let reader = std::io::BufReader::new(std::fs::File::open(path)?);
+    Ok(reader
+        .split(b'\n')
+        .map_while(Result::ok)
+        .filter_map(|line| serde_json::from_slice(&line).ok()))
 }

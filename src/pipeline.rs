@@ -3,20 +3,28 @@
 //!
 //! Guarantees, and how they are kept:
 //! - **One state per input.** Every file the walk finds (and every walk error) becomes exactly
-//!   one [`Record`]; the manifest is written sorted by input path, so it is the same whatever
-//!   the thread count.
+//!   one [`Record`]. Workers finish files in any order, but each is *placed* (named, journaled,
+//!   written to the manifest) strictly in walk order, which is input-path order: names,
+//!   collisions and the manifest are the same whatever the thread count.
+//! - **Memory flat in the number of files.** The walk is lazy (one folder's listing at a time)
+//!   and runs alongside the workers; a placed file leaves behind only a 16-byte claim on its
+//!   output name; the manifest is streamed to a temp file. Workers run at most a window of
+//!   files ahead of the oldest unplaced one, so a slow file cannot make the others pile up.
+//!   (`--resume` holds the earlier run's records, and `--linkage` its pairs, in memory.)
 //! - **Nothing half-written.** Each output is written to a temp file beside its final path,
 //!   then renamed; `--fsync end` (the default) forces all of them to the disk with one
 //!   `syncfs` before the manifest is written, `--fsync each` every file before its rename. A
 //!   journal (`.dicom-deid/journal-*.jsonl`) records each finished file as it lands;
 //!   `--resume` reuses every `written` record whose output still hashes the same and whose
 //!   input has the same size (so a file a crash lost before the sync is redone), deletes
-//!   stale temp files, and redoes the rest.
+//!   stale temp files and the outputs no record claims (placed just before the kill), and
+//!   redoes the rest.
 //! - **Collisions.** Two inputs that map to one output path: identical bytes are written once
 //!   and the later input (in input-path order) is `skipped` as `duplicate`; different bytes
 //!   are both kept, the earlier input under the plain name and the other under
 //!   `<SOPInstanceUID>_<first 12 hex of its SHA-256>.dcm`. The rule depends on input order and
-//!   content only, never on timing.
+//!   content only, never on timing. A resumed run never gives another input a name that an
+//!   earlier run's written file holds.
 //! - **Shards.** Shard runs share nothing, so for two colliding inputs in different shards the
 //!   plain name goes to whichever shard writes first; a shard never overwrites another's
 //!   different file, even one landing at the same moment (it places files with a hard link,
@@ -33,14 +41,15 @@
 //!   further file would fail too, so the run stops with an error; what it finished is in the
 //!   journal and `--resume` completes it once there is room.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::hash::{Hash, Hasher};
+use std::io::{self, BufWriter, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 use std::time::Instant;
 
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::actions::{Deidentifier, Linkage};
@@ -163,9 +172,10 @@ pub struct RunConfig {
 
 /// Where the library reports progress; the CLI draws it. Messages carry no PHI.
 pub trait Reporter: Sync {
-    /// The walk is done: `total` files will be processed.
-    fn start(&self, total: u64);
-    /// One file reached its final state.
+    /// The walk found one more input, named by its keyed id (work on earlier ones may be under
+    /// way: the walk runs alongside the workers).
+    fn found(&self, id: &str);
+    /// One file reached its final state; files arrive here in input-path order.
     fn file_done(&self, record: &Record);
 }
 
@@ -218,15 +228,71 @@ struct JournalHeader {
 struct Done {
     record: Record,
     linkage: Option<Linkage>,
+    /// An earlier run's record, reused by `--resume` (its file is in place already).
+    reused: bool,
 }
 
-/// Mutable state of a run, shared by the workers under one lock.
+/// How many files per worker may be finished ahead of the oldest one not yet placed.
+const WINDOW_PER_JOB: usize = 64;
+
+/// Mutable state of a run, shared by the workers and the walk under one lock.
 struct Shared {
-    records: Vec<Option<Record>>,
-    linkage: Vec<Option<Linkage>>,
-    /// Output path → (input index, sha256) of the file that holds it.
-    claims: HashMap<String, (usize, String)>,
+    /// Walk index of the next input to place.
+    next: usize,
+    /// Finished inputs waiting for an earlier one to be placed.
+    pending: BTreeMap<usize, Done>,
+    claims: Claims,
+    /// A dry run writes nothing to compare against: the names it placed, with their bytes'
+    /// SHA-256 ([`content_key`]).
+    dry_contents: HashSet<u64>,
     journal: Option<File>,
+    /// The manifest, written as files are placed (none in a dry run).
+    manifest: Option<AtomicFile>,
+    summary: Summary,
+    masked_any: bool,
+    /// Linkage pairs in input order, only with `--linkage`.
+    linkage: Vec<Linkage>,
+    /// A fault that stops the run (a full disk): nothing is started or placed after it.
+    stop: Option<RunError>,
+}
+
+/// Which output names this run has taken.
+enum Claims {
+    /// OUTPUT itself says: it held nothing else when the run began (a resumed run first
+    /// removes what its predecessor placed but never recorded), so nothing is kept per file.
+    OnDisk,
+    /// Shards share OUTPUT with other shards, and a dry run writes nothing: their names are
+    /// kept in memory ([`name_key`], 8 bytes a file).
+    InMemory(HashSet<u64>),
+}
+
+impl Claims {
+    fn taken(&self, output: &Path, name: &str) -> bool {
+        match self {
+            Claims::OnDisk => fs::symlink_metadata(output.join(name)).is_ok(),
+            Claims::InMemory(names) => names.contains(&name_key(name)),
+        }
+    }
+
+    fn claim(&mut self, name: &str) {
+        if let Claims::InMemory(names) = self {
+            names.insert(name_key(name));
+        }
+    }
+}
+
+/// The key of an output name held in memory.
+fn name_key(name: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The key of an output name holding bytes of this SHA-256 (dry runs).
+fn content_key(name: &str, sha: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (name, sha).hash(&mut hasher);
+    hasher.finish()
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
@@ -278,6 +344,11 @@ fn file_sha256(path: &Path) -> std::io::Result<String> {
 }
 
 impl RunConfig {
+    /// Where this run's manifest lands (a shard's own manifest in a sharded run).
+    pub fn manifest_path(&self) -> PathBuf {
+        self.output.join(self.manifest_name())
+    }
+
     fn manifest_name(&self) -> String {
         self.shard
             .map_or_else(|| MANIFEST.to_owned(), |s| s.manifest_name())
@@ -342,8 +413,9 @@ fn check_paths(config: &RunConfig) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Walk INPUT in sorted order, without following links unless asked.
-fn walk(config: &RunConfig) -> Vec<Input> {
+/// Walk INPUT in sorted order, without following links unless asked. Lazy: only the listing
+/// of the folders being walked is held, however many files the tree has.
+fn walk(config: &RunConfig) -> impl Iterator<Item = Input> + '_ {
     // Every shard lists all of INPUT, but looks closer (a stat per file) only at its own files:
     // on a network filesystem the stats of N shards would otherwise cost N times a whole walk.
     let other_shard = |rel: &Path| {
@@ -351,16 +423,15 @@ fn walk(config: &RunConfig) -> Vec<Input> {
             .shard
             .is_some_and(|shard| shard_of(&config.key, rel, shard.n) != shard.k)
     };
-    let mut inputs = Vec::new();
-    let walker = walkdir::WalkDir::new(&config.input)
+    walkdir::WalkDir::new(&config.input)
         .follow_links(config.follow_links)
-        .sort_by_file_name();
-    for entry in walker {
-        match entry {
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(move |entry| match entry {
             Ok(entry) => {
                 let file_type = entry.file_type();
                 if file_type.is_dir() {
-                    continue;
+                    return None;
                 }
                 let rel = entry
                     .path()
@@ -368,7 +439,7 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     .unwrap_or(entry.path())
                     .to_path_buf();
                 if other_shard(&rel) {
-                    continue;
+                    return None;
                 }
                 let early = if file_type.is_symlink() {
                     Some((Status::Skipped, "symlink not followed"))
@@ -378,13 +449,13 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     None
                 };
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
-                inputs.push(Input {
+                Some(Input {
                     id: path_id(&config.key, &rel),
                     abs: entry.path().to_path_buf(),
                     rel,
                     size,
                     early,
-                });
+                })
             }
             Err(err) => {
                 let path = err.path().unwrap_or(&config.input).to_path_buf();
@@ -393,33 +464,30 @@ fn walk(config: &RunConfig) -> Vec<Input> {
                     .unwrap_or(&path)
                     .to_path_buf();
                 if other_shard(&rel) {
-                    continue;
+                    return None;
                 }
                 let reason = if err.loop_ancestor().is_some() {
                     "symlink loop"
                 } else {
                     "cannot read folder or file during the walk"
                 };
-                inputs.push(Input {
+                Some(Input {
                     id: path_id(&config.key, &rel),
                     abs: path,
                     rel,
                     size: 0,
                     early: Some((Status::Failed, reason)),
-                });
+                })
             }
-        }
-    }
-    inputs
+        })
 }
 
 /// Remove temp files a killed run left behind. A shard removes only its own (named by its
 /// inputs' ids or its run files): the other shards may be running and writing theirs.
-fn remove_stale_temps(config: &RunConfig, inputs: &[Input]) {
+fn remove_stale_temps(config: &RunConfig) {
     let own: Option<HashSet<String>> = config.shard.map(|shard| {
-        inputs
-            .iter()
-            .map(|i| i.id.clone())
+        walk(config)
+            .map(|i| i.id)
             .chain([shard.manifest_name(), shard.summary_name()])
             .collect()
     });
@@ -437,6 +505,29 @@ fn remove_stale_temps(config: &RunConfig, inputs: &[Input]) {
             .filter(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
             .map_or(inner, |(file, _)| file);
         if entry.file_type().is_file() && own.as_ref().is_none_or(|own| own.contains(owner)) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Remove the outputs an earlier, killed run placed but never recorded (it died between the
+/// rename and the journal line, or the machine lost that line): OUTPUT must hold no file
+/// that no record claims, since this run takes a file in OUTPUT for an earlier input's.
+fn remove_unrecorded_outputs(config: &RunConfig, recorded: &HashMap<u64, String>) {
+    let walker = walkdir::WalkDir::new(&config.output)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|e| e.depth() > 1 || e.file_name() != STATE_DIR);
+    for entry in walker.flatten() {
+        let Ok(rel) = entry.path().strip_prefix(&config.output) else {
+            continue;
+        };
+        let rel = rel.to_string_lossy();
+        // Links too (never followed): one in an output's place is nobody's output either.
+        if !entry.file_type().is_dir()
+            && rel.ends_with(".dcm")
+            && !recorded.contains_key(&name_key(&rel))
+        {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -505,37 +596,76 @@ fn prepare_output(config: &RunConfig) -> Result<Option<HashMap<String, Record>>,
 
 /// Write `bytes` to `path` through a temp file beside it, fsync, rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    // The process id keeps shards that write the same file (run.json) at once apart.
-    let tmp = dir.join(format!(
-        "{TEMP_PREFIX}{name}.{}{TEMP_SUFFIX}",
-        std::process::id()
-    ));
-    write_new(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(bytes)?;
+    file.commit()
 }
 
-/// Create `path` afresh (whatever was there, a link included, is removed first, and a link
-/// that appears meanwhile is refused, never followed), write `bytes`, fsync. A failed write
-/// leaves no file behind.
-fn write_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    match fs::remove_file(path) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    file.write_all(bytes)
-        .and_then(|()| file.sync_all())
-        .inspect_err(|_| {
-            let _ = fs::remove_file(path);
+/// A file written under a temp name beside its final path, and given that path (after an
+/// fsync) only by [`AtomicFile::commit`]: readers never see it half-written. Dropped
+/// uncommitted, the temp file is removed.
+struct AtomicFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: BufWriter<File>,
+    committed: bool,
+}
+
+impl AtomicFile {
+    /// Create the temp file afresh: whatever was there, a link included, is removed first, and
+    /// a link that appears meanwhile is refused, never followed.
+    fn create(path: &Path) -> io::Result<Self> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        // The process id keeps shards that write the same file (run.json) at once apart.
+        let tmp = dir.join(format!(
+            "{TEMP_PREFIX}{name}.{}{TEMP_SUFFIX}",
+            std::process::id()
+        ));
+        match fs::remove_file(&tmp) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            tmp,
+            file: BufWriter::new(file),
+            committed: false,
         })
+    }
+
+    fn commit(mut self) -> io::Result<()> {
+        self.file.flush()?;
+        self.file.get_ref().sync_all()?;
+        fs::rename(&self.tmp, &self.path)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// A symbolic link (or a file) inside OUTPUT where a folder belongs.
@@ -616,19 +746,121 @@ fn reusable(previous: &Record, input: &Input, output: &Path) -> bool {
 
 struct Runner<'a> {
     config: &'a RunConfig,
-    shared: Mutex<Shared>,
     reporter: &'a dyn Reporter,
+    /// What an earlier run finished, by input id (`--resume`).
+    previous: HashMap<String, Record>,
+    /// Output names ([`name_key`]) that the earlier run's written files hold → their input id.
+    reserved: HashMap<u64, String>,
+    /// How far (in walk indices) workers may run ahead of the next file to place.
+    window: usize,
+    shared: Mutex<Shared>,
+    /// Signalled whenever files are placed or the run stops.
+    placed: Condvar,
 }
 
 impl Runner<'_> {
-    /// Read, parse, de-identify and encode one input; place it under its final name.
-    fn process(&self, index: usize, input: &Input) -> Result<(), RunError> {
+    fn lock(&self) -> MutexGuard<'_, Shared> {
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A worker: process inputs as the walk hands them out, until it is done.
+    fn work(&self, inputs: &Mutex<mpsc::Receiver<(usize, Input)>>) {
+        loop {
+            let next = inputs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+            let Ok((index, input)) = next else {
+                return;
+            };
+            // After a fault that stops the run, the rest are drained unread.
+            if self.lock().stop.is_some() {
+                continue;
+            }
+            // A crash (a bug: no input should cause one) fails its file, or stops the run
+            // when it happened while placing, so the walk never waits for a file that
+            // will not come.
+            let done =
+                catch_unwind(AssertUnwindSafe(|| self.process(&input))).unwrap_or_else(|_| {
+                    let reason = "processing crashed on this file".to_owned();
+                    let mut record =
+                        Record::new(input.id.clone(), Status::Failed, Some(reason), input.size);
+                    if self.config.manifest_paths {
+                        record.input = Some(input.rel.to_string_lossy().into_owned());
+                    }
+                    Ok(Done {
+                        record,
+                        linkage: None,
+                        reused: false,
+                    })
+                });
+            if catch_unwind(AssertUnwindSafe(|| self.finish(index, done))).is_err() {
+                self.lock().stop = Some(RunError::Output {
+                    path: self.config.output.clone(),
+                    source: io::Error::other("placing a file crashed"),
+                });
+                self.placed.notify_all();
+            }
+        }
+    }
+
+    /// Wait until input `index` is within the window of the next file to place; `false` when
+    /// the run has stopped instead.
+    fn wait_for_room(&self, index: usize) -> bool {
+        let mut shared = self.lock();
+        while shared.stop.is_none() && index >= shared.next + self.window {
+            shared = self
+                .placed
+                .wait(shared)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        shared.stop.is_none()
+    }
+
+    /// Hand in a finished input, and place every finished one that is next in walk order.
+    fn finish(&self, index: usize, done: Result<Done, RunError>) {
+        let mut shared = self.lock();
+        if shared.stop.is_some() {
+            return;
+        }
+        match done {
+            Err(e) => shared.stop = Some(e),
+            Ok(done) => {
+                shared.pending.insert(index, done);
+                loop {
+                    let next = shared.next;
+                    let Some(done) = shared.pending.remove(&next) else {
+                        break;
+                    };
+                    if let Err(e) = self.place(&mut shared, done) {
+                        shared.stop = Some(e);
+                        break;
+                    }
+                    shared.next += 1;
+                }
+            }
+        }
+        drop(shared);
+        self.placed.notify_all();
+    }
+
+    /// Read, parse, de-identify and encode one input into its temp file, or reuse what an
+    /// earlier run made of it.
+    fn process(&self, input: &Input) -> Result<Done, RunError> {
         let config = self.config;
         let fail = |status, reason: String| Done {
             record: Record::new(input.id.clone(), status, Some(reason), input.size),
             linkage: None,
+            reused: false,
         };
-        let done = if let Some((status, reason)) = input.early {
+        let mut done = if let Some(previous) = self
+            .previous
+            .get(&input.id)
+            .filter(|previous| reusable(previous, input, &config.output))
+        {
+            Done {
+                record: previous.clone(),
+                linkage: None,
+                reused: true,
+            }
+        } else if let Some((status, reason)) = input.early {
             fail(status, reason.to_owned())
         } else if input.size > config.max_file_size {
             fail(
@@ -647,7 +879,10 @@ impl Runner<'_> {
                 },
             }
         };
-        self.place(index, input, done)
+        if config.manifest_paths {
+            done.record.input = Some(input.rel.to_string_lossy().into_owned());
+        }
+        Ok(done)
     }
 
     /// De-identify one loaded input and write it to its temp file. Only a fault that stops
@@ -658,6 +893,7 @@ impl Runner<'_> {
         let fail = |status, reason: String| Done {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
+            reused: false,
         };
         let output =
             match process::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
@@ -713,6 +949,7 @@ impl Runner<'_> {
         Ok(Done {
             record,
             linkage: Some(linkage),
+            reused: false,
         })
     }
 
@@ -762,122 +999,112 @@ impl Runner<'_> {
             })
     }
 
-    /// Give a finished file its final name (see the module doc for collisions), record it,
-    /// and journal it.
-    fn place(&self, index: usize, input: &Input, mut done: Done) -> Result<(), RunError> {
+    /// Give a finished file its final name (see the module doc for collisions), journal it
+    /// and write it to the manifest. Called in walk order only.
+    fn place(&self, shared: &mut Shared, mut done: Done) -> Result<(), RunError> {
         let config = self.config;
-        if config.manifest_paths {
-            done.record.input = Some(input.rel.to_string_lossy().into_owned());
+        let record = &mut done.record;
+        if done.reused {
+            if let (Some(output), Some(sha)) = (&record.output, &record.sha256) {
+                shared.claims.claim(output);
+                if config.dry_run {
+                    shared.dry_contents.insert(content_key(output, sha));
+                }
+            }
+            shared.summary.resumed += 1;
+        } else {
+            if record.status == Status::Written {
+                let base = record
+                    .output
+                    .clone()
+                    .expect("written records have an output");
+                let sha = record.sha256.clone().expect("written records have a hash");
+                let tmp = self.temp_path(&record.id, &base);
+                self.settle(shared, record, base, &sha, &tmp)?;
+            }
+            if let Some(journal) = shared.journal.as_mut() {
+                let mut line = serde_json::to_vec(&*record).expect("records serialize");
+                line.push(b'\n');
+                journal
+                    .write_all(&line)
+                    .map_err(|source| RunError::Output {
+                        path: config.journal_path(),
+                        source,
+                    })?;
+            }
         }
-        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        let written = done.record.status == Status::Written;
-        let placement = written.then(|| {
-            let base = done
-                .record
-                .output
-                .clone()
-                .expect("written records have an output");
-            let sha = done
-                .record
-                .sha256
-                .clone()
-                .expect("written records have a hash");
-            (self.temp_path(&input.id, &base), base, sha)
-        });
-        if config.linkage.is_some() {
-            shared.linkage[index] = done.linkage;
-        }
-        shared.records[index] = Some(done.record);
-        if let Some((tmp, base, sha)) = placement {
-            self.settle(&mut shared, index, &base, &sha, &tmp)?;
-        }
-        let record = shared.records[index].clone().expect("just stored");
-        if let Some(journal) = shared.journal.as_mut() {
-            let mut line = serde_json::to_vec(&record).expect("records serialize");
-            line.push(b'\n');
-            journal
-                .write_all(&line)
+        if let Some(manifest) = shared.manifest.as_mut() {
+            serde_json::to_writer(&mut *manifest, &*record)
+                .map_err(io::Error::from)
+                .and_then(|()| manifest.write_all(b"\n"))
                 .map_err(|source| RunError::Output {
-                    path: config.journal_path(),
+                    path: config.output.join(config.manifest_name()),
                     source,
                 })?;
         }
-        self.reporter.file_done(&record);
+        shared.summary.add(record);
+        shared.masked_any |= !record.pixel_masked_by.is_empty();
+        if config.linkage.is_some()
+            && record.status == Status::Written
+            && let Some(linkage) = done.linkage
+        {
+            shared.linkage.push(linkage);
+        }
+        self.reporter.file_done(&done.record);
         Ok(())
     }
 
-    /// Put the file of input `index` (now at `from`) under `base` or its alternate name:
-    /// identical bytes are kept once, by the earlier input; different bytes give the plain
-    /// name to the earlier input and the alternate to the other, which may be moved for it.
+    /// Put the file of `record` (now at `from`) under `base` or its alternate name. Every
+    /// earlier input is placed already, so a name taken in this run is an earlier input's:
+    /// the same bytes there make this input a duplicate of it, other bytes send it on to the
+    /// alternate name. A name an earlier run's file holds (`--resume`) is left to its input.
     fn settle(
         &self,
         shared: &mut Shared,
-        index: usize,
-        base: &str,
+        record: &mut Record,
+        base: String,
         sha: &str,
         from: &Path,
     ) -> Result<(), RunError> {
-        let output = &self.config.output;
-        // The same bytes may already sit under the alternate name, put there by a later input
-        // before an earlier input of other bytes took the plain name. The two inputs are one
-        // file: the earlier owns it, and it is settled afresh from the plain name (it may now
-        // be owed that name), so the layout never depends on the order of arrival.
-        let alternate = alternate_name(base, sha);
-        if let Some((other, other_sha)) = shared.claims.get(&alternate).cloned()
-            && other_sha == sha
-            && other != index
-        {
-            let (keeper, dup) = (index.min(other), index.max(other));
-            if !self.config.dry_run {
-                let _ = fs::remove_file(from);
-            }
-            let parked = self.temp_path(&shared.record_mut(keeper).id, base);
-            self.rename(&output.join(&alternate), &parked)?;
-            shared.claims.remove(&alternate);
-            self.settle(shared, keeper, base, sha, &parked)?;
-            let kept_at = shared.record_mut(keeper).output.clone();
-            shared.mark_duplicate(dup, kept_at);
-            return Ok(());
-        }
-        for candidate in [base.to_owned(), alternate] {
-            match shared.claims.get(&candidate).cloned() {
-                None => {
-                    if self.put(from, &output.join(&candidate), sha)? {
-                        shared
-                            .claims
-                            .insert(candidate.clone(), (index, sha.to_owned()));
-                        shared.record_mut(index).output = Some(candidate);
-                        return Ok(());
-                    }
-                }
-                Some((other, other_sha)) if other_sha == sha => {
-                    if !self.config.dry_run {
+        let config = self.config;
+        let output = &config.output;
+        let alternate = alternate_name(&base, sha);
+        for candidate in [base, alternate] {
+            // An earlier run's file counts as taken by its own input, even before it comes.
+            let taken = match self.reserved.get(&name_key(&candidate)) {
+                Some(id) => *id != record.id,
+                None => shared.claims.taken(output, &candidate),
+            };
+            if taken {
+                let same_bytes = (config.dry_run
+                    && shared.dry_contents.contains(&content_key(&candidate, sha)))
+                    || file_sha256(&output.join(&candidate)).is_ok_and(|found| found == sha);
+                if same_bytes {
+                    if !config.dry_run {
                         let _ = fs::remove_file(from);
                     }
-                    let (keeper, dup) = (index.min(other), index.max(other));
-                    shared
-                        .claims
-                        .insert(candidate.clone(), (keeper, sha.to_owned()));
-                    shared.record_mut(keeper).output = Some(candidate.clone());
-                    shared.mark_duplicate(dup, Some(candidate));
+                    record.status = Status::Skipped;
+                    record.reason = Some("duplicate".to_owned());
+                    record.bytes_out = 0;
+                    record.output = Some(candidate);
                     return Ok(());
                 }
-                Some((other, other_sha)) if candidate == base && index < other => {
-                    let parked = self.temp_path(&shared.record_mut(other).id, base);
-                    self.rename(&output.join(base), &parked)?;
-                    shared.claims.remove(base);
-                    self.rename(from, &output.join(base))?;
-                    shared
-                        .claims
-                        .insert(base.to_owned(), (index, sha.to_owned()));
-                    shared.record_mut(index).output = Some(base.to_owned());
-                    return self.settle(shared, other, base, &other_sha, &parked);
+                continue;
+            }
+            if self.put(from, &output.join(&candidate), sha)? {
+                shared.claims.claim(&candidate);
+                if config.dry_run {
+                    shared.dry_contents.insert(content_key(&candidate, sha));
                 }
-                Some(_) => {}
+                record.output = Some(candidate);
+                return Ok(());
             }
         }
         Err(RunError::Output {
-            path: output.join(alternate_name(base, sha)),
+            path: output.join(alternate_name(
+                record.output.as_deref().unwrap_or_default(),
+                sha,
+            )),
             source: std::io::Error::other("two different outputs share a hash prefix"),
         })
     }
@@ -928,121 +1155,144 @@ impl Runner<'_> {
     }
 }
 
-impl Shared {
-    /// Input `dup` holds the same bytes as the file at `output`, owned by an earlier input. It
-    /// names that file whichever input was placed first, so the manifest does not depend on
-    /// timing.
-    fn mark_duplicate(&mut self, dup: usize, output: Option<String>) {
-        let record = self.record_mut(dup);
-        record.status = Status::Skipped;
-        record.reason = Some("duplicate".to_owned());
-        record.bytes_out = 0;
-        record.output = output;
-        self.linkage[dup] = None;
-    }
-
-    fn record_mut(&mut self, index: usize) -> &mut Record {
-        self.records[index]
-            .as_mut()
-            .expect("claimed inputs have records")
-    }
-}
-
-/// What a run produced: the summary and the manifest records, sorted by input path.
+/// What a run produced.
 pub struct RunOutcome {
     pub summary: Summary,
-    pub records: Vec<Record>,
 }
 
-/// Run the whole job. Per-file faults end in the manifest; only faults that make the run
-/// meaningless (bad paths, an unwritable OUTPUT) return an error.
+/// Run the whole job: the walk feeds `jobs` workers, and finished files are placed in walk
+/// order. Per-file faults end in the manifest; only faults that make the run meaningless
+/// (bad paths, an unwritable OUTPUT, a full disk) return an error.
 pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, RunError> {
     let started = Instant::now();
     check_paths(config)?;
     let previous = prepare_output(config)?;
-    let inputs = walk(config);
-    if previous.is_some() {
-        remove_stale_temps(config, &inputs);
+    let resuming = previous.is_some();
+    if resuming {
+        remove_stale_temps(config);
     }
     let previous = previous.unwrap_or_default();
-    reporter.start(inputs.len() as u64);
+    let reserved: HashMap<u64, String> = previous
+        .values()
+        .filter(|r| r.status == Status::Written)
+        .filter_map(|r| Some((name_key(r.output.as_deref()?), r.id.clone())))
+        .collect();
+    if resuming && config.shard.is_none() && !config.dry_run {
+        remove_unrecorded_outputs(config, &reserved);
+    }
 
-    let journal = if config.dry_run {
-        None
+    let io = |path: PathBuf| move |source| RunError::Output { path, source };
+    let (journal, manifest) = if config.dry_run {
+        (None, None)
     } else {
         let path = config.journal_path();
         // A link in the journal's place is not followed: appending through it would write
         // outside OUTPUT.
         if fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
-            fs::remove_file(&path).map_err(|source| RunError::Output {
-                path: path.clone(),
-                source,
-            })?;
+            fs::remove_file(&path).map_err(io(path.clone()))?;
         }
-        let file = fs::OpenOptions::new()
+        let journal = fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .map_err(|source| RunError::Output { path, source })?;
-        Some(file)
+            .map_err(io(path))?;
+        let path = config.output.join(config.manifest_name());
+        let manifest = AtomicFile::create(&path).map_err(io(path))?;
+        (Some(journal), Some(manifest))
     };
+    let jobs = config.jobs.max(1);
     let runner = Runner {
         config,
-        shared: Mutex::new(Shared {
-            records: vec![None; inputs.len()],
-            linkage: vec![None; inputs.len()],
-            claims: HashMap::new(),
-            journal,
-        }),
         reporter,
+        previous,
+        reserved,
+        window: jobs * WINDOW_PER_JOB,
+        shared: Mutex::new(Shared {
+            next: 0,
+            pending: BTreeMap::new(),
+            claims: if config.shard.is_some() || config.dry_run {
+                Claims::InMemory(HashSet::new())
+            } else {
+                Claims::OnDisk
+            },
+            dry_contents: HashSet::new(),
+            journal,
+            manifest,
+            summary: new_summary(config),
+            masked_any: false,
+            linkage: Vec::new(),
+            stop: None,
+        }),
+        placed: Condvar::new(),
     };
-    let mut todo = Vec::new();
-    let mut resumed = 0;
-    {
-        let mut shared = runner.shared.lock().unwrap_or_else(|e| e.into_inner());
-        for (index, input) in inputs.iter().enumerate() {
-            match previous.get(&input.id) {
-                Some(prev)
-                    if reusable(prev, input, &config.output)
-                        && !shared
-                            .claims
-                            .contains_key(prev.output.as_deref().unwrap_or("")) =>
-                {
-                    let rel = prev.output.clone().expect("checked by reusable");
-                    let sha = prev.sha256.clone().expect("checked by reusable");
-                    shared.claims.insert(rel, (index, sha));
-                    shared.records[index] = Some(prev.clone());
-                    reporter.file_done(prev);
-                    resumed += 1;
-                }
-                _ => todo.push(index),
-            }
-        }
-    }
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(config.jobs)
+        .num_threads(jobs)
         .build()
         .expect("a thread pool of the requested size");
-    pool.install(|| {
-        todo.par_iter()
-            .with_max_len(1)
-            .try_for_each(|&index| runner.process(index, &inputs[index]))
-    })?;
+    let (sender, receiver) = mpsc::sync_channel(jobs * 2);
+    let receiver = Mutex::new(receiver);
+    pool.in_place_scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|_| runner.work(&receiver));
+        }
+        for (index, input) in walk(config).enumerate() {
+            reporter.found(&input.id);
+            if !runner.wait_for_room(index) || sender.send((index, input)).is_err() {
+                break;
+            }
+        }
+        drop(sender);
+    });
 
-    let mut shared = runner
+    let shared = runner
         .shared
         .into_inner()
-        .unwrap_or_else(|e| e.into_inner());
-    let mut order: Vec<usize> = (0..inputs.len()).collect();
-    order.sort_by(|&a, &b| inputs[a].rel.cmp(&inputs[b].rel));
-    // Moved, not cloned: at 10⁵ files a second copy of every record is tens of megabytes.
-    let records: Vec<Record> = order
-        .iter()
-        .map(|&i| shared.records[i].take().expect("every input has a record"))
-        .collect();
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(e) = shared.stop {
+        return Err(e);
+    }
+    let mut summary = shared.summary;
+    if shared.masked_any {
+        let code = standard::method_codes()
+            .iter()
+            .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
+            .expect("CID 7050 has the Clean Pixel Data code");
+        summary.methods.push(MethodInfo {
+            code: code.value.clone(),
+            scheme: "DCM".to_owned(),
+            meaning: code.meaning.clone(),
+        });
+    }
+    if !config.dry_run && config.fsync == Fsync::End {
+        sync_filesystem(&config.output).map_err(io(config.output.clone()))?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    summary.seconds = (seconds * 1000.0).round() / 1000.0;
+    if seconds > 0.0 {
+        summary.files_per_second = (summary.files as f64 / seconds * 10.0).round() / 10.0;
+        summary.mb_per_second = (summary.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
+    }
 
+    if let Some(manifest) = shared.manifest {
+        manifest
+            .commit()
+            .map_err(io(config.output.join(config.manifest_name())))?;
+        let summary_path = config.output.join(config.summary_name());
+        let mut text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+        text.push(b'\n');
+        write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
+        if let Some(dir) = &config.linkage {
+            write_linkage(dir, &shared.linkage).map_err(io(dir.clone()))?;
+        }
+        let _ = fs::remove_file(config.journal_path());
+    }
+    Ok(RunOutcome { summary })
+}
+
+/// The summary of a run before any file is counted.
+fn new_summary(config: &RunConfig) -> Summary {
     let profile = config.deidentifier.profile();
-    let mut summary = Summary {
+    Summary {
         tool: "dicom-deid".to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
         profile: ProfileInfo {
@@ -1071,58 +1321,13 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
         files: 0,
         status: Default::default(),
         reasons: Default::default(),
-        resumed,
+        resumed: 0,
         bytes_in: 0,
         bytes_out: 0,
         seconds: 0.0,
         files_per_second: 0.0,
         mb_per_second: 0.0,
-    };
-    summary.tally(&records);
-    if records.iter().any(|r| !r.pixel_masked_by.is_empty()) {
-        let code = standard::method_codes()
-            .iter()
-            .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
-            .expect("CID 7050 has the Clean Pixel Data code");
-        summary.methods.push(MethodInfo {
-            code: code.value.clone(),
-            scheme: "DCM".to_owned(),
-            meaning: code.meaning.clone(),
-        });
     }
-    if !config.dry_run && config.fsync == Fsync::End {
-        sync_filesystem(&config.output).map_err(|source| RunError::Output {
-            path: config.output.clone(),
-            source,
-        })?;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    summary.seconds = (seconds * 1000.0).round() / 1000.0;
-    if seconds > 0.0 {
-        summary.files_per_second = (summary.files as f64 / seconds * 10.0).round() / 10.0;
-        summary.mb_per_second = (summary.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
-    }
-
-    if !config.dry_run {
-        let io = |path: PathBuf| move |source| RunError::Output { path, source };
-        let manifest_path = config.output.join(config.manifest_name());
-        write_atomic(&manifest_path, &manifest::to_jsonl(&records))
-            .map_err(io(manifest_path.clone()))?;
-        let summary_path = config.output.join(config.summary_name());
-        let mut text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
-        text.push(b'\n');
-        write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
-        if let Some(dir) = &config.linkage {
-            let links: Vec<&Linkage> = order
-                .iter()
-                .filter_map(|&i| shared.linkage[i].as_ref())
-                .collect();
-            write_linkage(dir, &links).map_err(io(dir.clone()))?;
-        }
-        let journal = config.journal_path();
-        let _ = fs::remove_file(&journal);
-    }
-    Ok(RunOutcome { summary, records })
 }
 
 /// Force everything written under `dir` to the disk: one `syncfs` of its filesystem, which
@@ -1133,7 +1338,7 @@ fn sync_filesystem(dir: &Path) -> std::io::Result<()> {
 }
 
 /// `--linkage DIR`: one CSV per kind of identifier, `id_old,id_new`, sorted.
-fn write_linkage(dir: &Path, links: &[&Linkage]) -> std::io::Result<()> {
+fn write_linkage(dir: &Path, links: &[Linkage]) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     type Pick = fn(&Linkage) -> &(String, String);
     let kinds: [(&str, Pick); 4] = [
@@ -1143,7 +1348,7 @@ fn write_linkage(dir: &Path, links: &[&Linkage]) -> std::io::Result<()> {
         ("sop_instance_uid.csv", |l| &l.sop_uid),
     ];
     for (name, pick) in kinds {
-        let pairs: BTreeSet<&(String, String)> = links.iter().map(|l| pick(l)).collect();
+        let pairs: BTreeSet<&(String, String)> = links.iter().map(pick).collect();
         let mut writer = csv::Writer::from_writer(Vec::new());
         writer.write_record(["id_old", "id_new"])?;
         for (old, new) in pairs {

@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::actions::{ActionCounts, Deidentifier, Linkage, top_text as text};
 use crate::dicom_file::{self, Loaded, Parsed};
-use crate::pixel::{self, PixelReport, Plan};
+use crate::pixel::{self, FrameMask, PixelReport, Plan};
 
 /// A de-identified file, ready to be written.
 pub struct Output {
@@ -30,14 +30,16 @@ pub struct Output {
     pub pixel: Option<PixelReport>,
 }
 
-/// Input bytes that belong in the output as they are: the top-level pixel data element,
-/// when no pixel rule changes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Input bytes that belong in the output: the top-level pixel data element, as it is or
+/// with its native frames masked on the way.
+#[derive(Debug, Clone)]
 pub struct Passage {
     /// Where they go: an offset into [`Output::bytes`].
     pub at: usize,
     /// Where they are in the input file.
     pub range: Range<u64>,
+    /// Where the frames start in the input, and how to mask each.
+    pub mask: Option<(u64, FrameMask)>,
 }
 
 impl Output {
@@ -55,7 +57,16 @@ impl Output {
         match &self.passage {
             Some(passage) => {
                 to.write_all(&self.bytes[..passage.at])?;
-                input.copy_range(passage.range.clone(), &mut to)?;
+                match &passage.mask {
+                    None => input.copy_range(passage.range.clone(), &mut to)?,
+                    Some((frames_at, mask)) => input.copy_range_editing(
+                        passage.range.clone(),
+                        *frames_at,
+                        (mask.geometry.frame_len(), mask.geometry.frames),
+                        &mut to,
+                        &mut |frame| mask.apply(frame),
+                    )?,
+                }
                 to.write_all(&self.bytes[passage.at..])?;
             }
             None => to.write_all(&self.bytes)?,
@@ -100,13 +111,14 @@ pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u6
     let loaded = dicom_file::load_bytes(bytes);
     let mut outcome = process_loaded(deidentifier, &loaded, max_inflated);
     if let FileOutcome::Written(output) = &mut outcome
-        && let Some(passage) = output.passage.take()
+        && output.passage.is_some()
     {
-        let rest = output.bytes.split_off(passage.at);
-        if loaded.copy_range(passage.range, &mut output.bytes).is_err() {
+        let mut whole = Vec::with_capacity(output.bytes.len() + bytes.len());
+        if output.write_to(&loaded, &mut whole).is_err() {
             return FileOutcome::Failed("cannot read input (UnexpectedEof)".to_owned());
         }
-        output.bytes.extend_from_slice(&rest);
+        output.bytes = whole;
+        output.passage = None;
     }
     outcome
 }
@@ -132,7 +144,14 @@ pub fn process_loaded(
         return FileOutcome::Quarantined(reason);
     }
     let mut splice = loaded.is_split();
-    if splice && matches!(plan, Plan::Mask(_)) {
+    // Native frames are masked as they are copied, when their bytes allow it.
+    let stream_mask = match (&plan, loaded.native_pixel_value_at(), loaded.pixel_range()) {
+        (Plan::Mask(mask), Some(at), Some(range)) if splice => {
+            pixel::streamable(mask, &object, range.end - at).then_some(at)
+        }
+        _ => None,
+    };
+    if splice && stream_mask.is_none() && matches!(plan, Plan::Mask(_)) {
         // Masking needs the pixels: read and parse the whole file.
         let whole = match loaded.whole_file() {
             Ok(whole) => whole,
@@ -150,7 +169,14 @@ pub fn process_loaded(
     else {
         return FileOutcome::Failed("de-identification crashed on this file".to_owned());
     };
+    let mut frame_mask = None;
     let (object, transfer_syntax, pixel) = match plan {
+        Plan::Mask(mask) if let Some(frames_at) = stream_mask => {
+            let mut object = object;
+            let (mask, report) = pixel::apply_streamed(&mut object, &mask, pixel_config.fill);
+            frame_mask = Some((frames_at, mask));
+            (object, transfer_syntax, Some(report))
+        }
         Plan::Mask(mask) => {
             match pixel::apply(object, &transfer_syntax, &mask, pixel_config.fill) {
                 Ok((object, ts, report)) => (object, ts, Some(report)),
@@ -167,9 +193,11 @@ pub fn process_loaded(
     match dicom_file::encode_spliced(object, &transfer_syntax, splice) {
         Ok((bytes, gap)) => FileOutcome::Written(Box::new(Output {
             bytes,
-            passage: gap
-                .zip(loaded.pixel_range())
-                .map(|(at, range)| Passage { at, range }),
+            passage: gap.zip(loaded.pixel_range()).map(|(at, range)| Passage {
+                at,
+                range,
+                mask: frame_mask,
+            }),
             rel_path,
             transfer_syntax,
             counts: outcome.counts,

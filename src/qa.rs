@@ -12,7 +12,7 @@ use imageproc::drawing::draw_hollow_rect_mut;
 use imageproc::rect::Rect;
 
 use crate::dicom_file::{self, Parsed};
-use crate::manifest::{Record, Status};
+use crate::manifest::{self, Record, Status};
 use crate::pixel::frames::Geometry;
 use crate::pixel::{NativeFrames, Region};
 
@@ -24,14 +24,16 @@ const OUTLINE: Rgb<u8> = Rgb([255, 40, 40]);
 /// A deflated output this tool wrote inflates to at most this for a preview.
 const MAX_INFLATED: u64 = 1 << 30;
 
-/// Write the report for a finished run's records into `path`.
-pub fn write(path: &Path, output: &Path, records: &[Record]) -> std::io::Result<()> {
-    let masked: Vec<&Record> = records
-        .iter()
-        .filter(|r| r.status == Status::Written && !r.pixel_masked_by.is_empty())
+/// Write the report for a finished run into `path`, from its manifest (read twice, a line at
+/// a time: to count the masked files, then to pick an even sample of them).
+pub fn write(path: &Path, output: &Path, manifest: &Path) -> std::io::Result<()> {
+    let is_masked = |r: &Record| r.status == Status::Written && !r.pixel_masked_by.is_empty();
+    let masked = manifest::records(manifest)?.filter(is_masked).count();
+    let step = masked.div_ceil(MAX_ROWS).max(1);
+    let sample: Vec<Record> = manifest::records(manifest)?
+        .filter(is_masked)
+        .step_by(step)
         .collect();
-    let step = masked.len().div_ceil(MAX_ROWS).max(1);
-    let sample: Vec<&Record> = masked.iter().step_by(step).copied().collect();
     let mut html = String::new();
     html.push_str(concat!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n",
@@ -45,13 +47,13 @@ pub fn write(path: &Path, output: &Path, records: &[Record]) -> std::io::Result<
     let _ = writeln!(
         html,
         "<p>{} files masked; {} shown. Frames are shown after masking; masked regions are outlined in red.</p>",
-        masked.len(),
+        masked,
         sample.len()
     );
     html.push_str(
         "<table>\n<tr><th>output</th><th>masked by</th><th>regions</th><th>frames (first, middle, last)</th></tr>\n",
     );
-    for record in sample {
+    for record in &sample {
         let rel = record.output.as_deref().unwrap_or_default();
         let thumbs = std::fs::read(output.join(rel))
             .ok()

@@ -16,7 +16,7 @@ use std::process::Command;
 use common::*;
 use dicom_deid::actions::Deidentifier;
 use dicom_deid::key::Key;
-use dicom_deid::manifest::{Record, Status};
+use dicom_deid::manifest::{self, Record, Status};
 use dicom_deid::pipeline::{self, Reporter, RunConfig};
 use dicom_deid::profile::Profile;
 
@@ -298,12 +298,18 @@ fn unreadable_inputs_fail_alone() {
     }
 }
 
-/// A reporter that deletes an input once the walk has listed it, before it is read.
-struct DeleteAfterWalk(PathBuf);
+/// A reporter that deletes an input once the walk has listed it (the input with this keyed
+/// id), before it is read.
+struct DeleteAfterWalk {
+    id: String,
+    path: PathBuf,
+}
 
 impl Reporter for DeleteAfterWalk {
-    fn start(&self, _total: u64) {
-        fs::remove_file(&self.0).unwrap();
+    fn found(&self, id: &str) {
+        if id == self.id {
+            fs::remove_file(&self.path).unwrap();
+        }
     }
 
     fn file_done(&self, _record: &Record) {}
@@ -334,17 +340,18 @@ fn a_file_deleted_between_walk_and_read_fails_alone() {
     };
     struct Quiet;
     impl Reporter for Quiet {
-        fn start(&self, _total: u64) {}
+        fn found(&self, _id: &str) {}
         fn file_done(&self, _record: &Record) {}
     }
-    let reference = pipeline::run(&config_for(sb.path("reference")), &Quiet).unwrap();
-    let outcome = pipeline::run(
-        &config_for(sb.path("out")),
-        &DeleteAfterWalk(input.join(victim)),
-    )
-    .unwrap();
+    pipeline::run(&config_for(sb.path("reference")), &Quiet).unwrap();
+    let reporter = DeleteAfterWalk {
+        id: pipeline::path_id(&Key::from_bytes([5; 32]), Path::new(victim)),
+        path: input.join(victim),
+    };
+    pipeline::run(&config_for(sb.path("out")), &reporter).unwrap();
+    let read = |run: &str| manifest::read_jsonl(&sb.path(run).join("manifest.jsonl")).unwrap();
+    let (outcome, reference) = (read("out"), read("reference"));
     let records: BTreeMap<_, _> = outcome
-        .records
         .iter()
         .map(|r| (r.input.clone().unwrap(), r))
         .collect();
@@ -354,7 +361,8 @@ fn a_file_deleted_between_walk_and_read_fails_alone() {
         r.reason.as_deref(),
         Some("cannot read input (entity not found)")
     );
-    for (got, want) in outcome.records.iter().zip(&reference.records) {
+    assert_eq!(outcome.len(), reference.len());
+    for (got, want) in outcome.iter().zip(&reference) {
         if got.input.as_deref() != Some(victim) {
             assert_eq!(got.status, want.status, "{:?}", got.input);
         }

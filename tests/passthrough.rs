@@ -185,6 +185,53 @@ fn large_files_stream_their_pixel_data_from_the_file() {
     }
 }
 
+/// A large native file under a masking rule is masked frame by frame as it streams from the
+/// input: only the header is in memory, and the bytes are those of the whole masked parse.
+#[test]
+fn large_native_files_are_masked_as_they_stream() {
+    let sandbox = Sandbox::new();
+    let profile = sandbox.path("mask.yaml");
+    fs::write(
+        &profile,
+        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[10, 20, 300, 40]]\n",
+    )
+    .unwrap();
+    let deid = Deidentifier::new(
+        Profile::load(profile.to_str().unwrap()).unwrap(),
+        Key::from_bytes([3; 32]),
+    );
+    let bytes = multiframe(12);
+    let path = sandbox.path("native");
+    fs::write(&path, &bytes).unwrap();
+    let file = fs::File::open(&path).unwrap();
+    let loaded = dicom_file::load_file(&file, bytes.len() as u64).unwrap();
+    let FileOutcome::Written(out) = process_loaded(&deid, &loaded, 1 << 30) else {
+        panic!("not written");
+    };
+    assert!(out.bytes.len() < 64 << 10, "only the header in memory");
+    let passage = out.passage.clone().expect("the pixel data is a passage");
+    assert!(passage.mask.is_some(), "masked as it streams");
+    assert_eq!(out.pixel.as_ref().unwrap().masked_by, ["band"]);
+    let mut streamed = Vec::new();
+    out.write_to(&loaded, &mut streamed).unwrap();
+
+    let Ok(Parsed::Dataset {
+        object,
+        transfer_syntax,
+    }) = dicom_file::parse(&bytes, 1 << 30)
+    else {
+        panic!("the file parses");
+    };
+    let Plan::Mask(mask) = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel) else {
+        panic!("the rule applies");
+    };
+    let (object, _) = deid.deidentify(object);
+    let (object, ts, _) =
+        pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill).unwrap();
+    let expected = dicom_file::encode(&object, &ts).unwrap();
+    assert!(streamed == expected, "differs from the whole masked parse");
+}
+
 #[test]
 fn large_truncated_files_fail_like_small_ones() {
     let sandbox = Sandbox::new();
@@ -240,42 +287,67 @@ fn a_1_gb_file_needs_far_less_than_1_gb() {
     drop(file);
     let size = fs::metadata(&path).unwrap().len();
     assert!(size > 1_000_000_000);
-    let bin = assert_cmd::cargo::cargo_bin("dicom-deid");
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -v {limit_kb} && exec \"$0\" \"$@\""))
-        .arg(&bin)
-        .args(["run", "in", "out", "--jobs", "2", "--quiet", "--key-file"])
-        .arg(&sandbox.key)
-        .arg("--profile")
-        .arg(sandbox.header_only_profile())
-        .current_dir(sandbox.path(""))
-        .env("HOME", sandbox.path(""))
-        .env_remove("DICOM_DEID_KEY_FILE")
-        .output()
-        .unwrap();
-    assert_code(&out, 0, "a 1 GB file under a 300 MB address-space limit");
-    let records = read_jsonl(&sandbox.path("out/manifest.jsonl"));
-    assert_eq!(records.len(), 1);
-    let written = sandbox
-        .path("out")
-        .join(field(&records[0], "output").unwrap());
-    let written_size = fs::metadata(&written).unwrap().len();
-    assert!(written_size > 1_000_000_000, "{written_size}");
-    // The frames are the input's, byte for byte, at the end of both files.
-    let tail = |p: &Path| {
-        use std::io::{Read, Seek, SeekFrom};
-        let mut f = fs::File::open(p).unwrap();
-        f.seek(SeekFrom::End(-(files::FRAME_LEN as i64))).unwrap();
-        let mut buf = vec![0; files::FRAME_LEN as usize];
-        f.read_exact(&mut buf).unwrap();
-        buf
-    };
-    assert!(tail(&path) == tail(&written));
+    // Unchanged, and with a band masked in every frame (as the frames stream).
+    let masking = sandbox.path("mask.yaml");
+    fs::write(
+        &masking,
+        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[0, 0, 512, 8]]\n",
+    )
+    .unwrap();
+    let band = 8 * 512 * 2;
+    for (out_dir, profile) in [
+        ("out", sandbox.header_only_profile()),
+        ("out-masked", masking),
+    ] {
+        let bin = assert_cmd::cargo::cargo_bin("dicom-deid");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v {limit_kb} && exec \"$0\" \"$@\""))
+            .arg(&bin)
+            .args(["run", "in", out_dir, "--jobs", "2", "--quiet", "--key-file"])
+            .arg(&sandbox.key)
+            .arg("--profile")
+            .arg(profile)
+            .current_dir(sandbox.path(""))
+            .env("HOME", sandbox.path(""))
+            .env_remove("DICOM_DEID_KEY_FILE")
+            .output()
+            .unwrap();
+        assert_code(&out, 0, "a 1 GB file under a 300 MB address-space limit");
+        let records = read_jsonl(&sandbox.path(out_dir).join("manifest.jsonl"));
+        assert_eq!(records.len(), 1);
+        let written = sandbox
+            .path(out_dir)
+            .join(field(&records[0], "output").unwrap());
+        let written_size = fs::metadata(&written).unwrap().len();
+        assert!(written_size > 1_000_000_000, "{written_size}");
+        // The last frame, at the end of both files: the input's, byte for byte, but for the
+        // masked band.
+        let tail = |p: &Path| {
+            use std::io::{Read, Seek, SeekFrom};
+            let mut f = fs::File::open(p).unwrap();
+            f.seek(SeekFrom::End(-(files::FRAME_LEN as i64))).unwrap();
+            let mut buf = vec![0; files::FRAME_LEN as usize];
+            f.read_exact(&mut buf).unwrap();
+            buf
+        };
+        let (original, written) = (tail(&path), tail(&written));
+        assert!(original[band..] == written[band..], "{out_dir}");
+        if out_dir == "out" {
+            assert!(original[..band] == written[..band]);
+        } else {
+            assert!(
+                written[..band].iter().all(|&b| b == 0),
+                "the band is masked"
+            );
+            assert!(original[..band].iter().any(|&b| b != 0));
+        }
+        fs::remove_dir_all(sandbox.path(out_dir)).unwrap();
+    }
 }
 
-/// Masked files are written by the direct writer too: byte for byte what the parser's token
-/// writer makes of the same masked data set.
+/// Masked files are written by the direct writer too, and native frames masked as they are
+/// copied: byte for byte what the parser's token writer makes of the whole masked data set.
 #[test]
 fn masked_outputs_match_the_token_writer() {
     let sandbox = Sandbox::new();
@@ -292,7 +364,7 @@ fn masked_outputs_match_the_token_writer() {
     let mut dirs = vec![];
     dirs.extend(corpus_or_skip("masked corpus files"));
     dirs.extend(testdata_or_skip("masked sample files"));
-    let mut compared = 0;
+    let (mut compared, mut streamed) = (0, 0);
     for path in dirs.iter().flat_map(|d| dicom_files_under(d)) {
         let bytes = fs::read(&path).unwrap();
         let Ok(Parsed::Dataset {
@@ -305,6 +377,12 @@ fn masked_outputs_match_the_token_writer() {
         let Plan::Mask(mask) = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel) else {
             continue;
         };
+        let loaded = dicom_file::load_bytes(&bytes);
+        if let (Some(at), Some(range)) = (loaded.native_pixel_value_at(), loaded.pixel_range())
+            && pixel::streamable(&mask, &object, range.end - at)
+        {
+            streamed += 1;
+        }
         let (object, _) = deid.deidentify(object);
         let Ok((object, ts, _)) =
             pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill)
@@ -328,6 +406,7 @@ fn masked_outputs_match_the_token_writer() {
         compared += 1;
     }
     assert!(compared >= 5, "only {compared} masked files compared");
+    assert!(streamed >= 20, "only {streamed} masked as they were copied");
 }
 
 /// The pixel plan decides on the header alone, so leaving the pixel data out changes no

@@ -1260,6 +1260,14 @@ fn dry_run_writes_nothing_and_prints_one_record_per_input() {
         by_id(&real),
         "dry-run records == real manifest"
     );
+    // In the same order too: both come out in input-path order as files are placed.
+    let ids = |records: &[Json]| -> Vec<String> {
+        records
+            .iter()
+            .map(|r| field(r, "id").unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&dry), ids(&real), "dry-run order == manifest order");
 }
 
 // ---------------------------------------------------------------------------------------------

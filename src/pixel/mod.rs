@@ -433,6 +433,61 @@ impl Frames {
     }
 }
 
+/// Masking done frame by frame while the native pixel data is copied from the input (see
+/// [`apply_streamed`]).
+#[derive(Debug, Clone)]
+pub struct FrameMask {
+    pub geometry: Geometry,
+    regions: Vec<Region>,
+    fill: Fill,
+}
+
+impl FrameMask {
+    /// Mask one frame's little-endian bytes.
+    pub fn apply(&self, frame: &mut [u8]) {
+        for r in &self.regions {
+            self.geometry.mask(frame, 0, *r, self.fill);
+        }
+    }
+}
+
+/// Whether `plan` can be carried out on the pixel data as it is copied, frame by frame,
+/// without parsing it: native samples of 8 bits or more whose `value_len` bytes hold every
+/// frame, and no detector (it looks at every frame before any is masked).
+pub fn streamable(plan: &MaskPlan, object: &InMemDicomObject, value_len: u64) -> bool {
+    !plan.detect
+        && !codec::is_encapsulated(object)
+        && plan.geometry.bits_allocated >= 8
+        && plan.geometry.check_maskable().is_ok()
+        && value_len >= plan.geometry.total_len()
+}
+
+/// Mark the de-identified header of a file whose pixel data will be masked as it is copied
+/// ([`streamable`] said it can be); the masking to apply to each frame, and the report.
+pub fn apply_streamed(
+    object: &mut InMemDicomObject,
+    plan: &MaskPlan,
+    fill: Fill,
+) -> (FrameMask, PixelReport) {
+    let mut report = PixelReport::default();
+    for (name, _) in &plan.regions {
+        if !report.masked_by.contains(name) {
+            report.masked_by.push(name.clone());
+        }
+    }
+    let mut regions: Vec<Region> = plan.regions.iter().map(|(_, r)| *r).collect();
+    regions.sort();
+    regions.dedup();
+    mark_cleaned(object);
+    report.regions = regions.clone();
+    let mask = FrameMask {
+        geometry: plan.geometry.clone(),
+        regions,
+        fill,
+    };
+    (mask, report)
+}
+
 /// Native pixel data taken out of the object as little-endian bytes, to be put back in the
 /// same value type (so a big-endian file stays correct).
 pub(crate) struct NativeFrames {
