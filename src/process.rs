@@ -54,24 +54,26 @@ impl Output {
             hasher: Sha256::new(),
             len: 0,
         };
-        match &self.passage {
-            Some(passage) => {
-                to.write_all(&self.bytes[..passage.at])?;
-                match &passage.mask {
-                    None => input.copy_range(passage.range.clone(), &mut to)?,
-                    Some((frames_at, mask)) => input.copy_range_editing(
-                        passage.range.clone(),
-                        *frames_at,
-                        (mask.geometry.frame_len(), mask.geometry.frames),
-                        &mut to,
-                        &mut |frame| mask.apply(frame),
-                    )?,
-                }
-                to.write_all(&self.bytes[passage.at..])?;
-            }
-            None => to.write_all(&self.bytes)?,
-        }
+        self.write_unhashed(input, &mut to)?;
         Ok((hex::encode(to.hasher.finalize()), to.len))
+    }
+
+    fn write_unhashed(&self, input: &Loaded<'_>, to: &mut dyn Write) -> io::Result<()> {
+        let Some(passage) = &self.passage else {
+            return to.write_all(&self.bytes);
+        };
+        to.write_all(&self.bytes[..passage.at])?;
+        match &passage.mask {
+            None => input.copy_range(passage.range.clone(), to)?,
+            Some((frames_at, mask)) => input.copy_range_editing(
+                passage.range.clone(),
+                *frames_at,
+                (mask.geometry.frame_len(), mask.geometry.frames),
+                to,
+                &mut |frame| mask.apply(frame),
+            )?,
+        }
+        to.write_all(&self.bytes[passage.at..])
     }
 }
 
@@ -114,7 +116,7 @@ pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u6
         && output.passage.is_some()
     {
         let mut whole = Vec::with_capacity(output.bytes.len() + bytes.len());
-        if output.write_to(&loaded, &mut whole).is_err() {
+        if output.write_unhashed(&loaded, &mut whole).is_err() {
             return FileOutcome::Failed("cannot read input (UnexpectedEof)".to_owned());
         }
         output.bytes = whole;
