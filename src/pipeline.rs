@@ -857,7 +857,8 @@ impl Runner<'_> {
         {
             Done {
                 record: previous.clone(),
-                linkage: None,
+                // The linkage tables list every written file, reused ones too.
+                linkage: config.linkage.as_ref().and_then(|_| self.linkage_of(input)),
                 reused: true,
             }
         } else if let Some((status, reason)) = input.early {
@@ -883,6 +884,18 @@ impl Runner<'_> {
             done.record.input = Some(input.rel.to_string_lossy().into_owned());
         }
         Ok(done)
+    }
+
+    /// The linkage pairs of an input an earlier run wrote: it is read and de-identified
+    /// again, nothing written.
+    fn linkage_of(&self, input: &Input) -> Option<Linkage> {
+        let config = self.config;
+        let (file, len) = open_input(&input.abs, config.max_file_size).ok()?;
+        let loaded = dicom_file::load_file(&file, len).ok()?;
+        match process::process_loaded(&config.deidentifier, &loaded, config.max_file_size) {
+            FileOutcome::Written(output) => Some(output.linkage),
+            _ => None,
+        }
     }
 
     /// De-identify one loaded input and write it to its temp file. Only a fault that stops

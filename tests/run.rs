@@ -1229,6 +1229,55 @@ fn linkage_tables_match_the_outputs() {
     }
 }
 
+#[test]
+fn a_resumed_run_writes_the_linkage_of_reused_files_too() {
+    let Some(data) = testdata_or_skip("a_resumed_run_writes_the_linkage_of_reused_files_too")
+    else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let run = |output: &Path, links: &Path, extra: &[&str]| {
+        let mut args = vec!["--quiet", "--linkage", links.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        sb.run(&input, output, &args)
+    };
+    let (reference, reference_links) = (sb.path("reference"), sb.path("reference-links"));
+    assert_code(&run(&reference, &reference_links, &[]), 1, "reference run");
+
+    // A run killed after half its files: their records in the journal, no manifest.
+    let (output, links) = (sb.path("out"), sb.path("links"));
+    assert_code(&run(&output, &links, &[]), 1, "first run");
+    let manifest = fs::read_to_string(output.join("manifest.jsonl")).unwrap();
+    let lines: Vec<&str> = manifest.lines().collect();
+    let mut journal = lines[..lines.len() / 2].join("\n");
+    journal.push('\n');
+    fs::write(output.join(".dicom-deid/journal.jsonl"), journal).unwrap();
+    fs::remove_file(output.join("manifest.jsonl")).unwrap();
+    fs::remove_file(output.join("summary.json")).unwrap();
+    fs::remove_dir_all(&links).unwrap();
+
+    let out = run(&output, &links, &["--resume", "--json"]);
+    assert_code(&out, 1, "resumed run");
+    let summary: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(
+        summary["resumed"].as_u64().unwrap() > 0,
+        "some files reused"
+    );
+    for name in [
+        "patient_id.csv",
+        "study_instance_uid.csv",
+        "series_instance_uid.csv",
+        "sop_instance_uid.csv",
+    ] {
+        assert_eq!(
+            read_linkage(&links.join(name)),
+            read_linkage(&reference_links.join(name)),
+            "{name}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 10. Dry run.
 
