@@ -482,46 +482,47 @@ fn walk(config: &RunConfig) -> impl Iterator<Item = Input> + '_ {
         })
 }
 
-/// Remove temp files a killed run left behind. A shard removes only its own (named by its
-/// inputs' ids or its run files): the other shards may be running and writing theirs.
-fn remove_stale_temps(config: &RunConfig) {
+/// Clear what a killed run left in OUTPUT, in one walk of it:
+/// - temp files. A shard removes only its own (named by its inputs' ids or its run files):
+///   the other shards may be running and writing theirs.
+/// - with `recorded` (the names the earlier run's records hold), the outputs it placed but
+///   never recorded (it died between the rename and the journal line, or the machine lost
+///   that line): OUTPUT must hold no file that no record claims, since this run takes a file
+///   in OUTPUT for an earlier input's.
+fn clear_after_kill(config: &RunConfig, recorded: Option<&HashMap<u64, String>>) {
     let own: Option<HashSet<String>> = config.shard.map(|shard| {
         walk(config)
             .map(|i| i.id)
             .chain([shard.manifest_name(), shard.summary_name()])
             .collect()
     });
-    for entry in walkdir::WalkDir::new(&config.output).into_iter().flatten() {
+    for entry in walkdir::WalkDir::new(&config.output)
+        .min_depth(1)
+        .into_iter()
+        .flatten()
+    {
         let name = entry.file_name().to_string_lossy();
-        let Some(inner) = name
+        if let Some(inner) = name
             .strip_prefix(TEMP_PREFIX)
             .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        {
+            // `<input id>` for outputs, `<file name>.<process id>` for run files.
+            let owner = inner
+                .rsplit_once('.')
+                .filter(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+                .map_or(inner, |(file, _)| file);
+            if entry.file_type().is_file() && own.as_ref().is_none_or(|own| own.contains(owner)) {
+                let _ = fs::remove_file(entry.path());
+            }
+            continue;
+        }
+        let (Some(recorded), Ok(rel)) = (recorded, entry.path().strip_prefix(&config.output))
         else {
             continue;
         };
-        // `<input id>` for outputs, `<file name>.<process id>` for run files.
-        let owner = inner
-            .rsplit_once('.')
-            .filter(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(inner, |(file, _)| file);
-        if entry.file_type().is_file() && own.as_ref().is_none_or(|own| own.contains(owner)) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
-/// Remove the outputs an earlier, killed run placed but never recorded (it died between the
-/// rename and the journal line, or the machine lost that line): OUTPUT must hold no file
-/// that no record claims, since this run takes a file in OUTPUT for an earlier input's.
-fn remove_unrecorded_outputs(config: &RunConfig, recorded: &HashMap<u64, String>) {
-    let walker = walkdir::WalkDir::new(&config.output)
-        .min_depth(1)
-        .into_iter()
-        .filter_entry(|e| e.depth() > 1 || e.file_name() != STATE_DIR);
-    for entry in walker.flatten() {
-        let Ok(rel) = entry.path().strip_prefix(&config.output) else {
+        if rel.starts_with(STATE_DIR) {
             continue;
-        };
+        }
         let rel = rel.to_string_lossy();
         // Links too (never followed): one in an output's place is nobody's output either.
         if !entry.file_type().is_dir()
@@ -1181,17 +1182,15 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
     check_paths(config)?;
     let previous = prepare_output(config)?;
     let resuming = previous.is_some();
-    if resuming {
-        remove_stale_temps(config);
-    }
     let previous = previous.unwrap_or_default();
     let reserved: HashMap<u64, String> = previous
         .values()
         .filter(|r| r.status == Status::Written)
         .filter_map(|r| Some((name_key(r.output.as_deref()?), r.id.clone())))
         .collect();
-    if resuming && config.shard.is_none() && !config.dry_run {
-        remove_unrecorded_outputs(config, &reserved);
+    if resuming {
+        let sole_writer = config.shard.is_none() && !config.dry_run;
+        clear_after_kill(config, sole_writer.then_some(&reserved));
     }
 
     let io = |path: PathBuf| move |source| RunError::Output { path, source };

@@ -288,6 +288,19 @@ pub struct MaskPlan {
     pub detect: bool,
 }
 
+impl MaskPlan {
+    /// The matching rules' names, each once, and all their regions.
+    fn rules(&self) -> (Vec<String>, Vec<Region>) {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in &self.regions {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+        }
+        (names, self.regions.iter().map(|(_, r)| *r).collect())
+    }
+}
+
 /// Decide, from the original header (read in transfer syntax `ts`), what happens to the
 /// pixels.
 pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
@@ -364,12 +377,11 @@ pub fn apply(
     fill: Fill,
 ) -> Result<(InMemDicomObject, String, PixelReport), String> {
     let must = |e: &dyn fmt::Display| format!("pixel data must be masked but {e}");
-    let mut report = PixelReport::default();
-    for (name, _) in &plan.regions {
-        if !report.masked_by.contains(name) {
-            report.masked_by.push(name.clone());
-        }
-    }
+    let (masked_by, mut regions) = plan.rules();
+    let mut report = PixelReport {
+        masked_by,
+        ..PixelReport::default()
+    };
     let (mut object, mut frames) = if codec::is_encapsulated(&object) {
         let (object, decoded) = codec::decode(object, ts, &plan.geometry);
         let decoded = decoded.map_err(|e| must(&e))?;
@@ -384,7 +396,6 @@ pub fn apply(
         Frames::Decoded(d) => d.geometry.clone(),
         Frames::Native(_) => plan.geometry.clone(),
     };
-    let mut regions: Vec<Region> = plan.regions.iter().map(|(_, r)| *r).collect();
     if plan.detect {
         report.masked_by.push(DETECTOR.to_owned());
         for index in 0..geometry.frames {
@@ -469,17 +480,15 @@ pub fn apply_streamed(
     plan: &MaskPlan,
     fill: Fill,
 ) -> (FrameMask, PixelReport) {
-    let mut report = PixelReport::default();
-    for (name, _) in &plan.regions {
-        if !report.masked_by.contains(name) {
-            report.masked_by.push(name.clone());
-        }
-    }
-    let mut regions: Vec<Region> = plan.regions.iter().map(|(_, r)| *r).collect();
+    let (masked_by, mut regions) = plan.rules();
     regions.sort();
     regions.dedup();
     mark_cleaned(object);
-    report.regions = regions.clone();
+    let report = PixelReport {
+        regions: regions.clone(),
+        masked_by,
+        decoded_from: None,
+    };
     let mask = FrameMask {
         geometry: plan.geometry.clone(),
         regions,
