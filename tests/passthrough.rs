@@ -48,14 +48,40 @@ fn whole_file_output(deid: &Deidentifier, bytes: &[u8]) -> Option<Vec<u8>> {
     dicom_file::encode(&object, &transfer_syntax).ok()
 }
 
-fn dicom_files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
+/// `basic` with one pixel rule, `band`, masking `region` ([x, y, width, height]).
+fn masking_deidentifier(sandbox: &Sandbox, region: [u32; 4]) -> Deidentifier {
+    let profile = sandbox.path("mask.yaml");
+    let [x, y, width, height] = region;
+    fs::write(
+        &profile,
+        format!(
+            "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[{x}, {y}, {width}, {height}]]\n"
+        ),
+    )
+    .unwrap();
+    Deidentifier::new(
+        Profile::load(profile.to_str().unwrap()).unwrap(),
+        Key::from_bytes([3; 32]),
+    )
+}
+
+/// What the whole-file path writes for a file to be masked: parse everything, de-identify,
+/// mask, encode with the parser's token writer. `None` when the file is not masked.
+fn whole_masked_output(deid: &Deidentifier, bytes: &[u8]) -> Option<Vec<u8>> {
+    let Ok(Parsed::Dataset {
+        object,
+        transfer_syntax,
+    }) = dicom_file::parse(bytes, 1 << 30)
+    else {
+        return None;
+    };
+    let Plan::Mask(mask) = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel) else {
+        return None;
+    };
+    let (object, _) = deid.deidentify(object);
+    let (object, ts, _) =
+        pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill).ok()?;
+    Some(dicom_file::encode(&object, &ts).unwrap())
 }
 
 #[test]
@@ -67,7 +93,7 @@ fn passthrough_writes_the_bytes_of_the_whole_file_parse() {
     dirs.extend(testdata_or_skip("passthrough sample files"));
     let mut files: Vec<(String, Vec<u8>)> = dirs
         .iter()
-        .flat_map(|d| dicom_files_under(d))
+        .flat_map(|d| files_under(d))
         .map(|p| (rel_string(&p), fs::read(&p).unwrap()))
         .collect();
     for i in [0, 9, 16, 17, 18] {
@@ -190,16 +216,7 @@ fn large_files_stream_their_pixel_data_from_the_file() {
 #[test]
 fn large_native_files_are_masked_as_they_stream() {
     let sandbox = Sandbox::new();
-    let profile = sandbox.path("mask.yaml");
-    fs::write(
-        &profile,
-        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[10, 20, 300, 40]]\n",
-    )
-    .unwrap();
-    let deid = Deidentifier::new(
-        Profile::load(profile.to_str().unwrap()).unwrap(),
-        Key::from_bytes([3; 32]),
-    );
+    let deid = masking_deidentifier(&sandbox, [10, 20, 300, 40]);
     let bytes = multiframe(12);
     let path = sandbox.path("native");
     fs::write(&path, &bytes).unwrap();
@@ -214,21 +231,7 @@ fn large_native_files_are_masked_as_they_stream() {
     assert_eq!(out.pixel.as_ref().unwrap().masked_by, ["band"]);
     let mut streamed = Vec::new();
     out.write_to(&loaded, &mut streamed).unwrap();
-
-    let Ok(Parsed::Dataset {
-        object,
-        transfer_syntax,
-    }) = dicom_file::parse(&bytes, 1 << 30)
-    else {
-        panic!("the file parses");
-    };
-    let Plan::Mask(mask) = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel) else {
-        panic!("the rule applies");
-    };
-    let (object, _) = deid.deidentify(object);
-    let (object, ts, _) =
-        pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill).unwrap();
-    let expected = dicom_file::encode(&object, &ts).unwrap();
+    let expected = whole_masked_output(&deid, &bytes).expect("the whole parse masks the file");
     assert!(streamed == expected, "differs from the whole masked parse");
 }
 
@@ -351,45 +354,22 @@ fn a_1_gb_file_needs_far_less_than_1_gb() {
 #[test]
 fn masked_outputs_match_the_token_writer() {
     let sandbox = Sandbox::new();
-    let profile = sandbox.path("mask.yaml");
-    fs::write(
-        &profile,
-        "extends: basic\npixel:\n  rules:\n    - name: band\n      regions: [[0, 0, 4096, 8]]\n",
-    )
-    .unwrap();
-    let deid = Deidentifier::new(
-        Profile::load(profile.to_str().unwrap()).unwrap(),
-        Key::from_bytes([3; 32]),
-    );
+    let deid = masking_deidentifier(&sandbox, [0, 0, 4096, 8]);
     let mut dirs = vec![];
     dirs.extend(corpus_or_skip("masked corpus files"));
     dirs.extend(testdata_or_skip("masked sample files"));
     let (mut compared, mut streamed) = (0, 0);
-    for path in dirs.iter().flat_map(|d| dicom_files_under(d)) {
+    for path in dirs.iter().flat_map(|d| files_under(d)) {
         let bytes = fs::read(&path).unwrap();
-        let Ok(Parsed::Dataset {
-            object,
-            transfer_syntax,
-        }) = dicom_file::parse(&bytes, 1 << 30)
-        else {
+        let Some(expected) = whole_masked_output(&deid, &bytes) else {
             continue;
         };
-        let Plan::Mask(mask) = pixel::plan(&object, &transfer_syntax, &deid.profile().pixel) else {
-            continue;
-        };
-        let loaded = dicom_file::load_bytes(&bytes);
-        if let (Some(at), Some(range)) = (loaded.native_pixel_value_at(), loaded.pixel_range())
-            && pixel::streamable(&mask, &object, range.end - at)
+        if let FileOutcome::Written(out) =
+            process_loaded(&deid, &dicom_file::load_bytes(&bytes), 1 << 30)
+            && out.passage.is_some_and(|p| p.mask.is_some())
         {
             streamed += 1;
         }
-        let (object, _) = deid.deidentify(object);
-        let Ok((object, ts, _)) =
-            pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill)
-        else {
-            continue;
-        };
-        let expected = dicom_file::encode(&object, &ts).unwrap();
         match process_bytes(&deid, &bytes, 1 << 30) {
             FileOutcome::Written(out) => {
                 assert!(out.bytes == expected, "{}: output differs", path.display())
@@ -427,7 +407,7 @@ fn quarantine_decisions_do_not_depend_on_the_pass_through() {
     let mut quarantined = 0;
     for profile in ["basic", profile.to_str().unwrap()] {
         let deid = Deidentifier::new(Profile::load(profile).unwrap(), Key::from_bytes([3; 32]));
-        for path in dirs.iter().flat_map(|d| dicom_files_under(d)) {
+        for path in dirs.iter().flat_map(|d| files_under(d)) {
             let bytes = fs::read(&path).unwrap();
             let Ok(Parsed::Dataset {
                 object,

@@ -5,7 +5,6 @@
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
 
 use common::*;
 use dicom_deid::reader;
@@ -106,16 +105,6 @@ fn difference(a: &InMemDicomObject, b: &InMemDicomObject) -> Option<String> {
         }
     }
     None
-}
-
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    walkdir::WalkDir::new(dir)
-        .sort_by_file_name()
-        .into_iter()
-        .flatten()
-        .filter(|e| e.file_type().is_file())
-        .map(|e| e.into_path())
-        .collect()
 }
 
 fn sample_files() -> Vec<(String, Vec<u8>)> {

@@ -196,6 +196,17 @@ pub fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
+/// Every regular file under `dir`, in walk (file name) order, not following links.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(dir)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+        .map(|e| e.into_path())
+        .collect()
+}
+
 /// Relative paths (with `/`) of every regular file under `dir`, not following links.
 pub fn regular_files(dir: &Path) -> BTreeSet<String> {
     walkdir::WalkDir::new(dir)
