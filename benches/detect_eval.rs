@@ -21,6 +21,7 @@
 //! false masks are counted where they would occur. Fonts: DejaVu Sans, Sans Mono and Sans Mono
 //! Bold from `testdata/fonts/` (Bitstream Vera licence, `testdata/fonts/LICENSE`).
 
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -402,6 +403,13 @@ fn blur(field: &Field, sigma_x: f32, sigma_y: f32) -> Field {
     vertical_filter(&across, &gaussian_kernel(sigma_y))
 }
 
+/// With probability `chance`, blur the canvas by a sigma drawn from `sigma`.
+fn maybe_blur(canvas: &mut RgbImage, rng: &mut ChaCha8Rng, chance: f64, sigma: Range<f32>) {
+    if rng.random_bool(chance) {
+        *canvas = blur_rgb(canvas, rng.random_range(sigma));
+    }
+}
+
 fn blur_rgb(image: &RgbImage, sigma: f32) -> RgbImage {
     let kernel = gaussian_kernel(sigma);
     vertical_filter(&horizontal_filter(image, &kernel), &kernel)
@@ -712,6 +720,32 @@ enum Palette {
     Colour,
     /// White or grey, or black on bright backgrounds.
     Grey,
+}
+
+/// A number of text blocks drawn from `blocks`, each of up to two lines, inside `area`.
+#[allow(clippy::too_many_arguments)]
+fn text_inside(
+    canvas: &mut RgbImage,
+    rng: &mut ChaCha8Rng,
+    fonts: &[FontRef<'static>],
+    area: Region,
+    blocks: Range<i32>,
+    caps: (u32, u32),
+    palette: Palette,
+    boxes: &mut Vec<TextBox>,
+) {
+    for _ in 0..rng.random_range(blocks) {
+        text_block(
+            canvas,
+            rng,
+            fonts,
+            Anchor::Inside(area),
+            2,
+            caps,
+            palette,
+            boxes,
+        );
+    }
 }
 
 /// Draws a block of 1–`max_lines` lines at `anchor`; records their boxes in `boxes`.
@@ -1118,22 +1152,18 @@ fn ultrasound(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
             width: (w * 0.7) as u32,
             height: (bottom - top) as u32,
         };
-        for _ in 0..rng.random_range(1..4) {
-            text_block(
-                &mut canvas,
-                rng,
-                fonts,
-                Anchor::Inside(area),
-                2,
-                (8, 40),
-                Palette::Colour,
-                &mut boxes,
-            );
-        }
+        text_inside(
+            &mut canvas,
+            rng,
+            fonts,
+            area,
+            1..4,
+            (8, 40),
+            Palette::Colour,
+            &mut boxes,
+        );
     }
-    if rng.random_bool(0.4) {
-        canvas = blur_rgb(&canvas, rng.random_range(0.4..0.8));
-    }
+    maybe_blur(&mut canvas, rng, 0.4, 0.4..0.8);
     add_noise(&mut canvas, rng.random_range(0.0..3.0), rng);
     Frame {
         luma: luma(&canvas),
@@ -1234,22 +1264,18 @@ fn ct(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Fram
             width: (2.0 * rx) as u32,
             height: (2.0 * ry) as u32,
         };
-        for _ in 0..rng.random_range(1..3) {
-            text_block(
-                &mut canvas,
-                rng,
-                fonts,
-                Anchor::Inside(area),
-                2,
-                (8, 40),
-                Palette::Grey,
-                &mut boxes,
-            );
-        }
+        text_inside(
+            &mut canvas,
+            rng,
+            fonts,
+            area,
+            1..3,
+            (8, 40),
+            Palette::Grey,
+            &mut boxes,
+        );
     }
-    if rng.random_bool(0.3) {
-        canvas = blur_rgb(&canvas, rng.random_range(0.4..0.7));
-    }
+    maybe_blur(&mut canvas, rng, 0.3, 0.4..0.7);
     Frame {
         luma: luma(&canvas),
         text: boxes,
@@ -1372,22 +1398,18 @@ fn radiograph(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
             width: (w * 0.7) as u32,
             height: (h * 0.7) as u32,
         };
-        for _ in 0..rng.random_range(1..3) {
-            text_block(
-                &mut canvas,
-                rng,
-                fonts,
-                Anchor::Inside(area),
-                2,
-                (10, 40),
-                Palette::Grey,
-                &mut boxes,
-            );
-        }
+        text_inside(
+            &mut canvas,
+            rng,
+            fonts,
+            area,
+            1..3,
+            (10, 40),
+            Palette::Grey,
+            &mut boxes,
+        );
     }
-    if rng.random_bool(0.3) {
-        canvas = blur_rgb(&canvas, rng.random_range(0.4..0.8));
-    }
+    maybe_blur(&mut canvas, rng, 0.3, 0.4..0.8);
     Frame {
         luma: luma(&canvas),
         text: boxes,
@@ -1746,9 +1768,7 @@ fn screenshot(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
         &text,
         width - 16,
     );
-    if rng.random_bool(0.3) {
-        canvas = blur_rgb(&canvas, rng.random_range(0.4..0.7));
-    }
+    maybe_blur(&mut canvas, rng, 0.3, 0.4..0.7);
     Frame {
         luma: luma(&canvas),
         text: boxes,
