@@ -8,12 +8,13 @@
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dicom_deid::actions::Deidentifier;
-use dicom_deid::dicom_file::{self, Parsed};
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
+use dicom_deid::deid::uid::UidMapper;
+use dicom_deid::dicom::file::{self, Parsed};
+use dicom_deid::dicom::{dates, uid};
 use dicom_deid::key::Key;
-use dicom_deid::process::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
-use dicom_deid::{dates, uid};
 
 /// The generator's file builders; the benches use only some of them.
 #[allow(dead_code)]
@@ -45,12 +46,12 @@ fn per_file(c: &mut Criterion) {
                     let Ok(Parsed::Dataset {
                         object,
                         transfer_syntax,
-                    }) = dicom_file::parse(&bytes, 1 << 30)
+                    }) = file::parse(&bytes, 1 << 30)
                     else {
                         panic!("{name} does not parse");
                     };
                     let (object, _) = deid.deidentify(object);
-                    dicom_file::encode(&object, &transfer_syntax).unwrap()
+                    file::encode(&object, &transfer_syntax).unwrap()
                 })
             });
         }
@@ -97,7 +98,7 @@ fn synthetic(c: &mut Criterion) {
 }
 
 fn value_functions(c: &mut Criterion) {
-    let mapper = uid::UidMapper::new(Key::from_bytes([7; 32]), uid::UUID_ROOT);
+    let mapper = UidMapper::new(Key::from_bytes([7; 32]), uid::UUID_ROOT);
     c.bench_function("uid-remap", |b| {
         b.iter(|| mapper.remap("1.2.826.0.1.3680043.10.9999.1.2.3.4.5.6.7"))
     });

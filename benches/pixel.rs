@@ -9,11 +9,11 @@
 use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use dicom_deid::actions::Deidentifier;
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
 use dicom_deid::key::Key;
 use dicom_deid::pixel::frames::{Geometry, Photometric};
 use dicom_deid::pixel::{Fill, Region};
-use dicom_deid::process::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
 
 fn native_frames(c: &mut Criterion) {

@@ -40,6 +40,40 @@ pub enum KeyError {
     NoConfigDir,
 }
 
+/// What a keyed hash is for. Each purpose hashes under its own label, so a value hashed for
+/// one says nothing about another; the labels are part of the output format and never change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A remapped UID.
+    Uid,
+    /// A patient's pseudonymous PatientID.
+    PatientId,
+    /// A `hash` action's pseudonym of a value.
+    Hash,
+    /// A patient's date offset.
+    Day,
+    /// The id of an input path in the manifest.
+    Path,
+    /// The shard an input falls in.
+    Shard,
+    /// The key's public fingerprint.
+    Fingerprint,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Uid => b"uid",
+            Purpose::PatientId => b"pid",
+            Purpose::Hash => b"hash",
+            Purpose::Day => b"day",
+            Purpose::Path => b"path",
+            Purpose::Shard => b"shard",
+            Purpose::Fingerprint => b"fingerprint",
+        }
+    }
+}
+
 /// A 32-byte secret. Debug output shows only the fingerprint.
 #[derive(Clone)]
 pub struct Key([u8; 32]);
@@ -190,24 +224,24 @@ impl Key {
         Ok(Some((Key::load(&path)?, path)))
     }
 
-    /// HMAC-SHA256 of `domain ‖ data`; the domain separates the uses of the key.
-    pub fn mac(&self, domain: &[u8], data: &[u8]) -> [u8; 32] {
+    /// HMAC-SHA256 of `label ‖ data`; the purpose's label separates the uses of the key.
+    pub fn mac(&self, purpose: Purpose, data: &[u8]) -> [u8; 32] {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(domain);
+        mac.update(purpose.label());
         mac.update(data);
         mac.finalize().into_bytes().into()
     }
 
     /// The first 64 bits of a keyed hash, for offsets and shard selection.
-    pub fn mac_u64(&self, domain: &[u8], data: &[u8]) -> u64 {
-        let mac = self.mac(domain, data);
+    pub fn mac_u64(&self, purpose: Purpose, data: &[u8]) -> u64 {
+        let mac = self.mac(purpose, data);
         u64::from_be_bytes(mac[..8].try_into().expect("8 bytes"))
     }
 
     /// A short public name of the key: equal keys have equal fingerprints, and it reveals
     /// nothing of the key itself.
     pub fn fingerprint(&self) -> String {
-        hex::encode(&self.mac(b"fingerprint", b"")[..8])
+        hex::encode(&self.mac(Purpose::Fingerprint, b"")[..8])
     }
 
     /// The key file text, for `keygen`-style output.
@@ -290,8 +324,11 @@ mod tests {
     #[test]
     fn domains_separate_hashes_and_debug_hides_the_key() {
         let key = Key::from_bytes([7; 32]);
-        assert_ne!(key.mac(b"uid", b"1.2"), key.mac(b"pid", b"1.2"));
-        assert_eq!(key.mac(b"uid", b"1.2"), key.mac(b"uid", b"1.2"));
+        assert_ne!(
+            key.mac(Purpose::Uid, b"1.2"),
+            key.mac(Purpose::PatientId, b"1.2")
+        );
+        assert_eq!(key.mac(Purpose::Uid, b"1.2"), key.mac(Purpose::Uid, b"1.2"));
         let debug = format!("{key:?}");
         assert!(!debug.contains(&key.to_hex()));
         assert!(debug.contains(&key.fingerprint()));

@@ -1,3 +1,8 @@
+//! The `dicom-deid` command line: arguments in, one library call per command, messages and
+//! exit codes out.
+
+mod cli;
+
 fn main() -> std::process::ExitCode {
-    dicom_deid::cli::main()
+    cli::main()
 }

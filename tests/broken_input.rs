@@ -2,7 +2,7 @@
 //! data (truncations, bit flips in headers, lying lengths, odd lengths, missing delimiters,
 //! 10 000-deep nesting, wrong VRs, a 2 GiB pixel length in a 1 KiB file, a deflate bomb).
 //!
-//! Every case goes through `process::process_bytes` under a watchdog (a hang fails the test)
+//! Every case goes through `one_file::process_bytes` under a watchdog (a hang fails the test)
 //! and an allocator that records the largest single allocation and the peak of live bytes of
 //! the case, so "a declared length never allocates more than the file's size" is measured, not
 //! assumed. A sample of every kind then goes through the real binary in one run, next to good
@@ -25,11 +25,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
-use dicom_deid::actions::Deidentifier;
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
+use dicom_deid::dicom::scan;
 use dicom_deid::key::Key;
-use dicom_deid::process::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
-use dicom_deid::scan;
 
 // ---------------------------------------------------------------------------------------------
 // Measuring allocations of the current thread.

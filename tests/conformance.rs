@@ -116,8 +116,8 @@ fn input_defect(error: &str, input: &InMemDicomObject, output: &InMemDicomObject
 
 fn parse(path: &Path) -> Option<InMemDicomObject> {
     let bytes = std::fs::read(path).ok()?;
-    match dicom_deid::dicom_file::parse(&bytes, 1 << 30) {
-        Ok(dicom_deid::dicom_file::Parsed::Dataset { object, .. }) => Some(object),
+    match dicom_deid::dicom::file::parse(&bytes, 1 << 30) {
+        Ok(dicom_deid::dicom::file::Parsed::Dataset { object, .. }) => Some(object),
         _ => None,
     }
 }

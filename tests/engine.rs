@@ -4,8 +4,8 @@
 
 use dicom_core::value::{DataSetSequence, PrimitiveValue};
 use dicom_core::{DataElement, Length, Tag, VR};
-use dicom_deid::actions::Deidentifier;
-use dicom_deid::dicom_file::{self, Parsed};
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::dicom::file::{self, Parsed};
 use dicom_deid::key::Key;
 use dicom_deid::profile::Profile;
 use dicom_dictionary_std::tags;
@@ -108,8 +108,8 @@ fn contains_ci(haystack: &[u8], needle: &str) -> bool {
 
 /// Re-encode and re-parse, as the pipeline does.
 fn roundtrip(object: &InMemDicomObject, ts: &str) -> (Vec<u8>, InMemDicomObject) {
-    let bytes = dicom_file::encode(object, ts).unwrap();
-    match dicom_file::parse(&bytes, 1 << 30).unwrap() {
+    let bytes = file::encode(object, ts).unwrap();
+    match file::parse(&bytes, 1 << 30).unwrap() {
         Parsed::Dataset {
             object,
             transfer_syntax,
@@ -290,9 +290,9 @@ fn iso_2022_names_are_replaced_and_the_charset_kept() {
 #[test]
 fn errors_never_quote_file_values() {
     let (out, _) = engine("basic").deidentify(planted("ISO_IR 100", "DOE^JOHN"));
-    let mut bytes = dicom_file::encode(&planted("ISO_IR 100", "DOE^JOHN"), EXPLICIT_LE).unwrap();
+    let mut bytes = file::encode(&planted("ISO_IR 100", "DOE^JOHN"), EXPLICIT_LE).unwrap();
     bytes.truncate(bytes.len() - 5);
-    let err = match dicom_file::parse(&bytes, 1 << 30) {
+    let err = match file::parse(&bytes, 1 << 30) {
         Err(e) => e.to_string(),
         Ok(_) => panic!("a truncated file parses"),
     };
@@ -301,9 +301,7 @@ fn errors_never_quote_file_values() {
     }
     let mut no_sop = out;
     no_sop.remove_element(tags::SOP_CLASS_UID);
-    let err = dicom_file::encode(&no_sop, EXPLICIT_LE)
-        .unwrap_err()
-        .to_string();
+    let err = file::encode(&no_sop, EXPLICIT_LE).unwrap_err().to_string();
     assert_eq!(
         err,
         "SOPClassUID is missing or not a valid UID after de-identification"

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::*;
-use dicom_deid::actions::Deidentifier;
+use dicom_deid::deid::Deidentifier;
 use dicom_deid::key::Key;
-use dicom_deid::manifest::{self, Record, Status};
-use dicom_deid::pipeline::{self, Reporter, RunConfig};
 use dicom_deid::profile::Profile;
+use dicom_deid::run::manifest::{self, Record, Status};
+use dicom_deid::run::{self, Reporter, RunConfig};
 
 fn is_root() -> bool {
     Command::new("id")
@@ -343,12 +343,12 @@ fn a_file_deleted_between_walk_and_read_fails_alone() {
         fn found(&self, _id: &str) {}
         fn file_done(&self, _record: &Record) {}
     }
-    pipeline::run(&config_for(sb.path("reference")), &Quiet).unwrap();
+    run::run(&config_for(sb.path("reference")), &Quiet).unwrap();
     let reporter = DeleteAfterWalk {
-        id: pipeline::path_id(&Key::from_bytes([5; 32]), Path::new(victim)),
+        id: run::path_id(&Key::from_bytes([5; 32]), Path::new(victim)),
         path: input.join(victim),
     };
-    pipeline::run(&config_for(sb.path("out")), &reporter).unwrap();
+    run::run(&config_for(sb.path("out")), &reporter).unwrap();
     let read = |run: &str| manifest::read_jsonl(&sb.path(run).join("manifest.jsonl")).unwrap();
     let (outcome, reference) = (read("out"), read("reference"));
     let records: BTreeMap<_, _> = outcome

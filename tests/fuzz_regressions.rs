@@ -6,12 +6,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use dicom_deid::actions::Deidentifier;
-use dicom_deid::dates;
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
+use dicom_deid::deid::uid::UidMapper;
+use dicom_deid::dicom::dates;
+use dicom_deid::dicom::uid;
 use dicom_deid::key::Key;
-use dicom_deid::process::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
-use dicom_deid::uid::{self, UidMapper};
 
 /// The inputs of one target, each with its pinned reason if any.
 fn inputs(target: &str) -> Vec<(PathBuf, Option<String>)> {

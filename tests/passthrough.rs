@@ -10,11 +10,11 @@ use std::io::Write;
 use std::path::Path;
 
 use common::*;
-use dicom_deid::actions::Deidentifier;
-use dicom_deid::dicom_file::{self, Parsed};
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes, process_loaded};
+use dicom_deid::dicom::file::{self, Parsed};
 use dicom_deid::key::Key;
 use dicom_deid::pixel::{self, Plan};
-use dicom_deid::process::{FileOutcome, process_bytes, process_loaded};
 use dicom_deid::profile::Profile;
 
 /// The generator's file builders; these tests use only some of them.
@@ -36,7 +36,7 @@ fn whole_file_output(deid: &Deidentifier, bytes: &[u8]) -> Option<Vec<u8>> {
     let Ok(Parsed::Dataset {
         object,
         transfer_syntax,
-    }) = dicom_file::parse(bytes, 1 << 30)
+    }) = file::parse(bytes, 1 << 30)
     else {
         return None;
     };
@@ -45,7 +45,7 @@ fn whole_file_output(deid: &Deidentifier, bytes: &[u8]) -> Option<Vec<u8>> {
         Plan::Mask(_) | Plan::Quarantine(_) => return None,
     }
     let (object, _) = deid.deidentify(object);
-    dicom_file::encode(&object, &transfer_syntax).ok()
+    file::encode(&object, &transfer_syntax).ok()
 }
 
 /// `basic` with one pixel rule, `band`, masking `region` ([x, y, width, height]).
@@ -71,7 +71,7 @@ fn whole_masked_output(deid: &Deidentifier, bytes: &[u8]) -> Option<Vec<u8>> {
     let Ok(Parsed::Dataset {
         object,
         transfer_syntax,
-    }) = dicom_file::parse(bytes, 1 << 30)
+    }) = file::parse(bytes, 1 << 30)
     else {
         return None;
     };
@@ -81,7 +81,7 @@ fn whole_masked_output(deid: &Deidentifier, bytes: &[u8]) -> Option<Vec<u8>> {
     let (object, _) = deid.deidentify(object);
     let (object, ts, _) =
         pixel::apply(object, &transfer_syntax, &mask, deid.profile().pixel.fill).ok()?;
-    Some(dicom_file::encode(&object, &ts).unwrap())
+    Some(file::encode(&object, &ts).unwrap())
 }
 
 #[test]
@@ -120,7 +120,7 @@ fn passthrough_writes_the_bytes_of_the_whole_file_parse() {
         };
         assert!(out.bytes == expected, "{name}: output differs");
         compared += 1;
-        split += usize::from(dicom_file::load_bytes(bytes).is_split());
+        split += usize::from(file::load_bytes(bytes).is_split());
     }
     assert!(compared >= 8, "only {compared} files compared");
     assert!(split >= 8, "only {split} files took the pass-through path");
@@ -184,7 +184,7 @@ fn large_files_stream_their_pixel_data_from_the_file() {
         let path = sandbox.path(name);
         fs::write(&path, &bytes).unwrap();
         let file = fs::File::open(&path).unwrap();
-        let loaded = dicom_file::load_file(&file, bytes.len() as u64).unwrap();
+        let loaded = file::load_file(&file, bytes.len() as u64).unwrap();
         assert!(loaded.is_split(), "{name}: pixel data left in the file");
         let FileOutcome::Written(out) = process_loaded(&deid, &loaded, 1 << 30) else {
             panic!("{name}: not written");
@@ -221,7 +221,7 @@ fn large_native_files_are_masked_as_they_stream() {
     let path = sandbox.path("native");
     fs::write(&path, &bytes).unwrap();
     let file = fs::File::open(&path).unwrap();
-    let loaded = dicom_file::load_file(&file, bytes.len() as u64).unwrap();
+    let loaded = file::load_file(&file, bytes.len() as u64).unwrap();
     let FileOutcome::Written(out) = process_loaded(&deid, &loaded, 1 << 30) else {
         panic!("not written");
     };
@@ -247,7 +247,7 @@ fn large_truncated_files_fail_like_small_ones() {
         let path = sandbox.path(name);
         fs::write(&path, &bytes).unwrap();
         let file = fs::File::open(&path).unwrap();
-        let loaded = dicom_file::load_file(&file, bytes.len() as u64).unwrap();
+        let loaded = file::load_file(&file, bytes.len() as u64).unwrap();
         assert!(
             !loaded.is_split(),
             "{name}: a broken element is not passed through"
@@ -364,8 +364,7 @@ fn masked_outputs_match_the_token_writer() {
         let Some(expected) = whole_masked_output(&deid, &bytes) else {
             continue;
         };
-        if let FileOutcome::Written(out) =
-            process_loaded(&deid, &dicom_file::load_bytes(&bytes), 1 << 30)
+        if let FileOutcome::Written(out) = process_loaded(&deid, &file::load_bytes(&bytes), 1 << 30)
             && out.passage.is_some_and(|p| p.mask.is_some())
         {
             streamed += 1;
@@ -412,7 +411,7 @@ fn quarantine_decisions_do_not_depend_on_the_pass_through() {
             let Ok(Parsed::Dataset {
                 object,
                 transfer_syntax,
-            }) = dicom_file::parse(&bytes, 1 << 30)
+            }) = file::parse(&bytes, 1 << 30)
             else {
                 continue;
             };

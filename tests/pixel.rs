@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use common::*;
-use dicom_deid::actions::Deidentifier;
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
 use dicom_deid::key::Key;
-use dicom_deid::process::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};

@@ -7,8 +7,8 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use common::*;
-use dicom_deid::reader;
-use dicom_deid::scan::{self, Encoding};
+use dicom_deid::dicom::reader;
+use dicom_deid::dicom::scan::{self, Encoding};
 use dicom_dictionary_std::uids;
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_encoding::text::SpecificCharacterSet;

@@ -196,11 +196,11 @@ fn action_names_match_the_action_parser() {
         .unwrap()
         .find_iter(message)
         .map(|m| m.as_str().to_owned())
-        .filter(|w| w.parse::<dicom_deid::actions::Action>().is_ok())
+        .filter(|w| w.parse::<dicom_deid::profile::Action>().is_ok())
         .collect();
     for name in &listed {
         assert!(
-            name.parse::<dicom_deid::actions::Action>().is_ok(),
+            name.parse::<dicom_deid::profile::Action>().is_ok(),
             "the schema lists {name:?}, which the parser refuses"
         );
     }

@@ -5,9 +5,9 @@
 
 use std::sync::OnceLock;
 
-use dicom_deid::actions::Deidentifier;
+use dicom_deid::deid::Deidentifier;
 use dicom_deid::key::Key;
-use dicom_deid::process::{FileOutcome, process_bytes};
+use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
 use dicom_deid::profile::Profile;
 use libfuzzer_sys::fuzz_target;
 

@@ -4,9 +4,10 @@
 
 use std::sync::OnceLock;
 
-use dicom_deid::dates;
+use dicom_deid::dicom::dates;
 use dicom_deid::key::Key;
-use dicom_deid::uid::{self, UidMapper};
+use dicom_deid::deid::uid::UidMapper;
+use dicom_deid::dicom::uid;
 use libfuzzer_sys::fuzz_target;
 
 fn mappers() -> &'static [UidMapper; 2] {

@@ -182,7 +182,8 @@ pub fn store_native(
             PrimitiveValue::from(0_u16),
         ));
     }
-    let declared_lossless = crate::actions::top_text(object, tags::LOSSY_IMAGE_COMPRESSION) == "00";
+    let declared_lossless =
+        crate::dicom::values::top_text(object, tags::LOSSY_IMAGE_COMPRESSION) == "00";
     if let Some((method, always)) = lossy_method(source_ts)
         && (always || !declared_lossless)
     {

@@ -10,7 +10,6 @@
 pub mod codec;
 pub mod detect;
 pub mod frames;
-pub mod rules;
 
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -19,225 +18,11 @@ use dicom_core::value::{DataSetSequence, PrimitiveValue};
 use dicom_core::{DataElement, DicomValue, Length, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
-use serde::Deserialize;
-use serde::de::{self, SeqAccess, Visitor};
 
-use crate::actions::top_text as text;
-use crate::standard;
+use crate::dicom::values::top_text as text;
+pub use crate::profile::pixel::{BurnedInPolicy, Fill, PixelConfig, PixelRule, Region};
+use crate::profile::standard;
 use frames::{Geometry, GeometryError};
-use rules::When;
-
-/// A rectangle of pixels: `[x, y, width, height]` in a profile.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
-)]
-pub struct Region {
-    pub x: u32,
-    pub y: u32,
-    pub width: u32,
-    pub height: u32,
-}
-
-impl fmt::Display for Region {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{}, {}, {}, {}]",
-            self.x, self.y, self.width, self.height
-        )
-    }
-}
-
-/// A region as the profile writes it, checked where it stands.
-#[derive(Debug, Clone, Copy)]
-pub struct RegionSpec(pub Region);
-
-impl<'de> Deserialize<'de> for RegionSpec {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = RegionSpec;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("[x, y, width, height] in pixels")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RegionSpec, A::Error> {
-                let mut v = [0u32; 4];
-                for (i, slot) in v.iter_mut().enumerate() {
-                    *slot = seq
-                        .next_element()?
-                        .ok_or_else(|| de::Error::invalid_length(i, &self))?;
-                }
-                if seq.next_element::<de::IgnoredAny>()?.is_some() {
-                    return Err(de::Error::invalid_length(5, &self));
-                }
-                if v[2] == 0 || v[3] == 0 {
-                    return Err(de::Error::custom(
-                        "a region needs a width and a height of at least 1",
-                    ));
-                }
-                Ok(RegionSpec(Region {
-                    x: v[0],
-                    y: v[1],
-                    width: v[2],
-                    height: v[3],
-                }))
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
-/// What becomes of an image that usually carries burned-in text when no rule matches it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum BurnedInPolicy {
-    /// Not written: the manifest says why (the default; nothing unmasked escapes).
-    Quarantine,
-    /// The text detector finds and masks the text.
-    Detect,
-    /// Written as it is (only for data known to be clean).
-    Keep,
-}
-
-/// The value masked pixels get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fill {
-    /// The darkest value of the photometric interpretation (black; the maximum for
-    /// MONOCHROME1; the darkest palette entry).
-    Darkest,
-    /// The brightest value.
-    Brightest,
-    /// This stored value in every sample (luma only for YBR), clamped to BitsStored.
-    Value(i64),
-}
-
-impl<'de> Deserialize<'de> for Fill {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = Fill;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("darkest, brightest, or an integer")
-            }
-
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Fill, E> {
-                match v {
-                    "darkest" => Ok(Fill::Darkest),
-                    "brightest" => Ok(Fill::Brightest),
-                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
-                }
-            }
-
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fill, E> {
-                Ok(Fill::Value(v))
-            }
-
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fill, E> {
-                i64::try_from(v)
-                    .map(Fill::Value)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-/// One rule as written in a profile.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleSpec {
-    pub name: String,
-    #[serde(default)]
-    pub when: When,
-    pub regions: Vec<RegionSpec>,
-}
-
-/// The `pixel:` section as written; `extends` adds rules and overrides the rest.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PixelSpec {
-    #[serde(default)]
-    pub rules: Vec<RuleSpec>,
-    pub detect: Option<bool>,
-    pub burned_in_without_rule: Option<BurnedInPolicy>,
-    pub fill: Option<Fill>,
-}
-
-/// A rule in force.
-#[derive(Debug, Clone)]
-pub struct PixelRule {
-    pub name: String,
-    pub when: When,
-    pub regions: Vec<Region>,
-}
-
-/// The pixel settings of a compiled profile.
-#[derive(Debug, Clone)]
-pub struct PixelConfig {
-    pub rules: Vec<PixelRule>,
-    /// Run the detector on every image, besides the rules.
-    pub detect: bool,
-    pub burned_in_without_rule: BurnedInPolicy,
-    pub fill: Fill,
-}
-
-impl Default for PixelConfig {
-    fn default() -> Self {
-        PixelConfig {
-            rules: Vec::new(),
-            detect: false,
-            burned_in_without_rule: BurnedInPolicy::Quarantine,
-            fill: Fill::Darkest,
-        }
-    }
-}
-
-impl PixelConfig {
-    /// Merge one profile layer's section into this one.
-    pub fn extend(&mut self, spec: &PixelSpec) {
-        self.rules.extend(spec.rules.iter().map(|r| PixelRule {
-            name: r.name.clone(),
-            when: r.when.clone(),
-            regions: r.regions.iter().map(|r| r.0).collect(),
-        }));
-        if let Some(d) = spec.detect {
-            self.detect = d;
-        }
-        if let Some(p) = spec.burned_in_without_rule {
-            self.burned_in_without_rule = p;
-        }
-        if let Some(f) = spec.fill {
-            self.fill = f;
-        }
-    }
-
-    /// Regions that reach beyond the image size their rule pins with `Rows` and `Columns`.
-    pub fn warnings(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        for rule in &self.rules {
-            let (Some(rows), Some(cols)) = (
-                rule.when.pinned(tags::ROWS),
-                rule.when.pinned(tags::COLUMNS),
-            ) else {
-                continue;
-            };
-            for r in &rule.regions {
-                if f64::from(r.x) + f64::from(r.width) > cols
-                    || f64::from(r.y) + f64::from(r.height) > rows
-                {
-                    out.push(format!(
-                        "pixel rule {:?}: region {r} reaches beyond the {cols}×{rows} image; it will be clipped",
-                        rule.name
-                    ));
-                }
-            }
-        }
-        out
-    }
-}
 
 /// SOP classes whose images routinely carry burned-in text: ultrasound and secondary /
 /// screen captures (single- and multi-frame, including the retired ultrasound classes).
@@ -563,23 +348,7 @@ fn mark_cleaned(object: &mut InMemDicomObject) {
         .take(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
         .and_then(|e| e.into_value().into_items().map(|i| i.into_vec()))
         .unwrap_or_default();
-    items.push(InMemDicomObject::from_element_iter([
-        DataElement::new(
-            tags::CODE_VALUE,
-            VR::SH,
-            PrimitiveValue::from(code.value.as_str()),
-        ),
-        DataElement::new(
-            tags::CODING_SCHEME_DESIGNATOR,
-            VR::SH,
-            PrimitiveValue::from("DCM"),
-        ),
-        DataElement::new(
-            tags::CODE_MEANING,
-            VR::LO,
-            PrimitiveValue::from(code.meaning.as_str()),
-        ),
-    ]));
+    items.push(code.item());
     object.put(DataElement::new(
         tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
         VR::SQ,

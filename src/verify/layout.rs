@@ -5,13 +5,14 @@
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use dicom_core::{Tag, VR};
+use dicom_core::Tag;
 use dicom_encoding::TransferSyntax;
 use dicom_parser::dataset::LazyDataToken;
 use dicom_parser::dataset::lazy_read::LazyDataSetReader;
 use dicom_parser::stateful::decode::StatefulDecode;
 
-use super::needles::keyword;
+use crate::dicom::values::is_text_vr;
+use crate::dicom::values::keyword;
 
 /// What a value holds, for the byte search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,29 +40,6 @@ fn is_samples(tag: Tag) -> bool {
         tag,
         Tag(0x7FE0, 0x0008..=0x0010) | Tag(0x5400, 0x1010) | Tag(0x5600, 0x0020)
     ) || (matches!(tag.0, 0x6000..=0x601E | 0x5000..=0x501E) && matches!(tag.1, 0x3000 | 0x200C))
-}
-
-fn is_text(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    )
 }
 
 /// The value spans of a data set encoded in `ts`, at file offset `base`; `None` when the
@@ -112,7 +90,7 @@ fn walk(data: &[u8], ts: &TransferSyntax, base: usize) -> Option<Vec<Span>> {
                 let len = header.len.get()? as usize;
                 let class = if is_samples(header.tag) {
                     Class::Samples
-                } else if is_text(header.vr) {
+                } else if is_text_vr(header.vr) {
                     Class::Text
                 } else {
                     Class::Binary

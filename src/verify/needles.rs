@@ -48,18 +48,20 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::header::Header;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
-use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_dictionary_std::tags;
 use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
 use dicom_object::mem::InMemDicomObject;
 use regex::Regex;
 
-use crate::actions::{Action, Deidentifier, Iod, Place, dictionary_vr, private_creators};
-use crate::clean;
-use crate::uid;
+use crate::deid::clean;
+use crate::deid::{Deidentifier, Iod, Place};
+use crate::dicom::dates::{MONTH_NAMES, parse_da};
+use crate::dicom::uid;
+use crate::dicom::values::{dictionary_vr, is_free_text_vr, keyword, private_creators};
+use crate::profile::Action;
 
 /// What kind of identifying value a needle is: reported instead of the value itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,14 +121,6 @@ impl std::fmt::Display for Hit {
     }
 }
 
-/// The keyword of a tag, or `(gggg,eeee)` when it has none.
-pub fn keyword(tag: Tag) -> String {
-    match StandardDataDictionary.by_tag(tag) {
-        Some(entry) if tag.0.is_multiple_of(2) => entry.alias().to_owned(),
-        _ => format!("({:04X},{:04X})", tag.0, tag.1),
-    }
-}
-
 const PATIENT_NAMES: &[Tag] = &[
     tags::PATIENT_NAME,
     tags::OTHER_PATIENT_NAMES,
@@ -168,29 +162,6 @@ const PHONES: &[Tag] = &[
     tags::PERSON_TELEPHONE_NUMBERS,
 ];
 const INSTITUTIONS: &[Tag] = &[tags::INSTITUTION_NAME, tags::INSTITUTIONAL_DEPARTMENT_NAME];
-
-/// Free-text VRs: where names and identifiers can be written.
-pub fn is_free_text_vr(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::PN | VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC | VR::AE | VR::UR
-    )
-}
-
-const MONTHS: [&str; 12] = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-];
 
 /// The identifying values gathered from inputs, by lower-case text.
 #[derive(Default)]
@@ -288,7 +259,7 @@ impl Needles {
                 deid.decide_public(tag, vr, iod, place).action
             };
             if let Value::Sequence(seq) = elem.value() {
-                if place.depth < crate::scan::MAX_DEPTH {
+                if place.depth < crate::dicom::scan::MAX_DEPTH {
                     let inner = place.inside(tag, &action);
                     for item in seq.items() {
                         self.gather_level(deid, iod, item, inner);
@@ -301,7 +272,7 @@ impl Needles {
             };
             // A deliberately kept attribute is a choice of the profile, not a leak.
             if action == Action::Keep {
-                if is_free_text_vr(vr) && vr != VR::PN {
+                if is_free_text_vr(vr) {
                     for v in values(value) {
                         let v = v.trim().to_lowercase();
                         self.kept
@@ -406,7 +377,7 @@ impl Needles {
         let Some((y, m, d)) = parse_da(da) else {
             return;
         };
-        let month = MONTHS[m as usize - 1];
+        let month = MONTH_NAMES[m as usize - 1];
         let short = &month[..3];
         let spellings = [
             format!("{y:04}-{m:02}-{d:02}"),
@@ -540,17 +511,6 @@ fn word_searchable(text: &str) -> bool {
 
 fn is_title(word: &str) -> bool {
     clean::TITLES.contains(&word.trim().trim_end_matches('.').to_lowercase().as_str())
-}
-
-fn parse_da(da: &str) -> Option<(u32, u32, u32)> {
-    let digits: String = da.chars().filter(|c| *c != '.').collect();
-    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let y = digits[..4].parse().ok()?;
-    let m = digits[4..6].parse().ok()?;
-    let d = digits[6..].parse().ok()?;
-    ((1..=12).contains(&m) && (1..=31).contains(&d)).then_some((y, m, d))
 }
 
 /// The string values of a primitive value, padding trimmed.

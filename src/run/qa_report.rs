@@ -11,10 +11,10 @@ use image::{ImageEncoder, Rgb, RgbImage, imageops};
 use imageproc::drawing::draw_hollow_rect_mut;
 use imageproc::rect::Rect;
 
-use crate::dicom_file::{self, Parsed};
-use crate::manifest::{self, Record, Status};
+use crate::dicom::file::{self, Parsed};
 use crate::pixel::frames::Geometry;
 use crate::pixel::{NativeFrames, Region};
+use crate::run::manifest::{self, Record, Status};
 
 /// At most this many files get a row; a larger run is sampled evenly, in manifest order.
 pub const MAX_ROWS: usize = 200;
@@ -91,7 +91,7 @@ fn escape(s: &str) -> String {
 
 /// PNG thumbnails of the first, middle and last frames of a masked output, regions outlined.
 fn thumbnails(bytes: &[u8], regions: &[Region]) -> Vec<(u32, Vec<u8>)> {
-    let Ok(Parsed::Dataset { mut object, .. }) = dicom_file::parse(bytes, MAX_INFLATED) else {
+    let Ok(Parsed::Dataset { mut object, .. }) = file::parse(bytes, MAX_INFLATED) else {
         return Vec::new();
     };
     let Ok(geometry) = Geometry::from_header(&object) else {

@@ -1,40 +1,7 @@
-//! `inspect`: one file's elements at every depth with the action the profile takes on each,
-//! the layer that chose it, and the value before and after. This is the one view of original
-//! values; the CLI shows it only on a terminal unless forced.
+//! `inspect`'s table on a terminal.
 
-use crate::actions::{Deidentifier, TraceRow};
-use crate::dicom_file::{self, Parsed};
-use crate::verify::needles::keyword;
-
-/// One file, traced.
-pub struct Inspection {
-    pub transfer_syntax: String,
-    pub rows: Vec<TraceRow>,
-}
-
-/// Parse and trace one file's bytes. Errors are fixed texts that name no value.
-pub fn inspect(
-    deidentifier: &Deidentifier,
-    bytes: &[u8],
-    max_inflated: u64,
-) -> Result<Inspection, String> {
-    match dicom_file::parse(bytes, max_inflated).map_err(|e| e.to_string())? {
-        Parsed::Dataset {
-            object,
-            transfer_syntax,
-        } => {
-            let (_, _, rows) = deidentifier.deidentify_traced(object);
-            Ok(Inspection {
-                transfer_syntax,
-                rows,
-            })
-        }
-        Parsed::NotDicom => Err("not a DICOM file".to_owned()),
-        Parsed::Dicomdir => {
-            Err("a DICOMDIR: `run` skips these (they hold identifiers and old paths)".to_owned())
-        }
-    }
-}
+use dicom_deid::deid::TraceRow;
+use dicom_deid::dicom::values::keyword;
 
 /// How an action is coloured on a terminal: removals red, emptied/dummied yellow, kept plain,
 /// rewritten (uid, hash, shift, clean, …) cyan.

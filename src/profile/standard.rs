@@ -9,11 +9,16 @@ use std::sync::LazyLock;
 
 use dicom_core::Tag;
 
-use crate::actions::Action;
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::mem::InMemDicomObject;
 
-const TABLE_E1_1: &str = include_str!("../profiles/standard/table-e1-1.csv");
-const SAFE_PRIVATE: &str = include_str!("../profiles/standard/safe-private.csv");
-const CID_7050: &str = include_str!("../profiles/standard/cid7050.csv");
+use crate::profile::Action;
+
+const TABLE_E1_1: &str = include_str!("../../profiles/standard/table-e1-1.csv");
+const SAFE_PRIVATE: &str = include_str!("../../profiles/standard/safe-private.csv");
+const CID_7050: &str = include_str!("../../profiles/standard/cid7050.csv");
 
 /// The ten Annex E options that act on attributes (Clean Pixel Data acts on pixels).
 #[derive(
@@ -182,6 +187,29 @@ pub struct MethodCode {
     pub meaning: String,
     /// The Table E.1-1 column it goes with, or a note for the pixel options.
     pub column: String,
+}
+
+impl MethodCode {
+    /// The code as an item of DeidentificationMethodCodeSequence (scheme DCM).
+    pub fn item(&self) -> InMemDicomObject {
+        InMemDicomObject::from_element_iter([
+            DataElement::new(
+                tags::CODE_VALUE,
+                VR::SH,
+                PrimitiveValue::from(self.value.as_str()),
+            ),
+            DataElement::new(
+                tags::CODING_SCHEME_DESIGNATOR,
+                VR::SH,
+                PrimitiveValue::from("DCM"),
+            ),
+            DataElement::new(
+                tags::CODE_MEANING,
+                VR::LO,
+                PrimitiveValue::from(self.meaning.as_str()),
+            ),
+        ])
+    }
 }
 
 /// Parse a tag or mask as the tables write them: `(0010,0010)`, `(60xx,4000)`, `(50xx,xxxx)`.

@@ -6,7 +6,7 @@
 //!   still processed inside); `U` remap every UID with the keyed mapper.
 //! - `D` a non-empty value valid for the VR: text `DEIDENTIFIED`, dates `19000101`, times
 //!   `000000`, numbers 0, ages `000Y`, UIDs remapped; a sequence keeps its items, processed inside.
-//! - `C` clean: free text loses every identifying value of the file (see [`crate::clean`]);
+//! - `C` clean: free text loses every identifying value of the file (see [`crate::deid::clean`]);
 //!   dates and times shift (the Modified Dates column writes C for that); ages are capped at
 //!   `090Y`; sequences are processed inside; binary values that cannot be cleaned are emptied.
 //! - Combined codes resolve by the element's requirement in the file's IOD, at the top level of
@@ -38,165 +38,30 @@
 //! Standard attributes stored as UN (seen in real files) are re-read with the dictionary's VR
 //! when it is a text VR, so their rules apply; other UN values are kept only under `keep`.
 
-use std::borrow::Cow;
+pub mod clean;
+pub mod one_file;
+pub mod trace;
+pub mod uid;
+
 use std::collections::BTreeMap;
 
-use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_core::header::Header;
-use dicom_core::value::{C, DataSetSequence, PrimitiveValue, Value};
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
-use dicom_dictionary_std::{StandardDataDictionary, tags};
+use dicom_dictionary_std::tags;
 use dicom_object::mem::{InMemDicomObject, InMemElement};
 
-use crate::clean::{self, Cleaned, Identifiers};
-use crate::dates;
-use crate::key::Key;
+use crate::deid::clean::{Cleaned, Identifiers};
+use crate::deid::uid::UidMapper;
+use crate::dicom::dates;
+use crate::dicom::values::{
+    is_free_text_vr, is_overlay_group, is_text_vr, private_creators, reinterpret_un, strings,
+    text_element, top_text,
+};
+use crate::key::{Key, Purpose};
+use crate::profile::Action;
+use crate::profile::standard::{self, AnnexOption};
 use crate::profile::{PatientIdMode, PrivatePolicy, PrivateRule, Profile, ShiftMode, Unlisted};
-use crate::standard::{self, AnnexOption};
-use crate::uid::UidMapper;
-
-/// What to do with one attribute.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    Remove,
-    Empty,
-    Dummy,
-    Keep,
-    Clean,
-    Uid,
-    Hash,
-    Shift,
-    Replace(String),
-    /// `Z/D`
-    EmptyOrDummy,
-    /// `X/Z`
-    RemoveOrEmpty,
-    /// `X/D`
-    RemoveOrDummy,
-    /// `X/Z/D`
-    RemoveOrEmptyOrDummy,
-    /// `X/Z/U*`
-    RemoveOrEmptyOrUids,
-    /// PatientID: the keyed pseudonym (or the lookup table's).
-    Pseudonym,
-    /// PatientName: the profile's template over the new PatientID.
-    PatientName,
-}
-
-impl Action {
-    /// Parse a cell of Table E.1-1. In the Modified Dates column, C means "shift".
-    pub fn parse_table_cell(cell: &str, modified_dates: bool) -> Option<Self> {
-        Some(match cell {
-            "C" if modified_dates => Action::Shift,
-            code => Action::from_code(code)?,
-        })
-    }
-
-    fn from_code(code: &str) -> Option<Self> {
-        Some(match code {
-            "X" => Action::Remove,
-            "Z" => Action::Empty,
-            "D" => Action::Dummy,
-            "K" => Action::Keep,
-            "C" => Action::Clean,
-            "U" => Action::Uid,
-            "Z/D" => Action::EmptyOrDummy,
-            "X/Z" => Action::RemoveOrEmpty,
-            "X/D" => Action::RemoveOrDummy,
-            "X/Z/D" => Action::RemoveOrEmptyOrDummy,
-            "X/Z/U*" | "X/Z/U" => Action::RemoveOrEmptyOrUids,
-            _ => return None,
-        })
-    }
-
-    fn from_name(name: &str) -> Option<Self> {
-        Some(match name {
-            "remove" => Action::Remove,
-            "empty" => Action::Empty,
-            "dummy" => Action::Dummy,
-            "keep" => Action::Keep,
-            "clean" => Action::Clean,
-            "uid" => Action::Uid,
-            "hash" => Action::Hash,
-            "shift" => Action::Shift,
-            code => Action::from_code(code)?,
-        })
-    }
-}
-
-impl std::fmt::Display for Action {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = match self {
-            Action::Remove => "remove",
-            Action::Empty => "empty",
-            Action::Dummy => "dummy",
-            Action::Keep => "keep",
-            Action::Clean => "clean",
-            Action::Uid => "uid",
-            Action::Hash => "hash",
-            Action::Shift => "shift",
-            Action::Replace(v) => return write!(f, "replace {v:?}"),
-            Action::EmptyOrDummy => "Z/D",
-            Action::RemoveOrEmpty => "X/Z",
-            Action::RemoveOrDummy => "X/D",
-            Action::RemoveOrEmptyOrDummy => "X/Z/D",
-            Action::RemoveOrEmptyOrUids => "X/Z/U*",
-            Action::Pseudonym => "pseudonym",
-            Action::PatientName => "patient-name",
-        };
-        f.write_str(text)
-    }
-}
-
-const ACTION_NAMES: &str = "remove, empty, dummy, keep, clean, uid, hash, shift, {replace: VALUE}, \
-     or a code of Table E.1-1 (X, Z, D, K, C, U, Z/D, X/Z, X/D, X/Z/D, X/Z/U*)";
-
-impl std::str::FromStr for Action {
-    type Err = String;
-
-    fn from_str(name: &str) -> Result<Self, String> {
-        Action::from_name(name)
-            .ok_or_else(|| format!("unknown action {name:?}: expected {ACTION_NAMES}"))
-    }
-}
-
-/// Reads an action name, or `{replace: VALUE}`, inside the visitor so that errors carry the
-/// position of the offending value.
-struct ActionVisitor;
-
-impl<'de> serde::de::Visitor<'de> for ActionVisitor {
-    type Value = Action;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        write!(f, "an action: {ACTION_NAMES}")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Action, E> {
-        v.parse().map_err(E::custom)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Action, A::Error> {
-        use serde::de::Error;
-        let Some((key, value)) = map.next_entry::<String, String>()? else {
-            return Err(A::Error::custom("expected {replace: VALUE}"));
-        };
-        if key != "replace" || map.next_key::<String>()?.is_some() {
-            return Err(A::Error::custom("expected {replace: VALUE}"));
-        }
-        if value.contains('\\') || value.len() > 1024 {
-            return Err(A::Error::custom(
-                "replace: a single value of at most 1024 characters, without a backslash",
-            ));
-        }
-        Ok(Action::Replace(value))
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Action {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ActionVisitor)
-    }
-}
 
 /// How many times each kind of change was made in one file, by name; no values.
 pub type ActionCounts = BTreeMap<&'static str, u64>;
@@ -399,7 +264,7 @@ impl Deidentifier {
     }
 
     fn hashed_id(&self, original: &str) -> String {
-        let mac = self.key.mac(b"pid", original.as_bytes());
+        let mac = self.key.mac(Purpose::PatientId, original.as_bytes());
         let text = data_encoding::BASE32_NOPAD.encode(&mac[..8]);
         let room = 16usize
             .saturating_sub(self.profile.patient.prefix.len())
@@ -414,7 +279,7 @@ impl Deidentifier {
     /// A keyed pseudonym of any value for the `hash` action: 16 base32 characters, which fit
     /// every text VR.
     pub fn hash_value(&self, value: &str) -> String {
-        let mac = self.key.mac(b"hash", value.trim().as_bytes());
+        let mac = self.key.mac(Purpose::Hash, value.trim().as_bytes());
         data_encoding::BASE32_NOPAD.encode(&mac[..10])
     }
 
@@ -425,7 +290,7 @@ impl Deidentifier {
             ShiftMode::None => 0,
             ShiftMode::Fixed => d.fixed_days,
             ShiftMode::PerPatient => dates::offset_in_range(
-                self.key.mac_u64(b"day", patient_key.as_bytes()),
+                self.key.mac_u64(Purpose::Day, patient_key.as_bytes()),
                 d.range_days.0,
                 d.range_days.1,
             ),
@@ -562,10 +427,7 @@ impl Deidentifier {
     /// The action for a public attribute no layer names (see the module doc).
     fn unlisted(&self, tag: Tag, vr: VR, subtree: Subtree) -> Decision<'_> {
         let options = &self.profile.options;
-        let free_text = matches!(
-            vr,
-            VR::LO | VR::LT | VR::SH | VR::ST | VR::UC | VR::UT | VR::UR | VR::AE
-        ) && !is_code_item(tag);
+        let free_text = is_free_text_vr(vr) && !is_code_item(tag);
         let (action, why) = match vr {
             _ if free_text && subtree == Subtree::Dummied => {
                 (Action::Dummy, "unlisted free text in a dummied sequence")
@@ -616,25 +478,7 @@ impl Deidentifier {
         let items: Vec<InMemDicomObject> = self
             .method_codes()
             .into_iter()
-            .map(|code| {
-                InMemDicomObject::from_element_iter([
-                    DataElement::new(
-                        tags::CODE_VALUE,
-                        VR::SH,
-                        PrimitiveValue::from(code.value.as_str()),
-                    ),
-                    DataElement::new(
-                        tags::CODING_SCHEME_DESIGNATOR,
-                        VR::SH,
-                        PrimitiveValue::from("DCM"),
-                    ),
-                    DataElement::new(
-                        tags::CODE_MEANING,
-                        VR::LO,
-                        PrimitiveValue::from(code.meaning.as_str()),
-                    ),
-                ])
-            })
+            .map(|code| code.item())
             .collect();
         out.put(DataElement::new(
             tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
@@ -675,11 +519,6 @@ pub const OVERLAY_LAYER: &str = "overlay plane removed with its OverlayData";
 const REMOVED: &str = "(removed)";
 const ABSENT: &str = "(absent)";
 
-/// Repeating groups 6000-601E (even): overlay planes.
-pub fn is_overlay_group(group: u16) -> bool {
-    (0x6000..=0x601E).contains(&group) && group.is_multiple_of(2)
-}
-
 /// A short, single-line rendering of an element's value for `inspect`: text values as they
 /// are (cut at 64 characters), binary values and sequences by size.
 pub fn describe(elem: &InMemElement) -> String {
@@ -706,39 +545,6 @@ pub fn describe(elem: &InMemElement) -> String {
         }
         Value::Primitive(p) => format!("<{} bytes>", p.to_bytes().len()),
     }
-}
-
-/// The private creators of one data set level: (group, block) → creator.
-pub fn private_creators(object: &InMemDicomObject) -> BTreeMap<(u16, u8), String> {
-    object
-        .iter()
-        .filter(|e| e.tag().0 % 2 == 1 && (0x10..=0xFF).contains(&e.tag().1))
-        .map(|e| {
-            let creator = e.to_str().map(|s| s.trim().to_owned()).unwrap_or_default();
-            ((e.tag().0, e.tag().1 as u8), creator)
-        })
-        .collect()
-}
-
-/// The trimmed text of a top-level attribute, empty when absent. A standard attribute stored
-/// as UN is read as text, as the engine re-reads it, so that (say) PatientName's template and
-/// the date offset follow the same PatientID the element itself is pseudonymised from.
-pub fn top_text(object: &InMemDicomObject, tag: Tag) -> String {
-    let text = |e: &InMemElement| {
-        e.to_str()
-            .ok()
-            .map(|s| s.trim_end_matches(['\0', ' ']).trim_start().to_owned())
-    };
-    object
-        .get(tag)
-        .and_then(|e| {
-            if e.vr() == VR::UN {
-                text(&reinterpret_un(e.clone()))
-            } else {
-                text(e)
-            }
-        })
-        .unwrap_or_default()
 }
 
 /// Counts by name while a file is processed, bumped for every element: a short list
@@ -812,7 +618,7 @@ fn gather_into(object: &InMemDicomObject, ids: &mut Identifiers, depth: usize) {
     for elem in object {
         let tag = elem.tag();
         match elem.value() {
-            Value::Sequence(seq) if depth < crate::scan::MAX_DEPTH => {
+            Value::Sequence(seq) if depth < crate::dicom::scan::MAX_DEPTH => {
                 for item in seq.items() {
                     gather_into(item, ids, depth + 1);
                 }
@@ -947,47 +753,6 @@ pub fn is_structural(tag: Tag) -> bool {
 /// The attributes of a code item (PS3.3 Table 8.8-1), which name concepts, not people.
 pub fn is_code_item(tag: Tag) -> bool {
     tag.0 == 0x0008 && matches!(tag.1, 0x0100 | 0x0102 | 0x0103 | 0x0104 | 0x0119 | 0x0120)
-}
-
-fn is_text_vr(vr: VR) -> bool {
-    matches!(
-        vr,
-        VR::AE
-            | VR::AS
-            | VR::CS
-            | VR::DA
-            | VR::DS
-            | VR::DT
-            | VR::IS
-            | VR::LO
-            | VR::LT
-            | VR::PN
-            | VR::SH
-            | VR::ST
-            | VR::TM
-            | VR::UC
-            | VR::UI
-            | VR::UR
-            | VR::UT
-    )
-}
-
-/// The string values of a primitive, padding trimmed.
-fn strings(value: &PrimitiveValue) -> Vec<String> {
-    value
-        .to_multi_str()
-        .iter()
-        .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
-        .collect()
-}
-
-fn text_element(tag: Tag, vr: VR, values: Vec<String>) -> InMemElement {
-    let value = if values.iter().all(String::is_empty) {
-        PrimitiveValue::Empty
-    } else {
-        PrimitiveValue::Strs(C::from_vec(values))
-    };
-    DataElement::new(tag, vr, value)
 }
 
 /// A valid non-empty value of the VR, or `None` where the VR has no meaningful dummy
@@ -1199,7 +964,7 @@ impl FileState<'_> {
             }
             // Kept, dummied and cleaned sequences keep their items, processed inside.
             (Action::Keep | Action::Dummy | Action::Clean, Value::Sequence(seq)) => {
-                if place.depth >= crate::scan::MAX_DEPTH {
+                if place.depth >= crate::dicom::scan::MAX_DEPTH {
                     bump(&mut self.counts, "removed");
                     return None;
                 }
@@ -1384,51 +1149,9 @@ impl FileState<'_> {
     }
 }
 
-/// The VR the standard dictionary gives a tag, when it gives exactly one.
-pub fn dictionary_vr(tag: Tag) -> Option<VR> {
-    StandardDataDictionary
-        .by_tag(tag)
-        .and_then(|e| e.vr().exact())
-}
-
-/// Re-read a standard attribute stored as UN with its dictionary VR when that is a text VR,
-/// so the profile's rule for it can act on its value.
-fn reinterpret_un(elem: InMemElement) -> InMemElement {
-    if elem.vr() != VR::UN {
-        return elem;
-    }
-    let Some(vr) = dictionary_vr(elem.tag()) else {
-        return elem;
-    };
-    if !is_text_vr(vr) {
-        return elem;
-    }
-    let Ok(bytes) = elem.to_bytes() else {
-        return elem;
-    };
-    let text: Cow<str> = String::from_utf8_lossy(&bytes);
-    let values = text
-        .split('\\')
-        .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
-        .collect();
-    text_element(elem.tag(), vr, values)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn actions_parse_from_names_and_codes() {
-        assert_eq!(Action::from_name("remove"), Some(Action::Remove));
-        assert_eq!(
-            Action::from_name("X/Z/D"),
-            Some(Action::RemoveOrEmptyOrDummy)
-        );
-        assert_eq!(Action::from_name("delete"), None);
-        assert_eq!(Action::parse_table_cell("C", true), Some(Action::Shift));
-        assert_eq!(Action::parse_table_cell("C", false), Some(Action::Clean));
-    }
 
     #[test]
     fn combined_codes_resolve_by_requirement() {

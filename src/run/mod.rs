@@ -41,6 +41,10 @@
 //!   further file would fail too, so the run stops with an error; what it finished is in the
 //!   journal and `--resume` completes it once there is room.
 
+pub mod manifest;
+pub mod merge;
+pub mod qa_report;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
@@ -52,12 +56,12 @@ use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 
-use crate::actions::{Deidentifier, Linkage};
-use crate::dicom_file::{self, Loaded};
-use crate::key::Key;
-use crate::manifest::{self, MethodInfo, ProfileInfo, Record, Status, Summary};
-use crate::process::{self, FileOutcome};
-use crate::standard;
+use crate::deid::one_file::{self, FileOutcome};
+use crate::deid::{Deidentifier, Linkage};
+use crate::dicom::file::{self, Loaded};
+use crate::key::{Key, Purpose};
+use crate::profile::standard;
+use crate::run::manifest::{MethodInfo, ProfileInfo, Record, Status, Summary};
 
 /// The state folder inside OUTPUT.
 pub const STATE_DIR: &str = ".dicom-deid";
@@ -301,11 +305,11 @@ fn canonical(path: &Path) -> Option<PathBuf> {
 
 /// The keyed id of an input path: names a file in the manifest and in messages.
 pub fn path_id(key: &Key, rel: &Path) -> String {
-    hex::encode(&key.mac(b"path", rel.as_os_str().as_encoded_bytes())[..8])
+    hex::encode(&key.mac(Purpose::Path, rel.as_os_str().as_encoded_bytes())[..8])
 }
 
 fn shard_of(key: &Key, rel: &Path, n: u32) -> u32 {
-    (key.mac_u64(b"shard", rel.as_os_str().as_encoded_bytes()) % u64::from(n)) as u32 + 1
+    (key.mac_u64(Purpose::Shard, rel.as_os_str().as_encoded_bytes()) % u64::from(n)) as u32 + 1
 }
 
 fn alternate_name(rel: &str, sha: &str) -> String {
@@ -875,7 +879,7 @@ impl Runner<'_> {
         } else {
             match open_input(&input.abs, config.max_file_size) {
                 Err(reason) => fail(Status::Failed, reason),
-                Ok((file, len)) => match dicom_file::load_file(&file, len) {
+                Ok((file, len)) => match file::load_file(&file, len) {
                     Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
                     Ok(loaded) => self.deidentify(input, &loaded)?,
                 },
@@ -892,8 +896,8 @@ impl Runner<'_> {
     fn linkage_of(&self, input: &Input) -> Option<Linkage> {
         let config = self.config;
         let (file, len) = open_input(&input.abs, config.max_file_size).ok()?;
-        let loaded = dicom_file::load_file(&file, len).ok()?;
-        match process::process_loaded(&config.deidentifier, &loaded, config.max_file_size) {
+        let loaded = file::load_file(&file, len).ok()?;
+        match one_file::process_loaded(&config.deidentifier, &loaded, config.max_file_size) {
             FileOutcome::Written(output) => Some(output.linkage),
             _ => None,
         }
@@ -910,7 +914,7 @@ impl Runner<'_> {
             reused: false,
         };
         let output =
-            match process::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
+            match one_file::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
                 FileOutcome::Written(output) => output,
                 FileOutcome::Skipped(reason) => return Ok(fail(Status::Skipped, reason)),
                 FileOutcome::Failed(reason) => return Ok(fail(Status::Failed, reason)),
@@ -940,7 +944,7 @@ impl Runner<'_> {
                 return Ok(fail(Status::Failed, reason));
             }
         };
-        let process::Output {
+        let one_file::Output {
             rel_path,
             transfer_syntax,
             counts,
@@ -979,7 +983,7 @@ impl Runner<'_> {
     fn write_temp(
         &self,
         input: &Input,
-        output: &process::Output,
+        output: &one_file::Output,
         loaded: &Loaded<'_>,
     ) -> io::Result<(String, u64)> {
         let folder = Path::new(&output.rel_path)
@@ -1408,11 +1412,11 @@ mod tests {
 
     #[test]
     fn path_parts_are_sanitised() {
-        assert_eq!(process::sanitize("PAT-ABC", "x"), "PAT-ABC");
-        assert_eq!(process::sanitize("../etc", "x"), ".._etc");
-        assert_eq!(process::sanitize("..", "x"), "x");
-        assert_eq!(process::sanitize("a b/c", "x"), "a_b_c");
-        assert_eq!(process::sanitize("", "x"), "x");
+        assert_eq!(one_file::sanitize("PAT-ABC", "x"), "PAT-ABC");
+        assert_eq!(one_file::sanitize("../etc", "x"), ".._etc");
+        assert_eq!(one_file::sanitize("..", "x"), "x");
+        assert_eq!(one_file::sanitize("a b/c", "x"), "a_b_c");
+        assert_eq!(one_file::sanitize("", "x"), "x");
         assert_eq!(
             alternate_name("a/b/c.dcm", "0123456789abcdef"),
             "a/b/c_0123456789ab.dcm"

@@ -2,6 +2,8 @@
 //! maps outcomes to exit codes (0 all written or deliberately skipped, 1 some files failed or
 //! were quarantined, 2 nothing was done).
 
+mod inspect;
+
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,17 +11,17 @@ use std::process::ExitCode;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::actions::Deidentifier;
-use crate::inspect;
-use crate::key::{KEY_FILE_ENV, Key, KeySource};
-use crate::manifest::{Record, Status, Summary};
-use crate::pipeline::{self, Fsync, Reporter, RunConfig, Shard, ShardFromEnv};
-use crate::profile::{self, Profile};
-use crate::qa;
-use crate::verify::{self, Check, VerifyConfig};
+use dicom_deid::deid::Deidentifier;
+use dicom_deid::deid::trace;
+use dicom_deid::key::{KEY_FILE_ENV, Key, KeySource};
+use dicom_deid::profile::{self, Profile};
+use dicom_deid::run::manifest::{Record, Status, Summary};
+use dicom_deid::run::qa_report;
+use dicom_deid::run::{self, Fsync, Reporter, RunConfig, Shard, ShardFromEnv};
+use dicom_deid::verify::{self, Check, VerifyConfig};
 
 /// The profile format's JSON Schema, for editors (`profile schema`).
-pub const PROFILE_SCHEMA: &str = include_str!("../profiles/profile.schema.json");
+pub const PROFILE_SCHEMA: &str = include_str!("../../profiles/profile.schema.json");
 
 /// Whether to colour text for a stream: only on a terminal, never with NO_COLOR set (any
 /// non-empty value), always with CLICOLOR_FORCE unless NO_COLOR says otherwise.
@@ -340,7 +342,7 @@ fn profile_error(e: profile::ProfileError) -> String {
 }
 
 /// A key error, with what to do next.
-fn key_error(e: crate::key::KeyError) -> String {
+fn key_error(e: dicom_deid::key::KeyError) -> String {
     format!(
         "{e}\n  (`dicom-deid keygen FILE` writes a new key; keep the run's key to get the same output again)"
     )
@@ -406,7 +408,7 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
     };
     let show_bar = !quiet && std::io::stderr().is_terminal();
     let reporter = TerminalReporter::new(show_bar, verbosity, args.dry_run);
-    let outcome = pipeline::run(&config, &reporter).map_err(|e| e.to_string())?;
+    let outcome = run::run(&config, &reporter).map_err(|e| e.to_string())?;
     reporter.bar.finish_and_clear();
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -427,7 +429,7 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
         outcome.summary.exit_code() as u8
     };
     if let Some(report) = &args.qa_report
-        && let Err(e) = qa::write(report, &config.output, &config.manifest_path())
+        && let Err(e) = qa_report::write(report, &config.output, &config.manifest_path())
     {
         eprintln!(
             "dicom-deid: error: cannot write --qa-report {}: {e}",
@@ -445,7 +447,7 @@ fn jobs_or_cores(jobs: Option<usize>) -> usize {
 
 /// `summary`: check the shards of a run and merge them.
 fn summary(args: SummaryArgs) -> Result<ExitCode, String> {
-    let merged = crate::summary::summarize(&args.output, jobs_or_cores(args.jobs))
+    let merged = dicom_deid::run::merge::summarize(&args.output, jobs_or_cores(args.jobs))
         .map_err(|e| e.to_string())?;
     if args.json {
         let mut stdout = std::io::stdout().lock();
@@ -457,7 +459,7 @@ fn summary(args: SummaryArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::from(merged.exit_code() as u8))
 }
 
-fn human_merged(m: &crate::summary::Merged, output: &std::path::Path) -> String {
+fn human_merged(m: &dicom_deid::run::merge::Merged, output: &std::path::Path) -> String {
     let mut text = match &m.summary {
         Some(s) => format!("{} shards reported; {}", m.shards.len(), human_summary(s)),
         None => "no shard summary could be read".to_owned(),
@@ -465,8 +467,8 @@ fn human_merged(m: &crate::summary::Merged, output: &std::path::Path) -> String 
     if m.problems_total == 0 {
         text.push_str(&format!(
             "\nthe shards make up one whole run: wrote {} and {}",
-            output.join(pipeline::MANIFEST).display(),
-            output.join(pipeline::SUMMARY).display()
+            output.join(run::MANIFEST).display(),
+            output.join(run::SUMMARY).display()
         ));
     } else {
         text.push_str(&format!(
@@ -771,7 +773,7 @@ fn inspect_command(args: InspectArgs) -> Result<ExitCode, String> {
     }
     let bytes = std::fs::read(&args.file).map_err(|e| format!("{}: {e}", args.file.display()))?;
     let deidentifier = Deidentifier::new(profile, key);
-    let inspection = inspect::inspect(&deidentifier, &bytes, args.max_file_size)
+    let inspection = trace::inspect(&deidentifier, &bytes, args.max_file_size)
         .map_err(|e| format!("{}: {e}", args.file.display()))?;
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(

@@ -142,15 +142,20 @@ pub struct Layout {
     pub undefined_length_un: bool,
 }
 
-const ITEM: u32 = 0xFFFE_E000;
-const ITEM_END: u32 = 0xFFFE_E00D;
-const SEQUENCE_END: u32 = 0xFFFE_E0DD;
-const DELIMITER_GROUP: u32 = 0xFFFE;
+const ITEM: u32 = as_u32(super::ITEM);
+const ITEM_END: u32 = as_u32(super::ITEM_DELIMITER);
+const SEQUENCE_END: u32 = as_u32(super::SEQUENCE_DELIMITER);
+const DELIMITER_GROUP: u32 = super::ITEM.0 as u32;
 const PIXEL_DATA: u32 = 0x7FE0_0010;
 const MEDIA_STORAGE_SOP_CLASS: u32 = 0x0002_0002;
 const TRANSFER_SYNTAX: u32 = 0x0002_0010;
 const DIRECTORY_RECORDS: u32 = 0x0004_1220;
 const UNDEFINED: u32 = u32::MAX;
+
+/// A tag as the scan compares it: group in the high half.
+const fn as_u32(tag: dicom_core::Tag) -> u32 {
+    ((tag.0 as u32) << 16) | tag.1 as u32
+}
 const DICOMDIR_CLASS: &[u8] = b"1.2.840.10008.1.3.10";
 const PREAMBLE: usize = 132;
 /// Leading elements tried per candidate encoding when a file has no meta.

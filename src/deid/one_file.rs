@@ -1,7 +1,7 @@
 //! One file, start to end: bytes in, a de-identified Part 10 file (or the reason there is
 //! none) out. No shared state, so the pipeline, tests, benches and fuzz targets all call the
 //! same function: [`process_bytes`] for a file in memory, [`process_loaded`] for one that
-//! [`dicom_file::load_file`] read as far as needed, whose pixel data the caller copies.
+//! [`file::load_file`] read as far as needed, whose pixel data the caller copies.
 
 use std::io::{self, Write};
 use std::ops::Range;
@@ -11,8 +11,9 @@ use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 use sha2::{Digest, Sha256};
 
-use crate::actions::{ActionCounts, Deidentifier, Linkage, top_text as text};
-use crate::dicom_file::{self, Loaded, Parsed};
+use crate::deid::{ActionCounts, Deidentifier, Linkage};
+use crate::dicom::file::{self, Loaded, Parsed};
+use crate::dicom::values::top_text as text;
 use crate::pixel::{self, FrameMask, PixelReport, Plan};
 
 /// A de-identified file, ready to be written.
@@ -110,7 +111,7 @@ pub enum FileOutcome {
 
 /// Parse, de-identify and encode one file's bytes. `max_inflated` caps a deflated data set.
 pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u64) -> FileOutcome {
-    let loaded = dicom_file::load_bytes(bytes);
+    let loaded = file::load_bytes(bytes);
     let mut outcome = process_loaded(deidentifier, &loaded, max_inflated);
     if let FileOutcome::Written(output) = &mut outcome
         && output.passage.is_some()
@@ -135,11 +136,10 @@ pub fn process_loaded(
     if loaded.is_empty() {
         return FileOutcome::Skipped("empty file".to_owned());
     }
-    let (mut object, mut transfer_syntax) =
-        match parsed(dicom_file::parse_loaded(loaded, max_inflated)) {
-            Ok(parsed) => parsed,
-            Err(outcome) => return outcome,
-        };
+    let (mut object, mut transfer_syntax) = match parsed(file::parse_loaded(loaded, max_inflated)) {
+        Ok(parsed) => parsed,
+        Err(outcome) => return outcome,
+    };
     let pixel_config = &deidentifier.profile().pixel;
     let mut plan = pixel::plan(&object, &transfer_syntax, pixel_config);
     if let Plan::Quarantine(reason) = plan {
@@ -159,7 +159,7 @@ pub fn process_loaded(
             Ok(whole) => whole,
             Err(e) => return FileOutcome::Failed(format!("cannot read input ({})", e.kind())),
         };
-        (object, transfer_syntax) = match parsed(dicom_file::parse(&whole, max_inflated)) {
+        (object, transfer_syntax) = match parsed(file::parse(&whole, max_inflated)) {
             Ok(parsed) => parsed,
             Err(outcome) => return outcome,
         };
@@ -192,7 +192,7 @@ pub fn process_loaded(
         Plan::Untouched | Plan::Quarantine(_) => (object, transfer_syntax, None),
     };
     let rel_path = output_rel_path(&object);
-    match dicom_file::encode_spliced(object, &transfer_syntax, splice) {
+    match file::encode_spliced(object, &transfer_syntax, splice) {
         Ok((bytes, gap)) => FileOutcome::Written(Box::new(Output {
             bytes,
             passage: gap.zip(loaded.pixel_range()).map(|(at, range)| Passage {
@@ -212,7 +212,7 @@ pub fn process_loaded(
 
 /// The data set of a parse, or how the file ends when there is none.
 fn parsed(
-    result: Result<Parsed, dicom_file::FileError>,
+    result: Result<Parsed, file::FileError>,
 ) -> Result<(InMemDicomObject, String), FileOutcome> {
     match result {
         Ok(Parsed::NotDicom) => Err(FileOutcome::Skipped("not DICOM".to_owned())),

@@ -1,7 +1,7 @@
 //! Confidentiality profiles: the YAML format, `extends` chains, and compilation into the
-//! effective rule table that [`crate::actions`] applies.
+//! effective rule table that [`crate::deid`] applies.
 //!
-//! Every profile starts from Table E.1-1 (see [`crate::standard`]). Layers apply in order, each
+//! Every profile starts from Table E.1-1 (see [`crate::profile::standard`]). Layers apply in order, each
 //! overriding the one before for the attributes it names:
 //! 1. the table's basic column;
 //! 2. the options' columns: retain options first, then clean options (so where both speak, the
@@ -12,6 +12,13 @@
 //!
 //! All validation happens while the YAML is read, so every error carries the file, line and
 //! column of the offending key or value.
+
+pub mod action;
+pub mod pixel;
+pub mod standard;
+pub mod when;
+
+pub use action::Action;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
@@ -25,16 +32,18 @@ use dicom_dictionary_std::StandardDataDictionary;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::actions::Action;
-use crate::pixel::{PixelConfig, PixelSpec};
-use crate::standard::{self, AnnexOption, Selector};
-use crate::uid;
+use crate::dicom::uid;
+use crate::profile::pixel::{PixelConfig, PixelSpec};
+use crate::profile::standard::{AnnexOption, Selector};
 
 /// The profiles shipped with the tool, usable by name from any folder.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("basic", include_str!("../profiles/basic.yaml")),
-    ("ml-dataset", include_str!("../profiles/ml-dataset.yaml")),
-    ("safe-harbor", include_str!("../profiles/safe-harbor.yaml")),
+    ("basic", include_str!("../../profiles/basic.yaml")),
+    ("ml-dataset", include_str!("../../profiles/ml-dataset.yaml")),
+    (
+        "safe-harbor",
+        include_str!("../../profiles/safe-harbor.yaml"),
+    ),
 ];
 
 /// The profile used when none is named.
@@ -97,9 +106,9 @@ pub struct UidSpec {
 pub struct UidRoot(pub String);
 
 impl FromStr for UidRoot {
-    type Err = String;
+    type Err = uid::RootError;
 
-    fn from_str(root: &str) -> Result<Self, String> {
+    fn from_str(root: &str) -> Result<Self, uid::RootError> {
         uid::check_root(root)?;
         Ok(UidRoot(root.to_owned()))
     }
@@ -254,7 +263,7 @@ impl FromStr for AttrSelector {
 /// with the line and column of the offending scalar.
 pub(crate) struct ParseVisitor<T>(pub std::marker::PhantomData<T>);
 
-impl<T: FromStr<Err = String>> serde::de::Visitor<'_> for ParseVisitor<T> {
+impl<T: FromStr<Err: std::fmt::Display>> serde::de::Visitor<'_> for ParseVisitor<T> {
     type Value = T;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {

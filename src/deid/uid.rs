@@ -7,36 +7,8 @@
 //! UID in every file, run and shard; well-known UIDs (`1.2.840.10008.*`: transfer syntaxes, SOP
 //! classes, coding schemes) are never remapped.
 
-use crate::key::Key;
-
-/// The UUID-derived root of PS3.5 B.2.
-pub const UUID_ROOT: &str = "2.25";
-
-/// The longest root we accept: it leaves at least 23 digits (76 bits) for the hash.
-pub const MAX_ROOT_LEN: usize = 40;
-
-/// The prefix of UIDs defined by the DICOM standard itself.
-const DICOM_ROOT: &str = "1.2.840.10008.";
-
-/// The longest a UI value may be (PS3.5 9.1).
-pub const MAX_UID_LEN: usize = 64;
-
-/// True when `uid` is a syntactically valid UID: dot-separated decimal components without
-/// leading zeros, at most 64 characters.
-pub fn is_valid(uid: &str) -> bool {
-    !uid.is_empty()
-        && uid.len() <= MAX_UID_LEN
-        && uid.split('.').all(|c| {
-            !c.is_empty()
-                && c.bytes().all(|b| b.is_ascii_digit())
-                && (c.len() == 1 || !c.starts_with('0'))
-        })
-}
-
-/// True for UIDs the standard defines, which identify no one and must stay as they are.
-pub fn is_well_known(uid: &str) -> bool {
-    uid.starts_with(DICOM_ROOT)
-}
+use crate::dicom::uid::{MAX_UID_LEN, UUID_ROOT, is_well_known};
+use crate::key::{Key, Purpose};
 
 /// Remaps UIDs under one root with one key.
 #[derive(Debug, Clone)]
@@ -46,7 +18,7 @@ pub struct UidMapper {
 }
 
 impl UidMapper {
-    /// `root` must already be validated with [`check_root`].
+    /// `root` must already be validated with [`crate::dicom::uid::check_root`].
     pub fn new(key: Key, root: &str) -> Self {
         UidMapper {
             key,
@@ -61,7 +33,7 @@ impl UidMapper {
         if original.is_empty() || is_well_known(original) {
             return original.to_owned();
         }
-        let mac = self.key.mac(b"uid", original.as_bytes());
+        let mac = self.key.mac(Purpose::Uid, original.as_bytes());
         let mut bits = u128::from_be_bytes(mac[..16].try_into().expect("16 bytes"));
         if self.root == UUID_ROOT {
             bits = (bits & !(0xF << 76)) | (0x8 << 76);
@@ -75,24 +47,10 @@ impl UidMapper {
     }
 }
 
-/// Why a configured UID root is unusable.
-pub fn check_root(root: &str) -> Result<(), String> {
-    if !is_valid(root) {
-        return Err(format!(
-            "UID root {root:?} is not a valid UID prefix (digits and dots, no leading zeros)"
-        ));
-    }
-    if root.len() > MAX_ROOT_LEN {
-        return Err(format!(
-            "UID root {root:?} is longer than {MAX_ROOT_LEN} characters: too little room is left for the hash"
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dicom::uid::is_valid;
     use proptest::prelude::*;
     use std::collections::HashSet;
 
@@ -121,15 +79,6 @@ mod tests {
         let a = mapper(UUID_ROOT).remap("1.2.3");
         let b = UidMapper::new(Key::from_bytes([43; 32]), UUID_ROOT).remap("1.2.3");
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn roots_are_checked() {
-        assert!(check_root("2.25").is_ok());
-        assert!(check_root("1.2.826.0.1.3680043.10.543").is_ok());
-        assert!(check_root("1.02").is_err());
-        assert!(check_root("1..2").is_err());
-        assert!(check_root(&"1.2".repeat(20)).is_err());
     }
 
     #[test]

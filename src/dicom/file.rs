@@ -1,7 +1,7 @@
 //! Reading a DICOM file from bytes and writing a de-identified one, with every fault turned
 //! into a [`FileError`] that names no value.
 //!
-//! Bytes are validated by [`crate::scan`] before dicom-rs sees them, because dicom-rs trusts
+//! Bytes are validated by [`crate::dicom::scan`] before dicom-rs sees them, because dicom-rs trusts
 //! declared lengths (a hostile 5 KB file can make it allocate gigabytes, which aborts the
 //! process). Deflated data sets are inflated here under a size cap, then scanned like the rest.
 //! Panics inside dicom-rs are caught and reported as a failure of that one file.
@@ -34,9 +34,9 @@ use dicom_parser::dataset::{DataSetWriter, DataToken, IntoTokens};
 use dicom_parser::stateful::encode::StatefulEncoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
-use crate::reader;
-use crate::scan::{self, Encoding, ScanError};
-use crate::uid;
+use crate::dicom::reader;
+use crate::dicom::scan::{self, Encoding, ScanError};
+use crate::dicom::uid;
 
 /// Explicit VR Big Endian: retired from the standard, still found in archives.
 const EXPLICIT_VR_BIG_ENDIAN: &str = "1.2.840.10008.1.2.2";
@@ -494,7 +494,7 @@ impl<'a> Loaded<'a> {
     /// Write the bytes `range` of the input file (the pixel data element an [`Output`] of
     /// this file leaves out) to `out`, from memory or streamed from the file.
     ///
-    /// [`Output`]: crate::process::Output
+    /// [`Output`]: crate::deid::one_file::Output
     ///
     /// # Errors
     /// A read error of the input, a write error of `out`, or a file that changed size.

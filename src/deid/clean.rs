@@ -43,6 +43,8 @@ use std::ops::Range;
 use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
+
+use crate::dicom::dates::{MONTH_NAMES, month_pattern, parse_da};
 use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
 
@@ -118,27 +120,12 @@ const CJK: &[(char, char)] = &[
     ('\u{20000}', '\u{3134F}'),
 ];
 
-const MONTHS: [&str; 12] = [
-    "jan(?:uary)?",
-    "feb(?:ruary)?",
-    "mar(?:ch)?",
-    "apr(?:il)?",
-    "may",
-    "june?",
-    "july?",
-    "aug(?:ust)?",
-    "sep(?:t(?:ember)?)?",
-    "oct(?:ober)?",
-    "nov(?:ember)?",
-    "dec(?:ember)?",
-];
-
 /// E-mail addresses, six-digit runs and dates of any day, built once per process.
 static GENERIC: LazyLock<Regex> = LazyLock::new(|| {
     let day = "(?:0?[1-9]|[12][0-9]|3[01])";
     let mon = "(?:0?[1-9]|1[0-2])";
     let year = "(?:1[89]|2[01])[0-9]{2}";
-    let name = MONTHS.join("|");
+    let name = MONTH_NAMES.map(month_pattern).join("|");
     let patterns = [
         r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+".to_owned(),
         r"\d{6,}".to_owned(),
@@ -767,7 +754,7 @@ fn date_pattern((year, month, day): (u16, u8, u8)) -> String {
     };
     let (d, m) = (optional_zero(day), optional_zero(month));
     let y = format!("(?:{year:04}|'?{:02})", year % 100);
-    let name = MONTHS[usize::from(month) - 1];
+    let name = month_pattern(MONTH_NAMES[usize::from(month) - 1]);
     let ord = "(?:st|nd|rd|th)?";
     [
         format!("{year:04}{month:02}{day:02}"),
@@ -778,17 +765,6 @@ fn date_pattern((year, month, day): (u16, u8, u8)) -> String {
         format!(r"{name}\.?[-/\s]*{d}{ord}(?:,?[-/.\s]*{y})?"),
     ]
     .join("|")
-}
-
-fn parse_da(value: &str) -> Option<(u16, u8, u8)> {
-    let digits = value.replace('.', "");
-    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let year = digits[..4].parse().ok()?;
-    let month = digits[4..6].parse().ok()?;
-    let day = digits[6..].parse().ok()?;
-    ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((year, month, day))
 }
 
 pub(crate) fn is_cjk(c: char) -> bool {

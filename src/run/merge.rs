@@ -23,8 +23,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{self, Record, Status, Summary};
-use crate::pipeline::{self, MANIFEST, STATE_DIR, SUMMARY, Shard};
+use crate::run::manifest::{self, Record, Status, Summary};
+use crate::run::{self, MANIFEST, STATE_DIR, SUMMARY, Shard};
 
 /// At most this many problems are listed (all are counted): a shard that died early can leave
 /// thousands of unlisted files, and the list must stay readable.
@@ -455,8 +455,7 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
         merged.written = true;
         let write = |name: &str, bytes: &[u8]| {
             let path = output.join(name);
-            pipeline::write_atomic(&path, bytes)
-                .map_err(|source| SummaryError::Write { path, source })
+            run::write_atomic(&path, bytes).map_err(|source| SummaryError::Write { path, source })
         };
         write(MANIFEST, &manifest::to_jsonl(&records))?;
         let mut text = serde_json::to_vec_pretty(&merged).expect("the summary serializes");

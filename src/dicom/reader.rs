@@ -24,6 +24,7 @@
 //! keeps defined ones): the de-identification engine rebuilds every item anyway.
 //! `tests/reader.rs` holds the objects to dicom-rs's on every corpus and sample file.
 
+use super::{ITEM, ITEM_DELIMITER, SEQUENCE_DELIMITER};
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry, VirtualVr};
 use dicom_core::header::Length;
 use dicom_core::value::{C, DataSetSequence, PrimitiveValue, Value};
@@ -35,10 +36,6 @@ use dicom_object::mem::InMemDicomObject;
 
 /// Deeper nesting is left to dicom-rs (the scanner refuses more than 64 levels anyway).
 const MAX_DEPTH: usize = 128;
-
-const ITEM: Tag = Tag(0xFFFE, 0xE000);
-const ITEM_DELIMITER: Tag = Tag(0xFFFE, 0xE00D);
-const SEQUENCE_DELIMITER: Tag = Tag(0xFFFE, 0xE0DD);
 
 /// Read a data set in `ts` starting in character set `charset`, as dicom-rs's
 /// `read_dataset_with_ts_cs` would; `None` where this reader declines (see the module doc).

@@ -40,6 +40,46 @@ use DateError::{Malformed, OutOfRange};
 use chrono::{Datelike, Days, NaiveDate};
 use std::fmt;
 
+/// The English month names, January first: free text spells dates with them.
+pub const MONTH_NAMES: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+/// A regular expression (lower case) for a month name as free text writes it: whole, or its
+/// first three letters, and September also as "sept".
+pub fn month_pattern(name: &str) -> String {
+    let (short, rest) = name.split_at(3);
+    match (name, rest) {
+        ("september", _) => "sep(?:t(?:ember)?)?".to_owned(),
+        (_, "") => short.to_owned(),
+        _ => format!("{short}(?:{rest})?"),
+    }
+}
+
+/// A DA value's year, month and day; the ACR-NEMA form `YYYY.MM.DD` is accepted. Only the
+/// month and day ranges are checked (1-12, 1-31), which is all a search for the date needs.
+pub fn parse_da(value: &str) -> Option<(u16, u8, u8)> {
+    let digits = value.replace('.', "");
+    if digits.len() != 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year = digits[..4].parse().ok()?;
+    let month = digits[4..6].parse().ok()?;
+    let day = digits[6..].parse().ok()?;
+    ((1..=12).contains(&month) && (1..=31).contains(&day)).then_some((year, month, day))
+}
+
 /// Why a value could not be shifted. Holds only a kind, never the value,
 /// because the value may be PHI and errors end up in logs and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

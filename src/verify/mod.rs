@@ -51,19 +51,19 @@ use rayon::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::actions::{
-    Action, DUMMY_TEXT, Deidentifier, Iod, Place, dictionary_vr, is_code_item, private_creators,
-    top_text,
-};
-use crate::dicom_file::{self, Parsed};
+use crate::deid::{DUMMY_TEXT, Deidentifier, Iod, Place, is_code_item};
+use crate::dicom::file::{self, Parsed};
+use crate::dicom::scan::{self, Encoding};
+use crate::dicom::uid;
+use crate::dicom::values::keyword;
+use crate::dicom::values::{dictionary_vr, is_free_text_vr, private_creators, top_text};
 use crate::key::Key;
-use crate::manifest::{self, Status, Summary};
-use crate::pipeline::{self, STATE_DIR};
+use crate::profile::Action;
 use crate::profile::{PatientIdMode, Profile};
-use crate::scan::{self, Encoding};
-use crate::uid;
+use crate::run::manifest::{self, Status, Summary};
+use crate::run::{self, STATE_DIR};
 use layout::Class;
-use needles::{Matcher, Needles, is_free_text_vr, keyword};
+use needles::{Matcher, Needles};
 
 /// What `verify` needs; the CLI builds it from arguments.
 pub struct VerifyConfig {
@@ -281,7 +281,7 @@ fn gather(deidentifier: &Deidentifier, input: &Path, max: u64) -> (Needles, u64)
                 return None;
             }
             let bytes = std::fs::read(path).ok()?;
-            match dicom_file::parse(&bytes, max) {
+            match file::parse(&bytes, max) {
                 Ok(Parsed::Dataset { object, .. }) => Some(Needles::gather(deidentifier, &object)),
                 _ => None,
             }
@@ -382,7 +382,7 @@ fn check_manifests(
         (Some(key), Some(input)) => {
             let ids: BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
             for (rel, _) in files_under(input) {
-                let id = pipeline::path_id(key, Path::new(&rel));
+                let id = run::path_id(key, Path::new(&rel));
                 if !ids.contains(id.as_str()) {
                     report.findings.push(finding(
                         "manifest.jsonl",
@@ -484,7 +484,7 @@ impl Checker<'_> {
             }
             return (false, check.findings);
         }
-        match dicom_file::parse(&bytes, self.max_file_size) {
+        match file::parse(&bytes, self.max_file_size) {
             Ok(Parsed::Dataset { object, .. }) => {
                 self.check_dicom(&mut check, &bytes, &object);
                 (true, check.findings)
@@ -539,7 +539,7 @@ impl Checker<'_> {
         let mut searchable = bytes[..dataset_offset].to_vec();
         let inflated = layout.encoding == Encoding::DeflatedExplicitLE;
         if inflated {
-            match dicom_file::inflate(&bytes[dataset_offset..], self.max_file_size) {
+            match file::inflate(&bytes[dataset_offset..], self.max_file_size) {
                 Ok(data) => searchable.extend(data),
                 Err(_) => searchable.extend_from_slice(&bytes[dataset_offset..]),
             }
@@ -784,7 +784,7 @@ impl Checker<'_> {
                             if let Some(hit) = self.matcher.and_then(|m| m.uid(&v)) {
                                 check.push(attribute.clone(), Check::Leak, hit.to_string());
                             }
-                        } else if is_free_text_vr(vr) {
+                        } else if vr == VR::PN || is_free_text_vr(vr) {
                             check.leaks_in_text(&attribute, &v, vr);
                         }
                     }
