@@ -170,6 +170,26 @@ struct InspectArgs {
     max_file_size: u64,
 }
 
+/// `--fsync`, as [`Fsync`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum FsyncArg {
+    /// Once, at the end of the run, before the manifest and summary are written (one
+    /// `syncfs` of OUTPUT's filesystem). A crash of the machine mid-run may lose files that
+    /// the journal lists; `--resume` notices (it checks every output's hash) and redoes them.
+    End,
+    /// Every file before its rename, as it lands (much slower on busy or network disks).
+    Each,
+}
+
+impl From<FsyncArg> for Fsync {
+    fn from(arg: FsyncArg) -> Fsync {
+        match arg {
+            FsyncArg::End => Fsync::End,
+            FsyncArg::Each => Fsync::Each,
+        }
+    }
+}
+
 #[derive(Args)]
 struct RunArgs {
     /// The folder to read (a PACS export); never modified.
@@ -222,8 +242,8 @@ struct RunArgs {
     /// When written files are forced to the disk: `end` (one sync before the manifest is
     /// written; a machine crash mid-run can lose files, which --resume detects and redoes) or
     /// `each` (every file before its rename).
-    #[arg(long, value_enum, default_value_t = Fsync::End)]
-    fsync: Fsync,
+    #[arg(long, value_enum, default_value_t = FsyncArg::End)]
+    fsync: FsyncArg,
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     json: bool,
@@ -404,7 +424,7 @@ fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, String> {
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
         max_file_size: args.max_file_size,
-        fsync: args.fsync,
+        fsync: args.fsync.into(),
     };
     let show_bar = !quiet && std::io::stderr().is_terminal();
     let reporter = TerminalReporter::new(show_bar, verbosity, args.dry_run);

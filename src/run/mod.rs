@@ -146,7 +146,7 @@ impl ShardFromEnv {
 
 /// `--fsync`: when written files are forced to the disk. Either way each file is written to
 /// a temp name and renamed, so no output is ever seen half-written by a reader.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Fsync {
     /// Once, at the end of the run, before the manifest and summary are written (one
     /// `syncfs` of OUTPUT's filesystem). A crash of the machine mid-run may lose files that
