@@ -182,7 +182,7 @@ pub fn process_loaded(
         Plan::Mask(mask) => {
             match pixel::apply(object, &transfer_syntax, &mask, pixel_config.fill) {
                 Ok((object, ts, report)) => (object, ts, Some(report)),
-                Err(reason) => return FileOutcome::Quarantined(reason),
+                Err(reason) => return FileOutcome::Quarantined(reason.to_string()),
             }
         }
         Plan::KeptUnmasked => {

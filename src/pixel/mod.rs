@@ -11,7 +11,6 @@ pub mod codec;
 pub mod detect;
 pub mod frames;
 
-use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use dicom_core::value::{DataSetSequence, PrimitiveValue};
@@ -153,15 +152,25 @@ pub struct PixelReport {
 /// The name the detector goes by in the manifest.
 pub const DETECTOR: &str = "detector";
 
+/// Why a file that must be masked cannot be: it is then quarantined with this reason.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskError {
+    #[error("pixel data must be masked but {0}")]
+    Decode(#[from] codec::DecodeError),
+    #[error("pixel data must be masked but {0}")]
+    Geometry(#[from] GeometryError),
+    #[error("pixel masking crashed on this file")]
+    Panic,
+}
+
 /// Mask the de-identified `object` (read in `ts`) as planned. Returns the object, the
-/// transfer syntax to write it in, and the report; or the reason to quarantine it.
+/// transfer syntax to write it in, and the report.
 pub fn apply(
     object: InMemDicomObject,
     ts: &str,
     plan: &MaskPlan,
     fill: Fill,
-) -> Result<(InMemDicomObject, String, PixelReport), String> {
-    let must = |e: &dyn fmt::Display| format!("pixel data must be masked but {e}");
+) -> Result<(InMemDicomObject, String, PixelReport), MaskError> {
     let (masked_by, mut regions) = plan.rules();
     let mut report = PixelReport {
         masked_by,
@@ -169,12 +178,12 @@ pub fn apply(
     };
     let (mut object, mut frames) = if codec::is_encapsulated(&object) {
         let (object, decoded) = codec::decode(object, ts, &plan.geometry);
-        let decoded = decoded.map_err(|e| must(&e))?;
+        let decoded = decoded?;
         report.decoded_from = Some(ts.to_owned());
         (object, Frames::Decoded(decoded))
     } else {
         let mut object = object;
-        let native = NativeFrames::take(&mut object, &plan.geometry).map_err(|e| must(&e))?;
+        let native = NativeFrames::take(&mut object, &plan.geometry)?;
         (object, Frames::Native(native))
     };
     let geometry = match &frames {
@@ -200,7 +209,7 @@ pub fn apply(
         }
     }));
     if masked.is_err() {
-        return Err("pixel masking crashed on this file".to_owned());
+        return Err(MaskError::Panic);
     }
     let out_ts = match frames {
         Frames::Decoded(decoded) => codec::store_native(&mut object, ts, decoded).to_owned(),

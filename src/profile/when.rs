@@ -20,14 +20,25 @@ pub enum Pattern {
     Number(f64),
 }
 
+/// A glob the pattern syntax refuses.
+#[derive(Debug, thiserror::Error)]
+#[error("bad pattern {pattern:?}: {kind}")]
+pub struct PatternError {
+    pattern: String,
+    kind: globset::ErrorKind,
+}
+
 impl Pattern {
-    fn text(source: &str) -> Result<Self, String> {
+    fn text(source: &str) -> Result<Self, PatternError> {
         // A backslash separates DICOM values, so it is literal here, never an escape.
         let glob = GlobBuilder::new(&source.replace('\\', "\\\\"))
             .case_insensitive(true)
             .literal_separator(false)
             .build()
-            .map_err(|e| format!("bad pattern {source:?}: {}", e.kind()))?;
+            .map_err(|e| PatternError {
+                pattern: source.to_owned(),
+                kind: e.kind().clone(),
+            })?;
         Ok(Pattern::Text {
             source: source.to_owned(),
             glob: glob.compile_matcher(),
@@ -138,23 +149,28 @@ pub struct Keyword {
     pub tag: Tag,
 }
 
-impl std::str::FromStr for Keyword {
-    type Err = String;
+/// A name that is no keyword of the standard dictionary.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown attribute keyword {0:?}")]
+pub struct UnknownKeyword(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl std::str::FromStr for Keyword {
+    type Err = UnknownKeyword;
+
+    fn from_str(s: &str) -> Result<Self, UnknownKeyword> {
         StandardDataDictionary
             .by_name(s)
             .map(|e| Keyword {
                 name: s.to_owned(),
                 tag: e.tag(),
             })
-            .ok_or_else(|| format!("unknown attribute keyword {s:?}"))
+            .ok_or_else(|| UnknownKeyword(s.to_owned()))
     }
 }
 
 impl<'de> Deserialize<'de> for Keyword {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(crate::profile::ParseVisitor(std::marker::PhantomData))
+        d.deserialize_str(crate::profile::spec::ParseVisitor(std::marker::PhantomData))
     }
 }
 
