@@ -1,0 +1,140 @@
+//! Classifying a file and parsing its data set (a deflated one inflated under a cap).
+
+use std::io::Read;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_encoding::text::SpecificCharacterSet;
+use dicom_object::mem::InMemDicomObject;
+use dicom_object::meta::FileMetaTable;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use crate::dicom::reader;
+use crate::dicom::scan::{self, Encoding, ScanError};
+use crate::dicom::uid;
+
+use super::{EXPLICIT_VR_BIG_ENDIAN, FileError, Parsed, error_kind};
+
+/// Classify and parse one file's bytes. `max_inflated` caps a deflated data set.
+pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
+    if !scan::looks_like_dicom(bytes) {
+        return Ok(Parsed::NotDicom);
+    }
+    let layout = match scan::scan(bytes) {
+        Ok(layout) => layout,
+        Err(ScanError::NotDicom) => return Ok(Parsed::NotDicom),
+        Err(e) => return Err(FileError::Structure(e)),
+    };
+    if layout.is_dicomdir {
+        return Ok(Parsed::Dicomdir);
+    }
+    if layout.undefined_length_un {
+        return Err(FileError::UndefinedLengthUn);
+    }
+    let ts_uid = match (&layout.transfer_syntax, layout.encoding) {
+        (Some(ts), _) => ts.clone(),
+        (None, Encoding::ImplicitLE) => uids::IMPLICIT_VR_LITTLE_ENDIAN.to_owned(),
+        (None, Encoding::ExplicitBE) => EXPLICIT_VR_BIG_ENDIAN.to_owned(),
+        (None, _) => uids::EXPLICIT_VR_LITTLE_ENDIAN.to_owned(),
+    };
+    let data = &bytes[layout.dataset_offset as usize..];
+    let inflated;
+    let (data, read_ts) = if layout.encoding == Encoding::DeflatedExplicitLE {
+        inflated = inflate(data, max_inflated)?;
+        let inner =
+            scan::scan_dataset(&inflated, Encoding::ExplicitLE).map_err(FileError::Structure)?;
+        if inner.undefined_length_un {
+            return Err(FileError::UndefinedLengthUn);
+        }
+        (&inflated[..], uids::EXPLICIT_VR_LITTLE_ENDIAN)
+    } else {
+        (data, ts_uid.as_str())
+    };
+    let ts = TransferSyntaxRegistry
+        .get(read_ts)
+        .ok_or_else(|| FileError::UnsupportedTransferSyntax(ts_uid.clone()))?;
+    let mut object = catch_unwind(AssertUnwindSafe(|| {
+        read_dataset(data, ts, SpecificCharacterSet::default())
+    }))
+    .map_err(|_| FileError::Panic)?
+    .map_err(|e| FileError::Parse(error_kind(&e)))?;
+    if layout.transfer_syntax.is_some() {
+        let meta_start = if layout.has_preamble { 128 } else { 0 };
+        fill_sop_from_meta(&mut object, &bytes[meta_start..]);
+    }
+    Ok(Parsed::Dataset {
+        object,
+        transfer_syntax: ts_uid,
+    })
+}
+
+/// Read a data set in `ts` from `charset` on: with the direct reader where it can, else (or
+/// where it declines) with dicom-rs, which builds the same object more slowly.
+pub(super) fn read_dataset(
+    data: &[u8],
+    ts: &dicom_encoding::TransferSyntax,
+    charset: SpecificCharacterSet,
+) -> Result<InMemDicomObject, dicom_object::ReadError> {
+    match reader::read_dataset(data, ts, charset.clone()) {
+        Some(object) => Ok(object),
+        None => InMemDicomObject::read_dataset_with_ts_cs(data, ts, charset),
+    }
+}
+
+/// A data set without SOPClassUID or SOPInstanceUID takes them from the file meta, where
+/// some writers leave them only; the profile then remaps the instance UID like any other.
+pub(super) fn fill_sop_from_meta(object: &mut InMemDicomObject, meta_bytes: &[u8]) {
+    if object.get(tags::SOP_CLASS_UID).is_some() && object.get(tags::SOP_INSTANCE_UID).is_some() {
+        return;
+    }
+    let Ok(meta) = catch_unwind(AssertUnwindSafe(|| FileMetaTable::from_reader(meta_bytes))) else {
+        return;
+    };
+    let Ok(meta) = meta else {
+        return;
+    };
+    for (tag, value) in [
+        (tags::SOP_CLASS_UID, meta.media_storage_sop_class_uid()),
+        (
+            tags::SOP_INSTANCE_UID,
+            meta.media_storage_sop_instance_uid(),
+        ),
+    ] {
+        if object.get(tag).is_none() && uid::is_valid(value) {
+            object.put(DataElement::new(tag, VR::UI, PrimitiveValue::from(value)));
+        }
+    }
+}
+
+/// Inflate a deflated data set, refusing to grow past `max` bytes (deflate bombs). The buffer
+/// grows by doubling but never beyond `max + 1` bytes of capacity (`read_to_end` would double
+/// past the cap, so a bomb would hold twice the cap), and a failed allocation is this file's
+/// error, not an abort of the run.
+pub fn inflate(data: &[u8], max: u64) -> Result<Vec<u8>, FileError> {
+    let cap = usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut decoder = flate2::read::DeflateDecoder::new(data);
+    let mut out = Vec::new();
+    let mut filled = 0;
+    loop {
+        if filled == out.len() {
+            if filled >= cap {
+                return Err(FileError::Inflate(max));
+            }
+            let grown = filled.saturating_mul(2).max(64 << 10).min(cap);
+            out.try_reserve_exact(grown - filled)
+                .map_err(|_| FileError::Inflate(max))?;
+            out.resize(grown, 0);
+        }
+        match decoder.read(&mut out[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return Err(FileError::Inflate(max)),
+        }
+    }
+    out.truncate(filled);
+    Ok(out)
+}
