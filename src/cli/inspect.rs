@@ -1,7 +1,64 @@
-//! `inspect`'s table on a terminal.
+//! `inspect`: one file's trace as a table, written only to a terminal unless forced.
 
-use dicom_deid::deid::TraceRow;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use dicom_deid::deid::trace;
+use dicom_deid::deid::{Deidentifier, TraceRow};
 use dicom_deid::dicom::values::keyword;
+use dicom_deid::key::Key;
+use dicom_deid::profile::Profile;
+
+use super::args::InspectArgs;
+use super::{Error, use_color};
+
+/// `inspect FILE`.
+pub(super) fn inspect_command(args: InspectArgs) -> Result<ExitCode, Error> {
+    let terminal = std::io::stdout().is_terminal();
+    if !terminal && !args.force {
+        return Err(Error::InspectNeedsTerminal);
+    }
+    let profile = Profile::load(&args.profile).map_err(Error::Profile)?;
+    let key = match Key::find(args.key_file.as_deref()).map_err(Error::Key)? {
+        Some((key, _)) => key,
+        None => {
+            eprintln!(
+                "note: no key file found: new UIDs and pseudonyms below use a temporary key and differ from a run's (name one with --key-file)"
+            );
+            Key::generate()
+        }
+    };
+    let read_error = |source| Error::Read {
+        path: args.file.clone(),
+        source,
+    };
+    let size = std::fs::metadata(&args.file).map_err(read_error)?.len();
+    if size > args.max_file_size {
+        return Err(Error::TooLarge {
+            path: args.file.clone(),
+            max: args.max_file_size,
+        });
+    }
+    let bytes = std::fs::read(&args.file).map_err(read_error)?;
+    let deidentifier = Deidentifier::new(profile, key);
+    let inspection =
+        trace::inspect(&deidentifier, &bytes, args.max_file_size).map_err(|source| {
+            Error::Inspect {
+                path: args.file.clone(),
+                source,
+            }
+        })?;
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(
+        stdout,
+        "# {} (transfer syntax {}), profile {}",
+        args.file.display(),
+        inspection.transfer_syntax,
+        deidentifier.profile().name
+    );
+    let _ = write!(stdout, "{}", render(&inspection.rows, use_color(terminal)));
+    Ok(ExitCode::SUCCESS)
+}
 
 /// How an action is coloured on a terminal: removals red, emptied/dummied yellow, kept plain,
 /// rewritten (uid, hash, shift, clean, …) cyan.
@@ -16,7 +73,7 @@ fn action_color(action: &str) -> &'static str {
 
 /// The table as text, one element a line, nested elements prefixed with `>` per level and
 /// the item number: `>[2] (0040,A160)`.
-pub fn render(rows: &[TraceRow], color: bool) -> String {
+fn render(rows: &[TraceRow], color: bool) -> String {
     let tag_text = |r: &TraceRow| {
         let depth = r.path.len();
         let item = r

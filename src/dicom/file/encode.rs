@@ -49,7 +49,6 @@ fn required_uid(
 
 /// Encode a de-identified data set as a Part 10 file: preamble, a file meta group rebuilt
 /// from the data set (no source/sending AE titles, no private information; this tool's
-
 /// implementation UID), and the data set in `transfer_syntax`.
 pub fn encode(object: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8>, FileError> {
     let ts = TransferSyntaxRegistry
@@ -87,8 +86,6 @@ fn write_preamble_and_meta(
     meta.write(&mut *out)
         .map_err(|e| FileError::Encode(error_kind(&e)))
 }
-
-/// Files up to this size are read whole, in one read: their pixel data is still copied
 
 /// Where a writer's count of bytes written is kept, readable while the writer holds it.
 struct Tally<'a> {

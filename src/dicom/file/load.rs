@@ -20,6 +20,7 @@ use crate::dicom::scan::{self, Encoding, ScanError};
 use super::parse::{fill_sop_from_meta, read_dataset};
 use super::{EXPLICIT_VR_BIG_ENDIAN, FileError, Parsed, error_kind, parse};
 
+/// Files up to this size are read whole, in one read: their pixel data is still copied
 /// verbatim, from memory.
 const READ_WHOLE: u64 = 1 << 20;
 /// The first read of a larger file, doubled until the header before the pixel data fits.

@@ -1,0 +1,277 @@
+//! The command line's grammar: every command, argument and help text, for clap.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use dicom_deid::key::KEY_FILE_ENV;
+use dicom_deid::profile;
+use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
+
+#[derive(Parser)]
+#[command(
+    name = "dicom-deid",
+    version,
+    about = "De-identify DICOM archives with the PS3.15 Annex E confidentiality profile",
+    long_about = "De-identify DICOM archives with the PS3.15 Annex E Basic Application Level \
+Confidentiality Profile and its options: keyed UID remapping, per-patient date shifting, patient \
+pseudonyms, an audit manifest. The input tree is never modified.\n\n\
+Exit codes: 0 every file written or deliberately skipped (verify: nothing found); 1 the run \
+finished but some files failed or were quarantined (verify: problems found); 2 nothing was done \
+(bad arguments, profile or key).",
+    after_help = "Examples:
+  dicom-deid run /data/pacs-export /data/deid --profile ml-dataset
+  dicom-deid verify /data/deid --against /data/pacs-export
+  dicom-deid inspect /data/pacs-export/IM0001 --profile ml-dataset
+  dicom-deid profile show ml-dataset
+
+Colours: only on a terminal; NO_COLOR=1 turns them off."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More messages: a line per file (run), the identifying values searched by kind (verify).
+    #[arg(long, short, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors: no progress bar, no per-file messages, no summary line.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// De-identify every DICOM file under INPUT into a study tree under OUTPUT.
+    #[command(after_help = "Examples:
+  dicom-deid run /data/pacs-export /data/deid
+  dicom-deid run /data/pacs-export /data/deid --profile ml-dataset --key-file site.key
+  dicom-deid run /data/pacs-export /data/deid --resume          # finish a killed run
+  dicom-deid run /data/pacs-export /data/deid --shard 2/8 --json # one of 8 machines")]
+    Run(RunArgs),
+    /// Check an OUTPUT tree: nothing the profile removes, no identifying value of the inputs,
+    /// a manifest that accounts for every file.
+    #[command(after_help = "Examples:
+  dicom-deid verify /data/deid
+  dicom-deid verify /data/deid --against /data/pacs-export --key-file site.key
+  dicom-deid verify /data/deid --against /data/pacs-export --json > report.json
+
+A finding names the output file, the attribute and the kind of value (\"patient name\"),
+never the value itself. Exit code 0: nothing found; 1: problems found; 2: could not run.")]
+    Verify(VerifyArgs),
+    /// Show one file's elements at every depth: the action the profile takes, the layer that
+    /// chose it, and the value before and after. Shows original values: terminal only.
+    #[command(after_help = "Examples:
+  dicom-deid inspect /data/pacs-export/IM0001
+  dicom-deid inspect /data/pacs-export/IM0001 --profile my-study.yaml | less -R   # refused
+  dicom-deid inspect /data/pacs-export/IM0001 --force > audit.txt   # you take the PHI along")]
+    Inspect(InspectArgs),
+    /// List, show, check, compare confidentiality profiles, or print their JSON Schema.
+    #[command(subcommand)]
+    Profile(ProfileCommand),
+    /// Check the shards of a run in OUTPUT and merge them into one manifest.jsonl and
+    /// summary.json.
+    #[command(
+        long_about = "Check that the shards of a run (`run --shard K/N`, N runs into one OUTPUT) \
+make up one whole run, and merge their manifests and summaries into OUTPUT/manifest.jsonl and \
+OUTPUT/summary.json. Checked: every shard 1..N finished, all used the same key, profile and \
+version, no input is in two shards, no output path was recorded by two shards with different \
+bytes, every recorded output is in OUTPUT with its recorded SHA-256, and OUTPUT holds no file \
+that no manifest lists. The merged files are written only when nothing is wrong.\n\n\
+Exit codes: 0 a whole run, every file written or deliberately skipped; 1 problems were found \
+(nothing written), or some files failed or were quarantined; 2 nothing was done (no shard \
+files, unreadable OUTPUT)."
+    )]
+    #[command(after_help = "Examples:
+  dicom-deid summary /data/deid            # after every `run --shard K/N` into /data/deid
+  dicom-deid summary /data/deid --json")]
+    Summary(SummaryArgs),
+    /// Write a new random key file (64 hex characters, mode 0600).
+    #[command(after_help = "Example:
+  dicom-deid keygen /secure/site.key && dicom-deid run IN OUT --key-file /secure/site.key")]
+    Keygen {
+        /// Where to write the key; an existing file is never overwritten.
+        file: PathBuf,
+    },
+    /// Print a shell completion script.
+    #[command(after_help = "Examples:
+  dicom-deid completions bash > ~/.local/share/bash-completion/completions/dicom-deid
+  dicom-deid completions zsh > ~/.zfunc/_dicom-deid
+  dicom-deid completions fish > ~/.config/fish/completions/dicom-deid.fish")]
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    /// The OUTPUT folder of a run.
+    pub output: PathBuf,
+    /// The profile to check against (a built-in name or a YAML file). Default: the run's, as
+    /// summary.json names it.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// The run's INPUT: gather every identifying value of every input file and search every
+    /// output for it.
+    #[arg(long, value_name = "INPUT")]
+    pub against: Option<PathBuf>,
+    /// The run's key file. With --against, every input must then have a manifest record.
+    /// Default: $DICOM_DEID_KEY_FILE, else the per-user key if there is one.
+    #[arg(long, env = KEY_FILE_ENV)]
+    pub key_file: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip files larger than this many bytes (they are reported).
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    pub max_file_size: u64,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// One DICOM file.
+    pub file: PathBuf,
+    /// A built-in profile name or a YAML file.
+    #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// The key file, so that new UIDs and pseudonyms are the ones a run writes. Default:
+    /// $DICOM_DEID_KEY_FILE, else the per-user key; else a temporary key.
+    #[arg(long, env = KEY_FILE_ENV)]
+    pub key_file: Option<PathBuf>,
+    /// Write the table (with original values) even when stdout is not a terminal.
+    #[arg(long)]
+    pub force: bool,
+    /// Refuse files larger than this many bytes.
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    pub max_file_size: u64,
+}
+
+/// `--fsync`, as [`Fsync`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FsyncArg {
+    /// Once, at the end of the run, before the manifest and summary are written (one
+    /// `syncfs` of OUTPUT's filesystem). A crash of the machine mid-run may lose files that
+    /// the journal lists; `--resume` notices (it checks every output's hash) and redoes them.
+    End,
+    /// Every file before its rename, as it lands (much slower on busy or network disks).
+    Each,
+}
+
+impl From<FsyncArg> for Fsync {
+    fn from(arg: FsyncArg) -> Fsync {
+        match arg {
+            FsyncArg::End => Fsync::End,
+            FsyncArg::Each => Fsync::Each,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// The folder to read (a PACS export); never modified.
+    pub input: PathBuf,
+    /// The folder to write: OUTPUT/<PatientID>/<StudyUID>/<SeriesUID>/<SOPUID>.dcm, plus
+    /// manifest.jsonl and summary.json.
+    pub output: PathBuf,
+    /// A built-in profile name (see `profile list`) or a YAML file.
+    #[arg(long, default_value = profile::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// The key file (64 hex characters). Default: $DICOM_DEID_KEY_FILE, else a per-user key
+    /// created on first use.
+    #[arg(long, env = KEY_FILE_ENV)]
+    pub key_file: Option<PathBuf>,
+    /// Worker threads (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Finish an interrupted run: keep the files it wrote that still hash the same.
+    #[arg(long)]
+    pub resume: bool,
+    /// Do everything but write; print the manifest records on stdout.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Process only shard K of N (1-based), chosen by a keyed hash of each input path.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<Shard>,
+    /// Like --shard, with a 0-based index read from environment variable VAR: shard VAR+1 of
+    /// N. For schedulers that hand out indexes, e.g. JOB_COMPLETION_INDEX/8 in a Kubernetes
+    /// Indexed Job.
+    #[arg(long, value_name = "VAR/N", conflicts_with = "shard")]
+    pub shard_env: Option<ShardFromEnv>,
+    /// Exit 0 when the run finished even if some files failed or were quarantined (they are
+    /// still in the manifest). For scheduled shards, whose merge step reports them.
+    #[arg(long)]
+    pub exit_zero_on_file_failures: bool,
+    /// Write the original -> new identifier CSVs (id_old,id_new) into this folder. These hold
+    /// PHI: the folder must be outside INPUT and OUTPUT.
+    #[arg(long, value_name = "DIR")]
+    pub linkage: Option<PathBuf>,
+    /// Name inputs by their path (which may hold patient names) in the manifest and messages,
+    /// not only by their keyed id.
+    #[arg(long)]
+    pub manifest_paths: bool,
+    /// Follow symbolic links while walking INPUT.
+    #[arg(long)]
+    pub follow_links: bool,
+    /// Fail files larger than this many bytes (and deflated data sets inflating beyond it).
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    pub max_file_size: u64,
+    /// When written files are forced to the disk: `end` (one sync before the manifest is
+    /// written; a machine crash mid-run can lose files, which --resume detects and redoes) or
+    /// `each` (every file before its rename).
+    #[arg(long, value_enum, default_value_t = FsyncArg::End)]
+    pub fsync: FsyncArg,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write an HTML page with thumbnails of masked frames (after masking, regions outlined)
+    /// and which rule or the detector masked each file. Outside INPUT.
+    #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
+    pub qa_report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SummaryArgs {
+    /// The folder the shards wrote into.
+    pub output: PathBuf,
+    /// Threads hashing the outputs (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Print the merged summary and the problems as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ProfileCommand {
+    /// Name the built-in profiles.
+    #[command(after_help = "Example:\n  dicom-deid profile list")]
+    List,
+    /// Print the effective table of a profile: tag, keyword, action, the layer that chose it.
+    #[command(after_help = "Examples:
+  dicom-deid profile show basic
+  dicom-deid profile show my-study.yaml | grep -i description")]
+    Show {
+        /// A built-in name or a YAML file.
+        profile: String,
+    },
+    /// Validate a profile; errors name the file, line and column.
+    #[command(after_help = "Example:\n  dicom-deid profile check my-study.yaml")]
+    Check {
+        /// A built-in name or a YAML file.
+        profile: String,
+    },
+    /// The rules and settings that differ between two effective profiles.
+    #[command(after_help = "Examples:
+  dicom-deid profile diff basic ml-dataset
+  dicom-deid profile diff ml-dataset my-study.yaml")]
+    Diff {
+        /// A built-in name or a YAML file.
+        a: String,
+        /// A built-in name or a YAML file.
+        b: String,
+    },
+    /// Print the JSON Schema of the profile format, for editors that validate and complete.
+    #[command(after_help = "Example:
+  dicom-deid profile schema > profile.schema.json
+  # then start your profile with: # yaml-language-server: $schema=profile.schema.json")]
+    Schema,
+}

@@ -1,0 +1,95 @@
+//! Every reason a command cannot run, and its message: what went wrong, in the command
+//! line's words (flags by name), and what to do next. Each means nothing was done: exit 2.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use dicom_deid::deid::trace::InspectError;
+use dicom_deid::key::KeyError;
+use dicom_deid::profile::ProfileError;
+use dicom_deid::run::RunError;
+use dicom_deid::run::merge::SummaryError;
+use dicom_deid::verify::VerifyError;
+
+#[derive(Debug)]
+pub enum Error {
+    /// A profile named on the command line cannot be loaded.
+    Profile(ProfileError),
+    /// `profile check`: the error is the answer, with no advice around it.
+    ProfileCheck(ProfileError),
+    /// The profile summary.json names cannot be loaded.
+    RunProfile(ProfileError),
+    /// verify without --profile, and no readable summary.json to name the run's.
+    NoRunSummary(PathBuf),
+    Key(KeyError),
+    Keygen(KeyError),
+    ShardEnv(String),
+    QaReportInsideInput,
+    Run(RunError),
+    Merge(SummaryError),
+    Verify(VerifyError),
+    InspectNeedsTerminal,
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    TooLarge {
+        path: PathBuf,
+        max: u64,
+    },
+    Inspect {
+        path: PathBuf,
+        source: InspectError,
+    },
+}
+
+impl Error {
+    /// The process's exit code: 2, nothing was done (0 and 1 are outcomes of commands that
+    /// ran).
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Profile(e) => write!(
+                f,
+                "{e}\n  (`dicom-deid profile list` names the built-in profiles; `dicom-deid profile check FILE` explains a file's errors)"
+            ),
+            Error::ProfileCheck(e) => write!(f, "{e}"),
+            Error::RunProfile(e) => write!(
+                f,
+                "the run's profile ({e}) cannot be loaded: name it with --profile"
+            ),
+            Error::NoRunSummary(path) => write!(
+                f,
+                "{} is missing or unreadable, so the run's profile is unknown: name it with --profile",
+                path.display()
+            ),
+            Error::Key(e) => write!(
+                f,
+                "{e}\n  (`dicom-deid keygen FILE` writes a new key; keep the run's key to get the same output again)"
+            ),
+            Error::Keygen(e) => write!(f, "{e}"),
+            Error::ShardEnv(e) => write!(f, "{e}"),
+            Error::QaReportInsideInput => f.write_str(
+                "--qa-report must not point inside INPUT (INPUT is never written): choose a path outside it",
+            ),
+            Error::Run(e) => write!(f, "{e}"),
+            Error::Merge(e) => write!(f, "{e}"),
+            Error::Verify(e) => write!(f, "{e}"),
+            Error::InspectNeedsTerminal => f.write_str(
+                "inspect shows original values (PHI), so it writes only to a terminal: run it in a terminal, or add --force to write them to a file or pipe yourself",
+            ),
+            Error::Read { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::TooLarge { path, max } => write!(
+                f,
+                "{}: larger than --max-file-size ({max} bytes); raise it to inspect this file",
+                path.display()
+            ),
+            Error::Inspect { path, source } => write!(f, "{}: {source}", path.display()),
+        }
+    }
+}
