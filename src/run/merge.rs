@@ -192,22 +192,31 @@ fn file_names(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Why a shard file could not be read; its text is the problem's detail.
+#[derive(Debug, thiserror::Error)]
+enum ShardFileError {
+    #[error("cannot read it ({0})")]
+    Unreadable(std::io::ErrorKind),
+    #[error("line {0} is not a record")]
+    NotARecord(usize),
+    #[error("not a shard summary ({0})")]
+    NotASummary(serde_json::Error),
+}
+
 /// Every line of a shard manifest, strictly: a finished manifest was written atomically, so a
 /// line that does not parse means the file was damaged.
-fn read_manifest(path: &Path) -> Result<Vec<Record>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read it ({})", e.kind()))?;
+fn read_manifest(path: &Path) -> Result<Vec<Record>, ShardFileError> {
+    let text = fs::read_to_string(path).map_err(|e| ShardFileError::Unreadable(e.kind()))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|_| format!("line {} is not a record", i + 1))
-        })
+        .map(|(i, line)| serde_json::from_str(line).map_err(|_| ShardFileError::NotARecord(i + 1)))
         .collect()
 }
 
-fn read_summary(path: &Path) -> Result<Summary, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read it ({})", e.kind()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("not a shard summary ({e})"))
+fn read_summary(path: &Path) -> Result<Summary, ShardFileError> {
+    let bytes = fs::read(path).map_err(|e| ShardFileError::Unreadable(e.kind()))?;
+    serde_json::from_slice(&bytes).map_err(ShardFileError::NotASummary)
 }
 
 /// Check the shards in `output` and, when they make up one whole run, write the merged
@@ -323,9 +332,9 @@ fn read_shards(
                     })
                 }
                 Ok(summary) => summaries.push((*shard, summary)),
-                Err(detail) => problems.push(Problem::BadShardFile {
+                Err(e) => problems.push(Problem::BadShardFile {
                     file: summary_name,
-                    detail,
+                    detail: e.to_string(),
                 }),
             }
         }
@@ -334,9 +343,9 @@ fn read_shards(
         if manifest_path.exists() {
             match read_manifest(&manifest_path) {
                 Ok(records) => manifests.push((*shard, records)),
-                Err(detail) => problems.push(Problem::BadShardFile {
+                Err(e) => problems.push(Problem::BadShardFile {
                     file: manifest_name,
-                    detail,
+                    detail: e.to_string(),
                 }),
             }
         }

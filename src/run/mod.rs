@@ -85,7 +85,7 @@ use crate::run::safe_fs::{sync_filesystem, write_atomic};
 use crate::run::workers::Runner;
 
 pub use layout::{MANIFEST, STATE_DIR, SUMMARY};
-pub use shard::{Shard, ShardFromEnv};
+pub use shard::{BadShard, BadShardSource, Shard, ShardEnvError, ShardFromEnv};
 pub use walk::path_id;
 
 /// `--fsync`: when written files are forced to the disk. Either way each file is written to

@@ -10,7 +10,7 @@ use crate::deid::one_file::{self, FileOutcome};
 use crate::dicom::file::{self, Loaded};
 use crate::run::manifest::{Record, Status};
 use crate::run::resume::reusable;
-use crate::run::safe_fs::{LinkInTheWay, open_input, real_dir_inside, stops_the_run};
+use crate::run::safe_fs::{InputError, LinkInTheWay, open_input, real_dir_inside, stops_the_run};
 use crate::run::walk::Input;
 use crate::run::workers::Runner;
 use crate::run::{Fsync, RunError, layout};
@@ -50,16 +50,13 @@ impl Runner<'_> {
         } else if input.size > config.max_file_size {
             fail(
                 Status::Failed,
-                format!(
-                    "larger than --max-file-size ({} bytes)",
-                    config.max_file_size
-                ),
+                InputError::TooLarge(config.max_file_size).to_string(),
             )
         } else {
             match open_input(&input.abs, config.max_file_size) {
-                Err(reason) => fail(Status::Failed, reason),
+                Err(reason) => fail(Status::Failed, reason.to_string()),
                 Ok((file, len)) => match file::load_file(&file, len) {
-                    Err(e) => fail(Status::Failed, format!("cannot read input ({})", e.kind())),
+                    Err(e) => fail(Status::Failed, InputError::Unreadable(e.kind()).to_string()),
                     Ok(loaded) => self.deidentify(input, &loaded)?,
                 },
             }

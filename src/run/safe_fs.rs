@@ -145,17 +145,28 @@ pub(super) fn sync_filesystem(dir: &Path) -> io::Result<()> {
     rustix::fs::syncfs(&dir).map_err(io::Error::from)
 }
 
+/// Why an input could not be opened; its text is the reason its record gives.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum InputError {
+    #[error("cannot read input ({0})")]
+    Unreadable(io::ErrorKind),
+    #[error("no longer a regular file")]
+    NotARegularFile,
+    #[error("larger than --max-file-size ({0} bytes)")]
+    TooLarge(u64),
+}
+
 /// Open one input, refusing what is no longer a regular file of at most `max` bytes (it may
 /// have changed since the walk).
-pub(super) fn open_input(path: &Path, max: u64) -> Result<(File, u64), String> {
-    let reason = |e: io::Error| format!("cannot read input ({})", e.kind());
-    let file = File::open(path).map_err(reason)?;
-    let meta = file.metadata().map_err(reason)?;
+pub(super) fn open_input(path: &Path, max: u64) -> Result<(File, u64), InputError> {
+    let unreadable = |e: io::Error| InputError::Unreadable(e.kind());
+    let file = File::open(path).map_err(unreadable)?;
+    let meta = file.metadata().map_err(unreadable)?;
     if !meta.is_file() {
-        return Err("no longer a regular file".to_owned());
+        return Err(InputError::NotARegularFile);
     }
     if meta.len() > max {
-        return Err(format!("larger than --max-file-size ({max} bytes)"));
+        return Err(InputError::TooLarge(max));
     }
     Ok((file, meta.len()))
 }

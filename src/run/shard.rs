@@ -12,11 +12,16 @@ pub struct Shard {
     pub n: u32,
 }
 
-impl std::str::FromStr for Shard {
-    type Err = String;
+/// A shard that is not `K/N` with 1 <= K <= N.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad shard {0:?}: expected K/N with 1 <= K <= N")]
+pub struct BadShard(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("bad shard {s:?}: expected K/N with 1 <= K <= N");
+impl std::str::FromStr for Shard {
+    type Err = BadShard;
+
+    fn from_str(s: &str) -> Result<Self, BadShard> {
+        let bad = || BadShard(s.to_owned());
         let (k, n) = s.split_once('/').ok_or_else(bad)?;
         let (k, n): (u32, u32) = (
             k.trim().parse().map_err(|_| bad())?,
@@ -49,11 +54,25 @@ pub struct ShardFromEnv {
     pub n: u32,
 }
 
-impl std::str::FromStr for ShardFromEnv {
-    type Err = String;
+/// A shard source that is not `VAR/N` with a variable name and N >= 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("bad shard source {0:?}: expected VAR/N, e.g. JOB_COMPLETION_INDEX/8")]
+pub struct BadShardSource(String);
 
-    fn from_str(s: &str) -> Result<Self, String> {
-        let bad = || format!("bad shard source {s:?}: expected VAR/N, e.g. JOB_COMPLETION_INDEX/8");
+/// The variable a [`ShardFromEnv`] names holds no shard index.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShardEnvError {
+    #[error("--shard-env: {var} is not set")]
+    Unset { var: String },
+    #[error("--shard-env: {var}={value:?} is not a 0-based shard index below {n}")]
+    NotAnIndex { var: String, value: String, n: u32 },
+}
+
+impl std::str::FromStr for ShardFromEnv {
+    type Err = BadShardSource;
+
+    fn from_str(s: &str) -> Result<Self, BadShardSource> {
+        let bad = || BadShardSource(s.to_owned());
         let (var, n) = s.rsplit_once('/').ok_or_else(bad)?;
         let valid_name = var.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && var.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -70,19 +89,27 @@ impl std::str::FromStr for ShardFromEnv {
 
 impl ShardFromEnv {
     /// The shard for the variable's value (`None`: unset): index I of N is shard I+1 of N.
-    pub fn resolve(&self, value: Option<&str>) -> Result<Shard, String> {
+    pub fn resolve(&self, value: Option<&str>) -> Result<Shard, ShardEnvError> {
         let var = &self.var;
-        let value = value.ok_or_else(|| format!("--shard-env: {var} is not set"))?;
+        let value = value.ok_or_else(|| ShardEnvError::Unset { var: var.clone() })?;
         match value.trim().parse::<u32>() {
             Ok(index) if index < self.n => Ok(Shard {
                 k: index + 1,
                 n: self.n,
             }),
-            _ => Err(format!(
-                "--shard-env: {var}={value:?} is not a 0-based shard index below {}",
-                self.n
-            )),
+            _ => Err(ShardEnvError::NotAnIndex {
+                var: var.clone(),
+                value: value.to_owned(),
+                n: self.n,
+            }),
         }
+    }
+}
+
+/// Until the command line maps this error to its own message, it reads it as text.
+impl From<ShardEnvError> for String {
+    fn from(e: ShardEnvError) -> String {
+        e.to_string()
     }
 }
 
@@ -113,7 +140,7 @@ mod tests {
         assert!(spec.resolve(Some("4")).is_err());
         assert!(spec.resolve(Some("-1")).is_err());
         assert!(spec.resolve(Some("")).is_err());
-        let unset = spec.resolve(None).unwrap_err();
+        let unset = spec.resolve(None).unwrap_err().to_string();
         assert!(unset.contains("JOB_COMPLETION_INDEX is not set"), "{unset}");
         for bad in ["/4", "VAR/0", "VAR", "1VAR/2", "A-B/2", "VAR/x"] {
             assert!(bad.parse::<ShardFromEnv>().is_err(), "{bad} accepted");
