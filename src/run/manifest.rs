@@ -8,6 +8,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::pixel::Region;
+use crate::profile::standard;
+use crate::run::RunConfig;
 
 /// The one state every input file ends in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -123,7 +125,6 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Count a run's records.
     /// Count a set of records (this summary starts from none).
     pub fn tally(&mut self, records: &[Record]) {
         for r in records {
@@ -153,6 +154,70 @@ impl Summary {
             1
         } else {
             0
+        }
+    }
+}
+
+impl Summary {
+    /// The summary of a run before any file is counted.
+    pub(crate) fn new_run(config: &RunConfig) -> Summary {
+        let profile = config.deidentifier.profile();
+        Summary {
+            tool: "dicom-deid".to_owned(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            profile: ProfileInfo {
+                name: profile.name.clone(),
+                chain: profile.chain.clone(),
+                sha256: profile.table_sha256(),
+                options: profile
+                    .options
+                    .iter()
+                    .map(|o| o.name().to_owned())
+                    .collect(),
+            },
+            key_fingerprint: config.key.fingerprint(),
+            methods: config
+                .deidentifier
+                .method_codes()
+                .into_iter()
+                .map(|c| MethodInfo {
+                    code: c.value.clone(),
+                    scheme: "DCM".to_owned(),
+                    meaning: c.meaning.clone(),
+                })
+                .collect(),
+            shard: config.shard.map(|s| s.to_string()),
+            dry_run: config.dry_run,
+            files: 0,
+            status: Default::default(),
+            reasons: Default::default(),
+            resumed: 0,
+            bytes_in: 0,
+            bytes_out: 0,
+            seconds: 0.0,
+            files_per_second: 0.0,
+            mb_per_second: 0.0,
+        }
+    }
+
+    /// Some file's pixel data was masked: the methods list Clean Pixel Data too.
+    pub(crate) fn add_pixel_cleaning(&mut self) {
+        let code = standard::method_codes()
+            .iter()
+            .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
+            .expect("CID 7050 has the Clean Pixel Data code");
+        self.methods.push(MethodInfo {
+            code: code.value.clone(),
+            scheme: "DCM".to_owned(),
+            meaning: code.meaning.clone(),
+        });
+    }
+
+    /// The throughput of the files counted, done in `seconds`.
+    pub(crate) fn set_rates(&mut self, seconds: f64) {
+        if seconds > 0.0 {
+            self.files_per_second = (self.files as f64 / seconds * 10.0).round() / 10.0;
+            self.mb_per_second = (self.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
         }
     }
 }

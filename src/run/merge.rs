@@ -16,15 +16,16 @@
 //! shard did write it.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-use std::fs::{self, File};
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
+use crate::run::Shard;
+use crate::run::layout::{self, MANIFEST, STATE_DIR, SUMMARY, ShardFile};
 use crate::run::manifest::{self, Record, Status, Summary};
-use crate::run::{self, MANIFEST, STATE_DIR, SUMMARY, Shard};
+use crate::run::safe_fs::{file_sha256, write_atomic};
 
 /// At most this many problems are listed (all are counted): a shard that died early can leave
 /// thousands of unlisted files, and the list must stay readable.
@@ -172,40 +173,12 @@ impl Problems {
     }
 }
 
-/// What a file name in OUTPUT says about shards.
-#[derive(Debug, PartialEq, Eq)]
-enum ShardFile {
-    Manifest(Shard),
-    Summary(Shard),
-}
-
-/// `K-of-N` as the file names spell it: digits only.
-fn k_of_n(middle: &str) -> Option<Shard> {
-    let (k, n) = middle.split_once("-of-")?;
-    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(k) || !all_digits(n) {
-        return None;
-    }
-    format!("{k}/{n}").parse().ok()
-}
-
-/// `manifest-K-of-N.jsonl` or `summary-K-of-N.json`.
-fn shard_file(name: &str) -> Option<ShardFile> {
-    if let Some(middle) = name
-        .strip_prefix("manifest-")
-        .and_then(|s| s.strip_suffix(".jsonl"))
-    {
-        return k_of_n(middle).map(ShardFile::Manifest);
-    }
-    name.strip_prefix("summary-")
-        .and_then(|s| s.strip_suffix(".json"))
-        .and_then(k_of_n)
-        .map(ShardFile::Summary)
-}
-
-/// `journal-K-of-N.jsonl` in the state folder.
-fn journal_file(name: &str) -> Option<Shard> {
-    k_of_n(name.strip_prefix("journal-")?.strip_suffix(".jsonl")?)
+/// The shard files in OUTPUT.
+struct Found {
+    /// Per shard count N, per shard K: whether its manifest and its summary are there.
+    files: BTreeMap<u32, BTreeMap<u32, (bool, bool)>>,
+    /// The shards whose journal is still in the state folder.
+    journals: Vec<Shard>,
 }
 
 fn file_names(dir: &Path) -> Vec<String> {
@@ -219,28 +192,31 @@ fn file_names(dir: &Path) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Why a shard file could not be read; its text is the problem's detail.
+#[derive(Debug, thiserror::Error)]
+enum ShardFileError {
+    #[error("cannot read it ({0})")]
+    Unreadable(std::io::ErrorKind),
+    #[error("line {0} is not a record")]
+    NotARecord(usize),
+    #[error("not a shard summary ({0})")]
+    NotASummary(serde_json::Error),
+}
+
 /// Every line of a shard manifest, strictly: a finished manifest was written atomically, so a
 /// line that does not parse means the file was damaged.
-fn read_manifest(path: &Path) -> Result<Vec<Record>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read it ({})", e.kind()))?;
+fn read_manifest(path: &Path) -> Result<Vec<Record>, ShardFileError> {
+    let text = fs::read_to_string(path).map_err(|e| ShardFileError::Unreadable(e.kind()))?;
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(i, line)| {
-            serde_json::from_str(line).map_err(|_| format!("line {} is not a record", i + 1))
-        })
+        .map(|(i, line)| serde_json::from_str(line).map_err(|_| ShardFileError::NotARecord(i + 1)))
         .collect()
 }
 
-fn read_summary(path: &Path) -> Result<Summary, String> {
-    let bytes = fs::read(path).map_err(|e| format!("cannot read it ({})", e.kind()))?;
-    serde_json::from_slice(&bytes).map_err(|e| format!("not a shard summary ({e})"))
-}
-
-fn file_sha256(path: &Path) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    std::io::copy(&mut File::open(path)?, &mut hasher)?;
-    Ok(hex::encode(hasher.finalize()))
+fn read_summary(path: &Path) -> Result<Summary, ShardFileError> {
+    let bytes = fs::read(path).map_err(|e| ShardFileError::Unreadable(e.kind()))?;
+    serde_json::from_slice(&bytes).map_err(ShardFileError::NotASummary)
 }
 
 /// Check the shards in `output` and, when they make up one whole run, write the merged
@@ -249,49 +225,68 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
     if !output.is_dir() || fs::read_dir(output).is_err() {
         return Err(SummaryError::Output(output.to_path_buf()));
     }
+    let found = find_shard_files(output);
+    let Some(&n) = found.files.keys().next_back() else {
+        return Err(SummaryError::NoShards(output.to_path_buf()));
+    };
     let mut problems = Problems::default();
-    let mut found: BTreeMap<u32, BTreeMap<u32, (bool, bool)>> = BTreeMap::new();
+    if found.files.len() > 1 {
+        problems.push(Problem::MixedShardCounts {
+            counts: found.files.keys().copied().collect(),
+        });
+        return Ok(Merged {
+            summary: None,
+            shards: Vec::new(),
+            problems: problems.listed,
+            problems_total: problems.total,
+            written: false,
+        });
+    }
+    let shards: Vec<Shard> = (1..=n).map(|k| Shard { k, n }).collect();
+    check_all_finished(&found, &shards, &mut problems);
+    let (summaries, manifests) = read_shards(output, &shards, &mut problems);
+    check_shared_fields(&summaries, &mut problems);
+    let outputs = check_records(&manifests, &mut problems);
+    check_outputs(output, jobs, &outputs, &mut problems);
+    check_unlisted(output, &outputs, &found.journals, &mut problems);
+    write_merged(output, &summaries, manifests, problems)
+}
+
+/// Which shard files OUTPUT holds, and which journals its state folder.
+fn find_shard_files(output: &Path) -> Found {
+    let mut files: BTreeMap<u32, BTreeMap<u32, (bool, bool)>> = BTreeMap::new();
     for name in file_names(output) {
-        match shard_file(&name) {
+        match layout::shard_file(&name) {
             Some(ShardFile::Manifest(s)) => {
-                found.entry(s.n).or_default().entry(s.k).or_default().0 = true
+                files.entry(s.n).or_default().entry(s.k).or_default().0 = true
             }
             Some(ShardFile::Summary(s)) => {
-                found.entry(s.n).or_default().entry(s.k).or_default().1 = true
+                files.entry(s.n).or_default().entry(s.k).or_default().1 = true
             }
             None => {}
         }
     }
     let journals: Vec<Shard> = file_names(&output.join(STATE_DIR))
         .iter()
-        .filter_map(|name| journal_file(name))
+        .filter_map(|name| layout::journal_file(name))
         .collect();
     for journal in &journals {
-        found
+        files
             .entry(journal.n)
             .or_default()
             .entry(journal.k)
             .or_default();
     }
-    let Some(&n) = found.keys().next_back() else {
-        return Err(SummaryError::NoShards(output.to_path_buf()));
-    };
-    let empty = |problems: Problems| Merged {
-        summary: None,
-        shards: Vec::new(),
-        problems: problems.listed,
-        problems_total: problems.total,
-        written: false,
-    };
-    if found.len() > 1 {
-        problems.push(Problem::MixedShardCounts {
-            counts: found.keys().copied().collect(),
-        });
-        return Ok(empty(problems));
-    }
-    let shards: Vec<Shard> = (1..=n).map(|k| Shard { k, n }).collect();
-    for shard in &shards {
-        let (manifest, summary) = found[&n].get(&shard.k).copied().unwrap_or_default();
+    Found { files, journals }
+}
+
+/// Every shard left its manifest and summary, and no journal.
+fn check_all_finished(found: &Found, shards: &[Shard], problems: &mut Problems) {
+    for shard in shards {
+        let (manifest, summary) = found.files[&shard.n]
+            .get(&shard.k)
+            .copied()
+            .unwrap_or_default();
         let missing: Vec<String> = [(manifest, "manifest"), (summary, "summary")]
             .into_iter()
             .filter(|(present, _)| !present)
@@ -303,17 +298,26 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
                 missing,
             });
         }
-        if journals.contains(shard) {
+        if found.journals.contains(shard) {
             problems.push(Problem::UnfinishedShard {
                 shard: shard.to_string(),
             });
         }
     }
+}
 
-    // Each shard's summary and manifest.
+/// Each shard's manifest records.
+type ShardRecords = Vec<(Shard, Vec<Record>)>;
+
+/// Each shard's summary and manifest, those that read well and say what they should.
+fn read_shards(
+    output: &Path,
+    shards: &[Shard],
+    problems: &mut Problems,
+) -> (Vec<(Shard, Summary)>, ShardRecords) {
     let mut summaries: Vec<(Shard, Summary)> = Vec::new();
-    let mut manifests: Vec<(Shard, Vec<Record>)> = Vec::new();
-    for shard in &shards {
+    let mut manifests: ShardRecords = Vec::new();
+    for shard in shards {
         let summary_name = shard.summary_name();
         let summary_path = output.join(&summary_name);
         if summary_path.exists() {
@@ -328,9 +332,9 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
                     })
                 }
                 Ok(summary) => summaries.push((*shard, summary)),
-                Err(detail) => problems.push(Problem::BadShardFile {
+                Err(e) => problems.push(Problem::BadShardFile {
                     file: summary_name,
-                    detail,
+                    detail: e.to_string(),
                 }),
             }
         }
@@ -339,9 +343,9 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
         if manifest_path.exists() {
             match read_manifest(&manifest_path) {
                 Ok(records) => manifests.push((*shard, records)),
-                Err(detail) => problems.push(Problem::BadShardFile {
+                Err(e) => problems.push(Problem::BadShardFile {
                     file: manifest_name,
-                    detail,
+                    detail: e.to_string(),
                 }),
             }
         }
@@ -360,12 +364,21 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
             });
         }
     }
-    check_shared_fields(&summaries, &mut problems);
+    (summaries, manifests)
+}
 
-    // Inputs taken once; outputs recorded once or with the same bytes.
+/// The written outputs the manifests record: path → the shards recording it, with the SHA-256
+/// each recorded.
+type Outputs<'a> = BTreeMap<&'a str, Vec<(Shard, &'a str)>>;
+
+/// Every input is in one shard only; the outputs the records name.
+fn check_records<'a>(
+    manifests: &'a [(Shard, Vec<Record>)],
+    problems: &mut Problems,
+) -> Outputs<'a> {
     let mut owner: HashMap<&str, Shard> = HashMap::new();
-    let mut outputs: BTreeMap<&str, Vec<(Shard, &str)>> = BTreeMap::new();
-    for (shard, records) in &manifests {
+    let mut outputs: Outputs = BTreeMap::new();
+    for (shard, records) in manifests {
         for record in records {
             if let Some(other) = owner.insert(&record.id, *shard) {
                 problems.push(Problem::InputInTwoShards {
@@ -380,8 +393,13 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
             }
         }
     }
+    outputs
+}
+
+/// Every output is recorded with one SHA-256 only, and is on disk with it (`jobs` threads hash).
+fn check_outputs(output: &Path, jobs: usize, outputs: &Outputs, problems: &mut Problems) {
     let mut to_hash: Vec<(&str, Shard, &str)> = Vec::new();
-    for (out, holders) in &outputs {
+    for (out, holders) in outputs {
         let shas: BTreeSet<&str> = holders.iter().map(|(_, sha)| *sha).collect();
         if shas.len() > 1 {
             let shards: BTreeSet<String> = holders.iter().map(|(s, _)| s.to_string()).collect();
@@ -417,19 +435,30 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
     for problem in hash_problems {
         problems.push(problem);
     }
+}
 
-    // Files no manifest lists. A killed shard's journal lists what it wrote: those are
-    // reported once, as the unfinished shard, not file by file.
+/// Files no manifest lists. A killed shard's journal lists what it wrote: those are reported
+/// once, as the unfinished shard, not file by file.
+fn check_unlisted(output: &Path, outputs: &Outputs, journals: &[Shard], problems: &mut Problems) {
     let journal_outputs: HashSet<String> = journals
         .iter()
         .flat_map(|j| manifest::read_jsonl(&output.join(STATE_DIR).join(j.journal_name())))
         .flatten()
         .filter_map(|r| r.output)
         .collect();
-    for path in unlisted(output, &outputs, &journal_outputs) {
+    for path in unlisted(output, outputs, &journal_outputs) {
         problems.push(Problem::Unlisted { path });
     }
+}
 
+/// The merged result; with no problem, the merged manifest (sorted by input id) and summary
+/// written.
+fn write_merged(
+    output: &Path,
+    summaries: &[(Shard, Summary)],
+    manifests: ShardRecords,
+    problems: Problems,
+) -> Result<Merged, SummaryError> {
     let mut records: Vec<Record> = manifests.into_iter().flat_map(|(_, r)| r).collect();
     records.sort_by(|a, b| a.id.cmp(&b.id));
     let shard_infos: Vec<ShardInfo> = summaries
@@ -443,7 +472,7 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
             files_per_second: s.files_per_second,
         })
         .collect();
-    let summary = merged_summary(&summaries, &records);
+    let summary = merged_summary(summaries, &records);
     let mut merged = Merged {
         summary,
         shards: shard_infos,
@@ -455,7 +484,7 @@ pub fn summarize(output: &Path, jobs: usize) -> Result<Merged, SummaryError> {
         merged.written = true;
         let write = |name: &str, bytes: &[u8]| {
             let path = output.join(name);
-            run::write_atomic(&path, bytes).map_err(|source| SummaryError::Write { path, source })
+            write_atomic(&path, bytes).map_err(|source| SummaryError::Write { path, source })
         };
         write(MANIFEST, &manifest::to_jsonl(&records))?;
         let mut text = serde_json::to_vec_pretty(&merged).expect("the summary serializes");
@@ -496,14 +525,7 @@ fn check_shared_fields(summaries: &[(Shard, Summary)], problems: &mut Problems) 
 
 /// Every regular file in OUTPUT that is neither a recorded output, nor a run file (the
 /// manifests, summaries and the state folder), nor in a killed shard's journal.
-fn unlisted(
-    output: &Path,
-    outputs: &BTreeMap<&str, Vec<(Shard, &str)>>,
-    journal_outputs: &HashSet<String>,
-) -> Vec<String> {
-    let is_run_file = |rel: &str| {
-        rel == MANIFEST || rel == SUMMARY || (!rel.contains('/') && shard_file(rel).is_some())
-    };
+fn unlisted(output: &Path, outputs: &Outputs, journal_outputs: &HashSet<String>) -> Vec<String> {
     let mut found = Vec::new();
     let walker = walkdir::WalkDir::new(output)
         .sort_by_file_name()
@@ -521,7 +543,7 @@ fn unlisted(
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/");
-        if !is_run_file(&rel)
+        if !layout::is_run_file(&rel)
             && !outputs.contains_key(rel.as_str())
             && !journal_outputs.contains(&rel)
         {
@@ -550,42 +572,13 @@ fn merged_summary(summaries: &[(Shard, Summary)], records: &[Record]) -> Option<
         ..first.clone()
     };
     summary.tally(records);
-    if seconds > 0.0 {
-        summary.files_per_second = (summary.files as f64 / seconds * 10.0).round() / 10.0;
-        summary.mb_per_second = (summary.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
-    }
+    summary.set_rates(seconds);
     Some(summary)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn shard_file_names_parse() {
-        let shard = |k, n| Shard { k, n };
-        assert_eq!(
-            shard_file("manifest-2-of-4.jsonl"),
-            Some(ShardFile::Manifest(shard(2, 4)))
-        );
-        assert_eq!(
-            shard_file("summary-4-of-4.json"),
-            Some(ShardFile::Summary(shard(4, 4)))
-        );
-        for name in [
-            "manifest.jsonl",
-            "summary.json",
-            "manifest-5-of-4.jsonl",
-            "manifest-0-of-4.jsonl",
-            "manifest-+1-of-4.jsonl",
-            "summary-1-of-4.jsonl",
-            "manifest-1-of-4.json",
-        ] {
-            assert_eq!(shard_file(name), None, "{name}");
-        }
-        assert_eq!(journal_file("journal-3-of-8.jsonl"), Some(shard(3, 8)));
-        assert_eq!(journal_file("journal.jsonl"), None);
-    }
 
     #[test]
     fn problems_are_counted_past_the_listed_ones() {

@@ -1,0 +1,266 @@
+//! Placing a finished file, strictly in walk order: its final name (settling collisions, see
+//! the module doc of [`crate::run`]), its journal line and its manifest line.
+
+use std::collections::HashSet;
+use std::fs::{self, File};
+use std::hash::{Hash, Hasher};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::deid::Linkage;
+use crate::run::layout::{self, alternate_name};
+use crate::run::manifest::{Record, Status, Summary};
+use crate::run::process::Done;
+use crate::run::safe_fs::{AtomicFile, file_sha256};
+use crate::run::workers::Runner;
+use crate::run::{RunConfig, RunError};
+
+/// What placing files has produced so far.
+pub(super) struct Placing {
+    claims: Claims,
+    /// A dry run writes nothing to compare against: the names it placed, with their bytes'
+    /// SHA-256 ([`content_key`]).
+    dry_contents: HashSet<u64>,
+    journal: Option<File>,
+    /// The manifest, written as files are placed (none in a dry run).
+    pub(super) manifest: Option<AtomicFile>,
+    pub(super) summary: Summary,
+    pub(super) masked_any: bool,
+    /// Linkage pairs in input order, only with `--linkage`.
+    pub(super) linkage: Vec<Linkage>,
+}
+
+impl Placing {
+    /// Open the journal, appended to as files land, and the manifest, streamed to its temp
+    /// file (neither in a dry run).
+    pub(super) fn open(config: &RunConfig) -> Result<Placing, RunError> {
+        let io = |path: PathBuf| move |source| RunError::Output { path, source };
+        let (journal, manifest) = if config.dry_run {
+            (None, None)
+        } else {
+            let path = config.journal_path();
+            // A link in the journal's place is not followed: appending through it would write
+            // outside OUTPUT.
+            if fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink()) {
+                fs::remove_file(&path).map_err(io(path.clone()))?;
+            }
+            let journal = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(io(path))?;
+            let path = config.manifest_path();
+            let manifest = AtomicFile::create(&path).map_err(io(path))?;
+            (Some(journal), Some(manifest))
+        };
+        Ok(Placing {
+            claims: if config.shard.is_some() || config.dry_run {
+                Claims::InMemory(HashSet::new())
+            } else {
+                Claims::OnDisk
+            },
+            dry_contents: HashSet::new(),
+            journal,
+            manifest,
+            summary: Summary::new_run(config),
+            masked_any: false,
+            linkage: Vec::new(),
+        })
+    }
+}
+
+/// Which output names this run has taken.
+enum Claims {
+    /// OUTPUT itself says: it held nothing else when the run began (a resumed run first
+    /// removes what its predecessor placed but never recorded), so nothing is kept per file.
+    OnDisk,
+    /// Shards share OUTPUT with other shards, and a dry run writes nothing: their names are
+    /// kept in memory ([`name_key`], 8 bytes a file).
+    InMemory(HashSet<u64>),
+}
+
+impl Claims {
+    fn taken(&self, output: &Path, name: &str) -> bool {
+        match self {
+            Claims::OnDisk => fs::symlink_metadata(output.join(name)).is_ok(),
+            Claims::InMemory(names) => names.contains(&name_key(name)),
+        }
+    }
+
+    fn claim(&mut self, name: &str) {
+        if let Claims::InMemory(names) = self {
+            names.insert(name_key(name));
+        }
+    }
+}
+
+/// The key of an output name held in memory.
+pub(super) fn name_key(name: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// The key of an output name holding bytes of this SHA-256 (dry runs).
+fn content_key(name: &str, sha: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    (name, sha).hash(&mut hasher);
+    hasher.finish()
+}
+
+impl Runner<'_> {
+    /// Give a finished file its final name (see the module doc for collisions), journal it
+    /// and write it to the manifest. Called in walk order only.
+    pub(super) fn place(&self, placing: &mut Placing, mut done: Done) -> Result<(), RunError> {
+        let config = self.config;
+        let record = &mut done.record;
+        if done.reused {
+            if let (Some(output), Some(sha)) = (&record.output, &record.sha256) {
+                placing.claims.claim(output);
+                if config.dry_run {
+                    placing.dry_contents.insert(content_key(output, sha));
+                }
+            }
+            placing.summary.resumed += 1;
+        } else {
+            if record.status == Status::Written {
+                let base = record
+                    .output
+                    .clone()
+                    .expect("written records have an output");
+                let sha = record.sha256.clone().expect("written records have a hash");
+                let tmp = layout::temp_path(&config.output, &record.id, &base);
+                self.settle(placing, record, base, &sha, &tmp)?;
+            }
+            if let Some(journal) = placing.journal.as_mut() {
+                let mut line = serde_json::to_vec(&*record).expect("records serialize");
+                line.push(b'\n');
+                journal
+                    .write_all(&line)
+                    .map_err(|source| RunError::Output {
+                        path: config.journal_path(),
+                        source,
+                    })?;
+            }
+        }
+        if let Some(manifest) = placing.manifest.as_mut() {
+            serde_json::to_writer(&mut *manifest, &*record)
+                .map_err(io::Error::from)
+                .and_then(|()| manifest.write_all(b"\n"))
+                .map_err(|source| RunError::Output {
+                    path: config.manifest_path(),
+                    source,
+                })?;
+        }
+        placing.summary.add(record);
+        placing.masked_any |= !record.pixel_masked_by.is_empty();
+        if config.linkage.is_some()
+            && record.status == Status::Written
+            && let Some(linkage) = done.linkage
+        {
+            placing.linkage.push(linkage);
+        }
+        self.reporter.file_done(&done.record);
+        Ok(())
+    }
+
+    /// Put the file of `record` (now at `from`) under `base` or its alternate name. Every
+    /// earlier input is placed already, so a name taken in this run is an earlier input's:
+    /// the same bytes there make this input a duplicate of it, other bytes send it on to the
+    /// alternate name. A name an earlier run's file holds (`--resume`) is left to its input.
+    fn settle(
+        &self,
+        placing: &mut Placing,
+        record: &mut Record,
+        base: String,
+        sha: &str,
+        from: &Path,
+    ) -> Result<(), RunError> {
+        let config = self.config;
+        let output = &config.output;
+        let alternate = alternate_name(&base, sha);
+        for candidate in [base, alternate] {
+            // An earlier run's file counts as taken by its own input, even before it comes.
+            let taken = match self.earlier.reserved.get(&name_key(&candidate)) {
+                Some(id) => *id != record.id,
+                None => placing.claims.taken(output, &candidate),
+            };
+            if taken {
+                let same_bytes = (config.dry_run
+                    && placing.dry_contents.contains(&content_key(&candidate, sha)))
+                    || file_sha256(&output.join(&candidate)).is_ok_and(|found| found == sha);
+                if same_bytes {
+                    if !config.dry_run {
+                        let _ = fs::remove_file(from);
+                    }
+                    record.status = Status::Skipped;
+                    record.reason = Some("duplicate".to_owned());
+                    record.bytes_out = 0;
+                    record.output = Some(candidate);
+                    return Ok(());
+                }
+                continue;
+            }
+            if self.put(from, &output.join(&candidate), sha)? {
+                placing.claims.claim(&candidate);
+                if config.dry_run {
+                    placing.dry_contents.insert(content_key(&candidate, sha));
+                }
+                record.output = Some(candidate);
+                return Ok(());
+            }
+        }
+        Err(RunError::Output {
+            path: output.join(alternate_name(
+                record.output.as_deref().unwrap_or_default(),
+                sha,
+            )),
+            source: std::io::Error::other("two different outputs share a hash prefix"),
+        })
+    }
+
+    /// Move the finished file `from` to the free name `to`; `false` when another shard holds
+    /// `to` with different bytes. Shards write into one tree at the same time and never replace
+    /// each other's files, so a shard places a file with a hard link, which fails when `to`
+    /// exists, even if it appeared a moment ago; the same bytes already there count as placed.
+    /// Where the filesystem has no hard links it looks, then renames, which a shard writing the
+    /// same name at that very moment can race (`summary` reports such a race).
+    fn put(&self, from: &Path, to: &Path, sha: &str) -> Result<bool, RunError> {
+        if self.config.shard.is_none() || self.config.dry_run {
+            self.rename(from, to)?;
+            return Ok(true);
+        }
+        // A link in the way is never read through (nor replaced: the other name is taken).
+        let holds_these_bytes = || {
+            fs::symlink_metadata(to).is_ok_and(|m| m.is_file())
+                && file_sha256(to).is_ok_and(|found| found == sha)
+        };
+        match fs::hard_link(from, to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                if !holds_these_bytes() {
+                    return Ok(false);
+                }
+            }
+            Err(_) => {
+                if to.exists() && !holds_these_bytes() {
+                    return Ok(false);
+                }
+                self.rename(from, to)?;
+                return Ok(true);
+            }
+        }
+        let _ = fs::remove_file(from);
+        Ok(true)
+    }
+
+    fn rename(&self, from: &Path, to: &Path) -> Result<(), RunError> {
+        if self.config.dry_run {
+            return Ok(());
+        }
+        fs::rename(from, to).map_err(|source| RunError::Output {
+            path: to.to_owned(),
+            source,
+        })
+    }
+}
