@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use dicom_deid::deid::trace::InspectError;
 use dicom_deid::key::KeyError;
 use dicom_deid::profile::ProfileError;
-use dicom_deid::run::RunError;
 use dicom_deid::run::merge::SummaryError;
+use dicom_deid::run::{RunError, ShardEnvError};
 use dicom_deid::verify::VerifyError;
 
 #[derive(Debug)]
@@ -23,7 +23,7 @@ pub enum Error {
     NoRunSummary(PathBuf),
     Key(KeyError),
     Keygen(KeyError),
-    ShardEnv(String),
+    ShardEnv(ShardEnvError),
     QaReportInsideInput,
     Run(RunError),
     Merge(SummaryError),
@@ -73,11 +73,26 @@ impl fmt::Display for Error {
                 "{e}\n  (`dicom-deid keygen FILE` writes a new key; keep the run's key to get the same output again)"
             ),
             Error::Keygen(e) => write!(f, "{e}"),
-            Error::ShardEnv(e) => write!(f, "{e}"),
+            Error::ShardEnv(e) => write!(f, "--shard-env: {e}"),
             Error::QaReportInsideInput => f.write_str(
                 "--qa-report must not point inside INPUT (INPUT is never written): choose a path outside it",
             ),
+            Error::Run(RunError::LinkageInside) => f.write_str(
+                "--linkage points inside INPUT or OUTPUT: choose a folder outside both (it holds the PHI linkage)",
+            ),
+            Error::Run(e @ RunError::OutputNotEmpty(_)) => write!(
+                f,
+                "{e}: use an empty folder, or --resume to finish an earlier run"
+            ),
+            Error::Run(RunError::ResumeMismatch(what)) => write!(
+                f,
+                "--resume: the earlier run used another key or profile ({what}); use the same ones or a new OUTPUT"
+            ),
             Error::Run(e) => write!(f, "{e}"),
+            Error::Merge(e @ SummaryError::NoShards(_)) => write!(
+                f,
+                "{e}: run `dicom-deid run INPUT OUTPUT --shard K/N` for every K first"
+            ),
             Error::Merge(e) => write!(f, "{e}"),
             Error::Verify(e) => write!(f, "{e}"),
             Error::InspectNeedsTerminal => f.write_str(

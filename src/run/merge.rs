@@ -36,9 +36,7 @@ const MAX_LISTED: usize = 1000;
 pub enum SummaryError {
     #[error("OUTPUT {0}: not a readable folder")]
     Output(PathBuf),
-    #[error(
-        "OUTPUT {0} holds no shard manifests or summaries (manifest-K-of-N.jsonl): run `dicom-deid run INPUT OUTPUT --shard K/N` for every K first"
-    )]
+    #[error("OUTPUT {0} holds no shard manifests or summaries (manifest-K-of-N.jsonl)")]
     NoShards(PathBuf),
     #[error("{path}: cannot write it: {source}")]
     Write {

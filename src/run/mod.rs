@@ -136,17 +136,12 @@ pub enum RunError {
         "OUTPUT is INPUT, inside INPUT, or contains INPUT: choose an OUTPUT folder outside INPUT"
     )]
     Overlap,
-    #[error(
-        "--linkage points inside INPUT or OUTPUT: choose a folder outside both (it holds the PHI linkage)"
-    )]
+    #[error("the linkage folder is inside INPUT or OUTPUT (it holds the PHI linkage)")]
     LinkageInside,
-    #[error(
-        "OUTPUT {0} is not empty and holds no run to resume: use an empty folder, or --resume to finish an earlier run"
-    )]
+    #[error("OUTPUT {0} is not empty and holds no run to resume")]
     OutputNotEmpty(PathBuf),
-    #[error(
-        "--resume: the earlier run used another key or profile ({0}); use the same ones or a new OUTPUT"
-    )]
+    /// A resumed run whose predecessor used another key or profile (which of the two).
+    #[error("the earlier run in OUTPUT used another key or profile ({0})")]
     ResumeMismatch(&'static str),
     #[error("OUTPUT {path}: {source}")]
     Output {

@@ -62,9 +62,9 @@ pub struct BadShardSource(String);
 /// The variable a [`ShardFromEnv`] names holds no shard index.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ShardEnvError {
-    #[error("--shard-env: {var} is not set")]
+    #[error("{var} is not set")]
     Unset { var: String },
-    #[error("--shard-env: {var}={value:?} is not a 0-based shard index below {n}")]
+    #[error("{var}={value:?} is not a 0-based shard index below {n}")]
     NotAnIndex { var: String, value: String, n: u32 },
 }
 
@@ -103,13 +103,6 @@ impl ShardFromEnv {
                 n: self.n,
             }),
         }
-    }
-}
-
-/// Until the command line maps this error to its own message, it reads it as text.
-impl From<ShardEnvError> for String {
-    fn from(e: ShardEnvError) -> String {
-        e.to_string()
     }
 }
 
