@@ -31,6 +31,7 @@ use dicom_dictionary_std::tags;
 
 use crate::deid::Deidentifier;
 use crate::deid::iod::{Iod, Requirement, item_requirement, requirement};
+use crate::dicom::scan::MAX_DEPTH;
 use crate::dicom::values::is_free_text_vr;
 use crate::profile::Action;
 use crate::profile::standard::AnnexOption;
@@ -83,6 +84,14 @@ impl Place {
             subtree: self.subtree.inside(action),
         }
     }
+
+    /// The place of the elements inside an item of `sequence` when the engine processes them:
+    /// when `action` keeps, dummies or cleans the sequence and it is not nested deeper than
+    /// the reader allows (a deeper one is removed).
+    pub fn processed_inside(self, sequence: Tag, action: &Action) -> Option<Place> {
+        let kept = matches!(action, Action::Keep | Action::Dummy | Action::Clean);
+        (kept && self.depth < MAX_DEPTH).then(|| self.inside(sequence, action))
+    }
 }
 
 /// What the profile decides for one element, and the layer that decided it (for `inspect`).
@@ -103,10 +112,24 @@ impl<'a> Decision<'a> {
             combined: None,
         }
     }
+
+    /// The action as `inspect` shows it: with the combined code it was resolved from.
+    pub fn shown(&self) -> String {
+        match self.combined {
+            Some(code) => format!("{} ({code})", self.action),
+            None => self.action.to_string(),
+        }
+    }
 }
 
 /// The layer named for the elements of an overlay group removed with its OverlayData.
 pub const OVERLAY_LAYER: &str = "overlay plane removed with its OverlayData";
+
+/// The layer named for group lengths, which are removed.
+pub const GROUP_LENGTH_LAYER: &str = "group lengths are recomputed";
+
+/// The layer named for a private element whose block has no creator, which is removed.
+pub const NO_CREATOR_LAYER: &str = "private element without a creator";
 
 impl Deidentifier {
     /// The profile's decision for a public element of VR `vr` (after UN is re-read with the

@@ -1,5 +1,6 @@
-//! The engine: one data set processed element by element, at every sequence depth, each
-//! element's decision applied to its value.
+//! The engine: one data set processed level by level, at every sequence depth, each element's
+//! step ([`Level::step`]: its decision, or the rule for group lengths, creators and overlays)
+//! applied to its value.
 //!
 //! # Action semantics
 //! - `X` remove; `Z` empty (zero length; a sequence with no items); `K` keep (a kept sequence is
@@ -25,15 +26,14 @@ use dicom_dictionary_std::tags;
 use dicom_object::mem::{InMemDicomObject, InMemElement};
 
 use crate::deid::clean::{self, Cleaned, Identifiers};
-use crate::deid::decide::{Decision, OVERLAY_LAYER, Place};
+use crate::deid::decide::{Decision, Place};
 use crate::deid::identifiers::gather_identifiers;
 use crate::deid::iod::Iod;
 use crate::deid::trace::{REMOVED, TraceRow, describe};
+use crate::deid::walk::{Level, Step};
 use crate::deid::{ActionCounts, Deidentifier};
 use crate::dicom::dates;
-use crate::dicom::values::{
-    is_overlay_group, is_text_vr, private_creators, reinterpret_un, strings, text_element, top_text,
-};
+use crate::dicom::values::{is_text_vr, reinterpret_un, strings, text_element, top_text};
 use crate::profile::Action;
 
 /// The dummy text for D on text VRs: short enough for every VR (SH, CS and AE hold 16).
@@ -44,7 +44,7 @@ pub(super) struct FileState<'a> {
     engine: &'a Deidentifier,
     ids: Identifiers,
     day_offset: i64,
-    iod: Iod,
+    iod: &'a Iod,
     patient_pseudonym: String,
     counts: Tally,
     /// Rows for `inspect`, only when asked for.
@@ -54,9 +54,14 @@ pub(super) struct FileState<'a> {
 }
 
 impl<'a> FileState<'a> {
-    /// The state for `object`: its identifiers (when the profile cleans), its IOD, and its
-    /// patient's day offset and pseudonym.
-    pub(super) fn new(engine: &'a Deidentifier, object: &InMemDicomObject, traced: bool) -> Self {
+    /// The state for `object`, a data set of `iod`: its identifiers (when the profile cleans),
+    /// and its patient's day offset and pseudonym.
+    pub(super) fn new(
+        engine: &'a Deidentifier,
+        object: &InMemDicomObject,
+        iod: &'a Iod,
+        traced: bool,
+    ) -> Self {
         let patient_id = top_text(object, tags::PATIENT_ID);
         let study_uid = top_text(object, tags::STUDY_INSTANCE_UID);
         let patient_key = if patient_id.is_empty() {
@@ -73,7 +78,7 @@ impl<'a> FileState<'a> {
                 Identifiers::new()
             },
             day_offset: engine.day_offset(patient_key),
-            iod: Iod::of(object),
+            iod,
             patient_pseudonym,
             counts: Tally::default(),
             trace: traced.then(Vec::new),
@@ -143,48 +148,42 @@ fn dummy_value(vr: VR) -> Option<PrimitiveValue> {
 }
 
 impl FileState<'_> {
-    /// Process every element of one data set (or item).
+    /// Process every element of one data set (or item), each by its [`Step`].
     pub(super) fn dataset(&mut self, object: InMemDicomObject, place: Place) -> InMemDicomObject {
-        let creators = private_creators(&object);
-        let dropped_overlays = self.dropped_overlays(&object, place);
+        let level = Level::new(self.engine, self.iod, &object, place);
         let mut kept_blocks = BTreeSet::new();
         let mut creator_elements = Vec::new();
         // Built by inserting elements as they are decided, mostly in tag order: cheaper than
         // collecting them for `from_element_iter`, which sorts and bulk-builds.
         let mut out = InMemDicomObject::new_empty();
         for elem in object {
-            let tag = elem.tag();
-            if tag.1 == 0x0000 {
-                self.note(&elem, "remove", "group lengths are recomputed", false);
-                continue;
-            }
-            if tag.0 % 2 == 1 && tag.1 < 0x1000 {
-                // Creators are restored below for kept blocks.
-                if self.trace.is_some() {
-                    creator_elements.push(elem);
+            let processed = match level.step(&elem) {
+                Step::GroupLength(decision) => {
+                    self.note(&elem, &decision, false);
+                    None
                 }
-                continue;
-            }
-            let processed = if tag.0 % 2 == 1 {
-                let block = (tag.0, (tag.1 >> 8) as u8);
-                let offset = (tag.1 & 0xFF) as u8;
-                let r = match creators.get(&block) {
-                    Some(creator) => self.private(elem, creator, offset, place),
-                    None => {
-                        self.note(&elem, "remove", "private element without a creator", false);
-                        bump(&mut self.counts, "private_removed");
-                        None
+                Step::Creator => {
+                    // Creators are restored below for kept blocks.
+                    if self.trace.is_some() {
+                        creator_elements.push(elem);
                     }
-                };
-                if r.is_some() {
-                    kept_blocks.insert(block);
+                    None
                 }
-                r
-            } else if dropped_overlays.contains(&tag.0) {
-                let decision = Decision::new(Action::Remove, OVERLAY_LAYER);
-                self.decided(decision, elem, place)
-            } else {
-                self.public(elem, place)
+                Step::NoCreator(decision) => {
+                    self.note(&elem, &decision, false);
+                    bump(&mut self.counts, "private_removed");
+                    None
+                }
+                Step::Overlay(decision) => self.decided(decision, elem, place),
+                Step::Public(decision) => self.decided(decision, reinterpret_un(elem), place),
+                Step::Private { creator, decision } => {
+                    let block = (elem.tag().0, (elem.tag().1 >> 8) as u8);
+                    let kept = self.private(decision, elem, creator, place);
+                    if kept.is_some() {
+                        kept_blocks.insert(block);
+                    }
+                    kept
+                }
             };
             if let Some(processed) = processed {
                 out.put(processed);
@@ -192,15 +191,16 @@ impl FileState<'_> {
         }
         for elem in creator_elements {
             let kept = kept_blocks.contains(&(elem.tag().0, elem.tag().1 as u8));
-            let (action, layer) = if kept {
-                ("keep", "creator of a kept private block")
+            let layer = if kept {
+                "creator of a kept private block"
             } else {
-                ("remove", "creator of a removed private block")
+                "creator of a removed private block"
             };
-            self.note(&elem, action, layer, kept);
+            let action = if kept { Action::Keep } else { Action::Remove };
+            self.note(&elem, &Decision::new(action, layer), kept);
         }
         for (group, block) in kept_blocks {
-            let creator = creators[&(group, block)].clone();
+            let creator = level.creator(group, block).unwrap_or_default();
             out.put(DataElement::new(
                 Tag(group, u16::from(block)),
                 VR::LO,
@@ -210,29 +210,14 @@ impl FileState<'_> {
         out
     }
 
-    /// The overlay groups (60xx) whose OverlayData the profile removes: an overlay plane
-    /// without its data breaks the Overlay Plane module, so the whole group goes with it.
-    fn dropped_overlays(&self, object: &InMemDicomObject, place: Place) -> Vec<u16> {
-        object
-            .iter()
-            .filter(|e| is_overlay_group(e.tag().0) && e.tag().1 == 0x3000)
-            .filter(|e| {
-                let d = self.engine.decide_public(e.tag(), e.vr(), &self.iod, place);
-                d.action == Action::Remove
-            })
-            .map(|e| e.tag().0)
-            .collect()
-    }
-
+    /// Apply a private element's decision; its trace row names the block's creator.
     fn private(
         &mut self,
+        decision: Decision<'_>,
         elem: InMemElement,
         creator: &str,
-        offset: u8,
         place: Place,
     ) -> Option<InMemElement> {
-        let engine = self.engine;
-        let decision = engine.decide_private(elem.tag().0, offset, creator);
         let row = self.trace.as_ref().map(Vec::len);
         let out = self.decided(decision, elem, place);
         if let (Some(trace), Some(row)) = (self.trace.as_mut(), row) {
@@ -249,13 +234,6 @@ impl FileState<'_> {
         out
     }
 
-    fn public(&mut self, elem: InMemElement, place: Place) -> Option<InMemElement> {
-        let elem = reinterpret_un(elem);
-        let engine = self.engine;
-        let decision = engine.decide_public(elem.tag(), elem.vr(), &self.iod, place);
-        self.decided(decision, elem, place)
-    }
-
     /// Apply a decision, with a trace row when tracing.
     fn decided(
         &mut self,
@@ -267,16 +245,12 @@ impl FileState<'_> {
             return self.apply(&decision.action, elem, place);
         };
         let row = trace.len();
-        let action = match decision.combined {
-            Some(code) => format!("{} ({code})", decision.action),
-            None => decision.action.to_string(),
-        };
         trace.push(TraceRow {
             path: self.path.clone(),
             tag: elem.tag(),
             vr: elem.vr(),
             creator: None,
-            action,
+            action: decision.shown(),
             layer: decision.layer.to_owned(),
             before: describe(&elem),
             after: String::new(),
@@ -289,15 +263,15 @@ impl FileState<'_> {
     }
 
     /// A trace row for an element the loop handles itself (group lengths, private creators).
-    fn note(&mut self, elem: &InMemElement, action: &str, layer: &str, kept: bool) {
+    fn note(&mut self, elem: &InMemElement, decision: &Decision<'_>, kept: bool) {
         if let Some(trace) = self.trace.as_mut() {
             trace.push(TraceRow {
                 path: self.path.clone(),
                 tag: elem.tag(),
                 vr: elem.vr(),
                 creator: None,
-                action: action.to_owned(),
-                layer: layer.to_owned(),
+                action: decision.shown(),
+                layer: decision.layer.to_owned(),
                 before: describe(elem),
                 after: if kept {
                     describe(elem)
@@ -326,26 +300,11 @@ impl FileState<'_> {
             }
             // Kept, dummied and cleaned sequences keep their items, processed inside.
             (Action::Keep | Action::Dummy | Action::Clean, Value::Sequence(seq)) => {
-                if place.depth >= crate::dicom::scan::MAX_DEPTH {
+                let Some(inner) = place.processed_inside(tag, action) else {
                     bump(&mut self.counts, "removed");
                     return None;
-                }
-                let inner = place.inside(tag, action);
-                let items: Vec<InMemDicomObject> = seq
-                    .into_items()
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, item)| {
-                        if self.trace.is_some() {
-                            self.path.push((tag, i));
-                        }
-                        let item = self.dataset(item, inner);
-                        if self.trace.is_some() {
-                            self.path.pop();
-                        }
-                        item
-                    })
-                    .collect();
+                };
+                let items = self.items(tag, seq.into_items(), inner);
                 DataElement::new(tag, vr, DataSetSequence::new(items, Length::UNDEFINED))
             }
             (Action::Keep, value) => {
@@ -423,6 +382,29 @@ impl FileState<'_> {
             }
         };
         Some(result)
+    }
+
+    /// Process the items of sequence `tag`, their elements at `inner`.
+    fn items(
+        &mut self,
+        tag: Tag,
+        items: impl IntoIterator<Item = InMemDicomObject>,
+        inner: Place,
+    ) -> Vec<InMemDicomObject> {
+        items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| {
+                if self.trace.is_some() {
+                    self.path.push((tag, i));
+                }
+                let item = self.dataset(item, inner);
+                if self.trace.is_some() {
+                    self.path.pop();
+                }
+                item
+            })
+            .collect()
     }
 
     fn remap_uids(&self, tag: Tag, value: &PrimitiveValue) -> InMemElement {

@@ -11,7 +11,7 @@ use crate::profile::ShiftMode;
 use crate::profile::standard::{self, AnnexOption};
 
 /// The attributes [`Deidentifier::mark`] sets.
-pub(super) const MARKS: [Tag; 4] = [
+pub const MARKS: [Tag; 4] = [
     tags::PATIENT_IDENTITY_REMOVED,
     tags::DEIDENTIFICATION_METHOD,
     tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,

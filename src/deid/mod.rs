@@ -3,14 +3,16 @@
 //!
 //! [`Deidentifier`] holds the profile and the key; each data set gets its own state in
 //! [`engine`], so one deidentifier serves every worker thread. The jobs, by module:
+//! - [`walk`]: one traversal of a data set as the engine sees it, every element with its place
+//!   and its [`walk::Step`]; the engine applies the steps, `verify` checks outputs by them.
 //! - [`decide`]: what the profile decides for each element (the layer's action, combined codes
-//!   resolved by [`iod`], unlisted attributes by VR), for the engine, `inspect` and `verify`.
+//!   resolved by [`iod`], unlisted attributes by VR).
 //! - [`engine`]: the decisions applied to the values: removed, emptied, dummied, cleaned,
 //!   shifted, remapped, hashed.
 //! - [`pseudonym`]: the keyed PatientID, `hash` values and per-patient day offsets; [`uid`]:
 //!   the keyed UID map.
-//! - [`identifiers`] and [`clean`]: the identifying values of a file, and free text cleaned of
-//!   them.
+//! - [`identifiers`]: the attributes that identify someone, one table for the cleaner and for
+//!   `verify`; [`clean`]: free text cleaned of a file's identifying values.
 //! - [`marks`]: PatientIdentityRemoved and the method codes of PS3.15 E.1.1.
 //! - [`trace`]: `inspect`'s rows; [`one_file`]: a file's bytes in, a de-identified file out.
 
@@ -24,22 +26,22 @@ pub mod one_file;
 pub mod pseudonym;
 pub mod trace;
 pub mod uid;
+pub mod walk;
 
 use std::collections::BTreeMap;
 
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 
+use crate::deid::decide::Place;
 use crate::deid::engine::FileState;
+use crate::deid::iod::Iod;
 use crate::deid::uid::UidMapper;
 use crate::dicom::values::top_text;
 use crate::key::Key;
 use crate::profile::Profile;
 
-pub use decide::{Decision, OVERLAY_LAYER, Place, Subtree, is_code_item, is_structural};
-pub use engine::DUMMY_TEXT;
-pub use iod::Iod;
-pub use trace::{TraceRow, describe};
+pub use trace::TraceRow;
 
 /// How many times each kind of change was made in one file, by name; no values.
 pub type ActionCounts = BTreeMap<&'static str, u64>;
@@ -120,7 +122,8 @@ impl Deidentifier {
             text(tags::SOP_INSTANCE_UID),
         );
         let marks_before = traced.then(|| trace::marks_before(&object));
-        let mut state = FileState::new(self, &object, traced);
+        let iod = Iod::of(&object);
+        let mut state = FileState::new(self, &object, &iod, traced);
         let mut out = state.dataset(object, Place::TOP);
         self.mark(&mut out);
         let (counts, mut trace) = state.finish();

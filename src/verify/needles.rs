@@ -54,15 +54,18 @@ use dicom_core::header::Header;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
 use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
-use dicom_object::mem::InMemDicomObject;
+use dicom_object::mem::{InMemDicomObject, InMemElement};
 use regex::Regex;
 
+use crate::deid::Deidentifier;
 use crate::deid::clean;
+use crate::deid::decide::Place;
 use crate::deid::identifiers::identifying;
-use crate::deid::{Deidentifier, Iod, Place};
+use crate::deid::walk::{Step, Visitor};
 use crate::dicom::dates::{MONTH_NAMES, parse_da};
+use crate::dicom::scan::MAX_DEPTH;
 use crate::dicom::uid;
-use crate::dicom::values::{dictionary_vr, is_free_text_vr, keyword, private_creators};
+use crate::dicom::values::{dictionary_vr, is_free_text_vr, keyword};
 use crate::profile::Action;
 
 pub use crate::deid::identifiers::Kind;
@@ -150,70 +153,41 @@ impl Needles {
     /// Gather every identifying value of one input data set.
     pub fn gather(deidentifier: &Deidentifier, object: &InMemDicomObject) -> Needles {
         let mut needles = Needles::default();
-        let iod = Iod::of(object);
-        needles.gather_level(deidentifier, &iod, object, Place::TOP);
+        deidentifier.walk(object, (), &mut Gathering(&mut needles));
         needles
     }
 
-    fn gather_level(
-        &mut self,
-        deid: &Deidentifier,
-        iod: &Iod,
-        object: &InMemDicomObject,
-        place: Place,
-    ) {
-        let creators = private_creators(object);
-        for elem in object {
-            let tag = elem.tag();
-            let vr = match elem.vr() {
-                VR::UN => dictionary_vr(tag).unwrap_or(VR::UN),
-                vr => vr,
-            };
-            let action = if tag.0 % 2 == 1 {
-                let creator = creators.get(&(tag.0, (tag.1 >> 8) as u8));
-                match creator {
-                    Some(c) if tag.1 >= 0x1000 => {
-                        deid.decide_private(tag.0, (tag.1 & 0xFF) as u8, c).action
-                    }
-                    _ => Action::Remove,
+    /// The values of one element, by the engine's action on it.
+    fn gather_element(&mut self, elem: &InMemElement, action: &Action) {
+        let tag = elem.tag();
+        let vr = match elem.vr() {
+            VR::UN => dictionary_vr(tag).unwrap_or(VR::UN),
+            vr => vr,
+        };
+        let Value::Primitive(value) = elem.value() else {
+            return;
+        };
+        // A deliberately kept attribute is a choice of the profile, not a leak.
+        if *action == Action::Keep {
+            if is_free_text_vr(vr) {
+                for v in values(value) {
+                    let v = v.trim().to_lowercase();
+                    self.kept
+                        .extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
+                    self.kept.insert(v);
+                }
+            }
+            return;
+        }
+        for v in values(value) {
+            if tag.0 % 2 == 1 {
+                match vr {
+                    VR::PN => self.add_name(&v, Kind::PersonName, tag),
+                    VR::UI => self.add_uid(&v, tag),
+                    _ => {}
                 }
             } else {
-                deid.decide_public(tag, vr, iod, place).action
-            };
-            if let Value::Sequence(seq) = elem.value() {
-                if place.depth < crate::dicom::scan::MAX_DEPTH {
-                    let inner = place.inside(tag, &action);
-                    for item in seq.items() {
-                        self.gather_level(deid, iod, item, inner);
-                    }
-                }
-                continue;
-            }
-            let Value::Primitive(value) = elem.value() else {
-                continue;
-            };
-            // A deliberately kept attribute is a choice of the profile, not a leak.
-            if action == Action::Keep {
-                if is_free_text_vr(vr) {
-                    for v in values(value) {
-                        let v = v.trim().to_lowercase();
-                        self.kept
-                            .extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
-                        self.kept.insert(v);
-                    }
-                }
-                continue;
-            }
-            for v in values(value) {
-                if tag.0 % 2 == 1 {
-                    match vr {
-                        VR::PN => self.add_name(&v, Kind::PersonName, tag),
-                        VR::UI => self.add_uid(&v, tag),
-                        _ => {}
-                    }
-                } else {
-                    self.add_public(tag, vr, &v);
-                }
+                self.add_public(tag, vr, &v);
             }
         }
     }
@@ -405,6 +379,30 @@ impl Needles {
             byte_searches: Mutex::new(HashMap::new()),
         }
     }
+}
+
+/// The walk over an input data set that gathers its needles: every element at every depth
+/// (to the reader's limit), removed sequences' items included, by the engine's decisions.
+struct Gathering<'a>(&'a mut Needles);
+
+impl Visitor for Gathering<'_> {
+    type Within = ();
+
+    fn element(
+        &mut self,
+        _: &(),
+        place: Place,
+        elem: &InMemElement,
+        step: &Step<'_>,
+    ) -> Option<()> {
+        if let Value::Sequence(_) = elem.value() {
+            return (place.depth < MAX_DEPTH).then_some(());
+        }
+        self.0.gather_element(elem, step.action());
+        None
+    }
+
+    fn item(&mut self, _: &(), _: usize) {}
 }
 
 /// Whether a needle is long enough to be searched inside text (see the module doc).
