@@ -1,6 +1,8 @@
 //! The identifying values of the input files ("needles"), and finding them again in outputs.
 //!
 //! # What is gathered, from every input data set at every depth
+//! The identifying attributes and their kinds are the engine's own table
+//! ([`crate::deid::identifiers`]); by kind:
 //! - Person names (any PN attribute): the value as written, family and given name in both
 //!   orders, each component and each word of a component; titles ("Dr", "MD", …) never.
 //! - Identifiers: PatientID, OtherPatientIDs, IssuerOfPatientID, MedicalRecordLocator,
@@ -51,57 +53,22 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use dicom_core::header::Header;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
-use dicom_dictionary_std::tags;
 use dicom_encoding::text::{SpecificCharacterSet, TextCodec};
-use dicom_object::mem::InMemDicomObject;
+use dicom_object::mem::{InMemDicomObject, InMemElement};
 use regex::Regex;
 
+use crate::deid::Deidentifier;
 use crate::deid::clean;
-use crate::deid::{Deidentifier, Iod, Place};
+use crate::deid::decide::Place;
+use crate::deid::identifiers::identifying;
+use crate::deid::walk::{Step, Visitor};
 use crate::dicom::dates::{MONTH_NAMES, parse_da};
+use crate::dicom::scan::MAX_DEPTH;
 use crate::dicom::uid;
-use crate::dicom::values::{dictionary_vr, is_free_text_vr, keyword, private_creators};
+use crate::dicom::values::{dictionary_vr, is_free_text_vr, keyword};
 use crate::profile::Action;
 
-/// What kind of identifying value a needle is: reported instead of the value itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Kind {
-    PatientName,
-    PhysicianName,
-    OperatorName,
-    PersonName,
-    PatientId,
-    AccessionNumber,
-    Identifier,
-    Device,
-    BirthDate,
-    Address,
-    PhoneNumber,
-    Institution,
-    Uid,
-    FreeTextIdentifier,
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Kind::PatientName => "patient name",
-            Kind::PhysicianName => "physician name",
-            Kind::OperatorName => "operator name",
-            Kind::PersonName => "person name",
-            Kind::PatientId => "patient ID",
-            Kind::AccessionNumber => "accession number",
-            Kind::Identifier => "identifier",
-            Kind::Device => "device name or serial number",
-            Kind::BirthDate => "birth date",
-            Kind::Address => "address",
-            Kind::PhoneNumber => "telephone number",
-            Kind::Institution => "institution name",
-            Kind::Uid => "UID",
-            Kind::FreeTextIdentifier => "identifier from free text",
-        })
-    }
-}
+pub use crate::deid::identifiers::Kind;
 
 /// A needle found: its kind and the input attribute it was gathered from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -120,48 +87,6 @@ impl std::fmt::Display for Hit {
         )
     }
 }
-
-const PATIENT_NAMES: &[Tag] = &[
-    tags::PATIENT_NAME,
-    tags::OTHER_PATIENT_NAMES,
-    tags::PATIENT_BIRTH_NAME,
-    tags::PATIENT_MOTHER_BIRTH_NAME,
-    tags::RESPONSIBLE_PERSON,
-];
-const PHYSICIAN_NAMES: &[Tag] = &[
-    tags::REFERRING_PHYSICIAN_NAME,
-    tags::CONSULTING_PHYSICIAN_NAME,
-    tags::PERFORMING_PHYSICIAN_NAME,
-    tags::NAME_OF_PHYSICIANS_READING_STUDY,
-    tags::PHYSICIANS_OF_RECORD,
-    tags::REQUESTING_PHYSICIAN,
-    tags::SCHEDULED_PERFORMING_PHYSICIAN_NAME,
-];
-/// OtherPatientIDs and MedicalRecordLocator are retired, still seen in old exports.
-const PATIENT_IDS: &[Tag] = &[tags::PATIENT_ID, Tag(0x0010, 0x1000), Tag(0x0010, 0x1090)];
-const IDENTIFIERS: &[Tag] = &[
-    tags::ISSUER_OF_PATIENT_ID,
-    tags::STUDY_ID,
-    tags::REQUESTED_PROCEDURE_ID,
-    tags::SCHEDULED_PROCEDURE_STEP_ID,
-    tags::PERFORMED_PROCEDURE_STEP_ID,
-    tags::ADMISSION_ID,
-    tags::FILLER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
-    tags::PLACER_ORDER_NUMBER_IMAGING_SERVICE_REQUEST,
-];
-const DEVICES: &[Tag] = &[tags::STATION_NAME, tags::DEVICE_SERIAL_NUMBER];
-const ADDRESSES: &[Tag] = &[
-    tags::PATIENT_ADDRESS,
-    tags::INSTITUTION_ADDRESS,
-    tags::REFERRING_PHYSICIAN_ADDRESS,
-    tags::PERSON_ADDRESS,
-];
-const PHONES: &[Tag] = &[
-    tags::PATIENT_TELEPHONE_NUMBERS,
-    tags::REFERRING_PHYSICIAN_TELEPHONE_NUMBERS,
-    tags::PERSON_TELEPHONE_NUMBERS,
-];
-const INSTITUTIONS: &[Tag] = &[tags::INSTITUTION_NAME, tags::INSTITUTIONAL_DEPARTMENT_NAME];
 
 /// The identifying values gathered from inputs, by lower-case text.
 #[derive(Default)]
@@ -228,104 +153,62 @@ impl Needles {
     /// Gather every identifying value of one input data set.
     pub fn gather(deidentifier: &Deidentifier, object: &InMemDicomObject) -> Needles {
         let mut needles = Needles::default();
-        let iod = Iod::of(object);
-        needles.gather_level(deidentifier, &iod, object, Place::TOP);
+        deidentifier.walk(object, (), &mut Gathering(&mut needles));
         needles
     }
 
-    fn gather_level(
-        &mut self,
-        deid: &Deidentifier,
-        iod: &Iod,
-        object: &InMemDicomObject,
-        place: Place,
-    ) {
-        let creators = private_creators(object);
-        for elem in object {
-            let tag = elem.tag();
-            let vr = match elem.vr() {
-                VR::UN => dictionary_vr(tag).unwrap_or(VR::UN),
-                vr => vr,
-            };
-            let action = if tag.0 % 2 == 1 {
-                let creator = creators.get(&(tag.0, (tag.1 >> 8) as u8));
-                match creator {
-                    Some(c) if tag.1 >= 0x1000 => {
-                        deid.decide_private(tag.0, (tag.1 & 0xFF) as u8, c).action
-                    }
-                    _ => Action::Remove,
+    /// The values of one element, by the engine's action on it.
+    fn gather_element(&mut self, elem: &InMemElement, action: &Action) {
+        let tag = elem.tag();
+        let vr = match elem.vr() {
+            VR::UN => dictionary_vr(tag).unwrap_or(VR::UN),
+            vr => vr,
+        };
+        let Value::Primitive(value) = elem.value() else {
+            return;
+        };
+        // A deliberately kept attribute is a choice of the profile, not a leak.
+        if *action == Action::Keep {
+            if is_free_text_vr(vr) {
+                for v in values(value) {
+                    let v = v.trim().to_lowercase();
+                    self.kept
+                        .extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
+                    self.kept.insert(v);
+                }
+            }
+            return;
+        }
+        for v in values(value) {
+            if tag.0 % 2 == 1 {
+                match vr {
+                    VR::PN => self.add_name(&v, Kind::PersonName, tag),
+                    VR::UI => self.add_uid(&v, tag),
+                    _ => {}
                 }
             } else {
-                deid.decide_public(tag, vr, iod, place).action
-            };
-            if let Value::Sequence(seq) = elem.value() {
-                if place.depth < crate::dicom::scan::MAX_DEPTH {
-                    let inner = place.inside(tag, &action);
-                    for item in seq.items() {
-                        self.gather_level(deid, iod, item, inner);
-                    }
-                }
-                continue;
-            }
-            let Value::Primitive(value) = elem.value() else {
-                continue;
-            };
-            // A deliberately kept attribute is a choice of the profile, not a leak.
-            if action == Action::Keep {
-                if is_free_text_vr(vr) {
-                    for v in values(value) {
-                        let v = v.trim().to_lowercase();
-                        self.kept
-                            .extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
-                        self.kept.insert(v);
-                    }
-                }
-                continue;
-            }
-            for v in values(value) {
-                if tag.0 % 2 == 1 {
-                    match vr {
-                        VR::PN => self.add_name(&v, Kind::PersonName, tag),
-                        VR::UI => self.add_uid(&v, tag),
-                        _ => {}
-                    }
-                } else {
-                    self.add_public(tag, vr, &v);
-                }
+                self.add_public(tag, vr, &v);
             }
         }
     }
 
     fn add_public(&mut self, tag: Tag, vr: VR, v: &str) {
-        if PATIENT_NAMES.contains(&tag) {
-            self.add_name(v, Kind::PatientName, tag);
-        } else if PHYSICIAN_NAMES.contains(&tag) {
-            self.add_name(v, Kind::PhysicianName, tag);
-        } else if tag == tags::OPERATORS_NAME {
-            self.add_name(v, Kind::OperatorName, tag);
-        } else if vr == VR::PN {
-            self.add_name(v, Kind::PersonName, tag);
-        } else if PATIENT_IDS.contains(&tag) {
-            self.add(v, Kind::PatientId, tag);
-        } else if tag == tags::ACCESSION_NUMBER {
-            self.add(v, Kind::AccessionNumber, tag);
-        } else if IDENTIFIERS.contains(&tag) {
-            self.add(v, Kind::Identifier, tag);
-        } else if DEVICES.contains(&tag) {
-            self.add(v, Kind::Device, tag);
-        } else if tag == tags::PATIENT_BIRTH_DATE {
-            self.add_birth_date(v, tag);
-        } else if ADDRESSES.contains(&tag) {
-            self.add_address(v, tag);
-        } else if PHONES.contains(&tag) {
-            self.add_phone(v, Kind::PhoneNumber, tag);
-        } else if INSTITUTIONS.contains(&tag) {
-            self.add(v, Kind::Institution, tag);
-            self.add_words(v, Kind::Institution, tag);
-        } else if vr == VR::UI {
-            self.add_uid(v, tag);
-        } else if matches!(vr, VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC) {
-            self.add_free_text(v, tag);
+        match identifying(tag).and_then(|row| row.kind) {
+            Some(kind) if kind.is_name() => self.add_name(v, kind, tag),
+            _ if vr == VR::PN => self.add_name(v, Kind::PersonName, tag),
+            Some(Kind::BirthDate) => self.add_birth_date(v, tag),
+            Some(Kind::Address) => self.add_address(v, tag),
+            Some(Kind::PhoneNumber) => self.add_phone(v, Kind::PhoneNumber, tag),
+            Some(Kind::Institution) => {
+                self.add(v, Kind::Institution, tag);
+                self.add_words(v, Kind::Institution, tag);
+            }
+            Some(kind) => self.add(v, kind, tag),
+            None if vr == VR::UI => self.add_uid(v, tag),
+            None if matches!(vr, VR::LO | VR::SH | VR::ST | VR::LT | VR::UT | VR::UC) => {
+                self.add_free_text(v, tag)
+            }
+            None => {}
         }
     }
 
@@ -498,6 +381,30 @@ impl Needles {
     }
 }
 
+/// The walk over an input data set that gathers its needles: every element at every depth
+/// (to the reader's limit), removed sequences' items included, by the engine's decisions.
+struct Gathering<'a>(&'a mut Needles);
+
+impl Visitor for Gathering<'_> {
+    type Within = ();
+
+    fn element(
+        &mut self,
+        _: &(),
+        place: Place,
+        elem: &InMemElement,
+        step: &Step<'_>,
+    ) -> Option<()> {
+        if let Value::Sequence(_) = elem.value() {
+            return (place.depth < MAX_DEPTH).then_some(());
+        }
+        self.0.gather_element(elem, step.action());
+        None
+    }
+
+    fn item(&mut self, _: &(), _: usize) {}
+}
+
 /// Whether a needle is long enough to be searched inside text (see the module doc).
 fn word_searchable(text: &str) -> bool {
     let digits = text.chars().filter(char::is_ascii_digit).count();
@@ -649,6 +556,7 @@ mod tests {
     use crate::key::Key;
     use crate::profile::Profile;
     use dicom_core::DataElement;
+    use dicom_dictionary_std::tags;
 
     fn matcher(elements: Vec<(Tag, VR, &str)>) -> Matcher {
         let deid = Deidentifier::new(Profile::load("basic").unwrap(), Key::from_bytes([1; 32]));

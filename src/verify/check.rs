@@ -1,0 +1,373 @@
+//! The checks of one file of OUTPUT: readable DICOM, the marks, the file meta, every element
+//! against the profile ([`crate::verify::decisions`]) and, with `--against`, the inputs'
+//! identifying values searched in its text values and its bytes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use dicom_core::VR;
+use dicom_dictionary_std::tags;
+use dicom_encoding::TransferSyntaxIndex;
+use dicom_object::mem::InMemDicomObject;
+use dicom_object::meta::FileMetaTable;
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+
+use crate::deid::Deidentifier;
+use crate::dicom::file::{self, Parsed};
+use crate::dicom::scan::{self, Encoding};
+use crate::dicom::values::top_text;
+use crate::verify::layout::{self, Class};
+use crate::verify::manifest::{is_manifest, is_summary};
+use crate::verify::needles::Matcher;
+use crate::verify::{Check, Finding, shown_path};
+
+/// The per-file checks, shared by the worker threads.
+pub(super) struct Checker<'a> {
+    pub(super) deidentifier: &'a Deidentifier,
+    pub(super) matcher: Option<&'a Matcher>,
+    max_file_size: u64,
+}
+
+/// Findings of one file, and the state its walk needs.
+pub(super) struct FileCheck<'a> {
+    pub(super) checker: &'a Checker<'a>,
+    file: &'a str,
+    /// The file's PatientID, which its PatientName's template holds.
+    pub(super) patient_id: String,
+    findings: Vec<Finding>,
+}
+
+impl FileCheck<'_> {
+    pub(super) fn push(&mut self, attribute: String, check: Check, detail: impl Into<String>) {
+        self.findings.push(Finding {
+            file: self.file.to_owned(),
+            attribute,
+            check,
+            detail: detail.into(),
+        });
+    }
+
+    pub(super) fn leaks_in_text(&mut self, attribute: &str, value: &str, vr: VR) {
+        let Some(matcher) = self.checker.matcher else {
+            return;
+        };
+        for hit in matcher.in_text(value, vr) {
+            self.push(attribute.to_owned(), Check::Leak, hit.to_string());
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub(super) fn new(
+        deidentifier: &'a Deidentifier,
+        matcher: Option<&'a Matcher>,
+        max_file_size: u64,
+    ) -> Self {
+        Checker {
+            deidentifier,
+            matcher,
+            max_file_size,
+        }
+    }
+
+    /// Check one file of OUTPUT; the flag says whether it was DICOM.
+    pub(super) fn check_file(&self, rel: &str, path: &Path) -> (bool, Vec<Finding>) {
+        let path_hits = self
+            .matcher
+            .map(|m| m.in_text(rel, VR::LO))
+            .unwrap_or_default();
+        let shown = shown_path(self.matcher, rel);
+        let mut check = FileCheck {
+            checker: self,
+            file: &shown,
+            patient_id: String::new(),
+            findings: Vec::new(),
+        };
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let bytes = if size > self.max_file_size {
+            None
+        } else {
+            std::fs::read(path).ok()
+        };
+        let Some(bytes) = bytes else {
+            check.push(
+                "file".to_owned(),
+                Check::Unreadable,
+                "cannot be read (or larger than --max-file-size)",
+            );
+            return (false, check.findings);
+        };
+        for hit in path_hits {
+            check.push("output path".to_owned(), Check::Leak, hit.to_string());
+        }
+        if is_manifest(rel) || is_summary(rel) {
+            // Of the run's records only the paths derive from the data (`input` appears with
+            // --manifest-paths, and paths often hold names); every other field is the tool's
+            // own vocabulary: fixed reasons, hex ids, hashes, counts.
+            let text = String::from_utf8_lossy(&bytes);
+            for (i, line) in text.lines().enumerate() {
+                let Ok(json) = serde_json::from_str::<serde_json::Value>(line) else {
+                    continue;
+                };
+                for key in ["input", "output"] {
+                    if let Some(value) = json.get(key).and_then(|v| v.as_str()) {
+                        check.leaks_in_text(&format!("record {} > {key}", i + 1), value, VR::LT);
+                    }
+                }
+            }
+            return (false, check.findings);
+        }
+        match file::parse(&bytes, self.max_file_size) {
+            Ok(Parsed::Dataset { object, .. }) => {
+                self.check_dicom(&mut check, &bytes, &object);
+                (true, check.findings)
+            }
+            Ok(Parsed::Dicomdir) => {
+                check.push(
+                    "file".to_owned(),
+                    Check::Unreadable,
+                    "a DICOMDIR (holds identifiers and old paths)",
+                );
+                self.bytes_leaks(&mut check, &bytes, &[], "not DICOM");
+                (false, check.findings)
+            }
+            Ok(Parsed::NotDicom) => {
+                self.bytes_leaks(&mut check, &bytes, &[], "not DICOM");
+                (false, check.findings)
+            }
+            Err(e) => {
+                check.push("file".to_owned(), Check::Unreadable, e.to_string());
+                self.bytes_leaks(&mut check, &bytes, &[], "unparsed bytes");
+                (false, check.findings)
+            }
+        }
+    }
+
+    fn check_dicom(&self, check: &mut FileCheck<'_>, bytes: &[u8], object: &InMemDicomObject) {
+        check.patient_id = top_text(object, tags::PATIENT_ID);
+        self.check_marks(check, object);
+        self.deidentifier.walk(object, String::new(), check);
+        let charsets: Vec<String> = object
+            .get(tags::SPECIFIC_CHARACTER_SET)
+            .and_then(|e| e.to_multi_str().ok())
+            .map(|v| v.iter().map(|s| s.trim().to_owned()).collect())
+            .unwrap_or_default();
+        let Ok(layout) = scan::scan(bytes) else {
+            self.bytes_leaks(check, bytes, &charsets, "unparsed bytes");
+            return;
+        };
+        let meta_start = if layout.has_preamble { 128 } else { 0 };
+        let dataset_offset = layout.dataset_offset as usize;
+        if layout.transfer_syntax.is_some() {
+            self.check_meta(check, &bytes[meta_start..], object);
+        } else {
+            check.push(
+                "file meta".to_owned(),
+                Check::FileMeta,
+                "missing: the file has no file meta group",
+            );
+        }
+        // The bytes as a search sees them: a deflated data set inflated.
+        let mut searchable = bytes[..dataset_offset].to_vec();
+        let inflated = layout.encoding == Encoding::DeflatedExplicitLE;
+        if inflated {
+            match file::inflate(&bytes[dataset_offset..], self.max_file_size) {
+                Ok(data) => searchable.extend(data),
+                Err(_) => searchable.extend_from_slice(&bytes[dataset_offset..]),
+            }
+        } else {
+            searchable.extend_from_slice(&bytes[dataset_offset..]);
+        }
+        let explicit_le =
+            TransferSyntaxRegistry.get(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN);
+        let ts_uid = match (layout.encoding, layout.transfer_syntax.as_deref()) {
+            (Encoding::DeflatedExplicitLE, _) => {
+                dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN
+            }
+            (_, Some(ts)) => ts,
+            (Encoding::ImplicitLE, None) => dicom_dictionary_std::uids::IMPLICIT_VR_LITTLE_ENDIAN,
+            (Encoding::ExplicitBE, None) => "1.2.840.10008.1.2.2",
+            (_, None) => dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN,
+        };
+        let mut spans = Vec::new();
+        let meta_elements = if layout.has_preamble { 132 } else { 0 };
+        if let Some(ts) = explicit_le
+            && layout.transfer_syntax.is_some()
+            && let Some(meta) = layout::spans(
+                &searchable[meta_elements..dataset_offset],
+                ts,
+                meta_elements,
+            )
+        {
+            spans.extend(meta.into_iter().map(|mut s| {
+                s.path = format!("file meta > {}", s.path);
+                s
+            }));
+        }
+        let data_spans = TransferSyntaxRegistry
+            .get(ts_uid)
+            .and_then(|ts| layout::spans(&searchable[dataset_offset..], ts, dataset_offset));
+        let walked = data_spans.is_some();
+        spans.extend(data_spans.unwrap_or_default());
+        if !walked {
+            check.push(
+                "data set".to_owned(),
+                Check::Unreadable,
+                "its value layout cannot be walked: every byte was searched",
+            );
+        }
+        let regions = [
+            (0, meta_start.min(dataset_offset), "preamble"),
+            (meta_start, dataset_offset, "file meta"),
+        ];
+        self.bytes_leaks_mapped(check, &mut searchable, &spans, &regions, &charsets);
+    }
+
+    /// PatientIdentityRemoved and the CID 7050 codes of the profile and its options.
+    fn check_marks(&self, check: &mut FileCheck<'_>, object: &InMemDicomObject) {
+        if top_text(object, tags::PATIENT_IDENTITY_REMOVED) != "YES" {
+            check.push("PatientIdentityRemoved".to_owned(), Check::Marks, "not YES");
+        }
+        let codes: BTreeSet<String> = object
+            .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+            .and_then(|e| e.items())
+            .map(|items| {
+                items
+                    .iter()
+                    .filter(|i| top_text(i, tags::CODING_SCHEME_DESIGNATOR) == "DCM")
+                    .map(|i| top_text(i, tags::CODE_VALUE))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for code in self.deidentifier.method_codes() {
+            if !codes.contains(code.value.as_str()) {
+                check.push(
+                    "DeidentificationMethodCodeSequence".to_owned(),
+                    Check::Marks,
+                    format!("lacks code {} ({})", code.value, code.meaning),
+                );
+            }
+        }
+    }
+
+    /// The file meta agrees with the data set and holds no AE titles or private information.
+    fn check_meta(&self, check: &mut FileCheck<'_>, meta_bytes: &[u8], object: &InMemDicomObject) {
+        let meta = std::panic::catch_unwind(|| FileMetaTable::from_reader(meta_bytes));
+        let Ok(Ok(meta)) = meta else {
+            check.push("file meta".to_owned(), Check::FileMeta, "cannot be read");
+            return;
+        };
+        let trim = |s: &str| s.trim_end_matches(['\0', ' ']).to_owned();
+        let pairs = [
+            (
+                "MediaStorageSOPClassUID",
+                trim(meta.media_storage_sop_class_uid()),
+                top_text(object, tags::SOP_CLASS_UID),
+            ),
+            (
+                "MediaStorageSOPInstanceUID",
+                trim(meta.media_storage_sop_instance_uid()),
+                top_text(object, tags::SOP_INSTANCE_UID),
+            ),
+        ];
+        for (name, in_meta, in_data) in pairs {
+            if in_meta != in_data {
+                check.push(
+                    format!("file meta > {name}"),
+                    Check::FileMeta,
+                    "differs from the data set",
+                );
+            }
+            if let Some(matcher) = self.matcher
+                && matcher.uid(&in_meta).is_some()
+            {
+                check.push(
+                    format!("file meta > {name}"),
+                    Check::Leak,
+                    "UID of an input".to_owned(),
+                );
+            }
+        }
+        let identifying = [
+            (
+                "SourceApplicationEntityTitle",
+                &meta.source_application_entity_title,
+            ),
+            (
+                "SendingApplicationEntityTitle",
+                &meta.sending_application_entity_title,
+            ),
+            (
+                "ReceivingApplicationEntityTitle",
+                &meta.receiving_application_entity_title,
+            ),
+            (
+                "PrivateInformationCreatorUID",
+                &meta.private_information_creator_uid,
+            ),
+        ];
+        for (name, value) in identifying {
+            if let Some(v) = value {
+                check.push(
+                    format!("file meta > {name}"),
+                    Check::FileMeta,
+                    "present: the rebuilt file meta holds no AE titles or private information",
+                );
+                check.leaks_in_text(&format!("file meta > {name}"), v, VR::AE);
+            }
+        }
+        if let Some(v) = &meta.implementation_version_name {
+            check.leaks_in_text("file meta > ImplementationVersionName", v, VR::SH);
+        }
+    }
+
+    /// Search bytes that could not be walked; hits are named by `place`.
+    fn bytes_leaks(
+        &self,
+        check: &mut FileCheck<'_>,
+        bytes: &[u8],
+        charsets: &[String],
+        place: &str,
+    ) {
+        let Some(matcher) = self.matcher else {
+            return;
+        };
+        for (_, hit) in matcher.in_bytes(bytes, charsets) {
+            check.push(place.to_owned(), Check::Leak, hit.to_string());
+        }
+    }
+
+    /// Search a file's bytes with text values and samples blanked out; hits are named by the
+    /// value they fall in, or by the region (`preamble`, `file meta`).
+    fn bytes_leaks_mapped(
+        &self,
+        check: &mut FileCheck<'_>,
+        searchable: &mut [u8],
+        spans: &[layout::Span],
+        regions: &[(usize, usize, &str)],
+        charsets: &[String],
+    ) {
+        let Some(matcher) = self.matcher else {
+            return;
+        };
+        for span in spans.iter().filter(|s| s.class != Class::Binary) {
+            let end = span.end.min(searchable.len());
+            let start = span.start.min(end);
+            searchable[start..end].fill(0);
+        }
+        for (offset, hit) in matcher.in_bytes(searchable, charsets) {
+            let place = spans
+                .iter()
+                .find(|s| s.class == Class::Binary && (s.start..s.end).contains(&offset))
+                .map(|s| s.path.clone())
+                .or_else(|| {
+                    regions
+                        .iter()
+                        .find(|(a, b, _)| (*a..*b).contains(&offset))
+                        .map(|(_, _, name)| (*name).to_owned())
+                })
+                .unwrap_or_else(|| "bytes between elements".to_owned());
+            check.push(place, Check::Leak, hit.to_string());
+        }
+    }
+}
