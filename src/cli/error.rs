@@ -94,6 +94,9 @@ impl fmt::Display for Error {
                 "{e}: run `dicom-deid run INPUT OUTPUT --shard K/N` for every K first"
             ),
             Error::Merge(e) => write!(f, "{e}"),
+            Error::Verify(VerifyError::Against(path)) => {
+                write!(f, "--against {}: not a readable folder", path.display())
+            }
             Error::Verify(e) => write!(f, "{e}"),
             Error::InspectNeedsTerminal => f.write_str(
                 "inspect shows original values (PHI), so it writes only to a terminal: run it in a terminal, or add --force to write them to a file or pipe yourself",

@@ -17,6 +17,7 @@ pub mod action;
 mod compile;
 mod diff;
 pub mod pixel;
+mod scalar;
 pub mod spec;
 pub mod standard;
 pub mod when;

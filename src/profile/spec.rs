@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::dicom::uid;
 use crate::profile::pixel::PixelSpec;
+use crate::profile::scalar::ParseVisitor;
 use crate::profile::standard::{self, AnnexOption, Selector};
 use crate::profile::{Action, ProfileError};
 
@@ -209,22 +210,6 @@ impl FromStr for AttrSelector {
             Some(entry) => Ok(AttrSelector::Public(Selector::Tag(entry.tag()))),
             None => Err(SelectorError::Keyword(s.to_owned())),
         }
-    }
-}
-
-/// Parses a string with `FromStr` inside the visitor, so that serde_yaml marks an error
-/// with the line and column of the offending scalar.
-pub(crate) struct ParseVisitor<T>(pub std::marker::PhantomData<T>);
-
-impl<T: FromStr<Err: std::fmt::Display>> serde::de::Visitor<'_> for ParseVisitor<T> {
-    type Value = T;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
-        v.parse().map_err(E::custom)
     }
 }
 

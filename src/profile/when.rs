@@ -170,7 +170,9 @@ impl std::str::FromStr for Keyword {
 
 impl<'de> Deserialize<'de> for Keyword {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_str(crate::profile::spec::ParseVisitor(std::marker::PhantomData))
+        d.deserialize_str(crate::profile::scalar::ParseVisitor(
+            std::marker::PhantomData,
+        ))
     }
 }
 

@@ -141,6 +141,15 @@ pub(super) fn is_run_file(rel: &str) -> bool {
     rel == MANIFEST || rel == SUMMARY || (!rel.contains('/') && shard_file(rel).is_some())
 }
 
+/// The key of an output name held in memory.
+pub(super) fn name_key(name: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+
+    let mut hasher = std::hash::DefaultHasher::new();
+    name.hash(&mut hasher);
+    hasher.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -59,6 +59,7 @@
 //! - `merge.rs`: `summary`, the shards of one run checked and merged.
 //! - `qa_report.rs`: the `--qa-report` page.
 
+mod job;
 mod layout;
 mod linkage;
 pub mod manifest;

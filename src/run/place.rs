@@ -8,11 +8,11 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::deid::Linkage;
-use crate::run::layout::{self, alternate_name};
+use crate::run::job::Job;
+use crate::run::layout::{self, alternate_name, name_key};
 use crate::run::manifest::{Record, Status, Summary};
 use crate::run::process::Done;
 use crate::run::safe_fs::{AtomicFile, file_sha256};
-use crate::run::workers::Runner;
 use crate::run::{RunConfig, RunError};
 
 /// What placing files has produced so far.
@@ -94,13 +94,6 @@ impl Claims {
     }
 }
 
-/// The key of an output name held in memory.
-pub(super) fn name_key(name: &str) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    name.hash(&mut hasher);
-    hasher.finish()
-}
-
 /// The key of an output name holding bytes of this SHA-256 (dry runs).
 fn content_key(name: &str, sha: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
@@ -108,7 +101,7 @@ fn content_key(name: &str, sha: &str) -> u64 {
     hasher.finish()
 }
 
-impl Runner<'_> {
+impl Job<'_> {
     /// Give a finished file its final name (see the module doc for collisions), journal it
     /// and write it to the manifest. Called in walk order only.
     pub(super) fn place(&self, placing: &mut Placing, mut done: Done) -> Result<(), RunError> {

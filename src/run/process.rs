@@ -8,11 +8,11 @@ use std::path::Path;
 use crate::deid::Linkage;
 use crate::deid::one_file::{self, FileOutcome};
 use crate::dicom::file::{self, Loaded};
+use crate::run::job::Job;
 use crate::run::manifest::{Record, Status};
 use crate::run::resume::reusable;
 use crate::run::safe_fs::{InputError, LinkInTheWay, open_input, real_dir_inside, stops_the_run};
 use crate::run::walk::Input;
-use crate::run::workers::Runner;
 use crate::run::{Fsync, RunError, layout};
 
 /// The result of processing one input, before it is placed.
@@ -23,7 +23,7 @@ pub(super) struct Done {
     pub(super) reused: bool,
 }
 
-impl Runner<'_> {
+impl Job<'_> {
     /// Read, parse, de-identify and encode one input into its temp file, or reuse what an
     /// earlier run made of it.
     pub(super) fn process(&self, input: &Input) -> Result<Done, RunError> {

@@ -8,9 +8,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::run::layout::{self, RUN_HEADER, STATE_DIR};
+use crate::run::layout::{self, RUN_HEADER, STATE_DIR, name_key};
 use crate::run::manifest::{self, Record, Status};
-use crate::run::place::name_key;
 use crate::run::safe_fs::{read_inside, real_dir_inside, write_atomic};
 use crate::run::walk::{Input, walk};
 use crate::run::{RunConfig, RunError};

@@ -8,6 +8,7 @@ use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
+use crate::run::job::Job;
 use crate::run::manifest::{Record, Status};
 use crate::run::place::Placing;
 use crate::run::process::Done;
@@ -30,10 +31,7 @@ struct Shared {
 }
 
 pub(super) struct Runner<'a> {
-    pub(super) config: &'a RunConfig,
-    pub(super) reporter: &'a dyn Reporter,
-    /// What an earlier run finished (`--resume`).
-    pub(super) earlier: Earlier,
+    job: Job<'a>,
     /// How far (in walk indices) workers may run ahead of the next file to place.
     window: usize,
     shared: Mutex<Shared>,
@@ -49,9 +47,11 @@ impl<'a> Runner<'a> {
         placing: Placing,
     ) -> Self {
         Runner {
-            config,
-            reporter,
-            earlier,
+            job: Job {
+                config,
+                reporter,
+                earlier,
+            },
             window: config.jobs.max(1) * WINDOW_PER_JOB,
             shared: Mutex::new(Shared {
                 next: 0,
@@ -66,7 +66,7 @@ impl<'a> Runner<'a> {
     /// Walk INPUT, feeding `jobs` workers, until every input is placed or the run stopped;
     /// what placing produced.
     pub(super) fn run_all(self) -> Result<Placing, RunError> {
-        let jobs = self.config.jobs.max(1);
+        let jobs = self.job.config.jobs.max(1);
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(jobs)
             .build()
@@ -77,8 +77,8 @@ impl<'a> Runner<'a> {
             for _ in 0..jobs {
                 scope.spawn(|_| self.work(&receiver));
             }
-            for (index, input) in walk(self.config).enumerate() {
-                self.reporter.found(&input.id);
+            for (index, input) in walk(self.job.config).enumerate() {
+                self.job.reporter.found(&input.id);
                 if !self.wait_for_room(index) || sender.send((index, input)).is_err() {
                     break;
                 }
@@ -114,11 +114,11 @@ impl<'a> Runner<'a> {
             // when it happened while placing, so the walk never waits for a file that
             // will not come.
             let done =
-                catch_unwind(AssertUnwindSafe(|| self.process(&input))).unwrap_or_else(|_| {
+                catch_unwind(AssertUnwindSafe(|| self.job.process(&input))).unwrap_or_else(|_| {
                     let reason = "processing crashed on this file".to_owned();
                     let mut record =
                         Record::new(input.id.clone(), Status::Failed, Some(reason), input.size);
-                    if self.config.manifest_paths {
+                    if self.job.config.manifest_paths {
                         record.input = Some(input.rel.to_string_lossy().into_owned());
                     }
                     Ok(Done {
@@ -129,7 +129,7 @@ impl<'a> Runner<'a> {
                 });
             if catch_unwind(AssertUnwindSafe(|| self.finish(index, done))).is_err() {
                 self.lock().stop = Some(RunError::Output {
-                    path: self.config.output.clone(),
+                    path: self.job.config.output.clone(),
                     source: io::Error::other("placing a file crashed"),
                 });
                 self.placed.notify_all();
@@ -166,7 +166,7 @@ impl<'a> Runner<'a> {
                     let Some(done) = shared.pending.remove(&next) else {
                         break;
                     };
-                    if let Err(e) = self.place(&mut shared.placing, done) {
+                    if let Err(e) = self.job.place(&mut shared.placing, done) {
                         shared.stop = Some(e);
                         break;
                     }

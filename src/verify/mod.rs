@@ -134,7 +134,8 @@ impl Report {
 pub enum VerifyError {
     #[error("OUTPUT {0}: not a readable folder")]
     Output(PathBuf),
-    #[error("--against {0}: not a readable folder")]
+    /// The inputs to search for are not a readable folder.
+    #[error("INPUT {0}: not a readable folder")]
     Against(PathBuf),
 }
 
