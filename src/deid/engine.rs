@@ -245,16 +245,7 @@ impl FileState<'_> {
             return self.apply(&decision.action, elem, place);
         };
         let row = trace.len();
-        trace.push(TraceRow {
-            path: self.path.clone(),
-            tag: elem.tag(),
-            vr: elem.vr(),
-            creator: None,
-            action: decision.shown(),
-            layer: decision.layer.to_owned(),
-            before: describe(&elem),
-            after: String::new(),
-        });
+        trace.push(TraceRow::decided(&self.path, &elem, &decision));
         let out = self.apply(&decision.action, elem, place);
         if let Some(trace) = self.trace.as_mut() {
             trace[row].after = out.as_ref().map_or_else(|| REMOVED.to_owned(), describe);
@@ -265,20 +256,13 @@ impl FileState<'_> {
     /// A trace row for an element the loop handles itself (group lengths, private creators).
     fn note(&mut self, elem: &InMemElement, decision: &Decision<'_>, kept: bool) {
         if let Some(trace) = self.trace.as_mut() {
-            trace.push(TraceRow {
-                path: self.path.clone(),
-                tag: elem.tag(),
-                vr: elem.vr(),
-                creator: None,
-                action: decision.shown(),
-                layer: decision.layer.to_owned(),
-                before: describe(elem),
-                after: if kept {
-                    describe(elem)
-                } else {
-                    REMOVED.to_owned()
-                },
-            });
+            let mut row = TraceRow::decided(&self.path, elem, decision);
+            row.after = if kept {
+                row.before.clone()
+            } else {
+                REMOVED.to_owned()
+            };
+            trace.push(row);
         }
     }
 

@@ -10,7 +10,7 @@ use crate::deid::Deidentifier;
 use crate::profile::ShiftMode;
 use crate::profile::standard::{self, AnnexOption};
 
-/// The attributes [`Deidentifier::mark`] sets.
+/// The attributes the engine sets on every de-identified data set (PS3.15 E.1.1).
 pub const MARKS: [Tag; 4] = [
     tags::PATIENT_IDENTITY_REMOVED,
     tags::DEIDENTIFICATION_METHOD,

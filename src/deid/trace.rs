@@ -3,11 +3,13 @@
 //! values; the CLI shows it only on a terminal unless forced. The engine writes the rows
 //! ([`TraceRow`]) as it decides; this module renders values and parses the file.
 
+use dicom_core::header::Header;
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{Tag, VR};
 use dicom_object::mem::{InMemDicomObject, InMemElement};
 
 use crate::deid::Deidentifier;
+use crate::deid::decide::Decision;
 use crate::deid::marks::MARKS;
 use crate::dicom::file::{self, FileError, Parsed};
 use crate::dicom::values::{is_text_vr, strings};
@@ -25,6 +27,26 @@ pub struct TraceRow {
     pub layer: String,
     pub before: String,
     pub after: String,
+}
+
+impl TraceRow {
+    /// The row of `elem` at `path` as decided; `after` is filled in once it is applied.
+    pub(super) fn decided(
+        path: &[(Tag, usize)],
+        elem: &InMemElement,
+        decision: &Decision<'_>,
+    ) -> Self {
+        TraceRow {
+            path: path.to_vec(),
+            tag: elem.tag(),
+            vr: elem.vr(),
+            creator: None,
+            action: decision.shown(),
+            layer: decision.layer.to_owned(),
+            before: describe(elem),
+            after: String::new(),
+        }
+    }
 }
 
 pub(super) const REMOVED: &str = "(removed)";

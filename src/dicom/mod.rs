@@ -2,7 +2,7 @@
 //!
 //! - [`scan`]: a structural check of a file's bytes before any parser sees them.
 //! - [`reader`]: little-endian data sets read straight into dicom-rs objects.
-//! - [`file`]: a file loaded (pixel data left on disk when large), parsed, and encoded again,
+//! - [`file`](mod@file): a file loaded (pixel data left on disk when large), parsed, and encoded again,
 //!   with the input's pixel data spliced back in.
 //! - [`values`]: element values as text, private creators, VR classes.
 //! - [`uid`], [`dates`]: UID syntax; DA, DT, TM and AS values and their arithmetic.

@@ -138,7 +138,7 @@ pub struct Merged {
     pub summary: Option<Summary>,
     pub shards: Vec<ShardInfo>,
     pub problems: Vec<Problem>,
-    /// All problems found; only the first [`MAX_LISTED`] are in `problems`.
+    /// All problems found; only the first thousand are in `problems`.
     pub problems_total: usize,
     /// Whether `manifest.jsonl` and `summary.json` were written (only when no problem).
     pub written: bool,

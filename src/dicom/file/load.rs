@@ -308,7 +308,7 @@ impl<'a> Loaded<'a> {
 }
 
 /// Parse a loaded file like [`parse`]; when its pixel data was left out, the data set holds
-/// a stand-in Pixel Data element instead, which [`encode_spliced`] recognises.
+/// a stand-in Pixel Data element instead, which [`super::encode_spliced`] recognises.
 pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, FileError> {
     let Some(split) = &loaded.split else {
         return parse(&loaded.buf, max_inflated);

@@ -6,13 +6,13 @@
 //! process). Deflated data sets are inflated here under a size cap, then scanned like the rest.
 //! Panics inside dicom-rs are caught and reported as a failure of that one file.
 //!
-//! Pixel data that no rule changes never goes through the parser: [`load`] reads a file up to
+//! Pixel data that no rule changes never goes through the parser: [`load_file`] reads a file up to
 //! its top-level Pixel Data element and the bytes after it, the data set is parsed without it
 //! (a stand-in element takes its place, so the profile and the pixel plan see it), and
 //! [`encode_spliced`] leaves a gap where the encoded pixel data is copied back verbatim from
-//! the input ([`Loaded::copy_pixel_data`]). Memory per file is then bounded by the header,
+//! the input ([`Loaded::copy_range`]). Memory per file is then bounded by the header,
 //! not by the frames, and the bytes are those the parser would have written (the element is
-//! only left out when they are: see [`scan::PixelElement::verbatim`]).
+//! only left out when they are: see [`crate::dicom::scan::PixelElement::verbatim`]).
 
 mod encode;
 mod load;
