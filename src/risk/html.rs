@@ -47,7 +47,7 @@ pub fn page(report: &Report) -> String {
         "table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}\n",
         "th{background:#f0f0f0}td.n{text-align:right;font-variant-numeric:tabular-nums}\n",
         ".verdict{font-size:1.15em;padding:.6em 1em;border-radius:4px}.bad{background:#fde8e8;border-left:6px solid #c62828}\n",
-        ".good{background:#e8f5e9;border-left:6px solid #2e7d32}code,pre{font-size:13px}pre{background:#f6f6f6;padding:.6em}\n",
+        ".good{background:#e8f5e9;border-left:6px solid #2e7d32}code,pre{font-size:13px}td code{white-space:nowrap}pre{background:#f6f6f6;padding:.6em}\n",
         ".muted{color:#666}\n</style></head><body>\n",
         "<h1>Re-identification risk</h1>\n"
     ));

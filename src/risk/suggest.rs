@@ -1,7 +1,7 @@
 //! Profile lines that would bring a dataset to k: each quasi-identifier has a ladder of ever
 //! coarser rungs (age bands of 5, 10, 20 years; weights to 5, 10, 20 kg; ...; then removal),
-//! and a greedy search climbs, one rung at a time, the ladder that leaves the fewest patients
-//! below k, then steps back down every ladder where that costs nothing. Every candidate is
+//! and a greedy search moves, one ladder at a time, to the rung that leaves the fewest
+//! patients below k, then steps back down every ladder where that costs nothing. Every candidate is
 //! scored by regrouping the patients with the values the rung would write (the same functions
 //! the engine applies), so the k reported is computed, not guessed.
 
@@ -165,18 +165,19 @@ pub fn suggest(table: &Table, k: usize) -> Suggestion {
     let mut at = vec![0; ladders.len()];
     let score = |at: &[usize]| below_k(&coarsened(table, &ladders, at), k);
     let mut current = score(&at);
-    // Climb: the rung that leaves the fewest below k (ties: the column listed first).
+    // Climb: of every rung above where each ladder stands, the one that leaves the fewest
+    // below k (ties: the smallest step up, then the column listed first).
     while current.0 > 0 {
         let best = (0..ladders.len())
-            .filter(|&c| at[c] < ladders[c].len())
-            .map(|c| {
+            .flat_map(|c| (at[c] + 1..=ladders[c].len()).map(move |r| (c, r)))
+            .map(|(c, r)| {
                 let mut next = at.clone();
-                next[c] += 1;
-                (score(&next).0, c)
+                next[c] = r;
+                (score(&next).0, r - at[c], c, r)
             })
             .min();
-        let Some((_, c)) = best else { break };
-        at[c] += 1;
+        let Some((_, _, c, r)) = best else { break };
+        at[c] = r;
         current = score(&at);
     }
     // Step back down wherever that leaves no more patients below k.
