@@ -28,7 +28,8 @@
 //! - `X/Z/U*` (Referenced/Source Image Sequence) keeps the sequence and remaps the UIDs inside:
 //!   it is always conformant, and references between images survive de-identification.
 //! - Profile actions beyond the table: `hash` (a keyed pseudonym of each value), `shift`,
-//!   `replace: V`, and the patient's pseudonym and name template.
+//!   `replace: V`, the generalisations `band`, `round` and `precision` (in `generalise`),
+//!   and the patient's pseudonym and name template.
 //!
 //! Public attributes no layer names follow their VR before `unlisted`: UI values are remapped
 //! (kept under Retain UIDs), DA/DT follow the date option (shift, keep, or remove), PN is
@@ -39,6 +40,7 @@
 //! when it is a text VR, so their rules apply; other UN values are kept only under `keep`.
 
 pub mod clean;
+mod generalise;
 pub mod one_file;
 pub mod trace;
 pub mod uid;
@@ -1017,6 +1019,7 @@ impl FileState<'_> {
             }
             (Action::Clean, Value::Primitive(p)) => self.clean(tag, vr, &p),
             (Action::Shift, Value::Primitive(p)) => self.shift(tag, vr, &p),
+            (Action::Generalise(g), Value::Primitive(p)) => self.generalise(tag, vr, g, &p),
             (Action::Hash, Value::Primitive(p)) if is_text_vr(vr) => {
                 bump(&mut self.counts, "hashed");
                 let values = strings(&p)

@@ -177,6 +177,11 @@ impl std::fmt::Display for Step {
 }
 
 impl Step {
+    /// Whether the step is a whole number (so rounded values are integers).
+    pub fn is_whole(&self) -> bool {
+        self.scale == 0
+    }
+
     /// `value` (a decimal string) to the nearest multiple of the step, with the step's
     /// decimals; `None` when it is not a finite number.
     pub fn round(&self, value: &str) -> Option<String> {

@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use crate::dicom::dates::{self, Precision};
 use crate::dicom::values::Step;
+use crate::profile::Action;
+use crate::profile::action::Generalise;
 use crate::risk::measure::Table;
 use crate::risk::{STUDY_SEASON, STUDY_YEAR, season};
 
@@ -46,7 +48,7 @@ impl Suggestion {
 #[derive(Debug, Clone, Copy)]
 enum Coarsen {
     Band(u32),
-    Round(&'static str),
+    Round(Step),
     /// Dates to the year: the season becomes that of 1 January.
     SeasonToYear,
     Drop,
@@ -57,11 +59,7 @@ impl Coarsen {
         let one = |v: &str| -> String {
             match self {
                 Coarsen::Band(w) => dates::band_age(v, w).unwrap_or_default(),
-                Coarsen::Round(step) => step
-                    .parse::<Step>()
-                    .ok()
-                    .and_then(|s| s.round(v))
-                    .unwrap_or_default(),
+                Coarsen::Round(step) => step.round(v).unwrap_or_default(),
                 Coarsen::SeasonToYear => season(1).to_owned(),
                 Coarsen::Drop => String::new(),
             }
@@ -83,10 +81,11 @@ struct Rung {
     coarsen: Coarsen,
 }
 
-fn line(attribute: &str, action: impl Into<String>) -> Line {
+/// A line, the action written as `profile show` writes it (and the profile parser reads it).
+fn line(attribute: &str, action: &Action) -> Line {
     Line {
         attribute: attribute.to_owned(),
-        action: action.into(),
+        action: action.to_string(),
     }
 }
 
@@ -94,39 +93,49 @@ fn line(attribute: &str, action: impl Into<String>) -> Line {
 /// none.
 fn ladder(name: &str) -> Vec<Rung> {
     let rung = |lines: Vec<Line>, coarsen| Rung { lines, coarsen };
-    let dates = |action: String| DATES.iter().map(|d| line(d, action.clone())).collect();
+    let generalise = |g: Generalise| Action::Generalise(g);
+    let dates = |action: Action| DATES.iter().map(|d| line(d, &action)).collect();
+    let removal = rung(vec![line(name, &Action::Remove)], Coarsen::Drop);
     match name {
         "PatientAge" => [5, 10, 20]
             .into_iter()
-            .map(|w| rung(vec![line(name, format!("{{band: {w}}}"))], Coarsen::Band(w)))
-            .chain([rung(vec![line(name, "remove")], Coarsen::Drop)])
+            .map(|w| {
+                rung(
+                    vec![line(name, &generalise(Generalise::Band(w)))],
+                    Coarsen::Band(w),
+                )
+            })
+            .chain([removal])
             .collect(),
         "PatientWeight" | "PatientSize" => {
-            let steps: [&'static str; 3] = if name == "PatientWeight" {
+            let steps = if name == "PatientWeight" {
                 ["5", "10", "20"]
             } else {
                 ["0.05", "0.1", "0.2"]
             };
             steps
                 .into_iter()
+                .filter_map(|s| s.parse::<Step>().ok())
                 .map(|s| {
                     rung(
-                        vec![line(name, format!("{{round: {s}}}"))],
+                        vec![line(name, &generalise(Generalise::Round(s)))],
                         Coarsen::Round(s),
                     )
                 })
-                .chain([rung(vec![line(name, "remove")], Coarsen::Drop)])
+                .chain([removal])
                 .collect()
         }
         STUDY_SEASON => vec![rung(
-            dates(format!("{{precision: {}}}", Precision::Year)),
+            dates(generalise(Generalise::Precision(Precision::Year))),
             Coarsen::SeasonToYear,
         )],
-        STUDY_YEAR => vec![rung(dates("empty".to_owned()), Coarsen::Drop)],
+        STUDY_YEAR => vec![rung(dates(Action::Empty), Coarsen::Drop)],
         "Modality" => Vec::new(),
         // Type 2 in their modules: emptied, not removed, so the files stay valid.
-        "PatientSex" | "Manufacturer" => vec![rung(vec![line(name, "empty")], Coarsen::Drop)],
-        _ => vec![rung(vec![line(name, "remove")], Coarsen::Drop)],
+        "PatientSex" | "Manufacturer" => {
+            vec![rung(vec![line(name, &Action::Empty)], Coarsen::Drop)]
+        }
+        _ => vec![removal],
     }
 }
 
@@ -259,7 +268,10 @@ mod tests {
     #[test]
     fn season_and_year_rungs_write_every_date() {
         assert_eq!(Coarsen::SeasonToYear.apply("summer\\autumn"), "winter");
-        assert_eq!(Coarsen::Round("10").apply("73.4\\76"), "70\\80");
+        assert_eq!(
+            Coarsen::Round("10".parse().unwrap()).apply("73.4\\76"),
+            "70\\80"
+        );
         let lines = ladder(STUDY_SEASON)[0].lines.clone();
         assert_eq!(lines.len(), DATES.len());
         assert_eq!(lines[0].action, "{precision: year}");
