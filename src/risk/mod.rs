@@ -2,7 +2,7 @@
 //! the quasi-identifiers the output holds (attributes that are not identifiers on their own but
 //! single a patient out in combination: age, sex, device, dates, ...).
 //!
-//! One streaming pass over the dataset's DICOM files (in parallel, headers only) folds every
+//! One streaming pass over the dataset's DICOM files (in parallel chunks, headers only) folds every
 //! file into its patient, keyed by the pseudonym in PatientID: memory grows with patients and
 //! their distinct values, never with files. A patient's value of an attribute is the set of
 //! values its files hold (a patient seen at 45 and at 46 is "045Y\046Y"). Then [`measure`]
@@ -19,6 +19,7 @@ pub mod suggest;
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
@@ -26,10 +27,11 @@ use dicom_core::value::Value;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::{StandardDataDictionary, tags};
 use dicom_object::mem::InMemDicomObject;
-use rayon::iter::{ParallelBridge, ParallelIterator};
+use rayon::iter::{IntoParallelRefIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::dicom::file::{self, Parsed};
+use crate::dicom::scan;
 use crate::dicom::values::{dictionary_vr, is_free_text_vr, top_text};
 use crate::run::STATE_DIR;
 
@@ -286,30 +288,38 @@ pub fn measure(config: &RiskConfig) -> Result<Report, RiskError> {
 /// Per patient, per quasi-identifier, the distinct values seen.
 type Patients = HashMap<String, Vec<BTreeSet<String>>>;
 
+/// Files read in parallel at a time: the walk is consumed in chunks of this many paths, so
+/// memory holds one chunk of paths besides the patients, whatever the number of files.
+const CHUNK: usize = 4096;
+
 /// Read every file of the dataset (the state folder left out) into a table.
 pub fn read_dataset(config: &RiskConfig) -> (Table, FileCounts) {
-    let walk = walkdir::WalkDir::new(&config.dataset)
+    let mut walk = walkdir::WalkDir::new(&config.dataset)
         .into_iter()
         .filter_entry(|e| e.depth() != 1 || e.file_name() != STATE_DIR)
         .filter_map(Result::ok)
-        .filter(|e| e.file_type().is_file());
+        .filter(|e| e.file_type().is_file())
+        .map(walkdir::DirEntry::into_path);
     let qis = &config.quasi_identifiers;
-    let (patients, files) = walk
-        .par_bridge()
-        .fold(
-            || (Patients::new(), FileCounts::default()),
-            |(mut patients, mut counts), entry| {
-                read_file(
-                    entry.path(),
-                    config.max_file_size,
-                    qis,
-                    &mut patients,
-                    &mut counts,
-                );
-                (patients, counts)
-            },
-        )
-        .reduce(|| (Patients::new(), FileCounts::default()), merge);
+    let mut all = (Patients::new(), FileCounts::default());
+    loop {
+        let chunk: Vec<PathBuf> = walk.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let read = chunk
+            .par_iter()
+            .fold(
+                || (Patients::new(), FileCounts::default()),
+                |(mut patients, mut counts), path| {
+                    read_file(path, config.max_file_size, qis, &mut patients, &mut counts);
+                    (patients, counts)
+                },
+            )
+            .reduce(|| (Patients::new(), FileCounts::default()), merge);
+        all = merge(all, read);
+    }
+    let (patients, files) = all;
     (table_of(qis, patients), files)
 }
 
@@ -332,6 +342,9 @@ fn merge(
     (a, ca)
 }
 
+/// The bytes read to tell DICOM from other files: the preamble, the magic and a first element.
+const HEAD: usize = 256;
+
 /// Fold one file into its patient.
 fn read_file(
     path: &Path,
@@ -340,10 +353,16 @@ fn read_file(
     patients: &mut Patients,
     counts: &mut FileCounts,
 ) {
-    let parsed = File::open(path).and_then(|f| {
+    let parsed = File::open(path).and_then(|mut f| {
         let len = f.metadata()?.len();
         if len > max {
             return Err(std::io::Error::other("too large"));
+        }
+        // A large file that is not DICOM (a run's manifest) is told by its head, unread.
+        let mut head = Vec::with_capacity(HEAD);
+        (&mut f).take(HEAD as u64).read_to_end(&mut head)?;
+        if !scan::looks_like_dicom(&head) {
+            return Ok(Parsed::NotDicom);
         }
         let loaded = file::load_file(&f, len)?;
         file::parse_loaded(&loaded, max).map_err(std::io::Error::other)
