@@ -315,7 +315,7 @@ fn risk_names_exactly_the_planted_patients_and_why() {
     assert_eq!(rare_parts, ["FOOT", "KNEE"]);
     // Free text: counted, never shown.
     let model = attr("ManufacturerModelName");
-    assert_eq!(model["free_text"], true);
+    assert_eq!(model["withheld"], true);
     assert_eq!(model["rare_values"].as_array().unwrap().len(), 2);
     assert!(model["rare_values"][0]["value"].is_null());
     assert_eq!(attr("PatientWeight")["rare_values"][0]["value"], "140");
@@ -345,6 +345,11 @@ fn risk_names_exactly_the_planted_patients_and_why() {
         narrow["at_risk"][0]["pseudonym"],
         pseudonyms["WOMAN-45"].as_str()
     );
+    // The same report at any thread count.
+    let (_, one) = risk_json(&sb, &sb.path("out"), &["--population", "20000", "-j", "1"]);
+    let (_, three) = risk_json(&sb, &sb.path("out"), &["--population", "20000", "-j", "3"]);
+    assert_eq!(one, report);
+    assert_eq!(three, report);
     // At k = 1 nobody is at risk.
     let (code, _) = risk_json(&sb, &sb.path("out"), &["--k", "1"]);
     assert_eq!(code, 0);

@@ -16,9 +16,9 @@ use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
     long_about = "De-identify DICOM archives with the PS3.15 Annex E Basic Application Level \
 Confidentiality Profile and its options: keyed UID remapping, per-patient date shifting, patient \
 pseudonyms, an audit manifest. The input tree is never modified.\n\n\
-Exit codes: 0 every file written or deliberately skipped (verify: nothing found); 1 the run \
-finished but some files failed or were quarantined (verify: problems found); 2 nothing was done \
-(bad arguments, profile or key).",
+Exit codes: 0 every file written or deliberately skipped (verify: nothing found; risk: nobody \
+below k); 1 the run finished but some files failed or were quarantined (verify: problems found; \
+risk: patients below k); 2 nothing was done (bad arguments, profile or key).",
     after_help = "Examples:
   dicom-deid run /data/pacs-export /data/deid --profile ml-dataset
   dicom-deid verify /data/deid --against /data/pacs-export
@@ -66,7 +66,7 @@ still are. Reads every DICOM file under DATASET (a run's OUTPUT; never the input
 them by patient pseudonym (PatientID), and groups the patients into classes alike on every \
 quasi-identifier. Reports the patients in classes smaller than k (by pseudonym), the \
 distribution of class sizes, the attributes that make patients unique and their rare values \
-(free-text values are counted, never shown), the prosecutor risk and, with --population, the \
+(free text, names, dates and UIDs counted, never shown), the prosecutor risk and, with --population, the \
 journalist risk; and the profile lines (age bands, rounding, date precision, removal) that \
 would bring the dataset to k, with the k they reach.\n\n\
 Default quasi-identifiers: PatientAge, PatientSex, PatientSize, PatientWeight, EthnicGroup, \

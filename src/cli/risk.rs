@@ -56,6 +56,11 @@ pub(super) fn risk_command(args: RiskArgs, verbosity: Verbosity) -> Result<ExitC
             source,
         })?;
     }
+    if let Some(page) = &args.html
+        && verbosity != Verbosity::Quiet
+    {
+        eprintln!("risk: wrote {}", page.display());
+    }
     let mut stdout = std::io::stdout().lock();
     if args.json {
         let _ = serde_json::to_writer_pretty(&mut stdout, &report);

@@ -180,7 +180,7 @@ fn attributes_table(html: &mut String, report: &Report) {
     html.push_str(concat!(
         "<h2>Riskiest attributes</h2>\n<p class=\"muted\">“Added”: patients made unique (or ",
         "put below k) when the attribute is added to all the others. Rare values are held by ",
-        "fewer than k patients; free-text values are counted, never shown.</p>\n<table>\n",
+        "fewer than k patients; values of free text, names, dates and UIDs are counted, never shown.</p>\n<table>\n",
         "<tr><th>attribute</th><th>below k, added</th><th>unique, added</th><th>unique alone</th>",
         "<th>distinct values</th><th>patients with a value</th><th>rare values</th></tr>\n"
     ));
@@ -205,10 +205,10 @@ pub fn rare_text(a: &AttributeFigures) -> String {
     if a.rare_values.is_empty() {
         return String::new();
     }
-    if a.free_text {
+    if a.withheld {
         let patients: usize = a.rare_values.iter().map(|r| r.patients).sum();
         return format!(
-            "{} rare values held by {patients} patients (free text, not shown)",
+            "{} rare values held by {patients} patients (not shown: free text, names, dates or UIDs)",
             a.rare_values.len()
         );
     }

@@ -14,8 +14,8 @@ use serde::Serialize;
 pub struct Table {
     /// The quasi-identifiers' names, one per column.
     pub columns: Vec<String>,
-    /// Whether a column holds free text, whose values are never printed.
-    pub free_text: Vec<bool>,
+    /// Whether a column's values are never printed (free text, names, dates, UIDs).
+    pub withheld: Vec<bool>,
     /// Per column, the distinct values (id → text); "" means absent.
     pub values: Vec<Vec<String>>,
     /// The patients' pseudonyms, sorted; row `i` is `patients[i]`'s.
@@ -133,10 +133,10 @@ pub fn journalist(sizes: &[usize], population: u64) -> Option<Risk> {
     })
 }
 
-/// One value held by fewer than k patients. Free text is counted, never shown.
+/// One value held by fewer than k patients. Withheld values are counted, never shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RareValue {
-    /// The value, or `None` for free text.
+    /// The value, or `None` where withheld.
     pub value: Option<String>,
     pub patients: usize,
 }
@@ -145,7 +145,7 @@ pub struct RareValue {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AttributeFigures {
     pub name: String,
-    pub free_text: bool,
+    pub withheld: bool,
     /// Patients with a value (not absent).
     pub patients_with_value: usize,
     pub distinct_values: usize,
@@ -251,7 +251,7 @@ fn attribute(
     let mut rare_values: Vec<RareValue> = (0..values.len())
         .filter(|&id| !values[id].is_empty() && counts[id] < k && counts[id] > 0)
         .map(|id| RareValue {
-            value: (!table.free_text[c]).then(|| values[id].clone()),
+            value: (!table.withheld[c]).then(|| values[id].clone()),
             patients: counts[id],
         })
         .collect();
@@ -259,7 +259,7 @@ fn attribute(
     let alone = table.group_sizes(|other| other == c);
     AttributeFigures {
         name: table.columns[c].clone(),
-        free_text: table.free_text[c],
+        withheld: table.withheld[c],
         patients_with_value: (0..values.len())
             .filter(|&id| !values[id].is_empty())
             .map(|id| counts[id])
@@ -295,7 +295,7 @@ mod tests {
         ];
         Table {
             columns: vec!["PatientSex".into(), "PatientAge".into()],
-            free_text: vec![false, false],
+            withheld: vec![false, false],
             values: vec![
                 vec!["M".into(), "F".into()],
                 vec!["040Y".into(), "050Y".into()],

@@ -10,8 +10,8 @@
 //! the generalisations that would bring the dataset to k, and [`html`] draws the page for a
 //! privacy officer.
 //!
-//! Free-text attributes (names, descriptions: LO, SH, LT, ...) are measured like the others,
-//! but their values are never printed: only counted.
+//! Free-text attributes (names, descriptions: LO, SH, LT, ...), dates, times and UIDs are
+//! measured like the others, but their values are never printed: only counted.
 
 pub mod html;
 pub mod measure;
@@ -78,8 +78,9 @@ pub enum Source {
 pub struct QuasiIdentifier {
     pub name: String,
     pub source: Source,
-    /// Values are never printed (free text may hold anything).
-    pub free_text: bool,
+    /// Values are never printed: free text and names may hold anything, a full date or time
+    /// is itself an identifier (Safe Harbor keeps only years), UIDs are noise.
+    pub withheld: bool,
 }
 
 impl QuasiIdentifier {
@@ -98,15 +99,17 @@ impl QuasiIdentifier {
                 Source::Element(tag)
             }
         };
-        let free_text = match source {
-            Source::Element(tag) => dictionary_vr(tag)
-                .is_none_or(|vr| is_free_text_vr(vr) || matches!(vr, VR::PN | VR::UN)),
+        let withheld = match source {
+            Source::Element(tag) => dictionary_vr(tag).is_none_or(|vr| {
+                is_free_text_vr(vr)
+                    || matches!(vr, VR::PN | VR::UN | VR::UI | VR::DA | VR::DT | VR::TM)
+            }),
             Source::Year | Source::Season => false,
         };
         Ok(QuasiIdentifier {
             name: name.to_owned(),
             source,
-            free_text,
+            withheld,
         })
     }
 
@@ -399,7 +402,7 @@ fn table_of(qis: &[QuasiIdentifier], patients: Patients) -> Table {
     let mut interned: Vec<HashMap<String, u32>> = vec![HashMap::new(); qis.len()];
     let mut table = Table {
         columns: qis.iter().map(|q| q.name.clone()).collect(),
-        free_text: qis.iter().map(|q| q.free_text).collect(),
+        withheld: qis.iter().map(|q| q.withheld).collect(),
         values: vec![Vec::new(); qis.len()],
         ..Table::default()
     };
@@ -430,16 +433,16 @@ mod tests {
     fn quasi_identifiers_parse_and_know_free_text() {
         let age = QuasiIdentifier::parse("PatientAge").unwrap();
         assert_eq!(age.source, Source::Element(tags::PATIENT_AGE));
-        assert!(!age.free_text);
+        assert!(!age.withheld);
         assert!(
             QuasiIdentifier::parse("ManufacturerModelName")
                 .unwrap()
-                .free_text
+                .withheld
         );
         assert!(
             !QuasiIdentifier::parse("ProcedureCodeSequence")
                 .unwrap()
-                .free_text
+                .withheld
         );
         assert_eq!(
             QuasiIdentifier::parse("StudySeason").unwrap().source,

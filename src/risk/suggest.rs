@@ -235,7 +235,7 @@ mod tests {
         }
         Table {
             columns: vec!["PatientAge".into(), "BodyPartExamined".into()],
-            free_text: vec![false, false],
+            withheld: vec![false, false],
             values,
             patients: (0..ages.len()).map(|i| format!("P{i}")).collect(),
             rows,
