@@ -183,7 +183,7 @@ impl Step {
     }
 
     /// `value` (a decimal string) to the nearest multiple of the step, with the step's
-    /// decimals; `None` when it is not a finite number.
+    /// decimals; `None` when it is not a finite number or the result does not fit a DS.
     pub fn round(&self, value: &str) -> Option<String> {
         let x: f64 = value.trim().parse().ok().filter(|x: &f64| x.is_finite())?;
         let step = self.units as f64 / 10f64.powi(self.scale as i32);
@@ -191,11 +191,13 @@ impl Step {
         let scale = self.scale as usize;
         let text = format!("{rounded:.scale$}");
         // "-0" and "-0.0" are zero.
-        Some(if text.trim_start_matches(['-', '0', '.']).is_empty() {
+        let text = if text.trim_start_matches(['-', '0', '.']).is_empty() {
             text.trim_start_matches('-').to_owned()
         } else {
             text
-        })
+        };
+        // A DS value holds at most 16 characters.
+        (text.len() <= 16).then_some(text)
     }
 }
 
@@ -221,6 +223,7 @@ mod tests {
         assert_eq!(tenth.round("1.734").as_deref(), Some("1.7"));
         assert_eq!(tenth.round("-0.01").as_deref(), Some("0.0"));
         assert_eq!(tenth.round("tall"), None);
+        assert_eq!(tenth.round("1e300"), None);
         for bad in ["0", "", ".", "-1", "1e3", "0.0000001", "abc"] {
             assert_eq!(bad.parse::<Step>(), Err(BadStep), "{bad}");
         }
