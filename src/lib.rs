@@ -4,6 +4,9 @@
 //! using only those listed after it:
 //! - [`verify`]: an OUTPUT tree checked against the profile, the inputs and the manifest,
 //!   walking each file through the engine's own decisions.
+//! - [`risk`]: how re-identifiable the patients of a de-identified dataset still are
+//!   (k-anonymity over quasi-identifiers, prosecutor and journalist risk), and the profile
+//!   generalisations that would lower it. It stands beside `verify`: nothing imports it.
 //! - [`run`]: many files and the on-disk contract: the walk, shards, the ordered workers,
 //!   output names, resume, the manifest, the merge of shards, linkage, the masking report.
 //! - [`deid`]: one data set and one file: the engine applying a profile at every depth,
@@ -23,5 +26,6 @@ pub mod dicom;
 pub mod key;
 pub mod pixel;
 pub mod profile;
+pub mod risk;
 pub mod run;
 pub mod verify;

@@ -16,9 +16,9 @@ use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
     long_about = "De-identify DICOM archives with the PS3.15 Annex E Basic Application Level \
 Confidentiality Profile and its options: keyed UID remapping, per-patient date shifting, patient \
 pseudonyms, an audit manifest. The input tree is never modified.\n\n\
-Exit codes: 0 every file written or deliberately skipped (verify: nothing found); 1 the run \
-finished but some files failed or were quarantined (verify: problems found); 2 nothing was done \
-(bad arguments, profile or key).",
+Exit codes: 0 every file written or deliberately skipped (verify: nothing found; risk: nobody \
+below k); 1 the run finished but some files failed or were quarantined (verify: problems found; \
+risk: patients below k); 2 nothing was done (bad arguments, profile or key).",
     after_help = "Examples:
   dicom-deid run /data/pacs-export /data/deid --profile ml-dataset
   dicom-deid verify /data/deid --against /data/pacs-export
@@ -57,6 +57,30 @@ pub enum Command {
 A finding names the output file, the attribute and the kind of value (\"patient name\"),
 never the value itself. Exit code 0: nothing found; 1: problems found; 2: could not run.")]
     Verify(VerifyArgs),
+    /// Measure how re-identifiable the patients of a de-identified dataset still are:
+    /// k-anonymity over quasi-identifiers, the attributes that single patients out, risk
+    /// estimates, and the profile lines that would bring the dataset to k.
+    #[command(
+        long_about = "Measure how re-identifiable the patients of a de-identified dataset \
+still are. Reads every DICOM file under DATASET (a run's OUTPUT; never the input) once, groups \
+them by patient pseudonym (PatientID), and groups the patients into classes alike on every \
+quasi-identifier. Reports the patients in classes smaller than k (by pseudonym), the \
+distribution of class sizes, the attributes that make patients unique and their rare values \
+(free text, names, dates and UIDs counted, never shown), the prosecutor risk and, with --population, the \
+journalist risk; and the profile lines (age bands, rounding, date precision, removal) that \
+would bring the dataset to k, with the k they reach.\n\n\
+Default quasi-identifiers: PatientAge, PatientSex, PatientSize, PatientWeight, EthnicGroup, \
+Modality, BodyPartExamined, Manufacturer, ManufacturerModelName, InstitutionName, StudyYear, \
+StudySeason (of StudyDate), ProcedureCodeSequence.\n\n\
+Exit codes: 0 every patient is in a class of at least k; 1 some patients are below k; 2 could \
+not run.",
+        after_help = "Examples:
+  dicom-deid risk /data/deid
+  dicom-deid risk /data/deid --k 10 --population 2000000 --html risk.html
+  dicom-deid risk /data/deid --qi PatientAge,PatientSex,BodyPartExamined --json
+  dicom-deid risk /data/deid --add-qi StationName,StudyDescription"
+    )]
+    Risk(RiskArgs),
     /// Show one file's elements at every depth: the action the profile takes, the layer that
     /// chose it, and the value before and after. Shows original values: terminal only.
     #[command(after_help = "Examples:
@@ -122,6 +146,37 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub json: bool,
     /// Skip files larger than this many bytes (they are reported).
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    pub max_file_size: u64,
+}
+
+#[derive(Args)]
+pub struct RiskArgs {
+    /// The de-identified dataset: a run's OUTPUT (its state folder is skipped).
+    pub dataset: PathBuf,
+    /// The smallest acceptable class size: patients in smaller classes are at risk.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub k: u32,
+    /// The quasi-identifiers to measure, instead of the default set: DICOM keywords of
+    /// top-level attributes (a sequence counts its items' codes), StudyYear, StudySeason.
+    #[arg(long, value_delimiter = ',', value_name = "ATTR,...")]
+    pub qi: Vec<String>,
+    /// Quasi-identifiers to measure besides the default set (or those of --qi).
+    #[arg(long, value_delimiter = ',', value_name = "ATTR,...")]
+    pub add_qi: Vec<String>,
+    /// The size of the population the dataset was drawn from: adds the journalist risk.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub population: Option<u64>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML page of the report (outside DATASET).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
+    /// Threads reading files (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    /// Skip files larger than this many bytes (they are counted).
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     pub max_file_size: u64,
 }

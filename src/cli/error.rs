@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use dicom_deid::deid::trace::InspectError;
 use dicom_deid::key::KeyError;
 use dicom_deid::profile::ProfileError;
+use dicom_deid::risk::RiskError;
 use dicom_deid::run::merge::SummaryError;
 use dicom_deid::run::{RunError, ShardEnvError};
 use dicom_deid::verify::VerifyError;
@@ -41,6 +42,15 @@ pub enum Error {
         path: PathBuf,
         source: InspectError,
     },
+    Risk(RiskError),
+    /// `risk --html` names a file inside DATASET.
+    RiskHtmlInsideDataset,
+    RiskHtml {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `--jobs`: the thread pool cannot be built.
+    Threads(String),
 }
 
 impl Error {
@@ -108,6 +118,24 @@ impl fmt::Display for Error {
                 path.display()
             ),
             Error::Inspect { path, source } => write!(f, "{}: {source}", path.display()),
+            Error::Risk(e @ RiskError::UnknownAttribute(_)) => write!(
+                f,
+                "--qi/--add-qi: {e}; e.g. --qi PatientAge,PatientSex,BodyPartExamined"
+            ),
+            Error::Risk(e @ RiskError::PopulationTooSmall { .. }) => {
+                write!(f, "--population: {e}: give the size of the population the dataset was drawn from")
+            }
+            Error::Risk(e @ RiskError::NoPatients(_)) => {
+                write!(f, "{e}: name the OUTPUT folder of a run")
+            }
+            Error::Risk(e) => write!(f, "{e}"),
+            Error::RiskHtmlInsideDataset => f.write_str(
+                "--html must not point inside DATASET (it would become part of the dataset): choose a path outside it",
+            ),
+            Error::RiskHtml { path, source } => {
+                write!(f, "--html {}: cannot write ({source})", path.display())
+            }
+            Error::Threads(e) => write!(f, "--jobs: cannot start the threads ({e})"),
         }
     }
 }

@@ -9,6 +9,7 @@ mod args;
 mod error;
 mod inspect;
 mod profile;
+mod risk;
 mod run;
 mod summary;
 mod verify;
@@ -52,6 +53,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, verbosity),
         Command::Verify(args) => verify::verify_command(args, verbosity),
+        Command::Risk(args) => risk::risk_command(args, verbosity),
         Command::Inspect(args) => inspect::inspect_command(args),
         Command::Summary(args) => summary::summary(args),
         Command::Profile(cmd) => profile::profile_command(cmd),

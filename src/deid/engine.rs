@@ -15,7 +15,8 @@
 //! - `X/Z/U*` (Referenced/Source Image Sequence) keeps the sequence and remaps the UIDs inside:
 //!   it is always conformant, and references between images survive de-identification.
 //! - Profile actions beyond the table: `hash` (a keyed pseudonym of each value), `shift`,
-//!   `replace: V`, and the patient's pseudonym and name template.
+//!   `replace: V`, the generalisations `band`, `round` and `precision` (in `generalise`),
+//!   and the patient's pseudonym and name template.
 
 use std::collections::BTreeSet;
 
@@ -46,7 +47,7 @@ pub(super) struct FileState<'a> {
     day_offset: i64,
     iod: &'a Iod,
     patient_pseudonym: String,
-    counts: Tally,
+    pub(super) counts: Tally,
     /// Rows for `inspect`, only when asked for.
     trace: Option<Vec<TraceRow>>,
     /// The sequence items being processed, for trace rows.
@@ -99,7 +100,7 @@ impl<'a> FileState<'a> {
 /// Counts by name while a file is processed, bumped for every element: a short list
 /// searched by address first (the names are literals), an [`ActionCounts`] at the end.
 #[derive(Default)]
-struct Tally(Vec<(&'static str, u64)>);
+pub(super) struct Tally(Vec<(&'static str, u64)>);
 
 impl Tally {
     fn into_counts(self) -> ActionCounts {
@@ -111,7 +112,7 @@ impl Tally {
     }
 }
 
-fn bump(counts: &mut Tally, what: &'static str) {
+pub(super) fn bump(counts: &mut Tally, what: &'static str) {
     match counts
         .0
         .iter_mut()
@@ -322,6 +323,7 @@ impl FileState<'_> {
             }
             (Action::Clean, Value::Primitive(p)) => self.clean(tag, vr, &p),
             (Action::Shift, Value::Primitive(p)) => self.shift(tag, vr, &p),
+            (Action::Generalise(g), Value::Primitive(p)) => self.generalise(tag, vr, g, &p),
             (Action::Hash, Value::Primitive(p)) if is_text_vr(vr) => {
                 bump(&mut self.counts, "hashed");
                 let values = strings(&p)
@@ -449,7 +451,7 @@ impl FileState<'_> {
         }
     }
 
-    fn shift(&mut self, tag: Tag, vr: VR, value: &PrimitiveValue) -> InMemElement {
+    pub(super) fn shift(&mut self, tag: Tag, vr: VR, value: &PrimitiveValue) -> InMemElement {
         let values = strings(value);
         let joined = values.join("\\");
         let days = self.day_offset;

@@ -1,4 +1,5 @@
-//! Date shifting and age capping for DICOM DA, DT, TM and AS values.
+//! Date shifting and age capping for DICOM DA, DT, TM and AS values, and their
+//! generalisation (dates to a year or month, ages into bands).
 //!
 //! Every date of a patient is moved by the same number of days, so the
 //! intervals between that patient's dates survive de-identification while the
@@ -197,6 +198,75 @@ pub fn cap_age(value: &str) -> Result<String, DateError> {
     })
 }
 
+/// How much of a date [`truncate`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Precision {
+    /// DA `YYYY0101`, DT `YYYY`.
+    Year,
+    /// DA `YYYYMM01`, DT `YYYYMM`.
+    Month,
+}
+
+impl fmt::Display for Precision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Precision::Year => "year",
+            Precision::Month => "month",
+        })
+    }
+}
+
+/// Coarsens every date of a DA (`dt == false`) or DT value to `precision`: DA must stay
+/// eight digits, so it keeps the first day of the period; DT is truncated, as it may be.
+/// Time of day and UTC offset go with the precision.
+pub fn truncate(value: &str, dt: bool, precision: Precision) -> Result<String, DateError> {
+    let separator = if dt { dt_range_separator } else { single_dash };
+    map_items(value, separator, |item| {
+        let digits = item.bytes().take_while(u8::is_ascii_digit).count();
+        let keep = match precision {
+            Precision::Year => 4,
+            Precision::Month => 6,
+        };
+        if digits < keep || (!dt && digits != 8) || number(&item.as_bytes()[..4]) == Some(0) {
+            return Err(Malformed);
+        }
+        let head = &item[..keep];
+        Ok(match (dt, precision) {
+            (true, _) => head.to_owned(),
+            (false, Precision::Year) => format!("{head}0101"),
+            (false, Precision::Month) => format!("{head}01"),
+        })
+    })
+}
+
+/// Puts an AS age into `width`-year bands, written as the band's first year (`047Y` in bands
+/// of 5 is `045Y`); ages of 90 or more become `090Y` as [`cap_age`] writes them. Days, weeks
+/// and months count as the whole years they make (365.25 days a year).
+pub fn band_age(value: &str, width: u32) -> Result<String, DateError> {
+    let value = value.trim_matches(' ');
+    let Some((&unit, digits)) = value.as_bytes().split_last() else {
+        return Ok(String::new());
+    };
+    if !(1..=4).contains(&digits.len()) || width == 0 {
+        return Err(Malformed);
+    }
+    let n = u64::from(number(digits).ok_or(Malformed)?);
+    let years = match unit {
+        b'D' => n * 100 / 36525,
+        b'W' => n * 7 * 100 / 36525,
+        b'M' => n / 12,
+        b'Y' => n,
+        _ => return Err(Malformed),
+    };
+    let banded = if years >= 90 {
+        90
+    } else {
+        years / u64::from(width) * u64::from(width)
+    };
+    Ok(format!("{banded:03}Y"))
+}
+
 /// Maps a keyed hash onto `[lo, hi]` with negligible bias (multiply-high
 /// instead of modulo), so per-patient offsets are spread evenly. Returns `lo`
 /// if `hi <= lo`.
@@ -336,6 +406,35 @@ fn number(digits: &[u8]) -> Option<u32> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn ages_fall_into_bands_and_dates_lose_precision() {
+        assert_eq!(band_age("047Y", 5).unwrap(), "045Y");
+        assert_eq!(band_age("045Y", 5).unwrap(), "045Y");
+        assert_eq!(band_age("089Y", 10).unwrap(), "080Y");
+        assert_eq!(band_age("093Y", 5).unwrap(), "090Y");
+        assert_eq!(band_age("030M", 5).unwrap(), "000Y");
+        assert_eq!(band_age("", 5).unwrap(), "");
+        assert!(band_age("4x7Y", 5).is_err());
+        assert_eq!(
+            truncate("20190714", false, Precision::Year).unwrap(),
+            "20190101"
+        );
+        assert_eq!(
+            truncate("20190714", false, Precision::Month).unwrap(),
+            "20190701"
+        );
+        assert_eq!(
+            truncate("20190714-20200101", false, Precision::Year).unwrap(),
+            "20190101-20200101"
+        );
+        assert_eq!(
+            truncate("20190714103000.5+0100", true, Precision::Month).unwrap(),
+            "201907"
+        );
+        assert!(truncate("2019", false, Precision::Year).is_err());
+        assert!(truncate("July 2019", false, Precision::Year).is_err());
+    }
 
     fn da(value: &str, days: i64) -> String {
         shift_da(value, days).unwrap()

@@ -131,10 +131,101 @@ pub fn reinterpret_un(elem: InMemElement) -> InMemElement {
     text_element(elem.tag(), vr, values)
 }
 
+/// A rounding step for decimal strings (DS): `units / 10^scale`, so that `0.1` stays exact
+/// and rounded values are written with the step's decimals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Step {
+    units: u64,
+    scale: u32,
+}
+
+/// A rounding step that is not a positive decimal number of at most 6 decimals.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a rounding step is a positive decimal number with at most 6 decimals, like 10, 5 or 0.1")]
+pub struct BadStep;
+
+impl std::str::FromStr for Step {
+    type Err = BadStep;
+
+    fn from_str(text: &str) -> Result<Self, BadStep> {
+        let (int, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        let all_digits = |s: &str| s.bytes().all(|c| c.is_ascii_digit());
+        if (int.is_empty() && frac.is_empty()) || !all_digits(int) || !all_digits(frac) {
+            return Err(BadStep);
+        }
+        let scale = u32::try_from(frac.len()).map_err(|_| BadStep)?;
+        if scale > 6 || int.len() > 9 {
+            return Err(BadStep);
+        }
+        let units: u64 = format!("{int}{frac}").parse().map_err(|_| BadStep)?;
+        if units == 0 {
+            return Err(BadStep);
+        }
+        Ok(Step { units, scale })
+    }
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scale = self.scale as usize;
+        write!(
+            f,
+            "{:.scale$}",
+            self.units as f64 / 10f64.powi(self.scale as i32)
+        )
+    }
+}
+
+impl Step {
+    /// Whether the step is a whole number (so rounded values are integers).
+    pub fn is_whole(&self) -> bool {
+        self.scale == 0
+    }
+
+    /// `value` (a decimal string) to the nearest multiple of the step, with the step's
+    /// decimals; `None` when it is not a finite number or the result does not fit a DS.
+    pub fn round(&self, value: &str) -> Option<String> {
+        let x: f64 = value.trim().parse().ok().filter(|x: &f64| x.is_finite())?;
+        let step = self.units as f64 / 10f64.powi(self.scale as i32);
+        let rounded = (x / step).round() * step;
+        let scale = self.scale as usize;
+        let text = format!("{rounded:.scale$}");
+        // "-0" and "-0.0" are zero.
+        let text = if text.trim_start_matches(['-', '0', '.']).is_empty() {
+            text.trim_start_matches('-').to_owned()
+        } else {
+            text
+        };
+        // A DS value holds at most 16 characters.
+        (text.len() <= 16).then_some(text)
+    }
+}
+
 /// The keyword of a tag, or `(gggg,eeee)` when it has none.
 pub fn keyword(tag: Tag) -> String {
     match StandardDataDictionary.by_tag(tag) {
         Some(entry) if tag.0.is_multiple_of(2) => entry.alias().to_owned(),
         _ => format!("({:04X},{:04X})", tag.0, tag.1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_parse_and_round_decimal_strings() {
+        let ten: Step = "10".parse().unwrap();
+        assert_eq!(ten.round("73.4").as_deref(), Some("70"));
+        assert_eq!(ten.round("75").as_deref(), Some("80"));
+        let tenth: Step = "0.1".parse().unwrap();
+        assert_eq!(tenth.to_string(), "0.1");
+        assert_eq!(tenth.round("1.734").as_deref(), Some("1.7"));
+        assert_eq!(tenth.round("-0.01").as_deref(), Some("0.0"));
+        assert_eq!(tenth.round("tall"), None);
+        assert_eq!(tenth.round("1e300"), None);
+        for bad in ["0", "", ".", "-1", "1e3", "0.0000001", "abc"] {
+            assert_eq!(bad.parse::<Step>(), Err(BadStep), "{bad}");
+        }
     }
 }

@@ -486,6 +486,74 @@ mod tests {
         );
     }
 
+    #[test]
+    fn generalisations_parse_show_and_refuse_what_they_do_not_fit() {
+        use crate::profile::action::Generalise;
+        let p = profile_from(
+            "attributes:\n  PatientAge: {band: 5}\n  PatientWeight: {round: 10}\n  PatientSize: {round: 0.1}\n  StudyDate: {precision: year}\n",
+        )
+        .unwrap();
+        let shown = |tag| p.rule(tag).unwrap().action.to_string();
+        use dicom_dictionary_std::tags;
+        assert_eq!(shown(tags::PATIENT_AGE), "{band: 5}");
+        assert_eq!(shown(tags::PATIENT_WEIGHT), "{round: 10}");
+        assert_eq!(shown(tags::PATIENT_SIZE), "{round: 0.1}");
+        assert_eq!(shown(tags::STUDY_DATE), "{precision: year}");
+        assert!(matches!(
+            p.rule(tags::PATIENT_AGE).unwrap().action,
+            Action::Generalise(Generalise::Band(5))
+        ));
+        for (yaml, line, column, says) in [
+            (
+                "attributes:\n  PatientName: {band: 5}\n",
+                2,
+                16,
+                "applies to ages (VR AS), not to VR PN",
+            ),
+            (
+                "attributes:\n  PatientAge: {band: 0}\n",
+                2,
+                15,
+                "band: a whole number",
+            ),
+            (
+                "attributes:\n  PatientWeight: {round: -1}\n",
+                2,
+                18,
+                "rounding step",
+            ),
+            (
+                "attributes:\n  StudyDate: {precision: week}\n",
+                2,
+                26,
+                "unknown variant",
+            ),
+            (
+                "attributes:\n  StudyDate: {precision: year, band: 5}\n",
+                2,
+                14,
+                "expected {replace",
+            ),
+            (
+                "attributes:\n  \"(60xx,4000)\": {round: 1}\n",
+                2,
+                18,
+                "not to a mask or private",
+            ),
+            (
+                "attributes:\n  SeriesNumber: {round: 0.5}\n",
+                2,
+                17,
+                "IS with a whole step",
+            ),
+        ] {
+            let (l, c, message) = syntax_error(yaml);
+            assert!(message.contains(says), "{yaml}: {message}");
+            assert_eq!((l, c), (line, column), "{yaml}: {message}");
+        }
+        profile_from("attributes:\n  SeriesNumber: {round: 10}\n").unwrap();
+    }
+
     fn syntax_error(yaml: &str) -> (usize, usize, String) {
         match profile_from(yaml) {
             Err(ProfileError::Syntax {

@@ -10,6 +10,7 @@ use dicom_dictionary_std::StandardDataDictionary;
 use serde::Deserialize;
 
 use crate::dicom::uid;
+use crate::profile::action::ActionFor;
 use crate::profile::pixel::PixelSpec;
 use crate::profile::scalar::ParseVisitor;
 use crate::profile::standard::{self, AnnexOption, Selector};
@@ -239,7 +240,13 @@ impl<'de> serde::de::Visitor<'de> for AttributeRules {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut rules = Vec::new();
         while let Some(selector) = map.next_key::<AttrSelector>()? {
-            let action = map.next_value::<Action>()?;
+            let vr = match &selector {
+                AttrSelector::Public(Selector::Tag(tag)) => {
+                    crate::dicom::values::dictionary_vr(*tag)
+                }
+                _ => None,
+            };
+            let action = map.next_value_seed(ActionFor { vr })?;
             rules.push(AttributeRule { selector, action });
         }
         Ok(rules)

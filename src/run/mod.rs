@@ -82,10 +82,11 @@ use crate::key::Key;
 use crate::run::linkage::write_linkage;
 use crate::run::manifest::{Record, Summary};
 use crate::run::place::Placing;
-use crate::run::safe_fs::{sync_filesystem, write_atomic};
+use crate::run::safe_fs::sync_filesystem;
 use crate::run::workers::Runner;
 
 pub use layout::{MANIFEST, STATE_DIR, SUMMARY};
+pub(crate) use safe_fs::write_atomic;
 pub use shard::{BadShard, BadShardSource, Shard, ShardEnvError, ShardFromEnv};
 pub use walk::path_id;
 

@@ -82,7 +82,8 @@ pub fn write(path: &Path, output: &Path, manifest: &Path) -> std::io::Result<()>
     std::fs::write(path, html)
 }
 
-fn escape(s: &str) -> String {
+/// Text made safe inside HTML elements and attribute values.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
