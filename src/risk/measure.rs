@@ -3,7 +3,7 @@
 //! attributes that drive uniqueness, rare values, and the prosecutor and journalist risks.
 //!
 //! A table cell is an interned value id, so grouping hashes small integer rows; a figure that
-//! leaves an attribute out (or coarsens one) regroups the same rows.
+//! leaves an attribute out regroups the same rows.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -34,32 +34,10 @@ impl Table {
             .collect();
         sizes_of(&keys)
     }
-
-    /// A copy whose column `column` has every value mapped through `coarsen` (ids re-interned).
-    pub fn coarsened(&self, column: usize, coarsen: impl Fn(&str) -> String) -> Table {
-        let mut out = self.clone();
-        let mut interned: HashMap<String, u32> = HashMap::new();
-        let mut values = Vec::new();
-        let remap: Vec<u32> = self.values[column]
-            .iter()
-            .map(|v| {
-                let new = coarsen(v);
-                *interned.entry(new.clone()).or_insert_with(|| {
-                    values.push(new);
-                    (values.len() - 1) as u32
-                })
-            })
-            .collect();
-        for row in &mut out.rows {
-            row[column] = remap[row[column] as usize];
-        }
-        out.values[column] = values;
-        out
-    }
 }
 
 /// The group size of every key.
-fn sizes_of<K: std::hash::Hash + Eq>(keys: &[K]) -> Vec<usize> {
+pub(super) fn sizes_of<K: std::hash::Hash + Eq>(keys: &[K]) -> Vec<usize> {
     let mut counts: HashMap<&K, usize> = HashMap::with_capacity(keys.len());
     for key in keys {
         *counts.entry(key).or_default() += 1;
@@ -358,12 +336,5 @@ mod tests {
         assert!(lone.rare.is_empty());
         assert_eq!(lone.removal_reaches_k, ["PatientSex", "PatientAge"]);
         assert_eq!(f.at_risk.len(), 3);
-    }
-
-    #[test]
-    fn coarsening_regroups() {
-        let merged = ten().coarsened(1, |_| "any".into());
-        assert_eq!(merged.values[1], ["any"]);
-        assert_eq!(figures(&merged, 3).patients_below_k, 0);
     }
 }

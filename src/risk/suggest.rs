@@ -5,13 +5,16 @@
 //! scored by regrouping the patients with the values the rung would write (the same functions
 //! the engine applies), so the k reported is computed, not guessed.
 
+use std::collections::HashMap;
+
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use serde::Serialize;
 
 use crate::dicom::dates::{self, Precision};
 use crate::dicom::values::Step;
 use crate::profile::Action;
 use crate::profile::action::Generalise;
-use crate::risk::measure::Table;
+use crate::risk::measure::{Table, sizes_of};
 use crate::risk::{STUDY_SEASON, STUDY_YEAR, season};
 
 /// The date attributes a date rung names together, so that no date of the study keeps what
@@ -139,46 +142,95 @@ fn ladder(name: &str) -> Vec<Rung> {
     }
 }
 
-/// The table with every column at its rung (`0`: as it is; `r`: the ladder's rung `r - 1`).
-/// Emptying the dates empties the season with the year.
-fn coarsened(table: &Table, ladders: &[Vec<Rung>], at: &[usize]) -> Table {
-    let mut out = table.clone();
-    for (c, ladder) in ladders.iter().enumerate() {
-        if at[c] > 0 {
-            let coarsen = ladder[at[c] - 1].coarsen;
-            out = out.coarsened(c, |v| coarsen.apply(v));
-        }
-    }
-    let year_dropped = table
-        .columns
-        .iter()
-        .position(|c| c == STUDY_YEAR)
-        .is_some_and(|c| at[c] > 0);
-    if year_dropped && let Some(s) = table.columns.iter().position(|c| c == STUDY_SEASON) {
-        out = out.coarsened(s, |_| String::new());
-    }
-    out
+/// Every column's value ids at every rung of its ladder (`ids[c][0]`: as measured), so that
+/// scoring a choice of rungs only regroups integers.
+struct Rungs {
+    ids: Vec<Vec<Vec<u32>>>,
+    /// StudySeason's ids once StudyDate is emptied (no season left), with StudyYear's column.
+    season_without_year: Option<(usize, usize, Vec<u32>)>,
+    patients: usize,
 }
 
-fn below_k(table: &Table, k: usize) -> (usize, usize) {
-    let sizes = table.group_sizes(|_| true);
-    (
-        sizes.iter().filter(|&&s| s < k).count(),
-        sizes.iter().copied().min().unwrap_or(0),
-    )
+impl Rungs {
+    fn new(table: &Table, ladders: &[Vec<Rung>]) -> Self {
+        let ids = ladders
+            .iter()
+            .enumerate()
+            .map(|(c, ladder)| {
+                let original = table.rows.iter().map(|row| row[c]).collect();
+                std::iter::once(original)
+                    .chain(ladder.iter().map(|r| column_ids(table, c, r.coarsen)))
+                    .collect()
+            })
+            .collect();
+        let column = |name| table.columns.iter().position(|c| c == name);
+        let season_without_year = column(STUDY_YEAR)
+            .zip(column(STUDY_SEASON))
+            .map(|(year, season)| (year, season, column_ids(table, season, Coarsen::Drop)));
+        Rungs {
+            ids,
+            season_without_year,
+            patients: table.rows.len(),
+        }
+    }
+
+    /// Patients below k, and the smallest class, with every column at its rung `at`.
+    fn score(&self, at: &[usize], k: usize) -> (usize, usize) {
+        let mut columns: Vec<&[u32]> = self.ids.iter().zip(at).map(|(c, &r)| &c[r][..]).collect();
+        if let Some((year, season, dropped)) = &self.season_without_year
+            && at[*year] > 0
+        {
+            columns[*season] = dropped;
+        }
+        let sizes = if columns.is_empty() {
+            vec![self.patients; self.patients]
+        } else {
+            let mut flat = Vec::with_capacity(self.patients * columns.len());
+            for p in 0..self.patients {
+                flat.extend(columns.iter().map(|c| c[p]));
+            }
+            let keys: Vec<&[u32]> = flat.chunks(columns.len()).collect();
+            sizes_of(&keys)
+        };
+        (
+            sizes.iter().filter(|&&s| s < k).count(),
+            sizes.iter().copied().min().unwrap_or(0),
+        )
+    }
+}
+
+/// Column `c`'s ids after `coarsen`: values that coarsen alike share an id.
+fn column_ids(table: &Table, c: usize, coarsen: Coarsen) -> Vec<u32> {
+    let mut interned: HashMap<String, u32> = HashMap::new();
+    let remap: Vec<u32> = table.values[c]
+        .iter()
+        .map(|v| {
+            let next = interned.len() as u32;
+            *interned.entry(coarsen.apply(v)).or_insert(next)
+        })
+        .collect();
+    table
+        .rows
+        .iter()
+        .map(|row| remap[row[c] as usize])
+        .collect()
 }
 
 /// The lines that bring `table` to `k`, or as close as the ladders go.
 pub fn suggest(table: &Table, k: usize) -> Suggestion {
     let ladders: Vec<Vec<Rung>> = table.columns.iter().map(|c| ladder(c)).collect();
     let mut at = vec![0; ladders.len()];
-    let score = |at: &[usize]| below_k(&coarsened(table, &ladders, at), k);
+    let rungs = Rungs::new(table, &ladders);
+    let score = |at: &[usize]| rungs.score(at, k);
     let mut current = score(&at);
     // Climb: of every rung above where each ladder stands, the one that leaves the fewest
     // below k (ties: the smallest step up, then the column listed first).
     while current.0 > 0 {
-        let best = (0..ladders.len())
+        let candidates: Vec<(usize, usize)> = (0..ladders.len())
             .flat_map(|c| (at[c] + 1..=ladders[c].len()).map(move |r| (c, r)))
+            .collect();
+        let best = candidates
+            .into_par_iter()
             .map(|(c, r)| {
                 let mut next = at.clone();
                 next[c] = r;
