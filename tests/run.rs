@@ -724,10 +724,15 @@ fn assert_shards_match_single_run(src: &Path, expected_code: i32) {
         let summary = read_json(&sharded.join(format!("summary-{k}-of-3.json")));
         assert_eq!(summary["shard"].as_str(), Some(shard.as_str()));
         assert_eq!(summary["files"].as_u64(), Some(records.len() as u64));
-        let bad = records
-            .iter()
-            .any(|r| matches!(status(r), "failed" | "quarantined"));
-        assert_eq!(code(&out), i32::from(bad), "shard {shard} exit code");
+        let has = |s: &str| records.iter().any(|r| status(r) == s);
+        let want = if has("failed") {
+            1
+        } else if has("quarantined") {
+            3
+        } else {
+            0
+        };
+        assert_eq!(code(&out), want, "shard {shard} exit code");
         for r in records {
             let id = field(&r, "id").unwrap().to_owned();
             assert!(

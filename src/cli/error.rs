@@ -51,6 +51,31 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A stable snake_case code for the error, for `--json` (README, "Exit codes").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Profile(_) | Error::ProfileCheck(_) | Error::RunProfile(_) => "profile",
+            Error::NoRunSummary(_) => "no_run_summary",
+            Error::Key(_) | Error::Keygen(_) => "key",
+            Error::ShardEnv(_) => "shard_env",
+            Error::QaReportInsideInput => "qa_report_inside_input",
+            Error::Run(e) => match e {
+                RunError::Input(_) => "input",
+                RunError::Overlap => "overlap",
+                RunError::LinkageInside => "linkage_inside",
+                RunError::OutputNotEmpty(_) => "output_not_empty",
+                RunError::ResumeMismatch(_) => "resume_mismatch",
+                RunError::Output { .. } => "output",
+            },
+            Error::Merge(_) => "summary",
+            Error::Verify(_) => "verify",
+            Error::InspectNeedsTerminal => "inspect_needs_terminal",
+            Error::Read { .. } | Error::TooLarge { .. } | Error::Inspect { .. } => "input",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -180,6 +180,7 @@ fn finish_run(config: &RunConfig, placed: Placing, started: Instant) -> Result<S
     if !config.dry_run && config.fsync == Fsync::End {
         sync_filesystem(&config.output).map_err(io(config.output.clone()))?;
     }
+    summary.finished = manifest::now_rfc3339();
     let seconds = started.elapsed().as_secs_f64();
     summary.seconds = (seconds * 1000.0).round() / 1000.0;
     summary.set_rates(seconds);

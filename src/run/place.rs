@@ -8,6 +8,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::deid::Linkage;
+use crate::dicom::reason::Code;
 use crate::run::layout::{self, alternate_name};
 use crate::run::manifest::{Record, Status, Summary};
 use crate::run::process::Done;
@@ -195,6 +196,7 @@ impl Runner<'_> {
                     }
                     record.status = Status::Skipped;
                     record.reason = Some("duplicate".to_owned());
+                    record.code = Some(Code::Duplicate);
                     record.bytes_out = 0;
                     record.output = Some(candidate);
                     return Ok(());

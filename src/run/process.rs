@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::deid::Linkage;
 use crate::deid::one_file::{self, FileOutcome};
 use crate::dicom::file::{self, Loaded};
+use crate::dicom::reason::{Code, Reason};
 use crate::run::manifest::{Record, Status};
 use crate::run::resume::reusable;
 use crate::run::safe_fs::{InputError, LinkInTheWay, open_input, real_dir_inside, stops_the_run};
@@ -28,7 +29,7 @@ impl Runner<'_> {
     /// earlier run made of it.
     pub(super) fn process(&self, input: &Input) -> Result<Done, RunError> {
         let config = self.config;
-        let fail = |status, reason: String| Done {
+        let fail = |status, reason: Reason| Done {
             record: Record::new(input.id.clone(), status, Some(reason), input.size),
             linkage: None,
             reused: false,
@@ -45,18 +46,18 @@ impl Runner<'_> {
                 linkage: config.linkage.as_ref().and_then(|_| self.linkage_of(input)),
                 reused: true,
             }
-        } else if let Some((status, reason)) = input.early {
-            fail(status, reason.to_owned())
+        } else if let Some((status, code, text)) = input.early {
+            fail(status, Reason::new(code, text))
         } else if input.size > config.max_file_size {
             fail(
                 Status::Failed,
-                InputError::TooLarge(config.max_file_size).to_string(),
+                InputError::TooLarge(config.max_file_size).into(),
             )
         } else {
             match open_input(&input.abs, config.max_file_size) {
-                Err(reason) => fail(Status::Failed, reason.to_string()),
+                Err(reason) => fail(Status::Failed, reason.into()),
                 Ok((file, len)) => match file::load_file(&file, len) {
-                    Err(e) => fail(Status::Failed, InputError::Unreadable(e.kind()).to_string()),
+                    Err(e) => fail(Status::Failed, InputError::Unreadable(e.kind()).into()),
                     Ok(loaded) => self.deidentify(input, &loaded)?,
                 },
             }
@@ -84,7 +85,7 @@ impl Runner<'_> {
     fn deidentify(&self, input: &Input, loaded: &Loaded<'_>) -> Result<Done, RunError> {
         let config = self.config;
         let size = loaded.len();
-        let fail = |status, reason: String| Done {
+        let fail = |status, reason: Reason| Done {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
             reused: false,
@@ -110,13 +111,14 @@ impl Runner<'_> {
                 });
             }
             Err(e) => {
-                let reason = match e
+                let text = match e
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<LinkInTheWay>())
                 {
                     Some(link) => link.to_string(),
                     None => format!("cannot write output ({})", e.kind()),
                 };
+                let reason = Reason::new(Code::CannotWrite, text);
                 return Ok(fail(Status::Failed, reason));
             }
         };

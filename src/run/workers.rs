@@ -8,6 +8,7 @@ use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
+use crate::dicom::reason::{Code, Reason};
 use crate::run::manifest::{Record, Status};
 use crate::run::place::Placing;
 use crate::run::process::Done;
@@ -115,7 +116,7 @@ impl<'a> Runner<'a> {
             // will not come.
             let done =
                 catch_unwind(AssertUnwindSafe(|| self.process(&input))).unwrap_or_else(|_| {
-                    let reason = "processing crashed on this file".to_owned();
+                    let reason = Reason::new(Code::Crashed, "processing crashed on this file");
                     let mut record =
                         Record::new(input.id.clone(), Status::Failed, Some(reason), input.size);
                     if self.config.manifest_paths {
