@@ -3,14 +3,16 @@
 
 mod common;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::Value as Json;
 
 /// The sample export: written, skipped (empty, non-DICOM, DICOMDIR), failed and quarantined
 /// files.
-fn sample(sb: &Sandbox, test: &str) -> Option<std::path::PathBuf> {
+fn sample(sb: &Sandbox, test: &str) -> Option<PathBuf> {
     Some(sb.copy_in(&testdata_or_skip(test)?, "in"))
 }
 
@@ -24,7 +26,7 @@ fn every_record_not_written_has_a_stable_code_and_the_summary_counts_them() {
     let out = sb.run(&input, &output, &["--quiet"]);
     assert_code(&out, 1, "a run with a failed file");
     let records = read_jsonl(&output.join("manifest.jsonl"));
-    let mut codes = std::collections::BTreeMap::<String, u64>::new();
+    let mut codes = BTreeMap::<String, u64>::new();
     for r in &records {
         match status(r) {
             "written" => assert!(r.get("code").is_none(), "{r}"),
@@ -38,7 +40,7 @@ fn every_record_not_written_has_a_stable_code_and_the_summary_counts_them() {
             }
         }
     }
-    let want: std::collections::BTreeMap<String, u64> = [
+    let want: BTreeMap<String, u64> = [
         ("burned_in_no_rule", 3),
         ("dicomdir", 1),
         ("empty_file", 1),
@@ -50,8 +52,7 @@ fn every_record_not_written_has_a_stable_code_and_the_summary_counts_them() {
     .collect();
     assert_eq!(codes, want, "codes in the manifest");
     let summary = read_json(&output.join("summary.json"));
-    let counted: std::collections::BTreeMap<String, u64> =
-        serde_json::from_value(summary["codes"].clone()).unwrap();
+    let counted: BTreeMap<String, u64> = serde_json::from_value(summary["codes"].clone()).unwrap();
     assert_eq!(counted, want, "codes in the summary");
     for field in ["started", "finished"] {
         let t = summary[field].as_str().unwrap();
@@ -158,7 +159,7 @@ fn json_on_exit_2_is_one_parsable_object() {
     let output = sb.path("out");
     assert_code(&sb.run(&input, &output, &["--quiet"]), 0, "first run");
     for (args, want) in [
-        (vec!["--json"], "output_not_empty"),
+        (vec!["--json"], "output_holds_dataset"),
         (vec!["--json", "--no-such-flag"], "usage"),
         (vec!["--json", "--profile", "no-such-profile"], "profile"),
     ] {
@@ -169,4 +170,254 @@ fn json_on_exit_2_is_one_parsable_object() {
         assert_eq!(json["error"]["code"].as_str(), Some(want), "{json}");
         assert!(!json["error"]["message"].as_str().unwrap().is_empty());
     }
+}
+
+/// Copy the files of the sample export whose paths start with one of `prefixes` into
+/// `name`, keeping their paths.
+fn night(sb: &Sandbox, data: &Path, name: &str, prefixes: &[&str]) -> PathBuf {
+    let dir = sb.path(name);
+    for path in files_under(data) {
+        let rel = rel_string(path.strip_prefix(data).unwrap());
+        if prefixes.iter().any(|p| rel.starts_with(p)) {
+            let to = dir.join(&rel);
+            fs::create_dir_all(to.parent().unwrap()).unwrap();
+            fs::copy(&path, &to).unwrap();
+        }
+    }
+    dir
+}
+
+fn ids(records: &[Json]) -> BTreeSet<String> {
+    records
+        .iter()
+        .map(|r| field(r, "id").unwrap().to_owned())
+        .collect()
+}
+
+fn run_records(output: &Path, n: u32) -> Vec<Json> {
+    read_jsonl(&output.join(format!(".dicom-deid/runs/{n:04}/manifest.jsonl")))
+}
+
+#[test]
+fn three_nights_added_make_the_dataset_one_run_over_their_union_makes() {
+    let Some(data) = testdata_or_skip("three_nights_added") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let union = sb.copy_in(&data, "union");
+    let nights = [
+        // A patient's first series, another's first image, the DICOMDIR.
+        night(
+            &sb,
+            &data,
+            "n1",
+            &[
+                "DOE_JOHN_12345/CT_20190312/SER001",
+                "MULLER_ZOE_67890/MR_20200105/S1/MR000001",
+                "DICOMDIR",
+            ],
+        ),
+        // The same patient again (a new series), a re-sent study, a new patient, the broken file.
+        night(
+            &sb,
+            &data,
+            "n2",
+            &[
+                "DOE_JOHN_12345/CT_20190312",
+                "MULLER_ZOE_67890/MR_20200105",
+                "YAMADA_T_24680/CT",
+            ],
+        ),
+        // The rest.
+        night(
+            &sb,
+            &data,
+            "n3",
+            &[
+                "DOE_JOHN_12345/US",
+                "MULLER_ZOE_67890/SC",
+                "YAMADA_T_24680/US",
+                "README.TXT",
+            ],
+        ),
+    ];
+    let reference = sb.path("reference");
+    sb.run(&union, &reference, &["--quiet"]);
+    let dataset = sb.path("dataset");
+    let mut before: BTreeMap<String, String> = BTreeMap::new();
+    for (i, input) in nights.iter().enumerate() {
+        let out = sb.run(input, &dataset, &["--quiet", "--add", "--json"]);
+        assert_ne!(code(&out), 2, "night {}: {}", i + 1, stderr(&out));
+        let summary: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(summary["run"].as_u64(), Some(i as u64 + 1));
+        // Nothing an earlier night wrote changed or went.
+        let now = dcm_tree(&dataset);
+        for (rel, sha) in &before {
+            assert_eq!(now.get(rel), Some(sha), "night {}: {rel} changed", i + 1);
+        }
+        before = now;
+        // Every input of the night has exactly one record in its run's manifest.
+        let records = run_records(&dataset, i as u32 + 1);
+        assert_eq!(records.len(), files_under(input).len(), "night {}", i + 1);
+        assert_eq!(
+            ids(&records).len(),
+            records.len(),
+            "night {}: an input twice",
+            i + 1
+        );
+    }
+    // Every input of the union is accounted for, and the re-sent files are already present.
+    let union_records = read_jsonl(&reference.join("manifest.jsonl"));
+    let all: Vec<Json> = (1..=3).flat_map(|n| run_records(&dataset, n)).collect();
+    assert_eq!(ids(&all), ids(&union_records), "inputs accounted for");
+    let resent = run_records(&dataset, 2)
+        .into_iter()
+        .filter(|r| field(r, "code") == Some("already_present"))
+        .count();
+    assert_eq!(
+        resent, 3,
+        "the three images of night 1 that night 2 sent again"
+    );
+    assert!(
+        run_records(&dataset, 2)
+            .iter()
+            .any(|r| field(r, "status") == Some("failed")),
+        "night 2 holds the broken file"
+    );
+    // The same outputs, under the same pseudonyms and UIDs, as one run over the union.
+    assert_eq!(
+        dcm_tree(&dataset),
+        dcm_tree(&reference),
+        "dataset == one run over the union"
+    );
+    // manifest.jsonl is every run's manifest, run after run.
+    let mut joined = Vec::new();
+    for n in 1..=3 {
+        joined.extend(
+            fs::read(dataset.join(format!(".dicom-deid/runs/{n:04}/manifest.jsonl"))).unwrap(),
+        );
+    }
+    assert_eq!(fs::read(dataset.join("manifest.jsonl")).unwrap(), joined);
+    let verify = sb
+        .cmd()
+        .arg("verify")
+        .arg(&dataset)
+        .arg("--key-file")
+        .arg(&sb.key)
+        .output()
+        .unwrap();
+    assert_code(&verify, 0, "verify of the grown dataset");
+}
+
+#[test]
+fn a_rule_added_later_releases_exactly_the_quarantined_files_it_covers() {
+    let sb = Sandbox::new();
+    let Some(input) = sample(&sb, "a_rule_added_later_releases") else {
+        return;
+    };
+    let rules = testdata_dir().parent().unwrap().join("pixel-rules.yaml");
+    let dataset = sb.path("dataset");
+    assert_code(&sb.run(&input, &dataset, &["--quiet"]), 1, "night 1, basic");
+    let first = dcm_tree(&dataset);
+    let quarantined: BTreeSet<String> = run_records(&dataset, 1)
+        .iter()
+        .filter(|r| field(r, "code") == Some("burned_in_no_rule"))
+        .map(|r| field(r, "id").unwrap().to_owned())
+        .collect();
+    assert_eq!(quarantined.len(), 3);
+    let out = sb.run(
+        &input,
+        &dataset,
+        &["--quiet", "--add", "--profile", rules.to_str().unwrap()],
+    );
+    assert_code(
+        &out,
+        1,
+        "night 2, with the rules (the broken file still fails)",
+    );
+    let second = run_records(&dataset, 2);
+    let written: BTreeSet<String> = second
+        .iter()
+        .filter(|r| field(r, "status") == Some("written"))
+        .map(|r| field(r, "id").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        written, quarantined,
+        "exactly the covered quarantined files"
+    );
+    let present = second
+        .iter()
+        .filter(|r| field(r, "code") == Some("already_present"))
+        .count();
+    assert_eq!(present, first.len(), "every earlier output stands");
+    let now = dcm_tree(&dataset);
+    for (rel, sha) in &first {
+        assert_eq!(now.get(rel), Some(sha), "{rel} changed");
+    }
+    assert_eq!(now.len(), first.len() + 3);
+    let summary = read_json(&dataset.join(".dicom-deid/runs/0002/summary.json"));
+    assert_eq!(
+        summary["profile"]["name"].as_str(),
+        Some("pacs-export-pixels")
+    );
+    let summary = read_json(&dataset.join(".dicom-deid/runs/0001/summary.json"));
+    assert_eq!(summary["profile"]["name"].as_str(), Some("basic"));
+}
+
+#[test]
+fn refusals_name_the_case_and_the_flag() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    write_synthetic_export(&input, 4);
+    let other = sb.path("other");
+    write_synthetic_export(&other, 2);
+    let dataset = sb.path("dataset");
+    assert_code(&sb.run(&input, &dataset, &["--quiet"]), 0, "first run");
+    let refused = |input: &Path, args: &[&str], words: &str, what: &str| {
+        let before = snapshot(&dataset);
+        let out = sb.run(input, &dataset, args);
+        assert_code(&out, 2, what);
+        assert!(stderr(&out).contains(words), "{what}: {}", stderr(&out));
+        assert_eq!(snapshot(&dataset), before, "{what}: OUTPUT changed");
+    };
+    refused(
+        &input,
+        &["--quiet"],
+        "finished dataset: add this run to it with --add",
+        "plain run",
+    );
+    refused(
+        &other,
+        &["--quiet", "--resume"],
+        "another INPUT",
+        "--resume, other INPUT",
+    );
+    let mut sb_b = Sandbox::new();
+    let key_b = sb_b.path("key-b.hex");
+    fs::write(&key_b, format!("{KEY_B}\n")).unwrap();
+    sb_b.key = key_b;
+    let out = sb_b.run(&other, &dataset, &["--quiet", "--add"]);
+    assert_code(&out, 2, "--add with another key");
+    assert!(stderr(&out).contains("another key"), "{}", stderr(&out));
+
+    // An unfinished run: plain and --add are pointed at --resume.
+    fs::write(dataset.join(".dicom-deid/journal.jsonl"), b"").unwrap();
+    refused(
+        &other,
+        &["--quiet"],
+        "did not finish: finish it with --resume",
+        "plain, unfinished",
+    );
+    refused(
+        &other,
+        &["--quiet", "--add"],
+        "--resume",
+        "--add, unfinished",
+    );
+    refused(
+        &other,
+        &["--quiet", "--resume"],
+        "another INPUT",
+        "--resume, unfinished, other INPUT",
+    );
 }

@@ -48,6 +48,7 @@ pub enum Command {
   dicom-deid run /data/pacs-export /data/deid
   dicom-deid run /data/pacs-export /data/deid --profile ml-dataset --key-file site.key
   dicom-deid run /data/pacs-export /data/deid --resume          # finish a killed run
+  dicom-deid run /data/night-2 /data/deid --add                 # add a night to the dataset
   dicom-deid run /data/pacs-export /data/deid --shard 2/8 --json # one of 8 machines")]
     Run(RunArgs),
     /// Check an OUTPUT tree: nothing the profile removes, no identifying value of the inputs,
@@ -222,9 +223,16 @@ pub struct RunArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
-    /// Finish an interrupted run: keep the files it wrote that still hash the same.
-    #[arg(long)]
+    /// Finish an interrupted run: keep the files it wrote that still hash the same. Only the
+    /// same run: the same INPUT, key and profile.
+    #[arg(long, conflicts_with = "add")]
     pub resume: bool,
+    /// Add a run to the dataset in OUTPUT (made with the same key; the profile may differ):
+    /// new files join the same study tree, files already there with the same bytes are
+    /// recorded as already present, nothing earlier runs wrote is changed. Into an empty
+    /// OUTPUT, the first run. For nightly jobs.
+    #[arg(long, conflicts_with_all = ["shard", "shard_env"])]
+    pub add: bool,
     /// Do everything but write; print the manifest records on stdout.
     #[arg(long)]
     pub dry_run: bool,

@@ -65,6 +65,9 @@ impl Error {
                 RunError::Overlap => "overlap",
                 RunError::LinkageInside => "linkage_inside",
                 RunError::OutputNotEmpty(_) => "output_not_empty",
+                RunError::HoldsDataset(_) => "output_holds_dataset",
+                RunError::UnfinishedRun(_) => "output_holds_unfinished_run",
+                RunError::AddKeyMismatch => "add_key_mismatch",
                 RunError::ResumeMismatch(_) => "resume_mismatch",
                 RunError::Output { .. } => "output",
             },
@@ -105,13 +108,24 @@ impl fmt::Display for Error {
             Error::Run(RunError::LinkageInside) => f.write_str(
                 "--linkage points inside INPUT or OUTPUT: choose a folder outside both (it holds the PHI linkage)",
             ),
-            Error::Run(e @ RunError::OutputNotEmpty(_)) => write!(
+            Error::Run(e @ RunError::OutputNotEmpty(_)) => {
+                write!(f, "{e}: choose an empty folder (or a new one)")
+            }
+            Error::Run(e @ RunError::HoldsDataset(_)) => write!(
                 f,
-                "{e}: use an empty folder, or --resume to finish an earlier run"
+                "{e}: add this run to it with --add (the same key), or choose an empty folder"
+            ),
+            Error::Run(e @ RunError::UnfinishedRun(_)) => write!(
+                f,
+                "{e}: finish it with --resume (the same INPUT, key and profile), then --add the next"
+            ),
+            Error::Run(e @ RunError::AddKeyMismatch) => write!(
+                f,
+                "--add: {e}; use its key (its fingerprint is in OUTPUT/summary.json) or a new OUTPUT"
             ),
             Error::Run(RunError::ResumeMismatch(what)) => write!(
                 f,
-                "--resume: the earlier run used another key or profile ({what}); use the same ones or a new OUTPUT"
+                "--resume finishes only the same run, and the earlier run used another {what}: resume it with the same INPUT, key and profile (then --add a run with the new ones), or choose a new OUTPUT"
             ),
             Error::Run(e) => write!(f, "{e}"),
             Error::Merge(e @ SummaryError::NoShards(_)) => write!(

@@ -67,6 +67,7 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
         key,
         jobs,
         resume: args.resume,
+        add: args.add,
         dry_run: args.dry_run,
         shard,
         linkage: args.linkage,
@@ -91,14 +92,14 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
         }
         if summary.count(Status::Failed) + summary.count(Status::Quarantined) > 0 {
             eprintln!(
-                "  see {} for the reason of each file; fix or remove them, then `--resume`",
+                "  see {} for the reason of each file; fix or remove them (or change the profile), then run again with `--add`",
                 config_manifest_hint(summary)
             );
         }
     }
     let mut code = summary.exit_code(fail_on);
     if let Some(report) = &args.qa_report
-        && let Err(e) = qa_report::write(report, &config.output, &config.manifest_path())
+        && let Err(e) = qa_report::write(report, &config.output, &outcome.manifest)
     {
         eprintln!(
             "dicom-deid: error: cannot write --qa-report {}: {e}",

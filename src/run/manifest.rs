@@ -31,6 +31,10 @@ pub enum Status {
 pub struct Record {
     /// Keyed id of the input path relative to INPUT.
     pub id: String,
+    /// The run of the dataset that made this record (`.dicom-deid/runs/NNNN/summary.json`
+    /// names its profile); absent in a sharded run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
     /// The input path relative to INPUT, only with `--manifest-paths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
@@ -69,6 +73,7 @@ impl Record {
         let (code, reason) = reason.map(|r| (r.code, r.text)).unzip();
         Record {
             id,
+            run: 0,
             input: None,
             status,
             reason,
@@ -110,6 +115,9 @@ pub struct MethodInfo {
 pub struct Summary {
     pub tool: String,
     pub version: String,
+    /// The run's number in the dataset (absent in a sharded run).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
     pub profile: ProfileInfo,
     pub key_fingerprint: String,
     pub methods: Vec<MethodInfo>,
@@ -226,11 +234,12 @@ impl Default for FailOn {
 
 impl Summary {
     /// The summary of a run before any file is counted.
-    pub(crate) fn new_run(config: &RunConfig) -> Summary {
+    pub(crate) fn new_run(config: &RunConfig, run: u32) -> Summary {
         let profile = config.deidentifier.profile();
         Summary {
             tool: "dicom-deid".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            run,
             profile: ProfileInfo {
                 name: profile.name.clone(),
                 chain: profile.chain.clone(),
@@ -293,6 +302,10 @@ impl Summary {
             self.mb_per_second = (self.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// The time now, UTC, RFC 3339 to the second.

@@ -34,7 +34,7 @@ pub(super) struct Placing {
 impl Placing {
     /// Open the journal, appended to as files land, and the manifest, streamed to its temp
     /// file (neither in a dry run).
-    pub(super) fn open(config: &RunConfig) -> Result<Placing, RunError> {
+    pub(super) fn open(config: &RunConfig, run: u32) -> Result<Placing, RunError> {
         let io = |path: PathBuf| move |source| RunError::Output { path, source };
         let (journal, manifest) = if config.dry_run {
             (None, None)
@@ -50,7 +50,7 @@ impl Placing {
                 .append(true)
                 .open(&path)
                 .map_err(io(path))?;
-            let path = config.manifest_path();
+            let path = config.manifest_path(run);
             let manifest = AtomicFile::create(&path).map_err(io(path))?;
             (Some(journal), Some(manifest))
         };
@@ -63,7 +63,7 @@ impl Placing {
             dry_contents: HashSet::new(),
             journal,
             manifest,
-            summary: Summary::new_run(config),
+            summary: Summary::new_run(config, run),
             masked_any: false,
             linkage: Vec::new(),
         })
@@ -95,6 +95,23 @@ impl Claims {
     }
 }
 
+/// A file not written after all: another input's output holds its name (and bytes, or an
+/// earlier run made it of this very input). Its temp file goes (none in a dry run).
+fn not_written(record: &mut Record, code: Code, output: String, temp: Option<&Path>) {
+    if let Some(temp) = temp {
+        let _ = fs::remove_file(temp);
+    }
+    let text = match code {
+        Code::AlreadyPresent => "already present (an earlier run of the dataset wrote it)",
+        _ => "duplicate",
+    };
+    record.status = Status::Skipped;
+    record.reason = Some(text.to_owned());
+    record.code = Some(code);
+    record.bytes_out = 0;
+    record.output = Some(output);
+}
+
 /// The key of an output name held in memory.
 pub(super) fn name_key(name: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
@@ -115,6 +132,9 @@ impl Runner<'_> {
     pub(super) fn place(&self, placing: &mut Placing, mut done: Done) -> Result<(), RunError> {
         let config = self.config;
         let record = &mut done.record;
+        if !done.reused {
+            record.run = self.earlier.run;
+        }
         if done.reused {
             if let (Some(output), Some(sha)) = (&record.output, &record.sha256) {
                 placing.claims.claim(output);
@@ -149,7 +169,7 @@ impl Runner<'_> {
                 .map_err(io::Error::from)
                 .and_then(|()| manifest.write_all(b"\n"))
                 .map_err(|source| RunError::Output {
-                    path: config.manifest_path(),
+                    path: config.manifest_path(self.earlier.run),
                     source,
                 })?;
         }
@@ -180,25 +200,35 @@ impl Runner<'_> {
         let config = self.config;
         let output = &config.output;
         let alternate = alternate_name(&base, sha);
+        let temp = (!config.dry_run).then_some(from);
         for candidate in [base, alternate] {
-            // An earlier run's file counts as taken by its own input, even before it comes.
+            let earlier = self.earlier.dataset.get(&name_key(&candidate));
+            // This input, at the same path and of the same size, is what an earlier run of the
+            // dataset wrote there: that file stands for it, whatever bytes this run's profile
+            // makes of it (a new profile rewrites nothing).
+            if earlier
+                .is_some_and(|e| e.input == name_key(&record.id) && e.bytes_in == record.bytes_in)
+            {
+                not_written(record, Code::AlreadyPresent, candidate, temp);
+                return Ok(());
+            }
+            // A resumed run's file counts as taken by its own input, even before it comes.
             let taken = match self.earlier.reserved.get(&name_key(&candidate)) {
                 Some(id) => *id != record.id,
-                None => placing.claims.taken(output, &candidate),
+                // A dry run keeps its names in memory; earlier runs' files are on disk.
+                None => earlier.is_some() || placing.claims.taken(output, &candidate),
             };
             if taken {
                 let same_bytes = (config.dry_run
                     && placing.dry_contents.contains(&content_key(&candidate, sha)))
                     || file_sha256(&output.join(&candidate)).is_ok_and(|found| found == sha);
                 if same_bytes {
-                    if !config.dry_run {
-                        let _ = fs::remove_file(from);
-                    }
-                    record.status = Status::Skipped;
-                    record.reason = Some("duplicate".to_owned());
-                    record.code = Some(Code::Duplicate);
-                    record.bytes_out = 0;
-                    record.output = Some(candidate);
+                    // Another input of this run wrote it, or an earlier run of the dataset.
+                    let code = match earlier {
+                        Some(_) => Code::AlreadyPresent,
+                        None => Code::Duplicate,
+                    };
+                    not_written(record, code, candidate, temp);
                     return Ok(());
                 }
                 continue;
