@@ -459,6 +459,10 @@ fn write_merged(
 ) -> Result<Merged, SummaryError> {
     let mut records: Vec<Record> = manifests.into_iter().flat_map(|(_, r)| r).collect();
     records.sort_by(|a, b| a.id.cmp(&b.id));
+    // The shards together are the first run of their OUTPUT, as one unsharded run would be.
+    for r in &mut records {
+        r.run = 1;
+    }
     let shard_infos: Vec<ShardInfo> = summaries
         .iter()
         .map(|(shard, s)| ShardInfo {
