@@ -1308,7 +1308,15 @@ fn dry_run_writes_nothing_and_prints_one_record_per_input() {
     // The records are the ones a real run writes.
     let real_out = sb.path("real");
     assert_code(&sb.run(&input, &real_out, &["--quiet"]), 1, "real run");
-    let real = read_jsonl(&real_out.join("manifest.jsonl"));
+    // The manifest's lines also carry their place and chain (tamper evidence).
+    let mut real = read_jsonl(&real_out.join("manifest.jsonl"));
+    for r in &mut real {
+        let o = r.as_object_mut().unwrap();
+        assert!(
+            o.remove("seq").is_some() && o.remove("chain").is_some(),
+            "{o:?}"
+        );
+    }
     assert_eq!(
         by_id(&dry),
         by_id(&real),
@@ -1367,12 +1375,17 @@ fn json_prints_the_summary_on_stdout() {
     );
     let methods = summary["methods"].as_array().unwrap();
     assert!(methods.iter().any(|m| m["code"] == "113100"), "{methods:?}");
-    // The same summary as summary.json, apart from timings.
+    // The same summary as summary.json, apart from timings and the file's seal.
     let mut file = read_json(&output.join("summary.json"));
+    assert_eq!(
+        file["mac"].as_str().map(str::len),
+        Some(64),
+        "summary.json is sealed"
+    );
     let mut printed = summary.clone();
     for s in [&mut file, &mut printed] {
         let o = s.as_object_mut().unwrap();
-        for k in ["seconds", "files_per_second", "mb_per_second"] {
+        for k in ["seconds", "files_per_second", "mb_per_second", "mac"] {
             o.remove(k);
         }
     }

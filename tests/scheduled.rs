@@ -421,3 +421,140 @@ fn refusals_name_the_case_and_the_flag() {
         "--resume, unfinished, other INPUT",
     );
 }
+
+/// A change made to a manifest's lines.
+type Change = Box<dyn Fn(&mut Vec<String>)>;
+
+/// `verify DATASET --key-file KEY --json`: its exit code and findings' details.
+fn verify(sb: &Sandbox, dataset: &Path) -> (i32, Vec<String>) {
+    let out = sb
+        .cmd()
+        .arg("verify")
+        .arg(dataset)
+        .arg("--key-file")
+        .arg(&sb.key)
+        .arg("--json")
+        .output()
+        .unwrap();
+    let report: Json = serde_json::from_str(stdout(&out).trim())
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let details = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{}: {}",
+                f["file"].as_str().unwrap(),
+                f["detail"].as_str().unwrap()
+            )
+        })
+        .collect();
+    (code(&out), details)
+}
+
+#[test]
+fn verify_names_every_kind_of_change_to_the_records() {
+    let sb = Sandbox::new();
+    let night1 = sb.path("n1");
+    write_synthetic_export(&night1, 6);
+    let night2 = sb.path("n2");
+    write_synthetic_export(&night2, 9);
+    let dataset = sb.path("dataset");
+    assert_code(
+        &sb.run(&night1, &dataset, &["--quiet", "--add"]),
+        0,
+        "night 1",
+    );
+    assert_code(
+        &sb.run(&night2, &dataset, &["--quiet", "--add"]),
+        0,
+        "night 2",
+    );
+    assert_eq!(verify(&sb, &dataset), (0, Vec::new()), "untouched");
+
+    let run1 = ".dicom-deid/runs/0001/manifest.jsonl";
+    let run2 = ".dicom-deid/runs/0002/manifest.jsonl";
+    let lines = |rel: &str| -> Vec<String> {
+        fs::read_to_string(dataset.join(rel))
+            .unwrap()
+            .lines()
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let cases: Vec<(&str, &str, Change, &str)> = vec![
+        (
+            "edited",
+            run2,
+            Box::new(|l| l[2] = l[2].replace("\"bytes_in\":", "\"bytes_in\":1")),
+            "run 0002, line 3: edited",
+        ),
+        (
+            "removed",
+            run1,
+            Box::new(|l| {
+                l.remove(1);
+            }),
+            "run 0001, line 2: record(s) 2 removed",
+        ),
+        (
+            "reordered",
+            run2,
+            Box::new(|l| l.swap(3, 4)),
+            "run 0002, line 5: record 4 out of its place",
+        ),
+        (
+            "appended",
+            run1,
+            Box::new(|l| {
+                let first = l[0].clone();
+                l.push(first);
+            }),
+            "run 0001, line 8: appended",
+        ),
+        (
+            "dataset manifest",
+            "manifest.jsonl",
+            Box::new(|l| {
+                l.remove(0);
+            }),
+            "manifest.jsonl, line 1: not the runs' manifests",
+        ),
+    ];
+    for (what, rel, change, want) in cases {
+        let copy = sb.path(&format!("tampered-{}", what.replace(' ', "-")));
+        copy_tree(&dataset, &copy);
+        let mut l = lines(rel);
+        change(&mut l);
+        fs::write(copy.join(rel), l.concat()).unwrap();
+        let (code, details) = verify(&sb, &copy);
+        assert_eq!(code, 1, "{what}: {details:?}");
+        assert!(
+            details.iter().any(|d| d.contains(want)),
+            "{what}: want {want:?} in {details:?}"
+        );
+    }
+    // An edited summary, the run's own and the dataset's copy of it.
+    for rel in [".dicom-deid/runs/0001/summary.json", "summary.json"] {
+        let copy = sb.path("tampered-summary");
+        let _ = fs::remove_dir_all(&copy);
+        copy_tree(&dataset, &copy);
+        let text = fs::read_to_string(copy.join(rel)).unwrap();
+        fs::write(
+            copy.join(rel),
+            text.replacen("\"files\": ", "\"files\": 1", 1),
+        )
+        .unwrap();
+        let (code, details) = verify(&sb, &copy);
+        assert_eq!(code, 1, "{rel}: {details:?}");
+        let want = if rel == "summary.json" {
+            "summary.json: not the latest run's summary"
+        } else {
+            "run 0001: the summary was edited"
+        };
+        assert!(
+            details.iter().any(|d| d.contains(want)),
+            "{rel}: {details:?}"
+        );
+    }
+}

@@ -47,6 +47,13 @@ pub fn run_summary(output: &Path, n: u32) -> PathBuf {
 
 /// The finished runs of the dataset in `output` (those with a summary), in order.
 pub fn finished_runs(output: &Path) -> Vec<u32> {
+    let mut runs = run_numbers(output);
+    runs.retain(|&n| run_summary(output, n).is_file());
+    runs
+}
+
+/// Every run folder of the dataset in `output`, finished or not, in order.
+pub fn run_numbers(output: &Path) -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir(output.join(STATE_DIR).join(RUNS_DIR)) else {
         return Vec::new();
     };
@@ -60,10 +67,17 @@ pub fn finished_runs(output: &Path) -> Vec<u32> {
             }
             name.parse().ok().filter(|&n| n > 0)
         })
-        .filter(|&n| run_summary(output, n).is_file())
         .collect();
     runs.sort_unstable();
     runs
+}
+
+/// The label of a run in its records' chain, and in `verify`'s findings.
+pub(super) fn run_label(run: u32, shard: Option<crate::run::Shard>) -> String {
+    match shard {
+        Some(shard) => format!("shard {shard}"),
+        None => format!("run {run:04}"),
+    }
 }
 
 const TEMP_PREFIX: &str = ".dicom-deid-";

@@ -148,6 +148,11 @@ pub struct Summary {
     pub resumed: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Lines in the run's manifest, and the last one's chain (see [`crate::run::audit`]).
+    #[serde(default)]
+    pub records: u64,
+    #[serde(default)]
+    pub chain: String,
     pub seconds: f64,
     pub files_per_second: f64,
     pub mb_per_second: f64,
@@ -276,6 +281,8 @@ impl Summary {
             resumed: 0,
             bytes_in: 0,
             bytes_out: 0,
+            records: 0,
+            chain: String::new(),
             seconds: 0.0,
             files_per_second: 0.0,
             mb_per_second: 0.0,

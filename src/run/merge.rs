@@ -579,6 +579,9 @@ fn merged_summary(summaries: &[(Shard, Summary)], records: &[Record]) -> Option<
         resumed: summaries.iter().map(|(_, s)| s.resumed).sum(),
         bytes_in: 0,
         bytes_out: 0,
+        // The merged manifest is in input-id order, not chained: each shard's is.
+        records: 0,
+        chain: String::new(),
         seconds,
         files_per_second: 0.0,
         mb_per_second: 0.0,

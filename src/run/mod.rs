@@ -67,6 +67,7 @@
 //! - `merge.rs`: `summary`, the shards of one run checked and merged.
 //! - `qa_report.rs`: the `--qa-report` page.
 
+pub mod audit;
 mod layout;
 mod linkage;
 pub mod manifest;
@@ -218,8 +219,9 @@ fn finish_run(
     if let Some(manifest) = placed.manifest {
         manifest.commit().map_err(io(config.manifest_path(run)))?;
         let summary_path = config.summary_path(run);
-        let mut text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
-        text.push(b'\n');
+        (summary.records, summary.chain) = placed.chain.head();
+        let text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+        let text = audit::sealed_summary(&config.key, &text);
         write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
         if config.shard.is_none() {
             let path = config.output.join(MANIFEST);

@@ -4,11 +4,12 @@
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::deid::Linkage;
 use crate::dicom::reason::Code;
+use crate::run::audit::Chain;
 use crate::run::layout::{self, alternate_name};
 use crate::run::manifest::{Record, Status, Summary};
 use crate::run::process::Done;
@@ -27,6 +28,8 @@ pub(super) struct Placing {
     pub(super) manifest: Option<AtomicFile>,
     pub(super) summary: Summary,
     pub(super) masked_any: bool,
+    /// The keyed chain of the manifest's lines.
+    pub(super) chain: Chain,
     /// Linkage pairs in input order, only with `--linkage`.
     pub(super) linkage: Vec<Linkage>,
 }
@@ -65,6 +68,7 @@ impl Placing {
             manifest,
             summary: Summary::new_run(config, run),
             masked_any: false,
+            chain: Chain::new(&config.key, &layout::run_label(run, config.shard)),
             linkage: Vec::new(),
         })
     }
@@ -165,9 +169,10 @@ impl Runner<'_> {
             }
         }
         if let Some(manifest) = placing.manifest.as_mut() {
-            serde_json::to_writer(&mut *manifest, &*record)
-                .map_err(io::Error::from)
-                .and_then(|()| manifest.write_all(b"\n"))
+            let json = serde_json::to_vec(&*record).expect("records serialize");
+            let line = placing.chain.line(&config.key, &json);
+            manifest
+                .write_all(&line)
                 .map_err(|source| RunError::Output {
                     path: config.manifest_path(self.earlier.run),
                     source,
