@@ -162,7 +162,7 @@ fn a_full_disk_stops_the_run_and_resume_completes_it_identically() {
         Vec::<String>::new(),
         "temp files remain"
     );
-    let skip = |rel: &str| rel.ends_with("summary.json");
+    let skip = |rel: &str| rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite");
     assert_eq!(
         tree_hashes(&output, skip),
         tree_hashes(&reference, skip),
@@ -442,7 +442,9 @@ fn links_in_output_are_never_written_through() {
     let input = sb.copy_in(&data, "in");
     let output = sb.path("out");
     assert_code(&sb.run(&input, &output, &["--quiet"]), 1, "first run");
-    let reference = tree_hashes(&output, |rel| rel.ends_with("summary.json"));
+    let reference = tree_hashes(&output, |rel| {
+        rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite")
+    });
     let records = read_jsonl(&output.join("manifest.jsonl"));
     let outputs: Vec<&str> = records.iter().filter_map(|r| field(r, "output")).collect();
 
@@ -498,7 +500,8 @@ fn links_in_output_are_never_written_through() {
     assert_eq!(refused, under_patient, "each file under the link fails");
     assert!(fs::symlink_metadata(output.join(other)).unwrap().is_file());
     assert_eq!(
-        tree_hashes(&output, |rel| rel.ends_with("summary.json")
+        tree_hashes(&output, |rel| (rel.ends_with("summary.json")
+            || rel.ends_with("catalogue.sqlite"))
             || rel.starts_with(&format!("{patient}/"))),
         reference
             .into_iter()

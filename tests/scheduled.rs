@@ -558,3 +558,74 @@ fn verify_names_every_kind_of_change_to_the_records() {
         );
     }
 }
+
+#[test]
+fn history_lists_every_run_from_the_catalogue() {
+    let Some(data) = testdata_or_skip("history_lists_every_run") else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let input = sb.copy_in(&data, "in");
+    let rules = data.parent().unwrap().join("pixel-rules.yaml");
+    let dataset = sb.path("dataset");
+    sb.run(&input, &dataset, &["--quiet", "--add"]);
+    sb.run(
+        &input,
+        &dataset,
+        &["--quiet", "--add", "--profile", rules.to_str().unwrap()],
+    );
+    let history = |args: &[&str]| {
+        sb.cmd()
+            .arg("history")
+            .arg(&dataset)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = history(&["--json"]);
+    assert_code(&out, 0, "history --json");
+    let json: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let runs = json["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    for (i, run) in runs.iter().enumerate() {
+        let summary =
+            read_json(&dataset.join(format!(".dicom-deid/runs/{:04}/summary.json", i + 1)));
+        assert_eq!(run["run"].as_u64(), Some(i as u64 + 1));
+        for (field, in_summary) in [
+            ("started", &summary["started"]),
+            ("finished", &summary["finished"]),
+            ("tool_version", &summary["version"]),
+            ("input_id", &summary["input_id"]),
+            ("profile_name", &summary["profile"]["name"]),
+            ("profile_sha256", &summary["profile"]["sha256"]),
+            ("key_fingerprint", &summary["key_fingerprint"]),
+            ("files", &summary["files"]),
+            ("written", &summary["status"]["written"]),
+        ] {
+            assert_eq!(&run[field], in_summary, "run {}: {field}", i + 1);
+        }
+        assert!(
+            run.get("input").is_none(),
+            "INPUT's path without --manifest-paths"
+        );
+    }
+    assert_eq!(runs[1]["profile_name"].as_str(), Some("pacs-export-pixels"));
+    let out = history(&[]);
+    assert_code(&out, 0, "history");
+    assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+    // No identifying value in the catalogue.
+    let planted = planted_phi_or_skip("history_lists_every_run").unwrap_or_default();
+    let catalogue = fs::read(dataset.join(".dicom-deid/catalogue.sqlite")).unwrap();
+    assert!(
+        planted_in(&catalogue, &planted).is_empty(),
+        "{:?}",
+        planted_in(&catalogue, &planted)
+    );
+    // A lost catalogue is rebuilt from the runs' records by the next run.
+    fs::remove_file(dataset.join(".dicom-deid/catalogue.sqlite")).unwrap();
+    assert_code(&history(&["--json"]), 2, "no catalogue");
+    sb.run(&input, &dataset, &["--quiet", "--add"]);
+    let out = history(&["--json"]);
+    let json: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(json["runs"].as_array().unwrap().len(), 3, "rebuilt");
+}

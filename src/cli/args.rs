@@ -88,6 +88,15 @@ files, unreadable OUTPUT)."
   dicom-deid summary /data/deid            # after every `run --shard K/N` into /data/deid
   dicom-deid summary /data/deid --json")]
     Summary(SummaryArgs),
+    /// List the runs of a dataset: when, which tool version, INPUT (keyed id), profile, key
+    /// fingerprint, and what became of its files.
+    #[command(after_help = "Examples:
+  dicom-deid history /data/deid
+  dicom-deid history /data/deid --json | jq '.runs[-1]'
+
+The catalogue behind it is .dicom-deid/catalogue.sqlite in the dataset (tables runs and
+records, views outputs and reasons): query it with any SQLite client.")]
+    History(HistoryArgs),
     /// Write a new random key file (64 hex characters, mode 0600).
     #[command(after_help = "Example:
   dicom-deid keygen /secure/site.key && dicom-deid run IN OUT --key-file /secure/site.key")]
@@ -113,6 +122,7 @@ impl Command {
             Command::Run(args) => args.json,
             Command::Verify(args) => args.json,
             Command::Summary(args) => args.json,
+            Command::History(args) => args.json,
             _ => false,
         }
     }
@@ -286,6 +296,15 @@ pub struct RunArgs {
     /// and which rule or the detector masked each file. Outside INPUT.
     #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
     pub qa_report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The dataset (the OUTPUT of `dicom-deid run`).
+    pub dataset: PathBuf,
+    /// Print the runs as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use dicom_deid::deid::trace::InspectError;
 use dicom_deid::key::KeyError;
 use dicom_deid::profile::ProfileError;
+use dicom_deid::run::catalogue::CatalogueError;
 use dicom_deid::run::merge::SummaryError;
 use dicom_deid::run::{RunError, ShardEnvError};
 use dicom_deid::verify::VerifyError;
@@ -28,6 +29,7 @@ pub enum Error {
     Run(RunError),
     Merge(SummaryError),
     Verify(VerifyError),
+    History(CatalogueError),
     InspectNeedsTerminal,
     Read {
         path: PathBuf,
@@ -70,9 +72,11 @@ impl Error {
                 RunError::AddKeyMismatch => "add_key_mismatch",
                 RunError::ResumeMismatch(_) => "resume_mismatch",
                 RunError::Output { .. } => "output",
+                RunError::Catalogue(_) => "catalogue",
             },
             Error::Merge(_) => "summary",
             Error::Verify(_) => "verify",
+            Error::History(_) => "catalogue",
             Error::InspectNeedsTerminal => "inspect_needs_terminal",
             Error::Read { .. } | Error::TooLarge { .. } | Error::Inspect { .. } => "input",
         }
@@ -134,6 +138,11 @@ impl fmt::Display for Error {
             ),
             Error::Merge(e) => write!(f, "{e}"),
             Error::Verify(e) => write!(f, "{e}"),
+            Error::History(e @ CatalogueError::Missing { .. }) => write!(
+                f,
+                "{e}: name the OUTPUT of `dicom-deid run` (a sharded run's OUTPUT has none)"
+            ),
+            Error::History(e) => write!(f, "{e}"),
             Error::InspectNeedsTerminal => f.write_str(
                 "inspect shows original values (PHI), so it writes only to a terminal: run it in a terminal, or add --force to write them to a file or pipe yourself",
             ),

@@ -8,6 +8,7 @@
 
 mod args;
 mod error;
+mod history;
 mod inspect;
 mod profile;
 mod run;
@@ -59,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::verify_command(args, verbosity),
         Command::Inspect(args) => inspect::inspect_command(args),
         Command::Summary(args) => summary::summary(args),
+        Command::History(args) => history::history(args),
         Command::Profile(cmd) => profile::profile_command(cmd),
         Command::Keygen { file } => profile::keygen(&file),
         Command::Completions { shell } => {

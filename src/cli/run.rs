@@ -228,12 +228,7 @@ impl Reporter for TerminalReporter {
         };
         if show {
             let name = record.input.as_deref().unwrap_or(&record.id);
-            let status = match record.status {
-                Status::Written => "written",
-                Status::Skipped => "skipped",
-                Status::Failed => "failed",
-                Status::Quarantined => "quarantined",
-            };
+            let status = record.status.as_str();
             let detail = record
                 .reason
                 .as_deref()

@@ -24,6 +24,8 @@ pub const SUMMARY: &str = "summary.json";
 const JOURNAL: &str = "journal.jsonl";
 /// The key fingerprint and profile hash of the run, in the state folder.
 pub(super) const RUN_HEADER: &str = "run.json";
+/// The dataset's catalogue of runs and records, in the state folder ([`crate::run::catalogue`]).
+pub(super) const CATALOGUE: &str = "catalogue.sqlite";
 /// Every run's own records, in the state folder: `runs/NNNN/`.
 const RUNS_DIR: &str = "runs";
 

@@ -26,6 +26,18 @@ pub enum Status {
     Quarantined,
 }
 
+impl Status {
+    /// The status as the manifest writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Written => "written",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Quarantined => "quarantined",
+        }
+    }
+}
+
 /// One line of `manifest.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {

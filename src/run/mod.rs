@@ -64,10 +64,13 @@
 //! - `linkage.rs`: the `--linkage` tables.
 //! - `layout.rs`: every name in OUTPUT, made and parsed.
 //! - `manifest.rs`: the records and the summary.
+//! - `audit.rs`: the records' keyed chain and the summary's seal, and their check.
+//! - `catalogue.rs`: the dataset's SQLite catalogue of runs and records; `history`.
 //! - `merge.rs`: `summary`, the shards of one run checked and merged.
 //! - `qa_report.rs`: the `--qa-report` page.
 
 pub mod audit;
+pub mod catalogue;
 mod layout;
 mod linkage;
 pub mod manifest;
@@ -166,6 +169,8 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the dataset's catalogue: {0}")]
+    Catalogue(#[from] catalogue::CatalogueError),
 }
 
 /// What a run produced.
@@ -228,6 +233,7 @@ fn finish_run(
             write_dataset_manifest(&config.output, run).map_err(io(path))?;
             let path = config.output.join(SUMMARY);
             write_atomic(&path, &text).map_err(io(path.clone()))?;
+            catalogue::record_run(&config.output, run)?;
         }
         if let Some(dir) = &config.linkage {
             write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?;
