@@ -629,3 +629,57 @@ fn history_lists_every_run_from_the_catalogue() {
     let json: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(json["runs"].as_array().unwrap().len(), 3, "rebuilt");
 }
+
+#[test]
+fn triage_lists_every_file_not_written_outside_input_and_output() {
+    let sb = Sandbox::new();
+    let Some(input) = sample(&sb, "triage_lists_every_file_not_written") else {
+        return;
+    };
+    let dataset = sb.path("dataset");
+    let triage = sb.path("triage");
+    let out = sb.run(
+        &input,
+        &dataset,
+        &["--quiet", "--triage", triage.to_str().unwrap()],
+    );
+    assert_code(&out, 1, "run with --triage");
+    let records = read_jsonl(&dataset.join("manifest.jsonl"));
+    let mut reader = csv::Reader::from_path(triage.join("triage-0001.csv")).unwrap();
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec!["input", "id", "status", "code"]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let not_written: Vec<&Json> = records
+        .iter()
+        .filter(|r| field(r, "status") != Some("written"))
+        .collect();
+    assert_eq!(rows.len(), not_written.len());
+    for (row, record) in rows.iter().zip(&not_written) {
+        assert!(input.join(&row[0]).is_file(), "{row:?} names an input");
+        assert_eq!(&row[1], field(record, "id").unwrap());
+        assert_eq!(&row[2], field(record, "status").unwrap());
+        assert_eq!(&row[3], field(record, "code").unwrap());
+    }
+    // The paths are not in OUTPUT (those in folders: "DICOMDIR" is also a reason's word).
+    for (rel, bytes) in tree_bytes(&dataset, |_| false) {
+        for row in rows.iter().filter(|r| r[0].contains('/')) {
+            assert!(
+                !contains_ignore_ascii_case(&bytes, row[0].as_bytes()),
+                "{rel} holds {}",
+                &row[0]
+            );
+        }
+    }
+    // Inside INPUT or OUTPUT: refused.
+    for inside in [input.join("t"), sb.path("other-out/t")] {
+        let out = sb.run(
+            &input,
+            &sb.path("other-out"),
+            &["--quiet", "--triage", inside.to_str().unwrap()],
+        );
+        assert_code(&out, 2, "--triage inside");
+        assert!(stderr(&out).contains("--triage"), "{}", stderr(&out));
+    }
+}

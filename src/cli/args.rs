@@ -274,6 +274,11 @@ pub struct RunArgs {
     /// PHI: the folder must be outside INPUT and OUTPUT.
     #[arg(long, value_name = "DIR")]
     pub linkage: Option<PathBuf>,
+    /// Write DIR/triage-NNNN.csv (a shard's: triage-K-of-N.csv): input path, keyed id,
+    /// status and reason code of every file not written, so an operator can find them. Input
+    /// paths often name patients: the folder must be outside INPUT and OUTPUT.
+    #[arg(long, value_name = "DIR")]
+    pub triage: Option<PathBuf>,
     /// Name inputs by their path (which may hold patient names) in the manifest and messages,
     /// not only by their keyed id.
     #[arg(long)]

@@ -66,6 +66,7 @@ impl Error {
                 RunError::Input(_) => "input",
                 RunError::Overlap => "overlap",
                 RunError::LinkageInside => "linkage_inside",
+                RunError::TriageInside => "triage_inside",
                 RunError::OutputNotEmpty(_) => "output_not_empty",
                 RunError::HoldsDataset(_) => "output_holds_dataset",
                 RunError::UnfinishedRun(_) => "output_holds_unfinished_run",
@@ -111,6 +112,9 @@ impl fmt::Display for Error {
             ),
             Error::Run(RunError::LinkageInside) => f.write_str(
                 "--linkage points inside INPUT or OUTPUT: choose a folder outside both (it holds the PHI linkage)",
+            ),
+            Error::Run(RunError::TriageInside) => f.write_str(
+                "--triage points inside INPUT or OUTPUT: choose a folder outside both (it holds input paths, which often name patients)",
             ),
             Error::Run(e @ RunError::OutputNotEmpty(_)) => {
                 write!(f, "{e}: choose an empty folder (or a new one)")

@@ -71,6 +71,7 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
         dry_run: args.dry_run,
         shard,
         linkage: args.linkage,
+        triage: args.triage,
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
         max_file_size: args.max_file_size,

@@ -74,6 +74,15 @@ pub fn run_numbers(output: &Path) -> Vec<u32> {
     runs
 }
 
+/// The name of a run's `--triage` file (in the folder named, outside OUTPUT):
+/// `triage-NNNN.csv`, a shard's `triage-K-of-N.csv`.
+pub(super) fn triage_name(run: u32, shard: Option<crate::run::Shard>) -> String {
+    match shard {
+        Some(shard) => format!("triage-{}-of-{}.csv", shard.k, shard.n),
+        None => format!("triage-{run:04}.csv"),
+    }
+}
+
 /// The label of a run in its records' chain, and in `verify`'s findings.
 pub(super) fn run_label(run: u32, shard: Option<crate::run::Shard>) -> String {
     match shard {

@@ -61,7 +61,7 @@
 //! - `process.rs`: one input to its temp file and record.
 //! - `place.rs`: final names, collisions, the journal and manifest lines.
 //! - `safe_fs.rs`: atomic writes, real folders, inputs opened read-only, one file hash.
-//! - `linkage.rs`: the `--linkage` tables.
+//! - `linkage.rs`: the `--linkage` tables and the `--triage` list.
 //! - `layout.rs`: every name in OUTPUT, made and parsed.
 //! - `manifest.rs`: the records and the summary.
 //! - `audit.rs`: the records' keyed chain and the summary's seal, and their check.
@@ -90,7 +90,7 @@ use std::time::Instant;
 
 use crate::deid::Deidentifier;
 use crate::key::Key;
-use crate::run::linkage::write_linkage;
+use crate::run::linkage::{write_linkage, write_triage};
 use crate::run::manifest::{Record, Summary};
 use crate::run::place::Placing;
 use crate::run::safe_fs::{AtomicFile, sync_filesystem, write_atomic};
@@ -127,6 +127,8 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub shard: Option<Shard>,
     pub linkage: Option<PathBuf>,
+    /// `--triage DIR`: the paths of the files not written (PHI), outside INPUT and OUTPUT.
+    pub triage: Option<PathBuf>,
     pub manifest_paths: bool,
     pub follow_links: bool,
     pub max_file_size: u64,
@@ -153,6 +155,8 @@ pub enum RunError {
     Overlap,
     #[error("the linkage folder is inside INPUT or OUTPUT (it holds the PHI linkage)")]
     LinkageInside,
+    #[error("the triage folder is inside INPUT or OUTPUT (it holds input paths)")]
+    TriageInside,
     #[error("OUTPUT {0} is not empty and holds no dataset of this tool")]
     OutputNotEmpty(PathBuf),
     #[error("OUTPUT {0} holds a finished dataset")]
@@ -238,6 +242,10 @@ fn finish_run(
         if let Some(dir) = &config.linkage {
             write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?;
         }
+        if let Some(dir) = &config.triage {
+            let name = layout::triage_name(run, config.shard);
+            write_triage(dir, &name, &placed.triage).map_err(io(dir.join(&name)))?;
+        }
         let _ = fs::remove_file(config.journal_path());
     }
     Ok(summary)
@@ -296,6 +304,12 @@ fn check_paths(config: &RunConfig) -> Result<(), RunError> {
         let linkage = resolve(linkage);
         if linkage.starts_with(&input) || linkage.starts_with(&output) {
             return Err(RunError::LinkageInside);
+        }
+    }
+    if let Some(triage) = &config.triage {
+        let triage = resolve(triage);
+        if triage.starts_with(&input) || triage.starts_with(&output) {
+            return Err(RunError::TriageInside);
         }
     }
     Ok(())

@@ -11,6 +11,7 @@ use crate::deid::Linkage;
 use crate::dicom::reason::Code;
 use crate::run::audit::Chain;
 use crate::run::layout::{self, alternate_name};
+use crate::run::linkage::TriageRow;
 use crate::run::manifest::{Record, Status, Summary};
 use crate::run::process::Done;
 use crate::run::safe_fs::{AtomicFile, file_sha256};
@@ -32,6 +33,8 @@ pub(super) struct Placing {
     pub(super) chain: Chain,
     /// Linkage pairs in input order, only with `--linkage`.
     pub(super) linkage: Vec<Linkage>,
+    /// The files not written, in input order, only with `--triage`.
+    pub(super) triage: Vec<TriageRow>,
 }
 
 impl Placing {
@@ -70,6 +73,7 @@ impl Placing {
             masked_any: false,
             chain: Chain::new(&config.key, &layout::run_label(run, config.shard)),
             linkage: Vec::new(),
+            triage: Vec::new(),
         })
     }
 }
@@ -185,6 +189,16 @@ impl Runner<'_> {
             && let Some(linkage) = done.linkage
         {
             placing.linkage.push(linkage);
+        }
+        if let Some(path) = done.path
+            && record.status != Status::Written
+        {
+            placing.triage.push(TriageRow {
+                path,
+                id: record.id.clone(),
+                status: record.status,
+                code: record.code,
+            });
         }
         self.reporter.file_done(&done.record);
         Ok(())

@@ -22,6 +22,8 @@ pub(super) struct Done {
     pub(super) linkage: Option<Linkage>,
     /// An earlier run's record, reused by `--resume` (its file is in place already).
     pub(super) reused: bool,
+    /// The input's path, for `--triage` only (it may hold PHI).
+    pub(super) path: Option<String>,
 }
 
 impl Runner<'_> {
@@ -33,6 +35,7 @@ impl Runner<'_> {
             record: Record::new(input.id.clone(), status, Some(reason), input.size),
             linkage: None,
             reused: false,
+            path: None,
         };
         let mut done = if let Some(previous) = self
             .earlier
@@ -45,6 +48,7 @@ impl Runner<'_> {
                 // The linkage tables list every written file, reused ones too.
                 linkage: config.linkage.as_ref().and_then(|_| self.linkage_of(input)),
                 reused: true,
+                path: None,
             }
         } else if let Some((status, code, text)) = input.early {
             fail(status, Reason::new(code, text))
@@ -62,8 +66,12 @@ impl Runner<'_> {
                 },
             }
         };
+        let path = || input.rel.to_string_lossy().into_owned();
         if config.manifest_paths {
-            done.record.input = Some(input.rel.to_string_lossy().into_owned());
+            done.record.input = Some(path());
+        }
+        if config.triage.is_some() {
+            done.path = Some(path());
         }
         Ok(done)
     }
@@ -89,6 +97,7 @@ impl Runner<'_> {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
             reused: false,
+            path: None,
         };
         let output =
             match one_file::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
@@ -146,6 +155,7 @@ impl Runner<'_> {
             record,
             linkage: Some(linkage),
             reused: false,
+            path: None,
         })
     }
 

@@ -119,13 +119,15 @@ impl<'a> Runner<'a> {
                     let reason = Reason::new(Code::Crashed, "processing crashed on this file");
                     let mut record =
                         Record::new(input.id.clone(), Status::Failed, Some(reason), input.size);
+                    let path = input.rel.to_string_lossy().into_owned();
                     if self.config.manifest_paths {
-                        record.input = Some(input.rel.to_string_lossy().into_owned());
+                        record.input = Some(path.clone());
                     }
                     Ok(Done {
                         record,
                         linkage: None,
                         reused: false,
+                        path: self.config.triage.is_some().then_some(path),
                     })
                 });
             if catch_unwind(AssertUnwindSafe(|| self.finish(index, done))).is_err() {
