@@ -58,6 +58,8 @@ pub enum Purpose {
     Shard,
     /// The key's public fingerprint.
     Fingerprint,
+    /// The chain of a run's manifest lines and the seal of its summary.
+    Audit,
 }
 
 impl Purpose {
@@ -70,6 +72,7 @@ impl Purpose {
             Purpose::Path => b"path",
             Purpose::Shard => b"shard",
             Purpose::Fingerprint => b"fingerprint",
+            Purpose::Audit => b"audit",
         }
     }
 }

@@ -8,14 +8,15 @@
 //!   (k-anonymity over quasi-identifiers, prosecutor and journalist risk), and the profile
 //!   generalisations that would lower it. It stands beside `verify`: nothing imports it.
 //! - [`run`]: many files and the on-disk contract: the walk, shards, the ordered workers,
-//!   output names, resume, the manifest, the merge of shards, linkage, the masking report.
+//!   output names, resume, a dataset grown run by run (`--add`), the manifest and its keyed
+//!   chain, the catalogue, the merge of shards, linkage and triage, the masking report.
 //! - [`deid`]: one data set and one file: the engine applying a profile at every depth,
 //!   pseudonyms, keyed UIDs, date offsets, cleaned descriptors, marks, `inspect`'s trace.
 //! - [`pixel`]: burned-in text: which images need masking, the detector, every frame masked.
 //! - [`profile`]: what to do, as data: the YAML format, actions, pixel rules, the Annex E
 //!   tables, compilation into one rule table.
 //! - [`dicom`]: bytes ⇄ data set, with no profile: the structural scan, reading, encoding,
-//!   value helpers, UID and date syntax.
+//!   value helpers, UID and date syntax, and the stable reason codes of files not written.
 //! - [`key`]: the run's secret and the purposes it hashes for.
 //!
 //! The `dicom-deid` binary is a thin command line over this library, which never sees its

@@ -906,9 +906,9 @@ fn run_case(engine: &Deidentifier, bytes: &[u8]) -> Result {
     let (outcome, memory) = measured(|| process_bytes(engine, bytes, MAX_INFLATED));
     let (status, reason, output) = match outcome {
         FileOutcome::Written(o) => ("written", String::new(), Some(o.bytes)),
-        FileOutcome::Skipped(r) => ("skipped", r, None),
-        FileOutcome::Failed(r) => ("failed", r, None),
-        FileOutcome::Quarantined(r) => ("quarantined", r, None),
+        FileOutcome::Skipped(r) => ("skipped", r.text, None),
+        FileOutcome::Failed(r) => ("failed", r.text, None),
+        FileOutcome::Quarantined(r) => ("quarantined", r.text, None),
     };
     Result {
         status,

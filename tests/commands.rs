@@ -244,7 +244,7 @@ fn verbose_and_quiet_runs() {
         "{}",
         stderr(&normal)
     );
-    assert!(stderr(&normal).contains("--resume"), "{}", stderr(&normal));
+    assert!(stderr(&normal).contains("--add"), "{}", stderr(&normal));
     let planted = planted_phi_or_skip("verbose_and_quiet_runs").unwrap_or_default();
     assert!(planted_in(&verbose.stderr, &planted).is_empty());
     // -v and -q exclude each other.

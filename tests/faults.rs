@@ -162,7 +162,7 @@ fn a_full_disk_stops_the_run_and_resume_completes_it_identically() {
         Vec::<String>::new(),
         "temp files remain"
     );
-    let skip = |rel: &str| rel == "summary.json";
+    let skip = |rel: &str| rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite");
     assert_eq!(
         tree_hashes(&output, skip),
         tree_hashes(&reference, skip),
@@ -330,9 +330,11 @@ fn a_file_deleted_between_walk_and_read_fails_alone() {
         key: Key::from_bytes([5; 32]),
         jobs: 2,
         resume: false,
+        add: false,
         dry_run: false,
         shard: None,
         linkage: None,
+        triage: None,
         manifest_paths: true,
         follow_links: false,
         max_file_size: 1 << 30,
@@ -441,7 +443,9 @@ fn links_in_output_are_never_written_through() {
     let input = sb.copy_in(&data, "in");
     let output = sb.path("out");
     assert_code(&sb.run(&input, &output, &["--quiet"]), 1, "first run");
-    let reference = tree_hashes(&output, |rel| rel == "summary.json");
+    let reference = tree_hashes(&output, |rel| {
+        rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite")
+    });
     let records = read_jsonl(&output.join("manifest.jsonl"));
     let outputs: Vec<&str> = records.iter().filter_map(|r| field(r, "output")).collect();
 
@@ -497,15 +501,19 @@ fn links_in_output_are_never_written_through() {
     assert_eq!(refused, under_patient, "each file under the link fails");
     assert!(fs::symlink_metadata(output.join(other)).unwrap().is_file());
     assert_eq!(
-        tree_hashes(&output, |rel| rel == "summary.json"
+        tree_hashes(&output, |rel| (rel.ends_with("summary.json")
+            || rel.ends_with("catalogue.sqlite"))
             || rel.starts_with(&format!("{patient}/"))),
         reference
             .into_iter()
-            .filter(|(rel, _)| !rel.starts_with(&format!("{patient}/")) && rel != "manifest.jsonl")
-            .chain([(
-                "manifest.jsonl".to_owned(),
-                sha256_hex(&fs::read(output.join("manifest.jsonl")).unwrap())
-            )])
+            .filter(|(rel, _)| !rel.starts_with(&format!("{patient}/"))
+                && !rel.ends_with("manifest.jsonl"))
+            .chain(
+                ["manifest.jsonl", ".dicom-deid/runs/0001/manifest.jsonl"].map(|rel| (
+                    rel.to_owned(),
+                    sha256_hex(&fs::read(output.join(rel)).unwrap())
+                ))
+            )
             .collect(),
         "every other file is as an uninterrupted run wrote it"
     );

@@ -49,9 +49,9 @@ fn process_bytes_regressions() {
                     assert!(!o.rel_path.contains(".."), "{}", path.display());
                     ("written", String::new())
                 }
-                FileOutcome::Skipped(r) => ("skipped", r),
-                FileOutcome::Failed(r) => ("failed", r),
-                FileOutcome::Quarantined(r) => ("quarantined", r),
+                FileOutcome::Skipped(r) => ("skipped", r.text),
+                FileOutcome::Failed(r) => ("failed", r.text),
+                FileOutcome::Quarantined(r) => ("quarantined", r.text),
             };
             if let Some(want) = &reason {
                 assert_eq!(&got, want, "{}: {status}", path.display());

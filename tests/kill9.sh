@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # kill -9 trials: start `dicom-deid run`, SIGKILL it at a random moment, `--resume` (every
 # third trial the resume is killed too and resumed again), then compare OUTPUT with an
-# uninterrupted run byte for byte (summary.json aside: it holds timings) and count temp files
+# uninterrupted run byte for byte (summary.json and catalogue.sqlite aside: they hold timings) and count temp files
 # left behind. Exits non-zero on any mismatch or leftover.
 #
-# Usage: tests/kill9.sh [TRIALS]   (default 20; DICOM_DEID_BIN names the binary to test,
+# With MODE `add`, every trial kills a run added with `--add` to a dataset (one earlier run over
+# the test data alone), then `--resume`s it, and compares with the uninterrupted `--add` (the
+# dataset's own summaries aside). A kill before the added run began leaves the finished dataset,
+# which `--resume` refuses (exit 2): the trial then runs the same `--add` again, as a nightly job
+# would.
+#
+# Usage: tests/kill9.sh [TRIALS] [add]   (default 20; DICOM_DEID_BIN names the binary to test,
 # default the debug build, built when missing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 trials=${1:-20}
+mode=${2:-run}
 bin=${DICOM_DEID_BIN:-${CARGO_TARGET_DIR:-target}/debug/dicom-deid}
 if [ ! -x "$bin" ]; then
   cargo build --locked --quiet
@@ -32,12 +39,28 @@ chmod -R u+w "$work/in"
 args=(--key-file "$work/key" --quiet --jobs 2)
 deid() { "$bin" run "$work/in" "$@" "${args[@]}"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# Digest of every file of a tree but summary.json, with its path.
-digest() { (cd "$1" && find . -type f ! -name summary.json -print0 | sort -z | xargs -0 sha256sum); }
+# Digest of every file of a tree but the summaries and the catalogue (they hold timings), with
+# its path.
+digest() { (cd "$1" && find . -type f ! -name summary.json ! -name catalogue.sqlite -print0 | sort -z | xargs -0 sha256sum); }
 
+# In add mode, every trial starts from a copy of this dataset: one run over the test data alone.
+add=()
+if [ "$mode" = add ]; then
+  mkdir -p "$work/night1"
+  cp -r testdata/pacs-export "$work/night1/pacs"
+  set +e
+  "$bin" run "$work/night1" "$work/base" "${args[@]}"
+  set -e
+  add=(--add)
+fi
+fresh() {
+  if [ "$mode" = add ]; then cp -a "$work/base" "$1"; fi
+}
+
+fresh "$work/ref"
 start=$(now_ms)
 set +e
-deid "$work/ref"
+deid "$work/ref" "${add[@]}"
 ref_code=$?
 set -e
 span=$(($(now_ms) - start))
@@ -67,15 +90,20 @@ resumes_killed=0
 bad_codes=0
 for trial in $(seq 1 "$trials"); do
   out="$work/out$trial"
-  if [ "$(run_and_kill "$out")" = killed ]; then
+  fresh "$out"
+  if [ "$(run_and_kill "$out" "${add[@]}")" = killed ]; then
     killed=$((killed + 1))
   fi
   if [ $((trial % 3)) -eq 0 ] && [ "$(run_and_kill "$out" --resume)" = killed ]; then
     resumes_killed=$((resumes_killed + 1))
   fi
   set +e
-  deid "$out" --resume
+  deid "$out" --resume 2>/dev/null
   code=$?
+  if [ "$mode" = add ] && [ "$code" -eq 2 ]; then
+    deid "$out" --add
+    code=$?
+  fi
   set -e
   if [ "$code" -ne "$ref_code" ]; then
     echo "trial $trial: resume exited $code, the reference run $ref_code" >&2

@@ -677,7 +677,9 @@ fn jobs_1_and_4_give_identical_trees() {
         let output = sb.path(&format!("out-{jobs}"));
         let out = sb.run(&input, &output, &["--quiet", "--jobs", jobs]);
         assert_code(&out, 1, &format!("--jobs {jobs}"));
-        trees.push(tree_bytes(&output, |rel| rel == "summary.json"));
+        trees.push(tree_bytes(&output, |rel| {
+            rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite")
+        }));
     }
     assert!(trees[0].contains_key("manifest.jsonl"));
     let names: Vec<BTreeSet<&String>> = trees.iter().map(|t| t.keys().collect()).collect();
@@ -724,10 +726,15 @@ fn assert_shards_match_single_run(src: &Path, expected_code: i32) {
         let summary = read_json(&sharded.join(format!("summary-{k}-of-3.json")));
         assert_eq!(summary["shard"].as_str(), Some(shard.as_str()));
         assert_eq!(summary["files"].as_u64(), Some(records.len() as u64));
-        let bad = records
-            .iter()
-            .any(|r| matches!(status(r), "failed" | "quarantined"));
-        assert_eq!(code(&out), i32::from(bad), "shard {shard} exit code");
+        let has = |s: &str| records.iter().any(|r| status(r) == s);
+        let want = if has("failed") {
+            1
+        } else if has("quarantined") {
+            3
+        } else {
+            0
+        };
+        assert_eq!(code(&out), want, "shard {shard} exit code");
         for r in records {
             let id = field(&r, "id").unwrap().to_owned();
             assert!(
@@ -889,7 +896,7 @@ fn resume_after_a_simulated_crash_gives_the_reference_tree() {
     );
     let stdout_summary: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(stdout_summary["resumed"].as_u64(), Some(expected_resumed));
-    let skip = |rel: &str| rel == "summary.json";
+    let skip = |rel: &str| rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite");
     assert_eq!(
         tree_hashes(&output, skip),
         tree_hashes(&reference, skip),
@@ -972,7 +979,7 @@ fn resume_after_a_real_kill_gives_the_reference_tree() {
             "nothing resumed: {summary}"
         );
     }
-    let skip = |rel: &str| rel == "summary.json";
+    let skip = |rel: &str| rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite");
     let got = tree_hashes(&output, skip);
     let want = tree_hashes(&reference, skip);
     assert_eq!(
@@ -1303,7 +1310,15 @@ fn dry_run_writes_nothing_and_prints_one_record_per_input() {
     // The records are the ones a real run writes.
     let real_out = sb.path("real");
     assert_code(&sb.run(&input, &real_out, &["--quiet"]), 1, "real run");
-    let real = read_jsonl(&real_out.join("manifest.jsonl"));
+    // The manifest's lines also carry their place and chain (tamper evidence).
+    let mut real = read_jsonl(&real_out.join("manifest.jsonl"));
+    for r in &mut real {
+        let o = r.as_object_mut().unwrap();
+        assert!(
+            o.remove("seq").is_some() && o.remove("chain").is_some(),
+            "{o:?}"
+        );
+    }
     assert_eq!(
         by_id(&dry),
         by_id(&real),
@@ -1362,12 +1377,17 @@ fn json_prints_the_summary_on_stdout() {
     );
     let methods = summary["methods"].as_array().unwrap();
     assert!(methods.iter().any(|m| m["code"] == "113100"), "{methods:?}");
-    // The same summary as summary.json, apart from timings.
+    // The same summary as summary.json, apart from timings and the file's seal.
     let mut file = read_json(&output.join("summary.json"));
+    assert_eq!(
+        file["mac"].as_str().map(str::len),
+        Some(64),
+        "summary.json is sealed"
+    );
     let mut printed = summary.clone();
     for s in [&mut file, &mut printed] {
         let o = s.as_object_mut().unwrap();
-        for k in ["seconds", "files_per_second", "mb_per_second"] {
+        for k in ["seconds", "files_per_second", "mb_per_second", "mac"] {
             o.remove(k);
         }
     }

@@ -6,6 +6,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use dicom_deid::key::KEY_FILE_ENV;
 use dicom_deid::profile;
+use dicom_deid::run::manifest::FailOn;
 use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
 
 #[derive(Parser)]
@@ -17,8 +18,11 @@ use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
 Confidentiality Profile and its options: keyed UID remapping, per-patient date shifting, patient \
 pseudonyms, an audit manifest. The input tree is never modified.\n\n\
 Exit codes: 0 every file written or deliberately skipped (verify: nothing found; risk: nobody \
-below k); 1 the run finished but some files failed or were quarantined (verify: problems found; \
-risk: patients below k); 2 nothing was done (bad arguments, profile or key).",
+below k); 1 the run finished but some files failed (verify: problems found; risk: patients \
+below k); 2 nothing was done (bad arguments, profile, key or OUTPUT); 3 the run finished, no \
+file failed, some were quarantined by the profile; 4 only with `run --fail-on not-dicom`: some \
+files were empty or not DICOM. With --json, exit 2 prints {\"error\": {\"code\": ..., \
+\"message\": ...}} on stdout.",
     after_help = "Examples:
   dicom-deid run /data/pacs-export /data/deid --profile ml-dataset
   dicom-deid verify /data/deid --against /data/pacs-export
@@ -45,6 +49,7 @@ pub enum Command {
   dicom-deid run /data/pacs-export /data/deid
   dicom-deid run /data/pacs-export /data/deid --profile ml-dataset --key-file site.key
   dicom-deid run /data/pacs-export /data/deid --resume          # finish a killed run
+  dicom-deid run /data/night-2 /data/deid --add                 # add a night to the dataset
   dicom-deid run /data/pacs-export /data/deid --shard 2/8 --json # one of 8 machines")]
     Run(RunArgs),
     /// Check an OUTPUT tree: nothing the profile removes, no identifying value of the inputs,
@@ -101,13 +106,22 @@ version, no input is in two shards, no output path was recorded by two shards wi
 bytes, every recorded output is in OUTPUT with its recorded SHA-256, and OUTPUT holds no file \
 that no manifest lists. The merged files are written only when nothing is wrong.\n\n\
 Exit codes: 0 a whole run, every file written or deliberately skipped; 1 problems were found \
-(nothing written), or some files failed or were quarantined; 2 nothing was done (no shard \
+(nothing written), or some files failed; 3 some were quarantined (none failed); 2 nothing was done (no shard \
 files, unreadable OUTPUT)."
     )]
     #[command(after_help = "Examples:
   dicom-deid summary /data/deid            # after every `run --shard K/N` into /data/deid
   dicom-deid summary /data/deid --json")]
     Summary(SummaryArgs),
+    /// List the runs of a dataset: when, which tool version, INPUT (keyed id), profile, key
+    /// fingerprint, and what became of its files.
+    #[command(after_help = "Examples:
+  dicom-deid history /data/deid
+  dicom-deid history /data/deid --json | jq '.runs[-1]'
+
+The catalogue behind it is .dicom-deid/catalogue.sqlite in the dataset (tables runs and
+records, views outputs and reasons): query it with any SQLite client.")]
+    History(HistoryArgs),
     /// Write a new random key file (64 hex characters, mode 0600).
     #[command(after_help = "Example:
   dicom-deid keygen /secure/site.key && dicom-deid run IN OUT --key-file /secure/site.key")]
@@ -124,6 +138,19 @@ files, unreadable OUTPUT)."
         /// bash, zsh, fish, elvish or powershell.
         shell: clap_complete::Shell,
     },
+}
+
+impl Command {
+    /// Whether the command was asked for JSON on stdout.
+    pub fn json(&self) -> bool {
+        match self {
+            Command::Run(args) => args.json,
+            Command::Verify(args) => args.json,
+            Command::Summary(args) => args.json,
+            Command::History(args) => args.json,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -220,6 +247,31 @@ impl From<FsyncArg> for Fsync {
     }
 }
 
+/// One outcome `--fail-on` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOnArg {
+    /// Some files failed: exit 1.
+    Failed,
+    /// Some files were quarantined by the profile: exit 3.
+    Quarantined,
+    /// Some files were empty or not DICOM: exit 4.
+    NotDicom,
+    /// No outcome of a finished run fails it.
+    None,
+}
+
+impl RunArgs {
+    /// The outcomes that fail the run, from `--fail-on` and `--exit-zero-on-file-failures`.
+    pub fn fail_on(&self) -> FailOn {
+        let has = |o| !self.exit_zero_on_file_failures && self.fail_on.contains(&o);
+        FailOn {
+            failed: has(FailOnArg::Failed),
+            quarantined: has(FailOnArg::Quarantined),
+            not_dicom: has(FailOnArg::NotDicom),
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct RunArgs {
     /// The folder to read (a PACS export); never modified.
@@ -237,9 +289,16 @@ pub struct RunArgs {
     /// Worker threads (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
-    /// Finish an interrupted run: keep the files it wrote that still hash the same.
-    #[arg(long)]
+    /// Finish an interrupted run: keep the files it wrote that still hash the same. Only the
+    /// same run: the same INPUT, key and profile.
+    #[arg(long, conflicts_with = "add")]
     pub resume: bool,
+    /// Add a run to the dataset in OUTPUT (made with the same key; the profile may differ):
+    /// new files join the same study tree, files already there with the same bytes are
+    /// recorded as already present, nothing earlier runs wrote is changed. Into an empty
+    /// OUTPUT, the first run. For nightly jobs.
+    #[arg(long, conflicts_with_all = ["shard", "shard_env"])]
+    pub add: bool,
     /// Do everything but write; print the manifest records on stdout.
     #[arg(long)]
     pub dry_run: bool,
@@ -252,13 +311,30 @@ pub struct RunArgs {
     #[arg(long, value_name = "VAR/N", conflicts_with = "shard")]
     pub shard_env: Option<ShardFromEnv>,
     /// Exit 0 when the run finished even if some files failed or were quarantined (they are
-    /// still in the manifest). For scheduled shards, whose merge step reports them.
-    #[arg(long)]
+    /// still in the manifest). For scheduled shards, whose merge step reports them. The same
+    /// as `--fail-on none`.
+    #[arg(long, conflicts_with = "fail_on")]
     pub exit_zero_on_file_failures: bool,
+    /// Which outcomes of a finished run make it exit non-zero, comma-separated: `failed`
+    /// (exit 1), `quarantined` (exit 3), `not-dicom` (exit 4: empty or non-DICOM files, a sign
+    /// of a truncated export), or `none`. The first that applies, in that order, wins.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "failed,quarantined",
+        value_name = "OUTCOMES"
+    )]
+    pub fail_on: Vec<FailOnArg>,
     /// Write the original -> new identifier CSVs (id_old,id_new) into this folder. These hold
     /// PHI: the folder must be outside INPUT and OUTPUT.
     #[arg(long, value_name = "DIR")]
     pub linkage: Option<PathBuf>,
+    /// Write DIR/triage-NNNN.csv (a shard's: triage-K-of-N.csv): input path, keyed id,
+    /// status and reason code of every file not written, so an operator can find them. Input
+    /// paths often name patients: the folder must be outside INPUT and OUTPUT.
+    #[arg(long, value_name = "DIR")]
+    pub triage: Option<PathBuf>,
     /// Name inputs by their path (which may hold patient names) in the manifest and messages,
     /// not only by their keyed id.
     #[arg(long)]
@@ -281,6 +357,15 @@ pub struct RunArgs {
     /// and which rule or the detector masked each file. Outside INPUT.
     #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
     pub qa_report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct HistoryArgs {
+    /// The dataset (the OUTPUT of `dicom-deid run`).
+    pub dataset: PathBuf,
+    /// Print the runs as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args)]

@@ -8,6 +8,7 @@ use dicom_deid::deid::trace::InspectError;
 use dicom_deid::key::KeyError;
 use dicom_deid::profile::ProfileError;
 use dicom_deid::risk::RiskError;
+use dicom_deid::run::catalogue::CatalogueError;
 use dicom_deid::run::merge::SummaryError;
 use dicom_deid::run::{RunError, ShardEnvError};
 use dicom_deid::verify::VerifyError;
@@ -29,6 +30,7 @@ pub enum Error {
     Run(RunError),
     Merge(SummaryError),
     Verify(VerifyError),
+    History(CatalogueError),
     InspectNeedsTerminal,
     Read {
         path: PathBuf,
@@ -61,6 +63,41 @@ impl Error {
     }
 }
 
+impl Error {
+    /// A stable snake_case code for the error, for `--json` (README, "Exit codes").
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Profile(_) | Error::ProfileCheck(_) | Error::RunProfile(_) => "profile",
+            Error::NoRunSummary(_) => "no_run_summary",
+            Error::Key(_) | Error::Keygen(_) => "key",
+            Error::ShardEnv(_) => "shard_env",
+            Error::QaReportInsideInput => "qa_report_inside_input",
+            Error::Run(e) => match e {
+                RunError::Input(_) => "input",
+                RunError::Overlap => "overlap",
+                RunError::LinkageInside => "linkage_inside",
+                RunError::TriageInside => "triage_inside",
+                RunError::OutputNotEmpty(_) => "output_not_empty",
+                RunError::HoldsDataset(_) => "output_holds_dataset",
+                RunError::UnfinishedRun(_) => "output_holds_unfinished_run",
+                RunError::AddKeyMismatch => "add_key_mismatch",
+                RunError::ResumeMismatch(_) => "resume_mismatch",
+                RunError::Output { .. } => "output",
+                RunError::Catalogue(_) => "catalogue",
+            },
+            Error::Merge(_) => "summary",
+            Error::Verify(_) => "verify",
+            Error::History(_) => "catalogue",
+            Error::InspectNeedsTerminal => "inspect_needs_terminal",
+            Error::Read { .. } | Error::TooLarge { .. } | Error::Inspect { .. } => "input",
+            Error::Risk(_) => "risk",
+            Error::RiskHtmlInsideDataset => "risk_html_inside_dataset",
+            Error::RiskHtml { .. } => "risk_html",
+            Error::Threads(_) => "threads",
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -90,13 +127,27 @@ impl fmt::Display for Error {
             Error::Run(RunError::LinkageInside) => f.write_str(
                 "--linkage points inside INPUT or OUTPUT: choose a folder outside both (it holds the PHI linkage)",
             ),
-            Error::Run(e @ RunError::OutputNotEmpty(_)) => write!(
+            Error::Run(RunError::TriageInside) => f.write_str(
+                "--triage points inside INPUT or OUTPUT: choose a folder outside both (it holds input paths, which often name patients)",
+            ),
+            Error::Run(e @ RunError::OutputNotEmpty(_)) => {
+                write!(f, "{e}: choose an empty folder (or a new one)")
+            }
+            Error::Run(e @ RunError::HoldsDataset(_)) => write!(
                 f,
-                "{e}: use an empty folder, or --resume to finish an earlier run"
+                "{e}: add this run to it with --add (the same key), or choose an empty folder"
+            ),
+            Error::Run(e @ RunError::UnfinishedRun(_)) => write!(
+                f,
+                "{e}: finish it with --resume (the same INPUT, key and profile), then --add the next"
+            ),
+            Error::Run(e @ RunError::AddKeyMismatch) => write!(
+                f,
+                "--add: {e}; use its key (its fingerprint is in OUTPUT/summary.json) or a new OUTPUT"
             ),
             Error::Run(RunError::ResumeMismatch(what)) => write!(
                 f,
-                "--resume: the earlier run used another key or profile ({what}); use the same ones or a new OUTPUT"
+                "--resume finishes only the same run, and the earlier run used another {what}: resume it with the same INPUT, key and profile (then --add a run with the new ones), or choose a new OUTPUT"
             ),
             Error::Run(e) => write!(f, "{e}"),
             Error::Merge(e @ SummaryError::NoShards(_)) => write!(
@@ -108,6 +159,11 @@ impl fmt::Display for Error {
                 write!(f, "--against {}: not a readable folder", path.display())
             }
             Error::Verify(e) => write!(f, "{e}"),
+            Error::History(e @ CatalogueError::Missing { .. }) => write!(
+                f,
+                "{e}: name the OUTPUT of `dicom-deid run` (a sharded run's OUTPUT has none)"
+            ),
+            Error::History(e) => write!(f, "{e}"),
             Error::InspectNeedsTerminal => f.write_str(
                 "inspect shows original values (PHI), so it writes only to a terminal: run it in a terminal, or add --force to write them to a file or pipe yourself",
             ),

@@ -1,12 +1,14 @@
 //! The command line: turns arguments into library calls, draws progress, prints results, and
-//! maps outcomes to exit codes (0 all written or deliberately skipped, 1 some files failed or
-//! were quarantined, 2 nothing was done).
+//! maps outcomes to exit codes (0 all written or deliberately skipped, 1 some files failed,
+//! 2 nothing was done, 3 some were quarantined and none failed, 4 with `--fail-on not-dicom`
+//! some inputs were empty or not DICOM). With `--json`, every exit prints one JSON object.
 //!
 //! One file per command prints what the library returns; [`args`] holds the grammar and
 //! [`Error`] every reason a command cannot run.
 
 mod args;
 mod error;
+mod history;
 mod inspect;
 mod profile;
 mod risk;
@@ -42,7 +44,11 @@ pub fn main() -> ExitCode {
             .unwrap_or_default();
         eprintln!("dicom-deid: internal error{at} (its message is withheld: it may quote PHI)");
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let json = cli.command.json();
     let verbosity = if cli.quiet {
         Verbosity::Quiet
     } else if cli.verbose > 0 {
@@ -56,6 +62,7 @@ pub fn main() -> ExitCode {
         Command::Risk(args) => risk::risk_command(args, verbosity),
         Command::Inspect(args) => inspect::inspect_command(args),
         Command::Summary(args) => summary::summary(args),
+        Command::History(args) => history::history(args),
         Command::Profile(cmd) => profile::profile_command(cmd),
         Command::Keygen { file } => profile::keygen(&file),
         Command::Completions { shell } => {
@@ -72,9 +79,38 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("dicom-deid: error: {error}");
+            if json {
+                print_json_error(error.code(), &error.to_string());
+            }
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// `{"error": {"code": …, "message": …}}` on stdout: with `--json`, every exit prints one
+/// JSON object, exit 2 included.
+fn print_json_error(code: &str, message: &str) {
+    let error = serde_json::json!({ "error": { "code": code, "message": message } });
+    println!("{error}");
+}
+
+/// Arguments clap refuses: its message on stderr, and with `--json` among the arguments the
+/// JSON error on stdout too (exit 2). Help and version print as usual.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) || !std::env::args_os().any(|a| a == "--json")
+    {
+        e.exit();
+    }
+    let _ = e.print();
+    let message = e.kind().as_str().unwrap_or("invalid arguments");
+    print_json_error("usage", message);
+    ExitCode::from(2)
 }
 
 /// How much the commands say on stderr.

@@ -2,6 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::{Mutex, PoisonError};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -47,6 +48,7 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
         None => args.shard,
     };
     let jobs = jobs_or_cores(args.jobs);
+    let fail_on = args.fail_on();
     if let Some(report) = &args.qa_report {
         let dir = report
             .parent()
@@ -65,9 +67,11 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
         key,
         jobs,
         resume: args.resume,
+        add: args.add,
         dry_run: args.dry_run,
         shard,
         linkage: args.linkage,
+        triage: args.triage,
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
         max_file_size: args.max_file_size,
@@ -78,25 +82,25 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
     let outcome = run::run(&config, &reporter).map_err(Error::Run)?;
     reporter.bar.finish_and_clear();
     let mut stdout = std::io::stdout().lock();
+    let summary = &outcome.summary;
     if args.json {
-        let _ = serde_json::to_writer(&mut stdout, &outcome.summary);
+        let _ = serde_json::to_writer(&mut stdout, summary);
         let _ = writeln!(stdout);
     } else if !quiet {
-        eprintln!("{}", human_summary(&outcome.summary));
-        if outcome.summary.exit_code() != 0 {
+        eprintln!("{}", human_summary(summary));
+        if let Some(line) = reporter.suspect_line(summary.suspect_skips()) {
+            eprintln!("{line}");
+        }
+        if summary.count(Status::Failed) + summary.count(Status::Quarantined) > 0 {
             eprintln!(
-                "  see {} for the reason of each file; fix or remove them, then `--resume`",
-                config_manifest_hint(&outcome.summary)
+                "  see {} for the reason of each file; fix or remove them (or change the profile), then run again with `--add`",
+                config_manifest_hint(summary)
             );
         }
     }
-    let mut code = if args.exit_zero_on_file_failures {
-        0
-    } else {
-        outcome.summary.exit_code() as u8
-    };
+    let mut code = summary.exit_code(fail_on);
     if let Some(report) = &args.qa_report
-        && let Err(e) = qa_report::write(report, &config.output, &config.manifest_path())
+        && let Err(e) = qa_report::write(report, &config.output, &outcome.manifest)
     {
         eprintln!(
             "dicom-deid: error: cannot write --qa-report {}: {e}",
@@ -128,6 +132,10 @@ pub(super) fn human_summary(s: &Summary) -> String {
     for (reason, n) in &s.reasons {
         text.push_str(&format!("\n  {n:>6}  {reason}"));
     }
+    if !s.codes.is_empty() {
+        let codes: Vec<String> = s.codes.iter().map(|(c, n)| format!("{c} {n}")).collect();
+        text.push_str(&format!("\n  by code: {}", codes.join(", ")));
+    }
     text
 }
 
@@ -146,7 +154,13 @@ struct TerminalReporter {
     verbosity: Verbosity,
     /// `--dry-run`: each record goes to stdout as it is placed (in input-path order).
     print_records: bool,
+    /// The first [`SUSPECTS_NAMED`] inputs skipped as empty or not DICOM, by keyed id (or path
+    /// with --manifest-paths).
+    suspects: Mutex<Vec<String>>,
 }
+
+/// How many empty or non-DICOM inputs the closing line names (all are counted).
+const SUSPECTS_NAMED: usize = 20;
 
 impl TerminalReporter {
     fn new(show_bar: bool, verbosity: Verbosity, print_records: bool) -> Self {
@@ -164,7 +178,26 @@ impl TerminalReporter {
             bar,
             verbosity,
             print_records,
+            suspects: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The closing line on inputs skipped as empty or not DICOM, which a truncated or broken
+    /// export leaves: how many, and the first ones by name.
+    fn suspect_line(&self, count: u64) -> Option<String> {
+        let names = self.suspects.lock().unwrap_or_else(PoisonError::into_inner);
+        if count == 0 {
+            return None;
+        }
+        let more = if count > names.len() as u64 {
+            format!(", and {} more", count - names.len() as u64)
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "  {count} input(s) skipped as empty or not DICOM (a truncated export?): {}{more}",
+            names.join(", ")
+        ))
     }
 }
 
@@ -175,6 +208,12 @@ impl Reporter for TerminalReporter {
 
     fn file_done(&self, record: &Record) {
         self.bar.inc(1);
+        if record.code.is_some_and(|c| c.suggests_truncated_export()) {
+            let mut names = self.suspects.lock().unwrap_or_else(PoisonError::into_inner);
+            if names.len() < SUSPECTS_NAMED {
+                names.push(record.input.clone().unwrap_or_else(|| record.id.clone()));
+            }
+        }
         if self.print_records {
             self.bar.suspend(|| {
                 let mut stdout = std::io::stdout().lock();
@@ -190,12 +229,7 @@ impl Reporter for TerminalReporter {
         };
         if show {
             let name = record.input.as_deref().unwrap_or(&record.id);
-            let status = match record.status {
-                Status::Written => "written",
-                Status::Skipped => "skipped",
-                Status::Failed => "failed",
-                Status::Quarantined => "quarantined",
-            };
+            let status = record.status.as_str();
             let detail = record
                 .reason
                 .as_deref()

@@ -20,7 +20,7 @@ pub(super) fn summary(args: SummaryArgs) -> Result<ExitCode, Error> {
     } else {
         eprintln!("{}", human_merged(&merged, &args.output));
     }
-    Ok(ExitCode::from(merged.exit_code() as u8))
+    Ok(ExitCode::from(merged.exit_code()))
 }
 
 fn human_merged(m: &merge::Merged, output: &Path) -> String {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use crate::deid::{ActionCounts, Deidentifier, Linkage};
 use crate::dicom::file::{self, Loaded, Parsed};
+use crate::dicom::reason::{Code, Reason};
 use crate::dicom::values::top_text as text;
 use crate::pixel::{self, FrameMask, PixelReport, Plan};
 
@@ -102,11 +103,11 @@ impl Write for Hashing<'_> {
 pub enum FileOutcome {
     Written(Box<Output>),
     /// Deliberately not written: not DICOM, a DICOMDIR, an empty file.
-    Skipped(String),
+    Skipped(Reason),
     /// Could not be read or written.
-    Failed(String),
+    Failed(Reason),
     /// Read, but the profile's policy refuses to write it.
-    Quarantined(String),
+    Quarantined(Reason),
 }
 
 /// Parse, de-identify and encode one file's bytes. `max_inflated` caps a deflated data set.
@@ -118,7 +119,10 @@ pub fn process_bytes(deidentifier: &Deidentifier, bytes: &[u8], max_inflated: u6
     {
         let mut whole = Vec::with_capacity(output.bytes.len() + bytes.len());
         if output.write_unhashed(&loaded, &mut whole).is_err() {
-            return FileOutcome::Failed("cannot read input (UnexpectedEof)".to_owned());
+            return FileOutcome::Failed(Reason::new(
+                Code::Unreadable,
+                "cannot read input (UnexpectedEof)",
+            ));
         }
         output.bytes = whole;
         output.passage = None;
@@ -134,7 +138,7 @@ pub fn process_loaded(
     max_inflated: u64,
 ) -> FileOutcome {
     if loaded.is_empty() {
-        return FileOutcome::Skipped("empty file".to_owned());
+        return FileOutcome::Skipped(Reason::new(Code::EmptyFile, "empty file"));
     }
     let (mut object, mut transfer_syntax) = match parsed(file::parse_loaded(loaded, max_inflated)) {
         Ok(parsed) => parsed,
@@ -157,7 +161,10 @@ pub fn process_loaded(
         // Masking needs the pixels: read and parse the whole file.
         let whole = match loaded.whole_file() {
             Ok(whole) => whole,
-            Err(e) => return FileOutcome::Failed(format!("cannot read input ({})", e.kind())),
+            Err(e) => {
+                let text = format!("cannot read input ({})", e.kind());
+                return FileOutcome::Failed(Reason::new(Code::Unreadable, text));
+            }
         };
         (object, transfer_syntax) = match parsed(file::parse(&whole, max_inflated)) {
             Ok(parsed) => parsed,
@@ -169,7 +176,8 @@ pub fn process_loaded(
     let Ok((object, mut outcome)) =
         catch_unwind(AssertUnwindSafe(|| deidentifier.deidentify(object)))
     else {
-        return FileOutcome::Failed("de-identification crashed on this file".to_owned());
+        let text = "de-identification crashed on this file";
+        return FileOutcome::Failed(Reason::new(Code::Crashed, text));
     };
     let mut frame_mask = None;
     let (object, transfer_syntax, pixel) = match plan {
@@ -182,7 +190,7 @@ pub fn process_loaded(
         Plan::Mask(mask) => {
             match pixel::apply(object, &transfer_syntax, &mask, pixel_config.fill) {
                 Ok((object, ts, report)) => (object, ts, Some(report)),
-                Err(reason) => return FileOutcome::Quarantined(reason.to_string()),
+                Err(reason) => return FileOutcome::Quarantined(reason.into()),
             }
         }
         Plan::KeptUnmasked => {
@@ -206,7 +214,7 @@ pub fn process_loaded(
             linkage: outcome.linkage,
             pixel,
         })),
-        Err(e) => FileOutcome::Failed(e.to_string()),
+        Err(e) => FileOutcome::Failed(e.into()),
     }
 }
 
@@ -215,15 +223,19 @@ fn parsed(
     result: Result<Parsed, file::FileError>,
 ) -> Result<(InMemDicomObject, String), FileOutcome> {
     match result {
-        Ok(Parsed::NotDicom) => Err(FileOutcome::Skipped("not DICOM".to_owned())),
-        Ok(Parsed::Dicomdir) => Err(FileOutcome::Skipped(
-            "DICOMDIR (holds PHI and old paths)".to_owned(),
-        )),
+        Ok(Parsed::NotDicom) => Err(FileOutcome::Skipped(Reason::new(
+            Code::NotDicom,
+            "not DICOM",
+        ))),
+        Ok(Parsed::Dicomdir) => Err(FileOutcome::Skipped(Reason::new(
+            Code::Dicomdir,
+            "DICOMDIR (holds PHI and old paths)",
+        ))),
         Ok(Parsed::Dataset {
             object,
             transfer_syntax,
         }) => Ok((object, transfer_syntax)),
-        Err(e) => Err(FileOutcome::Failed(e.to_string())),
+        Err(e) => Err(FileOutcome::Failed(e.into())),
     }
 }
 

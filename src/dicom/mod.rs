@@ -5,11 +5,13 @@
 //! - [`file`](mod@file): a file loaded (pixel data left on disk when large), parsed, and encoded again,
 //!   with the input's pixel data spliced back in.
 //! - [`values`]: element values as text, private creators, VR classes.
+//! - [`reason`]: the stable codes of why a file was not written.
 //! - [`uid`], [`dates`]: UID syntax; DA, DT, TM and AS values and their arithmetic.
 
 pub mod dates;
 pub mod file;
 pub mod reader;
+pub mod reason;
 pub mod scan;
 pub mod uid;
 pub mod values;

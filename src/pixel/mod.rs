@@ -18,6 +18,7 @@ use dicom_core::{DataElement, DicomValue, Length, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 
+use crate::dicom::reason::{Code, Reason};
 use crate::dicom::values::top_text as text;
 pub use crate::profile::pixel::{BurnedInPolicy, Fill, PixelConfig, PixelRule, Region};
 use crate::profile::standard;
@@ -60,7 +61,7 @@ pub enum Plan {
     KeptUnmasked,
     Mask(MaskPlan),
     /// Not to be written; the reason names no value.
-    Quarantine(String),
+    Quarantine(Reason),
 }
 
 /// Where to mask, and whether to look for text too.
@@ -105,8 +106,11 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         return match (risk, config.burned_in_without_rule) {
             (None, _) => Plan::Untouched,
             (Some(_), BurnedInPolicy::Keep) => Plan::KeptUnmasked,
-            (Some(why), _) => Plan::Quarantine(format!(
-                "burned-in text likely ({why}) and no pixel rule matches (pixel.burned_in_without_rule: quarantine)"
+            (Some(why), _) => Plan::Quarantine(Reason::new(
+                Code::BurnedInNoRule,
+                format!(
+                    "burned-in text likely ({why}) and no pixel rule matches (pixel.burned_in_without_rule: quarantine)"
+                ),
             )),
         };
     }
@@ -120,7 +124,12 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         Ok(g)
     }) {
         Ok(g) => g,
-        Err(e) => return Plan::Quarantine(format!("pixel data must be masked but {e}")),
+        Err(e) => {
+            return Plan::Quarantine(Reason::new(
+                Code::CannotMask,
+                format!("pixel data must be masked but {e}"),
+            ));
+        }
     };
     let regions = matched
         .iter()
@@ -161,6 +170,19 @@ pub enum MaskError {
     Geometry(#[from] GeometryError),
     #[error("pixel masking crashed on this file")]
     Panic,
+}
+
+impl From<MaskError> for Reason {
+    fn from(e: MaskError) -> Reason {
+        let code = match &e {
+            MaskError::Decode(codec::DecodeError::Geometry(_)) | MaskError::Geometry(_) => {
+                Code::CannotMask
+            }
+            MaskError::Decode(_) => Code::CannotDecode,
+            MaskError::Panic => Code::Crashed,
+        };
+        Reason::new(code, e.to_string())
+    }
 }
 
 /// Mask the de-identified `object` (read in `ts`) as planned. Returns the object, the

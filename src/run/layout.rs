@@ -1,8 +1,14 @@
 //! Every name a run gives a file in OUTPUT, made and parsed in one place: the run files (the
 //! manifest and summary, one pair per shard in a sharded run), the state folder with the
-//! journal and the run header, the temp names outputs are written under before their rename,
-//! and the alternate name of a colliding output. `summary` and `verify` read OUTPUT through
-//! these names, so this file is the specification of OUTPUT's layout.
+//! journal, the run header and every run's own records, the temp names outputs are written
+//! under before their rename, and the alternate name of a colliding output. `summary` and
+//! `verify` read OUTPUT through these names, so this file is the specification of OUTPUT's
+//! layout.
+//!
+//! A dataset (the OUTPUT of unsharded runs) grows run by run (`--add`). Run N, numbered from
+//! 1, keeps its own manifest and summary in `.dicom-deid/runs/NNNN/`; nothing there is changed
+//! once the run has finished. `manifest.jsonl` in OUTPUT is every run's manifest, run after run
+//! (rebuilt from them when a run finishes), and `summary.json` is a copy of the latest run's.
 
 use std::path::{Path, PathBuf};
 
@@ -18,6 +24,72 @@ pub const SUMMARY: &str = "summary.json";
 const JOURNAL: &str = "journal.jsonl";
 /// The key fingerprint and profile hash of the run, in the state folder.
 pub(super) const RUN_HEADER: &str = "run.json";
+/// The dataset's catalogue of runs and records, in the state folder ([`crate::run::catalogue`]).
+pub(super) const CATALOGUE: &str = "catalogue.sqlite";
+/// Every run's own records, in the state folder: `runs/NNNN/`.
+const RUNS_DIR: &str = "runs";
+
+/// The folder of run `n` of the dataset in `output`.
+pub fn run_dir(output: &Path, n: u32) -> PathBuf {
+    output
+        .join(STATE_DIR)
+        .join(RUNS_DIR)
+        .join(format!("{n:04}"))
+}
+
+/// The manifest of run `n`.
+pub fn run_manifest(output: &Path, n: u32) -> PathBuf {
+    run_dir(output, n).join(MANIFEST)
+}
+
+/// The summary of run `n`.
+pub fn run_summary(output: &Path, n: u32) -> PathBuf {
+    run_dir(output, n).join(SUMMARY)
+}
+
+/// The finished runs of the dataset in `output` (those with a summary), in order.
+pub fn finished_runs(output: &Path) -> Vec<u32> {
+    let mut runs = run_numbers(output);
+    runs.retain(|&n| run_summary(output, n).is_file());
+    runs
+}
+
+/// Every run folder of the dataset in `output`, finished or not, in order.
+pub fn run_numbers(output: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir(output.join(STATE_DIR).join(RUNS_DIR)) else {
+        return Vec::new();
+    };
+    let mut runs: Vec<u32> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name();
+            let name = name.to_str()?;
+            if name.len() < 4 || !name.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            name.parse().ok().filter(|&n| n > 0)
+        })
+        .collect();
+    runs.sort_unstable();
+    runs
+}
+
+/// The name of a run's `--triage` file (in the folder named, outside OUTPUT):
+/// `triage-NNNN.csv`, a shard's `triage-K-of-N.csv`.
+pub(super) fn triage_name(run: u32, shard: Option<crate::run::Shard>) -> String {
+    match shard {
+        Some(shard) => format!("triage-{}-of-{}.csv", shard.k, shard.n),
+        None => format!("triage-{run:04}.csv"),
+    }
+}
+
+/// The label of a run in its records' chain, and in `verify`'s findings.
+pub(super) fn run_label(run: u32, shard: Option<crate::run::Shard>) -> String {
+    match shard {
+        Some(shard) => format!("shard {shard}"),
+        None => format!("run {run:04}"),
+    }
+}
 
 const TEMP_PREFIX: &str = ".dicom-deid-";
 const TEMP_SUFFIX: &str = ".tmp";
@@ -76,19 +148,21 @@ impl Shard {
 }
 
 impl RunConfig {
-    /// Where this run's manifest lands (a shard's own manifest in a sharded run).
-    pub fn manifest_path(&self) -> PathBuf {
-        self.output.join(self.manifest_name())
+    /// Where run `n`'s own manifest lands: a shard's own manifest in a sharded run (whose runs
+    /// are not numbered), `.dicom-deid/runs/NNNN/manifest.jsonl` otherwise.
+    pub(super) fn manifest_path(&self, n: u32) -> PathBuf {
+        match self.shard {
+            Some(shard) => self.output.join(shard.manifest_name()),
+            None => run_manifest(&self.output, n),
+        }
     }
 
-    pub(super) fn manifest_name(&self) -> String {
-        self.shard
-            .map_or_else(|| MANIFEST.to_owned(), |s| s.manifest_name())
-    }
-
-    pub(super) fn summary_name(&self) -> String {
-        self.shard
-            .map_or_else(|| SUMMARY.to_owned(), |s| s.summary_name())
+    /// Where run `n`'s own summary lands, as [`RunConfig::manifest_path`].
+    pub(super) fn summary_path(&self, n: u32) -> PathBuf {
+        match self.shard {
+            Some(shard) => self.output.join(shard.summary_name()),
+            None => run_summary(&self.output, n),
+        }
     }
 
     pub(super) fn journal_path(&self) -> PathBuf {

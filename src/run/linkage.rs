@@ -1,11 +1,14 @@
-//! `--linkage DIR`: the tables from each original identifier to its replacement, the one
-//! output of a run that holds PHI, written outside INPUT and OUTPUT.
+//! The outputs of a run that hold PHI, each opt-in and written outside INPUT and OUTPUT:
+//! `--linkage DIR`, the tables from each original identifier to its replacement, and
+//! `--triage DIR`, the input paths of the files not written.
 
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::Path;
 
 use crate::deid::Linkage;
+use crate::dicom::reason::Code;
+use crate::run::manifest::Status;
 use crate::run::safe_fs::write_atomic;
 
 /// `--linkage DIR`: one CSV per kind of identifier, `id_old,id_new`, sorted.
@@ -29,4 +32,27 @@ pub(super) fn write_linkage(dir: &Path, links: &[Linkage]) -> std::io::Result<()
         write_atomic(&dir.join(name), &bytes)?;
     }
     Ok(())
+}
+
+/// A file not written, for `--triage`.
+pub(super) struct TriageRow {
+    /// The input path relative to INPUT.
+    pub(super) path: String,
+    pub(super) id: String,
+    pub(super) status: Status,
+    pub(super) code: Option<Code>,
+}
+
+/// `--triage DIR`: `DIR/<name>`, one line per file not written, in input order:
+/// `input,id,status,code`.
+pub(super) fn write_triage(dir: &Path, name: &str, rows: &[TriageRow]) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["input", "id", "status", "code"])?;
+    for r in rows {
+        let code = r.code.map_or("", |c| c.as_str());
+        writer.write_record([r.path.as_str(), &r.id, r.status.as_str(), code])?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    write_atomic(&dir.join(name), &bytes)
 }

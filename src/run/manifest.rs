@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dicom::reason::{Code, Reason};
 use crate::pixel::Region;
 use crate::profile::standard;
 use crate::run::RunConfig;
@@ -25,17 +26,36 @@ pub enum Status {
     Quarantined,
 }
 
+impl Status {
+    /// The status as the manifest writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Written => "written",
+            Status::Skipped => "skipped",
+            Status::Failed => "failed",
+            Status::Quarantined => "quarantined",
+        }
+    }
+}
+
 /// One line of `manifest.jsonl`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// Keyed id of the input path relative to INPUT.
     pub id: String,
+    /// The run of the dataset that made this record (`.dicom-deid/runs/NNNN/summary.json`
+    /// names its profile); absent in a sharded run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
     /// The input path relative to INPUT, only with `--manifest-paths`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<String>,
     pub status: Status,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The stable code of the reason (README, "Reason codes").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<Code>,
     /// The output path relative to OUTPUT.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
@@ -61,12 +81,15 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn new(id: String, status: Status, reason: Option<String>, bytes_in: u64) -> Self {
+    pub fn new(id: String, status: Status, reason: Option<Reason>, bytes_in: u64) -> Self {
+        let (code, reason) = reason.map(|r| (r.code, r.text)).unzip();
         Record {
             id,
+            run: 0,
             input: None,
             status,
             reason,
+            code,
             output: None,
             sha256: None,
             transfer_syntax: None,
@@ -104,21 +127,44 @@ pub struct MethodInfo {
 pub struct Summary {
     pub tool: String,
     pub version: String,
+    /// The run's number in the dataset (absent in a sharded run).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub run: u32,
     pub profile: ProfileInfo,
     pub key_fingerprint: String,
     pub methods: Vec<MethodInfo>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shard: Option<String>,
+    /// When the run started and finished (UTC, RFC 3339).
+    #[serde(default)]
+    pub started: String,
+    #[serde(default)]
+    pub finished: String,
+    /// Keyed id of INPUT (its absolute path): tells runs over the same INPUT apart without
+    /// naming it.
+    #[serde(default)]
+    pub input_id: String,
+    /// INPUT's path, only with `--manifest-paths`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
     pub dry_run: bool,
     pub files: u64,
     /// Files per final state.
     pub status: BTreeMap<Status, u64>,
-    /// Files per reason (skipped, failed and quarantined files).
+    /// Files per reason code (skipped, failed and quarantined files).
+    #[serde(default)]
+    pub codes: BTreeMap<Code, u64>,
+    /// Files per reason text.
     pub reasons: BTreeMap<String, u64>,
     /// Written files taken over from an interrupted run by `--resume`.
     pub resumed: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Lines in the run's manifest, and the last one's chain (see [`crate::run::audit`]).
+    #[serde(default)]
+    pub records: u64,
+    #[serde(default)]
+    pub chain: String,
     pub seconds: f64,
     pub files_per_second: f64,
     pub mb_per_second: f64,
@@ -139,6 +185,9 @@ impl Summary {
         if let Some(reason) = &r.reason {
             *self.reasons.entry(reason.clone()).or_default() += 1;
         }
+        if let Some(code) = r.code {
+            *self.codes.entry(code).or_default() += 1;
+        }
         self.bytes_in += r.bytes_in;
         self.bytes_out += r.bytes_out;
     }
@@ -147,24 +196,67 @@ impl Summary {
         self.status.get(&status).copied().unwrap_or(0)
     }
 
-    /// 0 when every file was written or deliberately skipped, 1 when some failed or were
-    /// quarantined.
-    pub fn exit_code(&self) -> i32 {
-        if self.count(Status::Failed) + self.count(Status::Quarantined) > 0 {
-            1
+    /// Files skipped as empty or not DICOM: a sign of a truncated or broken export.
+    pub fn suspect_skips(&self) -> u64 {
+        self.codes
+            .iter()
+            .filter(|(code, _)| code.suggests_truncated_export())
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// The exit code of a finished run, for the outcomes `fail_on` counts as failures:
+    /// [`EXIT_FAILED`] when files failed, else [`EXIT_QUARANTINED`] when files were
+    /// quarantined, else [`EXIT_SUSPECT_SKIPS`] when files were empty or not DICOM, else 0.
+    pub fn exit_code(&self, fail_on: FailOn) -> u8 {
+        if fail_on.failed && self.count(Status::Failed) > 0 {
+            EXIT_FAILED
+        } else if fail_on.quarantined && self.count(Status::Quarantined) > 0 {
+            EXIT_QUARANTINED
+        } else if fail_on.not_dicom && self.suspect_skips() > 0 {
+            EXIT_SUSPECT_SKIPS
         } else {
             0
         }
     }
 }
 
+/// Exit code: the run finished, and some files failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: the run finished, no file failed, and some were quarantined by the profile.
+pub const EXIT_QUARANTINED: u8 = 3;
+/// Exit code: the run finished, nothing failed or was quarantined, and some files were skipped
+/// as empty or not DICOM (only when asked for).
+pub const EXIT_SUSPECT_SKIPS: u8 = 4;
+
+/// Which outcomes make a finished run exit non-zero (`--fail-on`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailOn {
+    pub failed: bool,
+    pub quarantined: bool,
+    /// Empty files and files that are not DICOM.
+    pub not_dicom: bool,
+}
+
+impl Default for FailOn {
+    /// Failed and quarantined files.
+    fn default() -> Self {
+        FailOn {
+            failed: true,
+            quarantined: true,
+            not_dicom: false,
+        }
+    }
+}
+
 impl Summary {
     /// The summary of a run before any file is counted.
-    pub(crate) fn new_run(config: &RunConfig) -> Summary {
+    pub(crate) fn new_run(config: &RunConfig, run: u32) -> Summary {
         let profile = config.deidentifier.profile();
         Summary {
             tool: "dicom-deid".to_owned(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            run,
             profile: ProfileInfo {
                 name: profile.name.clone(),
                 chain: profile.chain.clone(),
@@ -187,13 +279,22 @@ impl Summary {
                 })
                 .collect(),
             shard: config.shard.map(|s| s.to_string()),
+            started: now_rfc3339(),
+            finished: String::new(),
+            input_id: config.input_id(),
+            input: config
+                .manifest_paths
+                .then(|| config.input.to_string_lossy().into_owned()),
             dry_run: config.dry_run,
             files: 0,
             status: Default::default(),
+            codes: Default::default(),
             reasons: Default::default(),
             resumed: 0,
             bytes_in: 0,
             bytes_out: 0,
+            records: 0,
+            chain: String::new(),
             seconds: 0.0,
             files_per_second: 0.0,
             mb_per_second: 0.0,
@@ -220,6 +321,16 @@ impl Summary {
             self.mb_per_second = (self.bytes_in as f64 / 1e6 / seconds * 10.0).round() / 10.0;
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// The time now, UTC, RFC 3339 to the second.
+pub(crate) fn now_rfc3339() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// One manifest line per record.

@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::run::Shard;
 use crate::run::layout::{self, MANIFEST, STATE_DIR, SUMMARY, ShardFile};
-use crate::run::manifest::{self, Record, Status, Summary};
+use crate::run::manifest::{self, FailOn, Record, Status, Summary};
 use crate::run::safe_fs::{file_sha256, write_atomic};
 
 /// At most this many problems are listed (all are counted): a shard that died early can leave
@@ -146,10 +146,10 @@ pub struct Merged {
 
 impl Merged {
     /// 0 the shards make up a whole run and every file was written or deliberately skipped;
-    /// 1 problems were found, or some files failed or were quarantined.
-    pub fn exit_code(&self) -> i32 {
+    /// 1 problems were found, or some files failed; 3 some were quarantined (and none failed).
+    pub fn exit_code(&self) -> u8 {
         match &self.summary {
-            Some(summary) if self.problems_total == 0 => summary.exit_code(),
+            Some(summary) if self.problems_total == 0 => summary.exit_code(FailOn::default()),
             _ => 1,
         }
     }
@@ -459,6 +459,10 @@ fn write_merged(
 ) -> Result<Merged, SummaryError> {
     let mut records: Vec<Record> = manifests.into_iter().flat_map(|(_, r)| r).collect();
     records.sort_by(|a, b| a.id.cmp(&b.id));
+    // The shards together are the first run of their OUTPUT, as one unsharded run would be.
+    for r in &mut records {
+        r.run = 1;
+    }
     let shard_infos: Vec<ShardInfo> = summaries
         .iter()
         .map(|(shard, s)| ShardInfo {
@@ -559,11 +563,25 @@ fn merged_summary(summaries: &[(Shard, Summary)], records: &[Record]) -> Option<
     let mut summary = Summary {
         shard: None,
         files: 0,
+        started: summaries
+            .iter()
+            .map(|(_, s)| s.started.clone())
+            .min()
+            .unwrap_or_default(),
+        finished: summaries
+            .iter()
+            .map(|(_, s)| s.finished.clone())
+            .max()
+            .unwrap_or_default(),
         status: Default::default(),
+        codes: Default::default(),
         reasons: Default::default(),
         resumed: summaries.iter().map(|(_, s)| s.resumed).sum(),
         bytes_in: 0,
         bytes_out: 0,
+        // The merged manifest is in input-id order, not chained: each shard's is.
+        records: 0,
+        chain: String::new(),
         seconds,
         files_per_second: 0.0,
         mb_per_second: 0.0,

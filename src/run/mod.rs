@@ -34,6 +34,13 @@
 //!   every manifest hash matches its file. Concurrent shards share the state folder: their
 //!   temp files are named apart, and a resumed shard removes only its own stale ones
 //!   (`shard.rs`, `place.rs`, `resume.rs`).
+//! - **A dataset that grows.** Unsharded runs into one OUTPUT are numbered: the first, then
+//!   each `--add`. A run keeps its manifest and summary in `.dicom-deid/runs/NNNN/` and never
+//!   changes what an earlier run wrote: a name an earlier run's file holds is never written
+//!   again, and an input that file was made of (same keyed path, same size), or the same bytes,
+//!   is `already_present`. The run stays unfinished (its journal is there) until the dataset's
+//!   `manifest.jsonl` (every run's, in order) and `summary.json` (the latest run's) are written,
+//!   so `--resume` after a kill anywhere writes them again (`resume.rs`, `place.rs`, `layout.rs`).
 //! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
 //!   INPUT nor INPUT inside OUTPUT ([`run`] checks the paths first).
 //! - **Nothing written outside OUTPUT.** Folders inside OUTPUT are created one by one and a
@@ -46,19 +53,24 @@
 //!
 //! The files, in the order a run meets them:
 //! - `mod.rs`: the configuration, the errors, and [`run`] in named steps.
-//! - `resume.rs`: OUTPUT prepared; with `--resume`, an earlier run taken over.
+//! - `resume.rs`: OUTPUT prepared: a new dataset, a run added, or (`--resume`) an earlier run
+//!   taken over.
 //! - `shard.rs`: which inputs a shard takes; `--shard` and `--shard-env`.
 //! - `walk.rs`: the inputs, lazily, each with its keyed id.
 //! - `workers.rs`: the ordered pool and its window.
 //! - `process.rs`: one input to its temp file and record.
 //! - `place.rs`: final names, collisions, the journal and manifest lines.
 //! - `safe_fs.rs`: atomic writes, real folders, inputs opened read-only, one file hash.
-//! - `linkage.rs`: the `--linkage` tables.
+//! - `linkage.rs`: the `--linkage` tables and the `--triage` list.
 //! - `layout.rs`: every name in OUTPUT, made and parsed.
 //! - `manifest.rs`: the records and the summary.
+//! - `audit.rs`: the records' keyed chain and the summary's seal, and their check.
+//! - `catalogue.rs`: the dataset's SQLite catalogue of runs and records; `history`.
 //! - `merge.rs`: `summary`, the shards of one run checked and merged.
 //! - `qa_report.rs`: the `--qa-report` page.
 
+pub mod audit;
+pub mod catalogue;
 mod job;
 mod layout;
 mod linkage;
@@ -79,10 +91,10 @@ use std::time::Instant;
 
 use crate::deid::Deidentifier;
 use crate::key::Key;
-use crate::run::linkage::write_linkage;
+use crate::run::linkage::{write_linkage, write_triage};
 use crate::run::manifest::{Record, Summary};
 use crate::run::place::Placing;
-use crate::run::safe_fs::sync_filesystem;
+use crate::run::safe_fs::{AtomicFile, sync_filesystem};
 use crate::run::workers::Runner;
 
 pub use layout::{MANIFEST, STATE_DIR, SUMMARY};
@@ -111,9 +123,14 @@ pub struct RunConfig {
     pub key: Key,
     pub jobs: usize,
     pub resume: bool,
+    /// Add a run to the dataset in OUTPUT (made with the same key); into an empty OUTPUT, the
+    /// first run.
+    pub add: bool,
     pub dry_run: bool,
     pub shard: Option<Shard>,
     pub linkage: Option<PathBuf>,
+    /// `--triage DIR`: the paths of the files not written (PHI), outside INPUT and OUTPUT.
+    pub triage: Option<PathBuf>,
     pub manifest_paths: bool,
     pub follow_links: bool,
     pub max_file_size: u64,
@@ -140,21 +157,33 @@ pub enum RunError {
     Overlap,
     #[error("the linkage folder is inside INPUT or OUTPUT (it holds the PHI linkage)")]
     LinkageInside,
-    #[error("OUTPUT {0} is not empty and holds no run to resume")]
+    #[error("the triage folder is inside INPUT or OUTPUT (it holds input paths)")]
+    TriageInside,
+    #[error("OUTPUT {0} is not empty and holds no dataset of this tool")]
     OutputNotEmpty(PathBuf),
-    /// A resumed run whose predecessor used another key or profile (which of the two).
-    #[error("the earlier run in OUTPUT used another key or profile ({0})")]
+    #[error("OUTPUT {0} holds a finished dataset")]
+    HoldsDataset(PathBuf),
+    #[error("OUTPUT {0} holds a run that did not finish")]
+    UnfinishedRun(PathBuf),
+    #[error("the dataset in OUTPUT was made with another key")]
+    AddKeyMismatch,
+    /// A resumed run whose predecessor used another INPUT, key or profile (which of them).
+    #[error("the earlier run in OUTPUT used another INPUT, key or profile ({0})")]
     ResumeMismatch(&'static str),
     #[error("OUTPUT {path}: {source}")]
     Output {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the dataset's catalogue: {0}")]
+    Catalogue(#[from] catalogue::CatalogueError),
 }
 
 /// What a run produced.
 pub struct RunOutcome {
     pub summary: Summary,
+    /// This run's own manifest (written unless it was a dry run).
+    pub manifest: PathBuf,
 }
 
 /// Run the whole job: the walk feeds `jobs` workers, and finished files are placed in walk
@@ -164,16 +193,27 @@ pub fn run(config: &RunConfig, reporter: &dyn Reporter) -> Result<RunOutcome, Ru
     let started = Instant::now();
     check_paths(config)?;
     let earlier = resume::take_over(config)?;
-    let placing = Placing::open(config)?;
+    let run = earlier.run;
+    let placing = Placing::open(config, run)?;
     let placed = Runner::new(config, reporter, earlier, placing).run_all()?;
-    let summary = finish_run(config, placed, started)?;
-    Ok(RunOutcome { summary })
+    let summary = finish_run(config, run, placed, started)?;
+    Ok(RunOutcome {
+        summary,
+        manifest: config.manifest_path(run),
+    })
 }
 
 /// Close a run whose files are all placed: force them to the disk (`--fsync end`), time the
-/// summary, then give the manifest its name, write the summary and the linkage tables, and
-/// remove the journal (none of it in a dry run).
-fn finish_run(config: &RunConfig, placed: Placing, started: Instant) -> Result<Summary, RunError> {
+/// summary, then give the manifest its name, write the summary, the dataset's manifest and
+/// summary, and the linkage tables, and remove the journal (none of it in a dry run). Until
+/// the journal is gone the run counts as unfinished, so a kill anywhere in here is finished by
+/// `--resume`, which writes the same files again.
+fn finish_run(
+    config: &RunConfig,
+    run: u32,
+    placed: Placing,
+    started: Instant,
+) -> Result<Summary, RunError> {
     let io = |path: PathBuf| move |source| RunError::Output { path, source };
     let mut summary = placed.summary;
     if placed.masked_any {
@@ -182,22 +222,50 @@ fn finish_run(config: &RunConfig, placed: Placing, started: Instant) -> Result<S
     if !config.dry_run && config.fsync == Fsync::End {
         sync_filesystem(&config.output).map_err(io(config.output.clone()))?;
     }
+    summary.finished = manifest::now_rfc3339();
     let seconds = started.elapsed().as_secs_f64();
     summary.seconds = (seconds * 1000.0).round() / 1000.0;
     summary.set_rates(seconds);
 
     if let Some(manifest) = placed.manifest {
-        manifest.commit().map_err(io(config.manifest_path()))?;
-        let summary_path = config.output.join(config.summary_name());
-        let mut text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
-        text.push(b'\n');
+        manifest.commit().map_err(io(config.manifest_path(run)))?;
+        let summary_path = config.summary_path(run);
+        (summary.records, summary.chain) = placed.chain.head();
+        let text = serde_json::to_vec_pretty(&summary).expect("summary serializes");
+        let text = audit::sealed_summary(&config.key, &text);
         write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
+        if config.shard.is_none() {
+            let path = config.output.join(MANIFEST);
+            write_dataset_manifest(&config.output, run).map_err(io(path))?;
+            let path = config.output.join(SUMMARY);
+            write_atomic(&path, &text).map_err(io(path.clone()))?;
+            catalogue::record_run(&config.output, run)?;
+        }
         if let Some(dir) = &config.linkage {
             write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?;
+        }
+        if let Some(dir) = &config.triage {
+            let name = layout::triage_name(run, config.shard);
+            write_triage(dir, &name, &placed.triage).map_err(io(dir.join(&name)))?;
         }
         let _ = fs::remove_file(config.journal_path());
     }
     Ok(summary)
+}
+
+/// `manifest.jsonl` in OUTPUT: the manifests of runs 1..=`last`, one after the other.
+fn write_dataset_manifest(output: &Path, last: u32) -> std::io::Result<()> {
+    let mut file = AtomicFile::create(&output.join(MANIFEST))?;
+    for n in 1..=last {
+        match fs::File::open(layout::run_manifest(output, n)) {
+            Ok(mut part) => {
+                std::io::copy(&mut part, &mut file)?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    file.commit()
 }
 
 fn canonical(path: &Path) -> Option<PathBuf> {
@@ -238,6 +306,12 @@ fn check_paths(config: &RunConfig) -> Result<(), RunError> {
         let linkage = resolve(linkage);
         if linkage.starts_with(&input) || linkage.starts_with(&output) {
             return Err(RunError::LinkageInside);
+        }
+    }
+    if let Some(triage) = &config.triage {
+        let triage = resolve(triage);
+        if triage.starts_with(&input) || triage.starts_with(&output) {
+            return Err(RunError::TriageInside);
         }
     }
     Ok(())

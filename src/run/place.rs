@@ -4,12 +4,15 @@
 use std::collections::HashSet;
 use std::fs::{self, File};
 use std::hash::{Hash, Hasher};
-use std::io::{self, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::deid::Linkage;
+use crate::dicom::reason::Code;
+use crate::run::audit::Chain;
 use crate::run::job::Job;
 use crate::run::layout::{self, alternate_name, name_key};
+use crate::run::linkage::TriageRow;
 use crate::run::manifest::{Record, Status, Summary};
 use crate::run::process::Done;
 use crate::run::safe_fs::{AtomicFile, file_sha256};
@@ -26,14 +29,18 @@ pub(super) struct Placing {
     pub(super) manifest: Option<AtomicFile>,
     pub(super) summary: Summary,
     pub(super) masked_any: bool,
+    /// The keyed chain of the manifest's lines.
+    pub(super) chain: Chain,
     /// Linkage pairs in input order, only with `--linkage`.
     pub(super) linkage: Vec<Linkage>,
+    /// The files not written, in input order, only with `--triage`.
+    pub(super) triage: Vec<TriageRow>,
 }
 
 impl Placing {
     /// Open the journal, appended to as files land, and the manifest, streamed to its temp
     /// file (neither in a dry run).
-    pub(super) fn open(config: &RunConfig) -> Result<Placing, RunError> {
+    pub(super) fn open(config: &RunConfig, run: u32) -> Result<Placing, RunError> {
         let io = |path: PathBuf| move |source| RunError::Output { path, source };
         let (journal, manifest) = if config.dry_run {
             (None, None)
@@ -49,7 +56,7 @@ impl Placing {
                 .append(true)
                 .open(&path)
                 .map_err(io(path))?;
-            let path = config.manifest_path();
+            let path = config.manifest_path(run);
             let manifest = AtomicFile::create(&path).map_err(io(path))?;
             (Some(journal), Some(manifest))
         };
@@ -62,9 +69,11 @@ impl Placing {
             dry_contents: HashSet::new(),
             journal,
             manifest,
-            summary: Summary::new_run(config),
+            summary: Summary::new_run(config, run),
             masked_any: false,
+            chain: Chain::new(&config.key, &layout::run_label(run, config.shard)),
             linkage: Vec::new(),
+            triage: Vec::new(),
         })
     }
 }
@@ -94,6 +103,23 @@ impl Claims {
     }
 }
 
+/// A file not written after all: another input's output holds its name (and bytes, or an
+/// earlier run made it of this very input). Its temp file goes (none in a dry run).
+fn not_written(record: &mut Record, code: Code, output: String, temp: Option<&Path>) {
+    if let Some(temp) = temp {
+        let _ = fs::remove_file(temp);
+    }
+    let text = match code {
+        Code::AlreadyPresent => "already present (an earlier run of the dataset wrote it)",
+        _ => "duplicate",
+    };
+    record.status = Status::Skipped;
+    record.reason = Some(text.to_owned());
+    record.code = Some(code);
+    record.bytes_out = 0;
+    record.output = Some(output);
+}
+
 /// The key of an output name holding bytes of this SHA-256 (dry runs).
 fn content_key(name: &str, sha: &str) -> u64 {
     let mut hasher = std::hash::DefaultHasher::new();
@@ -107,6 +133,9 @@ impl Job<'_> {
     pub(super) fn place(&self, placing: &mut Placing, mut done: Done) -> Result<(), RunError> {
         let config = self.config;
         let record = &mut done.record;
+        if !done.reused {
+            record.run = self.earlier.run;
+        }
         if done.reused {
             if let (Some(output), Some(sha)) = (&record.output, &record.sha256) {
                 placing.claims.claim(output);
@@ -137,11 +166,12 @@ impl Job<'_> {
             }
         }
         if let Some(manifest) = placing.manifest.as_mut() {
-            serde_json::to_writer(&mut *manifest, &*record)
-                .map_err(io::Error::from)
-                .and_then(|()| manifest.write_all(b"\n"))
+            let json = serde_json::to_vec(&*record).expect("records serialize");
+            let line = placing.chain.line(&config.key, &json);
+            manifest
+                .write_all(&line)
                 .map_err(|source| RunError::Output {
-                    path: config.manifest_path(),
+                    path: config.manifest_path(self.earlier.run),
                     source,
                 })?;
         }
@@ -152,6 +182,16 @@ impl Job<'_> {
             && let Some(linkage) = done.linkage
         {
             placing.linkage.push(linkage);
+        }
+        if let Some(path) = done.path
+            && record.status != Status::Written
+        {
+            placing.triage.push(TriageRow {
+                path,
+                id: record.id.clone(),
+                status: record.status,
+                code: record.code,
+            });
         }
         self.reporter.file_done(&done.record);
         Ok(())
@@ -172,24 +212,35 @@ impl Job<'_> {
         let config = self.config;
         let output = &config.output;
         let alternate = alternate_name(&base, sha);
+        let temp = (!config.dry_run).then_some(from);
         for candidate in [base, alternate] {
-            // An earlier run's file counts as taken by its own input, even before it comes.
+            let earlier = self.earlier.dataset.get(&name_key(&candidate));
+            // This input, at the same path and of the same size, is what an earlier run of the
+            // dataset wrote there: that file stands for it, whatever bytes this run's profile
+            // makes of it (a new profile rewrites nothing).
+            if earlier
+                .is_some_and(|e| e.input == name_key(&record.id) && e.bytes_in == record.bytes_in)
+            {
+                not_written(record, Code::AlreadyPresent, candidate, temp);
+                return Ok(());
+            }
+            // A resumed run's file counts as taken by its own input, even before it comes.
             let taken = match self.earlier.reserved.get(&name_key(&candidate)) {
                 Some(id) => *id != record.id,
-                None => placing.claims.taken(output, &candidate),
+                // A dry run keeps its names in memory; earlier runs' files are on disk.
+                None => earlier.is_some() || placing.claims.taken(output, &candidate),
             };
             if taken {
                 let same_bytes = (config.dry_run
                     && placing.dry_contents.contains(&content_key(&candidate, sha)))
                     || file_sha256(&output.join(&candidate)).is_ok_and(|found| found == sha);
                 if same_bytes {
-                    if !config.dry_run {
-                        let _ = fs::remove_file(from);
-                    }
-                    record.status = Status::Skipped;
-                    record.reason = Some("duplicate".to_owned());
-                    record.bytes_out = 0;
-                    record.output = Some(candidate);
+                    // Another input of this run wrote it, or an earlier run of the dataset.
+                    let code = match earlier {
+                        Some(_) => Code::AlreadyPresent,
+                        None => Code::Duplicate,
+                    };
+                    not_written(record, code, candidate, temp);
                     return Ok(());
                 }
                 continue;

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::deid::Linkage;
 use crate::deid::one_file::{self, FileOutcome};
 use crate::dicom::file::{self, Loaded};
+use crate::dicom::reason::{Code, Reason};
 use crate::run::job::Job;
 use crate::run::manifest::{Record, Status};
 use crate::run::resume::reusable;
@@ -21,6 +22,8 @@ pub(super) struct Done {
     pub(super) linkage: Option<Linkage>,
     /// An earlier run's record, reused by `--resume` (its file is in place already).
     pub(super) reused: bool,
+    /// The input's path, for `--triage` only (it may hold PHI).
+    pub(super) path: Option<String>,
 }
 
 impl Job<'_> {
@@ -28,10 +31,11 @@ impl Job<'_> {
     /// earlier run made of it.
     pub(super) fn process(&self, input: &Input) -> Result<Done, RunError> {
         let config = self.config;
-        let fail = |status, reason: String| Done {
+        let fail = |status, reason: Reason| Done {
             record: Record::new(input.id.clone(), status, Some(reason), input.size),
             linkage: None,
             reused: false,
+            path: None,
         };
         let mut done = if let Some(previous) = self
             .earlier
@@ -44,25 +48,30 @@ impl Job<'_> {
                 // The linkage tables list every written file, reused ones too.
                 linkage: config.linkage.as_ref().and_then(|_| self.linkage_of(input)),
                 reused: true,
+                path: None,
             }
-        } else if let Some((status, reason)) = input.early {
-            fail(status, reason.to_owned())
+        } else if let Some((status, code, text)) = input.early {
+            fail(status, Reason::new(code, text))
         } else if input.size > config.max_file_size {
             fail(
                 Status::Failed,
-                InputError::TooLarge(config.max_file_size).to_string(),
+                InputError::TooLarge(config.max_file_size).into(),
             )
         } else {
             match open_input(&input.abs, config.max_file_size) {
-                Err(reason) => fail(Status::Failed, reason.to_string()),
+                Err(reason) => fail(Status::Failed, reason.into()),
                 Ok((file, len)) => match file::load_file(&file, len) {
-                    Err(e) => fail(Status::Failed, InputError::Unreadable(e.kind()).to_string()),
+                    Err(e) => fail(Status::Failed, InputError::Unreadable(e.kind()).into()),
                     Ok(loaded) => self.deidentify(input, &loaded)?,
                 },
             }
         };
+        let path = || input.rel.to_string_lossy().into_owned();
         if config.manifest_paths {
-            done.record.input = Some(input.rel.to_string_lossy().into_owned());
+            done.record.input = Some(path());
+        }
+        if config.triage.is_some() {
+            done.path = Some(path());
         }
         Ok(done)
     }
@@ -84,10 +93,11 @@ impl Job<'_> {
     fn deidentify(&self, input: &Input, loaded: &Loaded<'_>) -> Result<Done, RunError> {
         let config = self.config;
         let size = loaded.len();
-        let fail = |status, reason: String| Done {
+        let fail = |status, reason: Reason| Done {
             record: Record::new(input.id.clone(), status, Some(reason), size),
             linkage: None,
             reused: false,
+            path: None,
         };
         let output =
             match one_file::process_loaded(&config.deidentifier, loaded, config.max_file_size) {
@@ -110,13 +120,14 @@ impl Job<'_> {
                 });
             }
             Err(e) => {
-                let reason = match e
+                let text = match e
                     .get_ref()
                     .and_then(|inner| inner.downcast_ref::<LinkInTheWay>())
                 {
                     Some(link) => link.to_string(),
                     None => format!("cannot write output ({})", e.kind()),
                 };
+                let reason = Reason::new(Code::CannotWrite, text);
                 return Ok(fail(Status::Failed, reason));
             }
         };
@@ -144,6 +155,7 @@ impl Job<'_> {
             record,
             linkage: Some(linkage),
             reused: false,
+            path: None,
         })
     }
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::dicom::reason::{Code, Reason};
 use crate::run::layout;
 
 /// Write `bytes` to `path` through a temp file beside it, fsync, rename.
@@ -154,6 +155,17 @@ pub(super) enum InputError {
     NotARegularFile,
     #[error("larger than --max-file-size ({0} bytes)")]
     TooLarge(u64),
+}
+
+impl From<InputError> for Reason {
+    fn from(e: InputError) -> Reason {
+        let code = match e {
+            InputError::Unreadable(_) => Code::Unreadable,
+            InputError::NotARegularFile => Code::NotRegularFile,
+            InputError::TooLarge(_) => Code::TooLarge,
+        };
+        Reason::new(code, e.to_string())
+    }
 }
 
 /// Open one input, refusing what is no longer a regular file of at most `max` bytes (it may

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::dicom::reason::Code;
 use crate::key::{Key, Purpose};
 use crate::run::RunConfig;
 use crate::run::manifest::Status;
@@ -15,12 +16,20 @@ pub(super) struct Input {
     pub(super) id: String,
     pub(super) size: u64,
     /// A walk-level outcome decided before reading (symlink, unreadable folder).
-    pub(super) early: Option<(Status, &'static str)>,
+    pub(super) early: Option<(Status, Code, &'static str)>,
 }
 
 /// The keyed id of an input path: names a file in the manifest and in messages.
 pub fn path_id(key: &Key, rel: &Path) -> String {
     hex::encode(&key.mac(Purpose::Path, rel.as_os_str().as_encoded_bytes())[..8])
+}
+
+impl RunConfig {
+    /// The keyed id of INPUT: of its absolute path (as given when it cannot be resolved).
+    pub(crate) fn input_id(&self) -> String {
+        let abs = std::fs::canonicalize(&self.input).unwrap_or_else(|_| self.input.clone());
+        path_id(&self.key, &abs)
+    }
 }
 
 /// Walk INPUT in sorted order, without following links unless asked. Lazy: only the listing
@@ -52,9 +61,9 @@ pub(super) fn walk(config: &RunConfig) -> impl Iterator<Item = Input> + '_ {
                     return None;
                 }
                 let early = if file_type.is_symlink() {
-                    Some((Status::Skipped, "symlink not followed"))
+                    Some((Status::Skipped, Code::Symlink, "symlink not followed"))
                 } else if !file_type.is_file() {
-                    Some((Status::Skipped, "not a regular file"))
+                    Some((Status::Skipped, Code::NotRegularFile, "not a regular file"))
                 } else {
                     None
                 };
@@ -86,7 +95,7 @@ pub(super) fn walk(config: &RunConfig) -> impl Iterator<Item = Input> + '_ {
                     abs: path,
                     rel,
                     size: 0,
-                    early: Some((Status::Failed, reason)),
+                    early: Some((Status::Failed, Code::WalkError, reason)),
                 })
             }
         })

@@ -8,6 +8,7 @@ use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, mpsc};
 
+use crate::dicom::reason::{Code, Reason};
 use crate::run::job::Job;
 use crate::run::manifest::{Record, Status};
 use crate::run::place::Placing;
@@ -115,16 +116,18 @@ impl<'a> Runner<'a> {
             // will not come.
             let done =
                 catch_unwind(AssertUnwindSafe(|| self.job.process(&input))).unwrap_or_else(|_| {
-                    let reason = "processing crashed on this file".to_owned();
+                    let reason = Reason::new(Code::Crashed, "processing crashed on this file");
                     let mut record =
                         Record::new(input.id.clone(), Status::Failed, Some(reason), input.size);
+                    let path = input.rel.to_string_lossy().into_owned();
                     if self.job.config.manifest_paths {
-                        record.input = Some(input.rel.to_string_lossy().into_owned());
+                        record.input = Some(path.clone());
                     }
                     Ok(Done {
                         record,
                         linkage: None,
                         reused: false,
+                        path: self.job.config.triage.is_some().then_some(path),
                     })
                 });
             if catch_unwind(AssertUnwindSafe(|| self.finish(index, done))).is_err() {

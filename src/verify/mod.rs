@@ -217,6 +217,17 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         report.findings.extend(findings);
     }
     manifest::check_manifests(config, matcher.as_ref(), &files, &mut report);
+    // The runs' hash-chained manifests and sealed summaries (needs the run's key).
+    let problems = config
+        .key
+        .iter()
+        .flat_map(|k| crate::run::audit::check(&config.output, k));
+    report.findings.extend(problems.map(|p| Finding {
+        file: p.file(),
+        attribute: "record".to_owned(),
+        check: Check::Manifest,
+        detail: p.to_string(),
+    }));
     report.findings.sort();
     report.findings.dedup();
     Ok(report)

@@ -1,0 +1,250 @@
+//! The dataset's catalogue: an SQLite database in the state folder
+//! (`.dicom-deid/catalogue.sqlite`) holding every run and every record of the dataset, so that
+//! "which run wrote this file", "what was quarantined last night and why" and "what changed
+//! since run N" are one indexed query, however many files the dataset has.
+//!
+//! It is made from the runs' own records (`.dicom-deid/runs/NNNN/`), which stay the plain-text
+//! record: when a run finishes it is (re)written into the catalogue in one transaction, and any
+//! earlier finished run the catalogue lacks is imported with it, so a lost or deleted catalogue
+//! is rebuilt by the next run. It holds nothing the manifests do not: inputs by keyed id (their
+//! paths only when the run had `--manifest-paths`), de-identified output paths, reason codes
+//! and texts.
+//!
+//! Tables: `runs` (one row per run: times, tool version, INPUT's keyed id, profile, key
+//! fingerprint, counts) and `records` (one row per manifest line, by run and line), with the
+//! views `outputs` (written files) and `reasons` (files per run, status and code).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, params};
+use serde::Serialize;
+
+use crate::run::layout::{self, CATALOGUE, STATE_DIR};
+use crate::run::manifest::{self, Status, Summary};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS runs (
+    run INTEGER PRIMARY KEY,
+    started TEXT NOT NULL,
+    finished TEXT NOT NULL,
+    tool_version TEXT NOT NULL,
+    input_id TEXT NOT NULL,
+    input TEXT,
+    profile_name TEXT NOT NULL,
+    profile_sha256 TEXT NOT NULL,
+    key_fingerprint TEXT NOT NULL,
+    files INTEGER NOT NULL,
+    written INTEGER NOT NULL,
+    skipped INTEGER NOT NULL,
+    failed INTEGER NOT NULL,
+    quarantined INTEGER NOT NULL,
+    resumed INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    run INTEGER NOT NULL REFERENCES runs(run),
+    line INTEGER NOT NULL,
+    input_id TEXT NOT NULL,
+    input TEXT,
+    status TEXT NOT NULL,
+    code TEXT,
+    reason TEXT,
+    output TEXT,
+    sha256 TEXT,
+    bytes_in INTEGER NOT NULL,
+    bytes_out INTEGER NOT NULL,
+    PRIMARY KEY (run, line)
+);
+CREATE INDEX IF NOT EXISTS records_output ON records(output);
+CREATE INDEX IF NOT EXISTS records_input ON records(input_id);
+CREATE INDEX IF NOT EXISTS records_status ON records(status, run);
+CREATE VIEW IF NOT EXISTS outputs AS
+    SELECT output, sha256, run, input_id FROM records WHERE status = 'written';
+CREATE VIEW IF NOT EXISTS reasons AS
+    SELECT run, status, code, COUNT(*) AS files FROM records
+    WHERE code IS NOT NULL GROUP BY run, status, code;
+";
+
+/// Why the catalogue could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogueError {
+    #[error("{path}: no catalogue (not a dataset of this tool, or no run has finished in it)")]
+    Missing { path: PathBuf },
+    #[error("{path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("{path}: cannot be read: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The catalogue of the dataset in `output`.
+pub fn path(output: &Path) -> PathBuf {
+    output.join(STATE_DIR).join(CATALOGUE)
+}
+
+/// Write finished run `run` into the catalogue (again, when a resumed run finishes it), with
+/// every earlier finished run the catalogue lacks.
+pub(super) fn record_run(output: &Path, run: u32) -> Result<(), CatalogueError> {
+    let path = path(output);
+    let sql = |source| CatalogueError::Sqlite {
+        path: path.clone(),
+        source,
+    };
+    let mut db = Connection::open(&path).map_err(sql)?;
+    db.execute_batch(SCHEMA).map_err(sql)?;
+    let tx = db.transaction().map_err(sql)?;
+    for n in layout::finished_runs(output) {
+        let known: bool = tx
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM runs WHERE run = ?1)",
+                [n],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        if n == run || !known {
+            import_run(&tx, output, n)?;
+        }
+    }
+    tx.commit().map_err(sql)
+}
+
+/// Replace run `n`'s rows with what its summary and manifest say.
+fn import_run(tx: &rusqlite::Transaction<'_>, output: &Path, n: u32) -> Result<(), CatalogueError> {
+    let summary_path = layout::run_summary(output, n);
+    let manifest_path = layout::run_manifest(output, n);
+    let read = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| CatalogueError::Read { path, source }
+    };
+    let sql = |source| CatalogueError::Sqlite {
+        path: path(output),
+        source,
+    };
+    let text = std::fs::read(&summary_path).map_err(read(&summary_path))?;
+    let summary: Summary = serde_json::from_slice(&text).map_err(|e| CatalogueError::Read {
+        path: summary_path.clone(),
+        source: e.into(),
+    })?;
+    tx.execute("DELETE FROM records WHERE run = ?1", [n])
+        .map_err(sql)?;
+    tx.execute("DELETE FROM runs WHERE run = ?1", [n])
+        .map_err(sql)?;
+    tx.execute(
+        "INSERT INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            n,
+            summary.started,
+            summary.finished,
+            summary.version,
+            summary.input_id,
+            summary.input,
+            summary.profile.name,
+            summary.profile.sha256,
+            summary.key_fingerprint,
+            int(summary.files),
+            int(summary.count(Status::Written)),
+            int(summary.count(Status::Skipped)),
+            int(summary.count(Status::Failed)),
+            int(summary.count(Status::Quarantined)),
+            int(summary.resumed),
+        ],
+    )
+    .map_err(sql)?;
+    let mut insert = tx
+        .prepare("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+        .map_err(sql)?;
+    for (line, r) in manifest::records(&manifest_path)
+        .map_err(read(&manifest_path))?
+        .enumerate()
+    {
+        insert
+            .execute(params![
+                n,
+                line as i64 + 1,
+                r.id,
+                r.input,
+                r.status.as_str(),
+                r.code.map(|c| c.as_str()),
+                r.reason,
+                r.output,
+                r.sha256,
+                int(r.bytes_in),
+                int(r.bytes_out),
+            ])
+            .map_err(sql)?;
+    }
+    Ok(())
+}
+
+/// A count as SQLite stores it (a signed 64-bit integer).
+fn int(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// One run, as `history` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunRow {
+    pub run: u32,
+    pub started: String,
+    pub finished: String,
+    pub tool_version: String,
+    pub input_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    pub profile_name: String,
+    pub profile_sha256: String,
+    pub key_fingerprint: String,
+    pub files: u64,
+    pub written: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    pub quarantined: u64,
+    pub resumed: u64,
+}
+
+/// Every run of the dataset in `output`, in order, from its catalogue (opened read-only).
+pub fn history(output: &Path) -> Result<Vec<RunRow>, CatalogueError> {
+    let path = path(output);
+    if !path.is_file() {
+        return Err(CatalogueError::Missing { path });
+    }
+    let sql = |source| CatalogueError::Sqlite {
+        path: path.clone(),
+        source,
+    };
+    let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+    let mut query = db
+        .prepare(
+            "SELECT run, started, finished, tool_version, input_id, input, profile_name, \
+             profile_sha256, key_fingerprint, files, written, skipped, failed, quarantined, \
+             resumed FROM runs ORDER BY run",
+        )
+        .map_err(sql)?;
+    let rows = query
+        .query_map([], |r| {
+            let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
+            Ok(RunRow {
+                run: r.get(0)?,
+                started: r.get(1)?,
+                finished: r.get(2)?,
+                tool_version: r.get(3)?,
+                input_id: r.get(4)?,
+                input: r.get(5)?,
+                profile_name: r.get(6)?,
+                profile_sha256: r.get(7)?,
+                key_fingerprint: r.get(8)?,
+                files: count(9)?,
+                written: count(10)?,
+                skipped: count(11)?,
+                failed: count(12)?,
+                quarantined: count(13)?,
+                resumed: count(14)?,
+            })
+        })
+        .map_err(sql)?;
+    rows.collect::<Result<_, _>>().map_err(sql)
+}
