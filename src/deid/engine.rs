@@ -46,6 +46,8 @@ pub(super) struct FileState<'a> {
     day_offset: i64,
     iod: &'a Iod,
     patient_pseudonym: String,
+    /// The file has no PatientID: the top level gets one, the patient's pseudonym.
+    without_id: bool,
     counts: Tally,
     /// Rows for `inspect`, only when asked for.
     trace: Option<Vec<TraceRow>>,
@@ -62,14 +64,7 @@ impl<'a> FileState<'a> {
         iod: &'a Iod,
         traced: bool,
     ) -> Self {
-        let patient_id = top_text(object, tags::PATIENT_ID);
-        let study_uid = top_text(object, tags::STUDY_INSTANCE_UID);
-        let patient_key = if patient_id.is_empty() {
-            &study_uid
-        } else {
-            &patient_id
-        };
-        let (patient_pseudonym, lookup_miss) = engine.patient_pseudonym(&patient_id);
+        let patient = engine.patient_of(object);
         let mut state = FileState {
             engine,
             ids: if engine.cleans {
@@ -77,17 +72,31 @@ impl<'a> FileState<'a> {
             } else {
                 Identifiers::new()
             },
-            day_offset: engine.day_offset(patient_key),
+            day_offset: patient.day_offset,
             iod,
-            patient_pseudonym,
+            patient_pseudonym: patient.pseudonym,
+            without_id: patient.without_id,
             counts: Tally::default(),
             trace: traced.then(Vec::new),
             path: Vec::new(),
         };
-        if lookup_miss {
+        if patient.lookup_missing {
             bump(&mut state.counts, "patient_lookup_missing");
         }
         state
+    }
+
+    /// A file without PatientID gets its patient's pseudonym as one (PatientID is type 2 in
+    /// the Patient module), so its folder and linkage row are that patient's.
+    pub(super) fn add_patient_id(&mut self, out: &mut InMemDicomObject) {
+        if self.without_id && top_text(out, tags::PATIENT_ID).is_empty() {
+            bump(&mut self.counts, "pseudonymised");
+            out.put(DataElement::new(
+                tags::PATIENT_ID,
+                VR::LO,
+                PrimitiveValue::from(self.patient_pseudonym.as_str()),
+            ));
+        }
     }
 
     /// The counts made, and the trace rows when tracing.
@@ -360,7 +369,15 @@ impl FileState<'_> {
                 bump(&mut self.counts, "pseudonymised");
                 let values = strings(&p)
                     .iter()
-                    .map(|v| self.engine.patient_pseudonym(v).0)
+                    .map(|v| {
+                        // An empty PatientID is no patient's: the top level gets the file's
+                        // patient in `add_patient_id`.
+                        if v.trim().is_empty() {
+                            String::new()
+                        } else {
+                            self.engine.patient_pseudonym(v).0
+                        }
+                    })
                     .collect();
                 text_element(tag, vr, values)
             }

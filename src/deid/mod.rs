@@ -125,6 +125,7 @@ impl Deidentifier {
         let iod = Iod::of(&object);
         let mut state = FileState::new(self, &object, &iod, traced);
         let mut out = state.dataset(object, Place::TOP);
+        state.add_patient_id(&mut out);
         self.mark(&mut out);
         let (counts, mut trace) = state.finish();
         if let (Some(trace), Some(marks_before)) = (trace.as_mut(), marks_before) {
