@@ -147,3 +147,82 @@ fn patients_without_patient_id_stay_distinct() {
         .collect();
     assert_eq!(dates.len(), 1, "{dates:?}");
 }
+
+/// `verify OUTPUT --against INPUT` with the sandbox's key.
+fn verify(sb: &Sandbox, output: &Path, input: &Path) -> std::process::Output {
+    sb.cmd()
+        .arg("verify")
+        .arg(output)
+        .arg("--key-file")
+        .arg(&sb.key)
+        .arg("--against")
+        .arg(input)
+        .output()
+        .unwrap()
+}
+
+/// An RT Structure Set whose ContourData (DS in the dictionary) is stored as UN, longer than
+/// the 2-byte length an explicit VR DS can have.
+fn long_un_contour(path: &Path) -> usize {
+    let points: Vec<String> = (0..12_000).map(|i| format!("{}.25", i % 500)).collect();
+    let mut bytes = points.join("\\").into_bytes();
+    if bytes.len() % 2 == 1 {
+        bytes.push(b' ');
+    }
+    let len = bytes.len();
+    let contour = InMemDicomObject::from_element_iter([
+        text(tags::CONTOUR_GEOMETRIC_TYPE, VR::CS, "CLOSED_PLANAR"),
+        text(tags::NUMBER_OF_CONTOUR_POINTS, VR::IS, "4000"),
+        DataElement::new(tags::CONTOUR_DATA, VR::UN, P::from(bytes)),
+    ]);
+    let roi = InMemDicomObject::from_element_iter([
+        text(tags::REFERENCED_ROI_NUMBER, VR::IS, "1"),
+        DataElement::new(
+            tags::CONTOUR_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(vec![contour]),
+        ),
+    ]);
+    patient_file(
+        path,
+        10,
+        10,
+        &[
+            (tags::PATIENT_ID, VR::LO, "RT-0001"),
+            (tags::PATIENT_NAME, VR::PN, "RT^ONE"),
+        ],
+    );
+    let mut object = dicom_object::open_file(path).unwrap();
+    object.put(DataElement::new(
+        tags::ROI_CONTOUR_SEQUENCE,
+        VR::SQ,
+        dicom_core::value::DataSetSequence::from(vec![roi]),
+    ));
+    object.write_to_file(path).unwrap();
+    len
+}
+
+#[test]
+fn a_long_contour_stored_as_un_is_written_as_un_and_verifies() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    let len = long_un_contour(&input.join("rtstruct"));
+    assert!(len > 65_535);
+    let out = sb.path("out");
+    let run = sb.run(&input, &out, &["--quiet"]);
+    assert_code(&run, 0, "run");
+    let files = outputs(&out);
+    assert_eq!(files.len(), 1, "the structure set is written");
+    let roi = &files[0]
+        .1
+        .get(tags::ROI_CONTOUR_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()[0];
+    let contour = &roi.get(tags::CONTOUR_SEQUENCE).unwrap().items().unwrap()[0];
+    let data = contour.get(tags::CONTOUR_DATA).unwrap();
+    assert_eq!(data.vr(), VR::UN);
+    assert_eq!(data.to_bytes().unwrap().len(), len, "every point kept");
+    let check = verify(&sb, &out, &input);
+    assert_code(&check, 0, "verify");
+}
