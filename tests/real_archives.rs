@@ -226,3 +226,77 @@ fn a_long_contour_stored_as_un_is_written_as_un_and_verifies() {
     let check = verify(&sb, &out, &input);
     assert_code(&check, 0, "verify");
 }
+
+/// One implicit VR little endian element.
+fn implicit(tag: Tag, value: &str) -> Vec<u8> {
+    let mut v = value.as_bytes().to_vec();
+    if v.len() % 2 == 1 {
+        v.push(0);
+    }
+    let mut out = Vec::new();
+    out.extend(tag.0.to_le_bytes());
+    out.extend(tag.1.to_le_bytes());
+    out.extend((v.len() as u32).to_le_bytes());
+    out.extend(v);
+    out
+}
+
+#[test]
+fn a_sequence_stored_as_un_is_remapped_and_written_as_sq() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    let plan_uid = format!("{ROOT}.9.77");
+    // One defined-length item: ReferencedSOPClassUID and ReferencedSOPInstanceUID.
+    let mut body = implicit(
+        tags::REFERENCED_SOP_CLASS_UID,
+        "1.2.840.10008.5.1.4.1.1.481.5",
+    );
+    body.extend(implicit(tags::REFERENCED_SOP_INSTANCE_UID, &plan_uid));
+    let mut item = vec![0xFE, 0xFF, 0x00, 0xE0];
+    item.extend((body.len() as u32).to_le_bytes());
+    item.extend(body);
+    let path = input.join("rtdose");
+    patient_file(
+        &path,
+        20,
+        20,
+        &[
+            (tags::PATIENT_ID, VR::LO, "RT-0002"),
+            (tags::PATIENT_NAME, VR::PN, "RT^TWO"),
+        ],
+    );
+    let mut object = dicom_object::open_file(&path).unwrap();
+    object.put(DataElement::new(
+        tags::REFERENCED_RT_PLAN_SEQUENCE,
+        VR::UN,
+        P::from(item),
+    ));
+    object.write_to_file(&path).unwrap();
+    assert!(
+        searchable_bytes(&path)
+            .windows(plan_uid.len())
+            .any(|w| w == plan_uid.as_bytes())
+    );
+
+    let out = sb.path("out");
+    assert_code(&sb.run(&input, &out, &["--quiet"]), 0, "run");
+    let files = outputs(&out);
+    let (rel, object) = &files[0];
+    let sequence = object.get(tags::REFERENCED_RT_PLAN_SEQUENCE).unwrap();
+    assert_eq!(sequence.vr(), VR::SQ);
+    let item = &sequence.items().unwrap()[0];
+    let new = str_value(item, tags::REFERENCED_SOP_INSTANCE_UID).unwrap();
+    assert!(new.starts_with("2.25.") && new != plan_uid, "{new}");
+    assert_eq!(
+        str_value(item, tags::REFERENCED_SOP_CLASS_UID).as_deref(),
+        Some("1.2.840.10008.5.1.4.1.1.481.5"),
+        "a standard class UID is kept"
+    );
+    let bytes = fs::read(out.join(rel)).unwrap();
+    assert!(
+        !bytes
+            .windows(plan_uid.len())
+            .any(|w| w == plan_uid.as_bytes())
+    );
+    assert_code(&verify(&sb, &out, &input), 0, "verify");
+}
