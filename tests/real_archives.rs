@@ -300,3 +300,90 @@ fn a_sequence_stored_as_un_is_remapped_and_written_as_sq() {
     );
     assert_code(&verify(&sb, &out, &input), 0, "verify");
 }
+
+/// A code item of `scheme`.
+fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
+    InMemDicomObject::from_element_iter([
+        text(tags::CODE_VALUE, VR::SH, value),
+        text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+        text(tags::CODE_MEANING, VR::LO, meaning),
+    ])
+}
+
+fn sequence(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
+    DataElement::new(tag, VR::SQ, dicom_core::value::DataSetSequence::from(items))
+}
+
+#[test]
+fn code_meanings_inside_a_cleaned_sequence_are_cleaned_and_standard_codes_kept() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    let path = input.join("ct");
+    patient_file(
+        &path,
+        30,
+        30,
+        &[
+            (tags::PATIENT_ID, VR::LO, "CODE-0001"),
+            (tags::PATIENT_NAME, VR::PN, "QUIMBLEY^JANE"),
+        ],
+    );
+    let request = InMemDicomObject::from_element_iter([
+        text(tags::REQUESTED_PROCEDURE_ID, VR::SH, "RP1"),
+        sequence(
+            tags::SCHEDULED_PROTOCOL_CODE_SEQUENCE,
+            vec![
+                code("X1", "99LOCAL", "Quimbley procedure"),
+                code("12738006", "SCT", "Brain"),
+            ],
+        ),
+    ]);
+    let mut object = dicom_object::open_file(&path).unwrap();
+    object.put(sequence(tags::REQUEST_ATTRIBUTES_SEQUENCE, vec![request]));
+    object.write_to_file(&path).unwrap();
+    let profile = sb.path("clean.yaml");
+    fs::write(&profile, "extends: basic\noptions: [clean-descriptors]\n").unwrap();
+    let out = sb.path("out");
+    let run = sb.run(
+        &input,
+        &out,
+        &["--quiet", "--profile", profile.to_str().unwrap()],
+    );
+    assert_code(&run, 0, "run");
+    let files = outputs(&out);
+    let request = &files[0]
+        .1
+        .get(tags::REQUEST_ATTRIBUTES_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()[0];
+    let codes = request
+        .get(tags::SCHEDULED_PROTOCOL_CODE_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap();
+    let local = str_value(&codes[0], tags::CODE_MEANING).unwrap_or_default();
+    assert!(!local.to_uppercase().contains("QUIMBLEY"), "{local:?}");
+    assert!(
+        local.contains("procedure"),
+        "only the name is cleaned: {local:?}"
+    );
+    assert_eq!(
+        str_value(&codes[0], tags::CODE_VALUE).as_deref(),
+        Some("X1")
+    );
+    assert_eq!(
+        str_value(&codes[1], tags::CODE_MEANING).as_deref(),
+        Some("Brain")
+    );
+    assert_eq!(
+        str_value(&codes[1], tags::CODE_VALUE).as_deref(),
+        Some("12738006")
+    );
+    assert_eq!(
+        str_value(&codes[1], tags::CODING_SCHEME_DESIGNATOR).as_deref(),
+        Some("SCT")
+    );
+    let bytes = fs::read(out.join(&files[0].0)).unwrap();
+    assert!(!contains_ignore_ascii_case(&bytes, b"QUIMBLEY"));
+}
