@@ -302,7 +302,7 @@ fn a_sequence_stored_as_un_is_remapped_and_written_as_sq() {
 }
 
 /// A code item of `scheme`.
-fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
+fn code_item(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([
         text(tags::CODE_VALUE, VR::SH, value),
         text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
@@ -333,8 +333,8 @@ fn code_meanings_inside_a_cleaned_sequence_are_cleaned_and_standard_codes_kept()
         sequence(
             tags::SCHEDULED_PROTOCOL_CODE_SEQUENCE,
             vec![
-                code("X1", "99LOCAL", "Quimbley procedure"),
-                code("12738006", "SCT", "Brain"),
+                code_item("X1", "99LOCAL", "Quimbley procedure"),
+                code_item("12738006", "SCT", "Brain"),
             ],
         ),
     ]);
@@ -386,4 +386,196 @@ fn code_meanings_inside_a_cleaned_sequence_are_cleaned_and_standard_codes_kept()
     );
     let bytes = fs::read(out.join(&files[0].0)).unwrap();
     assert!(!contains_ignore_ascii_case(&bytes, b"QUIMBLEY"));
+}
+
+/// A small 8-bit monochrome image of `sop_class` and `modality` with `extra` attributes.
+fn image(path: &Path, n: u32, sop_class: &str, modality: &str, extra: &[(Tag, VR, &str)]) {
+    let mut elements = vec![
+        text(tags::STUDY_INSTANCE_UID, VR::UI, &format!("{ROOT}.1.{n}")),
+        text(tags::SERIES_INSTANCE_UID, VR::UI, &format!("{ROOT}.2.{n}")),
+        text(tags::PATIENT_ID, VR::LO, "IMG-0001"),
+        text(tags::PATIENT_NAME, VR::PN, "IMAGE^IDA"),
+        text(tags::MODALITY, VR::CS, modality),
+        text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        DataElement::new(tags::SAMPLES_PER_PIXEL, VR::US, P::from(1_u16)),
+        DataElement::new(tags::ROWS, VR::US, P::from(32_u16)),
+        DataElement::new(tags::COLUMNS, VR::US, P::from(32_u16)),
+        DataElement::new(tags::BITS_ALLOCATED, VR::US, P::from(8_u16)),
+        DataElement::new(tags::BITS_STORED, VR::US, P::from(8_u16)),
+        DataElement::new(tags::HIGH_BIT, VR::US, P::from(7_u16)),
+        DataElement::new(tags::PIXEL_REPRESENTATION, VR::US, P::from(0_u16)),
+        DataElement::new(tags::PIXEL_DATA, VR::OB, P::U8(vec![40; 32 * 32].into())),
+    ];
+    elements.extend(extra.iter().map(|&(t, vr, v)| text(t, vr, v)));
+    write_file(
+        path,
+        sop_class,
+        &format!("{ROOT}.3.{n}"),
+        uids::EXPLICIT_VR_LITTLE_ENDIAN,
+        elements,
+    );
+}
+
+/// The CID 7050 code values in DeidentificationMethodCodeSequence.
+fn method_codes(object: &InMemDicomObject) -> Vec<String> {
+    object
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.items())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| str_value(i, tags::CODE_VALUE))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Run over `input` with a profile of `yaml`; the manifest's records by status.
+fn run_profile(
+    sb: &Sandbox,
+    input: &Path,
+    name: &str,
+    yaml: &str,
+) -> (std::path::PathBuf, Vec<serde_json::Value>) {
+    let profile = sb.path(&format!("{name}.yaml"));
+    fs::write(&profile, yaml).unwrap();
+    let out = sb.path(name);
+    let run = sb.run(
+        input,
+        &out,
+        &["--quiet", "--profile", profile.to_str().unwrap()],
+    );
+    assert!(matches!(code(&run), 0 | 1), "{}", stderr(&run));
+    let records = read_jsonl(&out.join("manifest.jsonl"));
+    (out, records)
+}
+
+#[test]
+fn clean_pixel_data_never_writes_a_likely_burned_in_image_unmasked() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    image(
+        &input.join("us"),
+        40,
+        "1.2.840.10008.5.1.4.1.1.6.1",
+        "US",
+        &[],
+    );
+    let keep = "extends: basic\npixel:\n  burned_in_without_rule: keep\n";
+    let (out, records) = run_profile(&sb, &input, "keep", keep);
+    assert_eq!(field(&records[0], "status"), Some("written"));
+    let files = outputs(&out);
+    assert!(!method_codes(&files[0].1).contains(&"113101".to_owned()));
+
+    let option = format!("{keep}options: [clean-pixel-data]\n");
+    let (out, records) = run_profile(&sb, &input, "option", &option);
+    assert_eq!(field(&records[0], "status"), Some("written"), "{records:?}");
+    let masked_by = records[0]["pixel_masked_by"].to_string();
+    assert!(
+        masked_by.contains("detector"),
+        "the detector ran: {}",
+        records[0]
+    );
+    let files = outputs(&out);
+    assert!(method_codes(&files[0].1).contains(&"113101".to_owned()));
+
+    // Under quarantine the option changes nothing: still not written.
+    let (_, records) = run_profile(
+        &sb,
+        &input,
+        "quarantine",
+        "extends: basic\noptions: [clean-pixel-data]\n",
+    );
+    assert_eq!(field(&records[0], "status"), Some("quarantined"));
+}
+
+#[test]
+fn clean_recognizable_visual_features_quarantines_photos_and_head_renderings() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    let ct = "1.2.840.10008.5.1.4.1.1.2";
+    image(
+        &input.join("photo"),
+        50,
+        "1.2.840.10008.5.1.4.1.1.77.1.4",
+        "XC",
+        &[],
+    );
+    image(
+        &input.join("render"),
+        51,
+        ct,
+        "CT",
+        &[
+            (
+                tags::IMAGE_TYPE,
+                VR::CS,
+                "DERIVED\\SECONDARY\\VOLUME_RENDER",
+            ),
+            (tags::BODY_PART_EXAMINED, VR::CS, "HEAD"),
+        ],
+    );
+    image(
+        &input.join("knee-render"),
+        52,
+        ct,
+        "CT",
+        &[
+            (
+                tags::IMAGE_TYPE,
+                VR::CS,
+                "DERIVED\\SECONDARY\\VOLUME_RENDER",
+            ),
+            (tags::BODY_PART_EXAMINED, VR::CS, "KNEE"),
+        ],
+    );
+    image(
+        &input.join("head-ct"),
+        53,
+        ct,
+        "CT",
+        &[(tags::BODY_PART_EXAMINED, VR::CS, "HEAD")],
+    );
+    let yaml = "extends: basic\noptions: [clean-recognizable-visual-features]\n";
+    let (out, records) = run_profile(&sb, &input, "visual", yaml);
+    let quarantined: Vec<&str> = records
+        .iter()
+        .filter(|r| field(r, "status") == Some("quarantined"))
+        .filter_map(|r| field(r, "reason"))
+        .collect();
+    assert_eq!(quarantined.len(), 2, "{records:?}");
+    assert!(
+        quarantined
+            .iter()
+            .any(|r| r.contains("visible-light photograph"))
+    );
+    assert!(
+        quarantined
+            .iter()
+            .any(|r| r.contains("rendering of the head"))
+    );
+    assert!(
+        quarantined
+            .iter()
+            .all(|r| r.contains("clean-recognizable-visual-features"))
+    );
+    let files = outputs(&out);
+    assert_eq!(files.len(), 2);
+    // The knee rendering carries 113102; the head CT, which could be rendered into a face,
+    // does not.
+    let with_code: Vec<bool> = files
+        .iter()
+        .map(|(_, o)| method_codes(o).contains(&"113102".to_owned()))
+        .collect();
+    assert_eq!(with_code.iter().filter(|&&c| c).count(), 1, "{with_code:?}");
+
+    // Without the option all four are written and none carries 113102.
+    let (out, _) = run_profile(&sb, &input, "plain", "extends: basic\n");
+    let files = outputs(&out);
+    assert_eq!(files.len(), 4);
+    assert!(
+        files
+            .iter()
+            .all(|(_, o)| !method_codes(o).contains(&"113102".to_owned()))
+    );
 }

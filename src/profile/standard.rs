@@ -20,7 +20,8 @@ const TABLE_E1_1: &str = include_str!("../../profiles/standard/table-e1-1.csv");
 const SAFE_PRIVATE: &str = include_str!("../../profiles/standard/safe-private.csv");
 const CID_7050: &str = include_str!("../../profiles/standard/cid7050.csv");
 
-/// The ten Annex E options that act on attributes (Clean Pixel Data acts on pixels).
+/// The Annex E options that can be named in a profile: the ten with a column in Table E.1-1,
+/// which act on attributes, and the two that act on pixel data (see [`crate::pixel`]).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
 )]
@@ -36,10 +37,12 @@ pub enum AnnexOption {
     CleanDescriptors,
     CleanStructuredContent,
     CleanGraphics,
+    CleanPixelData,
+    CleanRecognizableVisualFeatures,
 }
 
 impl AnnexOption {
-    /// In the order of the table's columns.
+    /// The options with a column, in the order of the table's columns.
     pub const ALL: [AnnexOption; 10] = [
         AnnexOption::RetainSafePrivate,
         AnnexOption::RetainUids,
@@ -53,9 +56,11 @@ impl AnnexOption {
         AnnexOption::CleanGraphics,
     ];
 
-    /// The column of Table E.1-1 (as named in the CSV) that this option switches to.
+    /// The column of Table E.1-1 (as named in the CSV) that this option switches to; empty
+    /// for the two pixel options, which have none (they are not in [`AnnexOption::ALL`]).
     pub fn column(self) -> &'static str {
         match self {
+            AnnexOption::CleanPixelData | AnnexOption::CleanRecognizableVisualFeatures => "",
             AnnexOption::RetainSafePrivate => "rtn_safe_priv",
             AnnexOption::RetainUids => "rtn_uids",
             AnnexOption::RetainDeviceIdentity => "rtn_dev_id",
@@ -82,6 +87,24 @@ impl AnnexOption {
             AnnexOption::CleanDescriptors => "clean-descriptors",
             AnnexOption::CleanStructuredContent => "clean-structured-content",
             AnnexOption::CleanGraphics => "clean-graphics",
+            AnnexOption::CleanPixelData => "clean-pixel-data",
+            AnnexOption::CleanRecognizableVisualFeatures => "clean-recognizable-visual-features",
+        }
+    }
+
+    /// Whether the option acts on pixel data rather than through a column of the table.
+    pub fn is_pixel(self) -> bool {
+        self.column().is_empty()
+    }
+
+    /// The option's CID 7050 code.
+    pub fn method_code(self) -> &'static MethodCode {
+        match self {
+            AnnexOption::CleanPixelData => method_code(CLEAN_PIXEL_DATA_CODE),
+            AnnexOption::CleanRecognizableVisualFeatures => {
+                method_code(CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE)
+            }
+            _ => method_code_for_column(self.column()),
         }
     }
 
@@ -344,6 +367,17 @@ pub fn method_code_for_column(column: &str) -> &'static MethodCode {
 
 /// The CID 7050 code of the Clean Pixel Data option.
 pub const CLEAN_PIXEL_DATA_CODE: &str = "113101";
+
+/// The CID 7050 code of the Clean Recognizable Visual Features option.
+pub const CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE: &str = "113102";
+
+/// The CID 7050 code of that value.
+pub fn method_code(value: &str) -> &'static MethodCode {
+    method_codes()
+        .iter()
+        .find(|c| c.value == value)
+        .unwrap_or_else(|| panic!("CID 7050 has no code {value}"))
+}
 
 #[cfg(test)]
 mod tests {
