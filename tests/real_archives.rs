@@ -579,3 +579,70 @@ fn clean_recognizable_visual_features_quarantines_photos_and_head_renderings() {
             .all(|(_, o)| !method_codes(o).contains(&"113102".to_owned()))
     );
 }
+
+#[test]
+fn times_under_modified_dates_are_kept_and_shown_so() {
+    let sb = Sandbox::new();
+    let profile = sb.path("dates.yaml");
+    fs::write(
+        &profile,
+        "extends: basic\noptions: [retain-longitudinal-modified-dates]\n",
+    )
+    .unwrap();
+    let show = sb
+        .cmd()
+        .args(["profile", "show"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert_code(&show, 0, "profile show");
+    let text = stdout(&show);
+    let line = |keyword: &str| {
+        text.lines()
+            .find(|l| l.split('\t').nth(1) == Some(keyword))
+            .unwrap_or_else(|| panic!("no line for {keyword}"))
+            .to_owned()
+    };
+    assert!(
+        line("StudyTime").contains("a time: kept, its day moves"),
+        "{}",
+        line("StudyTime")
+    );
+    assert!(line("AcquisitionDateTime").contains("time and UTC offset kept"));
+    assert!(line("TimezoneOffsetFromUTC").contains("UTC offset: kept"));
+    assert!(line("StudyDate").split('\t').nth(2) == Some("shift"));
+
+    let input = sb.path("in");
+    patient_file(
+        &input.join("f"),
+        60,
+        60,
+        &[
+            (tags::PATIENT_ID, VR::LO, "TIME-0001"),
+            (tags::STUDY_TIME, VR::TM, "101502"),
+            (tags::TIMEZONE_OFFSET_FROM_UTC, VR::SH, "+0100"),
+            (tags::ACQUISITION_DATE_TIME, VR::DT, "20200102101502+0100"),
+        ],
+    );
+    let out = sb.path("out");
+    let run = sb.run(
+        &input,
+        &out,
+        &["--quiet", "--profile", profile.to_str().unwrap()],
+    );
+    assert_code(&run, 0, "run");
+    let object = &outputs(&out)[0].1;
+    assert_eq!(
+        str_value(object, tags::STUDY_TIME).as_deref(),
+        Some("101502")
+    );
+    assert_eq!(
+        str_value(object, tags::TIMEZONE_OFFSET_FROM_UTC).as_deref(),
+        Some("+0100")
+    );
+    let dt = str_value(object, tags::ACQUISITION_DATE_TIME).unwrap();
+    assert!(
+        dt.ends_with("101502+0100") && !dt.starts_with("20200102"),
+        "{dt}"
+    );
+}

@@ -491,6 +491,10 @@ impl FileState<'_> {
             VR::DT => dates::shift_dt(&joined, days),
             VR::TM => dates::check_tm(&joined).map(|()| joined.clone()),
             VR::AS => return self.cap_age(tag, value),
+            // Kept, as every DT keeps its own offset: moving the day does not move the zone.
+            VR::SH if tag == tags::TIMEZONE_OFFSET_FROM_UTC => {
+                dates::check_utc_offset(&joined).map(|()| joined.clone())
+            }
             _ => {
                 bump(&mut self.counts, "emptied");
                 return DataElement::empty(tag, vr);

@@ -243,12 +243,14 @@ impl Profile {
         lines
     }
 
-    /// The effective table as text: one line per rule (selector, keyword, action, layer),
-    /// then the settings. Its SHA-256 names the profile in every summary.
+    /// The effective table as text: one line per rule (selector, keyword, action as
+    /// [`action_text`] says it, layer), then the settings. Its SHA-256 names the profile in
+    /// every summary.
     pub fn effective_table(&self) -> String {
         let mut out = String::new();
         for (sel, keyword, rule) in self.effective_rules() {
-            let _ = writeln!(out, "{sel}\t{keyword}\t{}\t{}", rule.action, rule.layer);
+            let action = action_text(&keyword, &rule.action);
+            let _ = writeln!(out, "{sel}\t{keyword}\t{action}\t{}", rule.layer);
         }
         for line in self.settings() {
             let _ = writeln!(out, "{line}");
@@ -291,6 +293,24 @@ impl Profile {
         }
         specs.reverse();
         compile::compile(specs)
+    }
+}
+
+/// An action as `profile show` and `profile diff` print it: `shift` says what it does to an
+/// attribute that is not a date (the engine keeps a time, since the day it belongs to moves
+/// with the dates; keeps a UTC offset, which every DT keeps too; moves a DT's date only).
+pub fn action_text(keyword: &str, action: &Action) -> String {
+    if *action != Action::Shift {
+        return action.to_string();
+    }
+    let vr = StandardDataDictionary
+        .by_name(keyword)
+        .and_then(|e| e.vr().exact());
+    match vr {
+        Some(dicom_core::VR::TM) => "shift (a time: kept, its day moves)".to_owned(),
+        Some(dicom_core::VR::DT) => "shift (the day moves, time and UTC offset kept)".to_owned(),
+        _ if keyword == "TimezoneOffsetFromUTC" => "shift (a UTC offset: kept)".to_owned(),
+        _ => action.to_string(),
     }
 }
 
