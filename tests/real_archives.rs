@@ -646,3 +646,139 @@ fn times_under_modified_dates_are_kept_and_shown_so() {
         "{dt}"
     );
 }
+
+#[test]
+fn a_whole_private_block_is_kept_by_its_creator() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    fs::create_dir_all(&input).unwrap();
+    write_synthetic_ct(
+        &input.join("ct"),
+        "70",
+        &[
+            (Tag(0x0029, 0x0010), VR::LO, "SIEMENS CSA HEADER"),
+            (Tag(0x0029, 0x0011), VR::LO, "OTHER VENDOR"),
+            (Tag(0x0029, 0x1008), VR::CS, "IMAGE NUM 4"),
+            (Tag(0x0029, 0x1009), VR::LO, "20200101"),
+            (Tag(0x0029, 0x1108), VR::LO, "other block"),
+        ],
+    );
+    let profile = sb.path("csa.yaml");
+    fs::write(
+        &profile,
+        "extends: basic\nattributes:\n  \"(0029,xxxx)@SIEMENS CSA HEADER\": keep\n",
+    )
+    .unwrap();
+    let out = sb.path("out");
+    let run = sb.run(
+        &input,
+        &out,
+        &["--quiet", "--profile", profile.to_str().unwrap()],
+    );
+    assert_code(&run, 0, "run");
+    let object = &outputs(&out)[0].1;
+    let slot = private_slot(object, 0x0029, "SIEMENS CSA HEADER").expect("the CSA block");
+    for e in [0x08, 0x09] {
+        assert!(
+            object.get(Tag(0x0029, (slot << 8) | e)).is_some(),
+            "element {e:02X} kept"
+        );
+    }
+    assert!(private_slot(object, 0x0029, "OTHER VENDOR").is_none());
+
+    let show = sb
+        .cmd()
+        .args(["profile", "show"])
+        .arg(&profile)
+        .output()
+        .unwrap();
+    assert!(
+        stdout(&show).contains("(0029,xxxx)@SIEMENS CSA HEADER\t\tkeep"),
+        "{}",
+        stdout(&show)
+    );
+}
+
+#[test]
+fn typos_get_a_suggestion() {
+    let sb = Sandbox::new();
+    let check = |name: &str, yaml: &str| {
+        let path = sb.path(name);
+        fs::write(&path, yaml).unwrap();
+        let out = sb
+            .cmd()
+            .args(["profile", "check"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_ne!(code(&out), 0);
+        stderr(&out)
+    };
+    let err = check(
+        "kw.yaml",
+        "extends: basic\nattributes:\n  Manufacterer: keep\n",
+    );
+    assert!(err.contains("did you mean \"Manufacturer\""), "{err}");
+    let err = check("opt.yaml", "extends: basic\noptions: [clean-descriptor]\n");
+    assert!(err.contains("did you mean \"clean-descriptors\""), "{err}");
+    let err = check("px.yaml", "extends: basic\noptions: [clean-pixels]\n");
+    assert!(err.contains("did you mean \"clean-pixel-data\""), "{err}");
+    assert!(err.contains("`pixel:` section"), "{err}");
+    // Right names are accepted.
+    let path = sb.path("ok.yaml");
+    fs::write(
+        &path,
+        "extends: basic\noptions: [clean-pixel-data, clean-recognizable-visual-features]\n",
+    )
+    .unwrap();
+    let out = sb
+        .cmd()
+        .args(["profile", "check"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "profile check");
+}
+
+#[test]
+fn profile_show_and_diff_footers_are_yaml() {
+    let sb = Sandbox::new();
+    let show = sb
+        .cmd()
+        .args(["profile", "show", "ml-dataset"])
+        .output()
+        .unwrap();
+    assert_code(&show, 0, "profile show");
+    let text = stdout(&show);
+    let footer: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.starts_with("# ") && !l.starts_with("# profile ") && !l.starts_with("# sha256 ")
+        })
+        .collect();
+    assert!(footer.len() >= 6, "{footer:?}");
+    for line in &footer {
+        let value: serde_yaml::Value = serde_yaml::from_str(&line[2..])
+            .unwrap_or_else(|e| panic!("{line:?} is not YAML: {e}"));
+        assert!(value.is_mapping(), "{line:?}");
+        assert!(
+            !line.contains("Config {") && !line.contains("PerPatient"),
+            "{line:?}"
+        );
+    }
+    assert!(footer.contains(&"# dates: {shift: per-patient, range_days: [-730, -30], days: 0}"));
+    let diff = sb
+        .cmd()
+        .args(["profile", "diff", "basic", "ml-dataset"])
+        .output()
+        .unwrap();
+    let text = stdout(&diff);
+    assert!(
+        text.contains("+ # private: safe") && text.contains("- # private: remove"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("DateConfig") && !text.contains("Remove\n"),
+        "{text}"
+    );
+}

@@ -320,7 +320,7 @@ fn apply_overrides(
     overrides: Vec<(AttributeRule, Layer)>,
     tags: &mut foldhash::HashMap<Tag, Rule>,
     masks: &mut Vec<(Selector, Rule)>,
-) -> HashMap<(u16, u8, String), Rule> {
+) -> HashMap<(u16, Option<u8>, String), Rule> {
     let mut private_rules = HashMap::new();
     for (rule, layer) in overrides {
         let r = Rule {

@@ -22,9 +22,7 @@ const CID_7050: &str = include_str!("../../profiles/standard/cid7050.csv");
 
 /// The Annex E options that can be named in a profile: the ten with a column in Table E.1-1,
 /// which act on attributes, and the two that act on pixel data (see [`crate::pixel`]).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnnexOption {
     RetainSafePrivate,
@@ -42,6 +40,22 @@ pub enum AnnexOption {
 }
 
 impl AnnexOption {
+    /// Every option a profile can name: those with a column, then the pixel options.
+    pub const EVERY: [AnnexOption; 12] = [
+        AnnexOption::RetainSafePrivate,
+        AnnexOption::RetainUids,
+        AnnexOption::RetainDeviceIdentity,
+        AnnexOption::RetainInstitutionIdentity,
+        AnnexOption::RetainPatientCharacteristics,
+        AnnexOption::RetainLongitudinalFullDates,
+        AnnexOption::RetainLongitudinalModifiedDates,
+        AnnexOption::CleanDescriptors,
+        AnnexOption::CleanStructuredContent,
+        AnnexOption::CleanGraphics,
+        AnnexOption::CleanPixelData,
+        AnnexOption::CleanRecognizableVisualFeatures,
+    ];
+
     /// The options with a column, in the order of the table's columns.
     pub const ALL: [AnnexOption; 10] = [
         AnnexOption::RetainSafePrivate,
@@ -117,6 +131,38 @@ impl AnnexOption {
                 | AnnexOption::CleanStructuredContent
                 | AnnexOption::CleanGraphics
         )
+    }
+}
+
+/// An option name that is none of [`AnnexOption::EVERY`]'s, with a hint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown option {name:?}{hint}; the options are {}", option_names())]
+pub struct UnknownOption {
+    name: String,
+    hint: String,
+}
+
+fn option_names() -> String {
+    AnnexOption::EVERY.map(AnnexOption::name).join(", ")
+}
+
+impl std::str::FromStr for AnnexOption {
+    type Err = UnknownOption;
+
+    fn from_str(s: &str) -> Result<Self, UnknownOption> {
+        AnnexOption::EVERY
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| UnknownOption {
+                name: s.to_owned(),
+                hint: super::suggest::option_hint(s),
+            })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnnexOption {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(super::scalar::ParseVisitor(std::marker::PhantomData))
     }
 }
 
