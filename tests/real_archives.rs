@@ -782,3 +782,59 @@ fn profile_show_and_diff_footers_are_yaml() {
         "{text}"
     );
 }
+
+#[test]
+fn linkage_writes_the_midi_b_mappings() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    fs::create_dir_all(&input).unwrap();
+    let sop = write_synthetic_ct(&input.join("ct"), "80", &[]);
+    let out = sb.path("out");
+    let link = sb.path("link");
+    let run = sb.run(
+        &input,
+        &out,
+        &["--quiet", "--linkage", link.to_str().unwrap()],
+    );
+    assert_code(&run, 0, "run");
+    let object = &outputs(&out)[0].1;
+    let table = |name: &str| -> Vec<(String, String)> {
+        let text = fs::read_to_string(link.join(name)).unwrap();
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("id_old,id_new"));
+        lines
+            .map(|l| {
+                let (a, b) = l.split_once(',').unwrap();
+                (a.to_owned(), b.to_owned())
+            })
+            .collect()
+    };
+    let uids = table("uid_mapping.csv");
+    let root = "1.2.826.0.1.3680043.10.9999.77";
+    // SOP instance, study, series and frame of reference: every UID the file had changed.
+    for (tag, old) in [
+        (tags::SOP_INSTANCE_UID, sop.clone()),
+        (tags::STUDY_INSTANCE_UID, format!("{root}.1")),
+        (tags::SERIES_INSTANCE_UID, format!("{root}.2")),
+        (tags::FRAME_OF_REFERENCE_UID, format!("{root}.4")),
+    ] {
+        let new = str_value(object, tag).unwrap();
+        assert!(
+            uids.contains(&(old.clone(), new.clone())),
+            "{old} -> {new} in {uids:?}"
+        );
+    }
+    assert_eq!(
+        uids.len(),
+        4,
+        "the standard SOP class UID is not changed: {uids:?}"
+    );
+    let patients = table("patid_mapping.csv");
+    assert_eq!(
+        patients,
+        vec![(
+            "SYNTH-0001".to_owned(),
+            str_value(object, tags::PATIENT_ID).unwrap()
+        )]
+    );
+}

@@ -49,6 +49,8 @@ pub(super) struct FileState<'a> {
     /// The file has no PatientID: the top level gets one, the patient's pseudonym.
     without_id: bool,
     counts: Tally,
+    /// Every UID changed, old and new, for the linkage tables.
+    uids: BTreeSet<(String, String)>,
     /// Rows for `inspect`, only when asked for.
     trace: Option<Vec<TraceRow>>,
     /// The sequence items being processed, for trace rows.
@@ -77,6 +79,7 @@ impl<'a> FileState<'a> {
             patient_pseudonym: patient.pseudonym,
             without_id: patient.without_id,
             counts: Tally::default(),
+            uids: BTreeSet::new(),
             trace: traced.then(Vec::new),
             path: Vec::new(),
         };
@@ -99,9 +102,15 @@ impl<'a> FileState<'a> {
         }
     }
 
-    /// The counts made, and the trace rows when tracing.
-    pub(super) fn finish(self) -> (ActionCounts, Option<Vec<TraceRow>>) {
-        (self.counts.into_counts(), self.trace)
+    /// The counts made, the UIDs changed, and the trace rows when tracing.
+    pub(super) fn finish(
+        self,
+    ) -> (
+        ActionCounts,
+        BTreeSet<(String, String)>,
+        Option<Vec<TraceRow>>,
+    ) {
+        (self.counts.into_counts(), self.uids, self.trace)
     }
 }
 
@@ -424,10 +433,16 @@ impl FileState<'_> {
             .collect()
     }
 
-    fn remap_uids(&self, tag: Tag, value: &PrimitiveValue) -> InMemElement {
+    fn remap_uids(&mut self, tag: Tag, value: &PrimitiveValue) -> InMemElement {
         let values = strings(value)
-            .iter()
-            .map(|v| self.engine.uids.remap(v))
+            .into_iter()
+            .map(|v| {
+                let new = self.engine.uids.remap(&v);
+                if new != v && !v.trim().is_empty() {
+                    self.uids.insert((v.trim().to_owned(), new.clone()));
+                }
+                new
+            })
             .collect();
         text_element(tag, VR::UI, values)
     }
