@@ -6,6 +6,9 @@
 //!   data is decoded ([`codec`]), masked, and written as Explicit VR Little Endian, because
 //!   dicom-pixeldata has no lossless encoder that is pure Rust (no RLE encoder at all).
 //! - A file that needs masking but cannot be masked is quarantined, never written unmasked.
+//! - Option `clean-pixel-data` makes every likely burned-in image need a rule or the detector
+//!   ([`PixelConfig::without_rule`]); option `clean-recognizable-visual-features` quarantines
+//!   what shows a recognisable person ([`visual`]).
 
 pub mod codec;
 pub mod detect;
