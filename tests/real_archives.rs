@@ -838,3 +838,53 @@ fn linkage_writes_the_midi_b_mappings() {
         )]
     );
 }
+
+#[test]
+fn a_sequence_stored_as_un_of_undefined_length_is_read_and_remapped() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    let plan_uid = format!("{ROOT}.9.78");
+    let mut body = implicit(
+        tags::REFERENCED_SOP_CLASS_UID,
+        "1.2.840.10008.5.1.4.1.1.481.5",
+    );
+    body.extend(implicit(tags::REFERENCED_SOP_INSTANCE_UID, &plan_uid));
+    // An item of undefined length, ended by its delimiter (CP-246 content).
+    let mut item = vec![0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF];
+    item.extend(&body);
+    item.extend([0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+    let path = input.join("rtdose");
+    patient_file(&path, 21, 21, &[(tags::PATIENT_ID, VR::LO, "RT-0003")]);
+    let mut object = dicom_object::open_file(&path).unwrap();
+    object.put(DataElement::new(
+        tags::REFERENCED_RT_PLAN_SEQUENCE,
+        VR::UN,
+        P::from(item.clone()),
+    ));
+    object.write_to_file(&path).unwrap();
+    // Make the UN's length undefined and end it with a sequence delimiter.
+    let mut bytes = fs::read(&path).unwrap();
+    let mut header = vec![0x0C, 0x30, 0x02, 0x00, b'U', b'N', 0, 0];
+    header.extend((item.len() as u32).to_le_bytes());
+    let at = bytes
+        .windows(header.len())
+        .position(|w| w == header)
+        .unwrap();
+    bytes[at + 8..at + 12].copy_from_slice(&[0xFF; 4]);
+    let end = at + 12 + item.len();
+    bytes.splice(end..end, [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    fs::write(&path, &bytes).unwrap();
+
+    let out = sb.path("out");
+    assert_code(&sb.run(&input, &out, &["--quiet"]), 0, "run");
+    let files = outputs(&out);
+    let sequence = files[0].1.get(tags::REFERENCED_RT_PLAN_SEQUENCE).unwrap();
+    assert_eq!(sequence.vr(), VR::SQ);
+    let new = str_value(
+        &sequence.items().unwrap()[0],
+        tags::REFERENCED_SOP_INSTANCE_UID,
+    )
+    .unwrap();
+    assert!(new.starts_with("2.25.") && new != plan_uid, "{new}");
+    assert_code(&verify(&sb, &out, &input), 0, "verify");
+}

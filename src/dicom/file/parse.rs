@@ -33,9 +33,23 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
     if layout.is_dicomdir {
         return Ok(Parsed::Dicomdir);
     }
-    if layout.undefined_length_un {
-        return Err(FileError::UndefinedLengthUn);
-    }
+    // A UN of undefined length (CP-246) is given the defined length of its value, sequence
+    // delimiter included, so the file keeps its size (and every enclosing length stays
+    // right); [`parse_un_sequences`] then reads its implicit VR items without the delimiter.
+    let rewritten;
+    let bytes = if layout.undefined_length_un {
+        if layout.encoding != Encoding::ExplicitLE {
+            return Err(FileError::UndefinedLengthUn);
+        }
+        let mut copy = bytes.to_vec();
+        for &(at, len) in &layout.undefined_un_lengths {
+            copy[at..at + 4].copy_from_slice(&len.to_le_bytes());
+        }
+        rewritten = copy;
+        &rewritten[..]
+    } else {
+        bytes
+    };
     let ts_uid = match (&layout.transfer_syntax, layout.encoding) {
         (Some(ts), _) => ts.clone(),
         (None, Encoding::ImplicitLE) => uids::IMPLICIT_VR_LITTLE_ENDIAN.to_owned(),
@@ -68,6 +82,9 @@ pub fn parse(bytes: &[u8], max_inflated: u64) -> Result<Parsed, FileError> {
         fill_sop_from_meta(&mut object, &bytes[meta_start..]);
     }
     parse_un_sequences(&mut object);
+    if layout.undefined_length_un {
+        drop_delimiters(&mut object);
+    }
     Ok(Parsed::Dataset {
         object,
         transfer_syntax: ts_uid,
@@ -142,9 +159,10 @@ pub fn inflate(data: &[u8], max: u64) -> Result<Vec<u8>, FileError> {
     Ok(out)
 }
 
-/// A standard sequence stored as UN (explicit VR with a defined length, where the writer did
-/// not know the attribute) is parsed as the sequence it is: its value is implicit VR little
-/// endian items (PS3.5 6.2.2), read in the data set's character set. Every level is done, so
+/// A standard sequence stored as UN (explicit VR, where the writer did not know the
+/// attribute; one of undefined length arrives here with its delimiter inside) is parsed as
+/// the sequence it is: its value is implicit VR little endian items (PS3.5 6.2.2), read in
+/// the data set's character set. Every level is done, so
 /// the engine de-identifies what it holds like any sequence and writes it back as SQ. A value
 /// that does not parse as items stays UN; a data set without such a value is left as it is.
 pub(super) fn parse_un_sequences(object: &mut InMemDicomObject) {
@@ -201,16 +219,71 @@ fn parse_level(object: &mut InMemDicomObject, charset: &SpecificCharacterSet) {
     }
 }
 
+/// Whether a UN value ends with the delimiter of an undefined length (see [`parse`]).
+fn delimited_un(elem: &InMemElement) -> bool {
+    elem.vr() == VR::UN
+        && matches!(elem.value(), Value::Primitive(p) if p.to_bytes().ends_with(&SEQUENCE_END))
+}
+
+fn has_delimited_un(object: &InMemDicomObject) -> bool {
+    object.iter().any(|elem| {
+        delimited_un(elem)
+            || elem
+                .items()
+                .is_some_and(|items| items.iter().any(has_delimited_un))
+    })
+}
+
+/// A UN of undefined length that is no standard sequence (a private one) stays UN: its
+/// value loses the delimiter that [`parse`] left inside it, and keeps its items.
+fn drop_delimiters(object: &mut InMemDicomObject) {
+    if !has_delimited_un(object) {
+        return;
+    }
+    let mut stripped = Vec::new();
+    let mut nested = Vec::new();
+    for elem in object.iter() {
+        if delimited_un(elem) {
+            let bytes = elem.to_bytes().map(|b| b.to_vec()).unwrap_or_default();
+            let value = bytes[..bytes.len() - SEQUENCE_END.len()].to_vec();
+            stripped.push(DataElement::new(
+                elem.tag(),
+                VR::UN,
+                PrimitiveValue::from(value),
+            ));
+        } else if elem
+            .items()
+            .is_some_and(|items| items.iter().any(has_delimited_un))
+        {
+            nested.push(elem.tag());
+        }
+    }
+    for elem in stripped {
+        object.put(elem);
+    }
+    for tag in nested {
+        object.update_value(tag, |value| {
+            if let Some(items) = value.items_mut() {
+                items.iter_mut().for_each(drop_delimiters);
+            }
+        });
+    }
+}
+
+/// A sequence delimitation item, ending a UN value that had an undefined length.
+const SEQUENCE_END: [u8; 8] = [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0];
+
 /// The UN value of a sequence attribute read as an implicit VR sequence, when it is one.
 fn as_sequence(elem: &InMemElement, charset: &SpecificCharacterSet) -> Option<InMemElement> {
     let tag = elem.tag();
     let bytes = elem.to_bytes().ok()?;
+    let bytes = bytes.strip_suffix(&SEQUENCE_END).unwrap_or(&bytes);
     let len = u32::try_from(bytes.len()).ok()?;
     let mut data = Vec::with_capacity(bytes.len() + 8);
     data.extend(tag.0.to_le_bytes());
     data.extend(tag.1.to_le_bytes());
     data.extend(len.to_le_bytes());
-    data.extend_from_slice(&bytes);
+    data.extend_from_slice(bytes);
     let ts = TransferSyntaxRegistry.get(uids::IMPLICIT_VR_LITTLE_ENDIAN)?;
     let mut object = catch_unwind(AssertUnwindSafe(|| {
         read_dataset(&data, ts, charset.clone())
