@@ -136,14 +136,16 @@ impl AnnexOption {
 
 /// An option name that is none of [`AnnexOption::EVERY`]'s, with a hint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown option {name:?}{hint}; the options are {}", option_names())]
+#[error("unknown option {name:?}{hint}; expected one of {}", option_names())]
 pub struct UnknownOption {
     name: String,
     hint: String,
 }
 
 fn option_names() -> String {
-    AnnexOption::EVERY.map(AnnexOption::name).join(", ")
+    AnnexOption::EVERY
+        .map(|o| format!("`{}`", o.name()))
+        .join(", ")
 }
 
 impl std::str::FromStr for AnnexOption {
