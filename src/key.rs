@@ -48,6 +48,8 @@ pub enum Purpose {
     Uid,
     /// A patient's pseudonymous PatientID.
     PatientId,
+    /// The pseudonym of a patient whose files carry no PatientID, from what else names them.
+    PatientWithoutId,
     /// A `hash` action's pseudonym of a value.
     Hash,
     /// A patient's date offset.
@@ -67,6 +69,7 @@ impl Purpose {
         match self {
             Purpose::Uid => b"uid",
             Purpose::PatientId => b"pid",
+            Purpose::PatientWithoutId => b"pid-derived",
             Purpose::Hash => b"hash",
             Purpose::Day => b"day",
             Purpose::Path => b"path",

@@ -141,7 +141,7 @@ fn profile_diff_lists_the_rules_that_differ() {
         text.contains("+ (0008,0050)\tAccessionNumber\thash"),
         "{text}"
     );
-    assert!(text.contains("# private: Safe"), "{text}");
+    assert!(text.contains("# private: safe"), "{text}");
     let same = sb
         .cmd()
         .args(["profile", "diff", "basic", "basic"])

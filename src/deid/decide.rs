@@ -41,7 +41,12 @@ use crate::profile::{PrivatePolicy, PrivateRule, Unlisted};
 /// an SR ContentSequence) or cleans (C) holds free text the table does not list (TextValue):
 /// inside it, unlisted free text is dummied (under D) or cleaned (under C) instead of kept.
 /// Dummied rather than removed, because content items require their value (TextValue is
-/// Type 1C). Code items (CodeValue, CodeMeaning, ...) stay, so the structure remains valid.
+/// Type 1C). Under D code items (CodeValue, CodeMeaning, ...) stay, so the structure remains
+/// valid; under C every free text value, CodeMeaning and text a layer keeps included, goes
+/// through the cleaner (so a local CodeMeaning naming the patient is cleaned, and a standard
+/// one, which holds none of the file's identifiers, is left as it is). The values that
+/// identify a code (CodeValue, CodingSchemeDesignator, ...) stay: they are codes, not words,
+/// and the cleaner's generic rules (six digits or more) would mask an SCT code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subtree {
     Plain,
@@ -125,6 +130,9 @@ impl<'a> Decision<'a> {
 /// The layer named for the elements of an overlay group removed with its OverlayData.
 pub const OVERLAY_LAYER: &str = "overlay plane removed with its OverlayData";
 
+/// The layer named for free text a layer keeps inside a cleaned sequence, which is cleaned.
+pub const KEPT_TEXT_CLEANED_LAYER: &str = "kept free text in a cleaned sequence";
+
 /// The layer named for group lengths, which are removed.
 pub const GROUP_LENGTH_LAYER: &str = "group lengths are recomputed";
 
@@ -138,6 +146,13 @@ impl Deidentifier {
         match self.profile.rule(tag) {
             Some(rule) => {
                 let action = resolve(&rule.action, tag, iod, place);
+                if action == Action::Keep
+                    && place.subtree == Subtree::Cleaned
+                    && is_free_text_vr(vr)
+                    && !is_code_identifier(tag)
+                {
+                    return Decision::new(Action::Clean, KEPT_TEXT_CLEANED_LAYER);
+                }
                 let combined = (action != rule.action).then_some(&rule.action);
                 Decision {
                     action,
@@ -169,12 +184,12 @@ impl Deidentifier {
     /// The action for a public attribute no layer names (see the module doc).
     fn unlisted(&self, tag: Tag, vr: VR, subtree: Subtree) -> Decision<'_> {
         let options = &self.profile.options;
-        let free_text = is_free_text_vr(vr) && !is_code_item(tag);
+        let free_text = is_free_text_vr(vr);
         let (action, why) = match vr {
-            _ if free_text && subtree == Subtree::Dummied => {
+            _ if free_text && !is_code_item(tag) && subtree == Subtree::Dummied => {
                 (Action::Dummy, "unlisted free text in a dummied sequence")
             }
-            _ if free_text && subtree == Subtree::Cleaned => {
+            _ if free_text && !is_code_identifier(tag) && subtree == Subtree::Cleaned => {
                 (Action::Clean, "unlisted free text in a cleaned sequence")
             }
             VR::UI if options.contains(&AnnexOption::RetainUids) => {
@@ -246,6 +261,11 @@ pub fn is_structural(tag: Tag) -> bool {
 /// The attributes of a code item (PS3.3 Table 8.8-1), which name concepts, not people.
 pub fn is_code_item(tag: Tag) -> bool {
     tag.0 == 0x0008 && matches!(tag.1, 0x0100 | 0x0102 | 0x0103 | 0x0104 | 0x0119 | 0x0120)
+}
+
+/// The attributes of a code item that identify the code (all but CodeMeaning).
+fn is_code_identifier(tag: Tag) -> bool {
+    is_code_item(tag) && tag != tags::CODE_MEANING
 }
 
 #[cfg(test)]

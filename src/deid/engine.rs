@@ -47,7 +47,11 @@ pub(super) struct FileState<'a> {
     day_offset: i64,
     iod: &'a Iod,
     patient_pseudonym: String,
+    /// The file has no PatientID: the top level gets one, the patient's pseudonym.
+    without_id: bool,
     pub(super) counts: Tally,
+    /// Every UID changed, old and new, for the linkage tables.
+    uids: BTreeSet<(String, String)>,
     /// Rows for `inspect`, only when asked for.
     trace: Option<Vec<TraceRow>>,
     /// The sequence items being processed, for trace rows.
@@ -63,14 +67,7 @@ impl<'a> FileState<'a> {
         iod: &'a Iod,
         traced: bool,
     ) -> Self {
-        let patient_id = top_text(object, tags::PATIENT_ID);
-        let study_uid = top_text(object, tags::STUDY_INSTANCE_UID);
-        let patient_key = if patient_id.is_empty() {
-            &study_uid
-        } else {
-            &patient_id
-        };
-        let (patient_pseudonym, lookup_miss) = engine.patient_pseudonym(&patient_id);
+        let patient = engine.patient_of(object);
         let mut state = FileState {
             engine,
             ids: if engine.cleans {
@@ -78,22 +75,43 @@ impl<'a> FileState<'a> {
             } else {
                 Identifiers::new()
             },
-            day_offset: engine.day_offset(patient_key),
+            day_offset: patient.day_offset,
             iod,
-            patient_pseudonym,
+            patient_pseudonym: patient.pseudonym,
+            without_id: patient.without_id,
             counts: Tally::default(),
+            uids: BTreeSet::new(),
             trace: traced.then(Vec::new),
             path: Vec::new(),
         };
-        if lookup_miss {
+        if patient.lookup_missing {
             bump(&mut state.counts, "patient_lookup_missing");
         }
         state
     }
 
-    /// The counts made, and the trace rows when tracing.
-    pub(super) fn finish(self) -> (ActionCounts, Option<Vec<TraceRow>>) {
-        (self.counts.into_counts(), self.trace)
+    /// A file without PatientID gets its patient's pseudonym as one (PatientID is type 2 in
+    /// the Patient module), so its folder and linkage row are that patient's.
+    pub(super) fn add_patient_id(&mut self, out: &mut InMemDicomObject) {
+        if self.without_id && top_text(out, tags::PATIENT_ID).is_empty() {
+            bump(&mut self.counts, "pseudonymised");
+            out.put(DataElement::new(
+                tags::PATIENT_ID,
+                VR::LO,
+                PrimitiveValue::from(self.patient_pseudonym.as_str()),
+            ));
+        }
+    }
+
+    /// The counts made, the UIDs changed, and the trace rows when tracing.
+    pub(super) fn finish(
+        self,
+    ) -> (
+        ActionCounts,
+        BTreeSet<(String, String)>,
+        Option<Vec<TraceRow>>,
+    ) {
+        (self.counts.into_counts(), self.uids, self.trace)
     }
 }
 
@@ -346,7 +364,15 @@ impl FileState<'_> {
                 bump(&mut self.counts, "pseudonymised");
                 let values = strings(&p)
                     .iter()
-                    .map(|v| self.engine.patient_pseudonym(v).0)
+                    .map(|v| {
+                        // An empty PatientID is no patient's: the top level gets the file's
+                        // patient in `add_patient_id`.
+                        if v.trim().is_empty() {
+                            String::new()
+                        } else {
+                            self.engine.patient_pseudonym(v).0
+                        }
+                    })
                     .collect();
                 text_element(tag, vr, values)
             }
@@ -393,10 +419,16 @@ impl FileState<'_> {
             .collect()
     }
 
-    fn remap_uids(&self, tag: Tag, value: &PrimitiveValue) -> InMemElement {
+    fn remap_uids(&mut self, tag: Tag, value: &PrimitiveValue) -> InMemElement {
         let values = strings(value)
-            .iter()
-            .map(|v| self.engine.uids.remap(v))
+            .into_iter()
+            .map(|v| {
+                let new = self.engine.uids.remap(&v);
+                if new != v && !v.trim().is_empty() {
+                    self.uids.insert((v.trim().to_owned(), new.clone()));
+                }
+                new
+            })
             .collect();
         text_element(tag, VR::UI, values)
     }
@@ -460,6 +492,10 @@ impl FileState<'_> {
             VR::DT => dates::shift_dt(&joined, days),
             VR::TM => dates::check_tm(&joined).map(|()| joined.clone()),
             VR::AS => return self.cap_age(tag, value),
+            // Kept, as every DT keeps its own offset: moving the day does not move the zone.
+            VR::SH if tag == tags::TIMEZONE_OFFSET_FROM_UTC => {
+                dates::check_utc_offset(&joined).map(|()| joined.clone())
+            }
             _ => {
                 bump(&mut self.counts, "emptied");
                 return DataElement::empty(tag, vr);

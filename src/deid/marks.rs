@@ -19,14 +19,16 @@ pub const MARKS: [Tag; 4] = [
 ];
 
 impl Deidentifier {
-    /// The CID 7050 codes of the profile and options applied, basic first.
+    /// The CID 7050 codes of the profile and the options applied to every file, basic first
+    /// (the pixel options' codes are added to the files they applied to, by [`crate::pixel`]).
     pub fn method_codes(&self) -> Vec<&'static standard::MethodCode> {
         let mut codes = vec![standard::method_code_for_column("basic")];
         codes.extend(
             self.profile
                 .options
                 .iter()
-                .map(|o| standard::method_code_for_column(o.column())),
+                .filter(|o| !o.is_pixel())
+                .map(|o| o.method_code()),
         );
         codes
     }

@@ -54,6 +54,8 @@ pub struct Linkage {
     pub study_uid: (String, String),
     pub series_uid: (String, String),
     pub sop_uid: (String, String),
+    /// Every UID the file had changed, at any depth (old, new), sorted.
+    pub uids: Vec<(String, String)>,
 }
 
 /// What de-identifying one data set did.
@@ -126,8 +128,9 @@ impl Deidentifier {
         let iod = Iod::of(&object);
         let mut state = FileState::new(self, &object, &iod, traced);
         let mut out = state.dataset(object, Place::TOP);
+        state.add_patient_id(&mut out);
         self.mark(&mut out);
-        let (counts, mut trace) = state.finish();
+        let (counts, uids, mut trace) = state.finish();
         if let (Some(trace), Some(marks_before)) = (trace.as_mut(), marks_before) {
             trace::mark_rows(trace, marks_before, &out);
         }
@@ -137,6 +140,7 @@ impl Deidentifier {
             study_uid: (before.1, after(tags::STUDY_INSTANCE_UID)),
             series_uid: (before.2, after(tags::SERIES_INSTANCE_UID)),
             sop_uid: (before.3, after(tags::SOP_INSTANCE_UID)),
+            uids: uids.into_iter().collect(),
         };
         (out, Outcome { counts, linkage }, trace)
     }

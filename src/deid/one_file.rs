@@ -173,6 +173,8 @@ pub fn process_loaded(
         plan = pixel::plan(&object, &transfer_syntax, pixel_config);
         splice = false;
     }
+    // Decided on the original header, as the plan is.
+    let visual_cleared = pixel_config.clean_visual_features && pixel::visual::cleared(&object);
     let Ok((object, mut outcome)) =
         catch_unwind(AssertUnwindSafe(|| deidentifier.deidentify(object)))
     else {
@@ -180,7 +182,7 @@ pub fn process_loaded(
         return FileOutcome::Failed(Reason::new(Code::Crashed, text));
     };
     let mut frame_mask = None;
-    let (object, transfer_syntax, pixel) = match plan {
+    let (mut object, transfer_syntax, pixel) = match plan {
         Plan::Mask(mask) if let Some(frames_at) = stream_mask => {
             let mut object = object;
             let (mask, report) = pixel::apply_streamed(&mut object, &mask, pixel_config.fill);
@@ -199,6 +201,12 @@ pub fn process_loaded(
         }
         Plan::Untouched | Plan::Quarantine(_) => (object, transfer_syntax, None),
     };
+    if visual_cleared {
+        pixel::add_method_code(
+            &mut object,
+            crate::profile::standard::CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE,
+        );
+    }
     let rel_path = output_rel_path(&object);
     match file::encode_spliced(object, &transfer_syntax, splice) {
         Ok((bytes, gap)) => FileOutcome::Written(Box::new(Output {

@@ -144,6 +144,15 @@ pub fn shift_dt(value: &str, days: i64) -> Result<String, DateError> {
     })
 }
 
+/// Checks a TimezoneOffsetFromUTC value (`+HHMM` or `-HHMM`), so the caller can empty a
+/// malformed one instead of copying through text that might hide PHI.
+pub fn check_utc_offset(value: &str) -> Result<(), DateError> {
+    match value.trim().as_bytes() {
+        [b'+' | b'-', hhmm @ ..] if valid_offset(hhmm) => Ok(()),
+        _ => Err(Malformed),
+    }
+}
+
 /// Checks a TM value so the caller can empty malformed times instead of
 /// copying through text that might hide PHI.
 pub fn check_tm(value: &str) -> Result<(), DateError> {

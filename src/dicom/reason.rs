@@ -42,6 +42,9 @@ pub enum Code {
     CannotEncode,
     /// Burned-in text is likely and no pixel rule matches (policy: quarantine).
     BurnedInNoRule,
+    /// A photograph, surface scan or rendering of the patient that the tool cannot make
+    /// unrecognisable (option clean-recognizable-visual-features).
+    RecognizableFeatures,
     /// Pixel data must be masked but cannot be decoded by this build.
     CannotDecode,
     /// Pixel data must be masked but its geometry does not allow it.
@@ -73,6 +76,7 @@ impl Code {
             Code::MissingUid => "missing_uid",
             Code::CannotEncode => "cannot_encode",
             Code::BurnedInNoRule => "burned_in_no_rule",
+            Code::RecognizableFeatures => "recognizable_features",
             Code::CannotDecode => "cannot_decode",
             Code::CannotMask => "cannot_mask",
             Code::CannotWrite => "cannot_write",

@@ -140,6 +140,10 @@ pub struct Layout {
     /// true when an explicit-VR UN element of undefined length (CP-246: implicit VR content)
     /// is present; dicom-rs reads such a value as a 4 GiB blob, so it must not see the file.
     pub undefined_length_un: bool,
+    /// Each such element's length field (its offset) and the length of its value up to and
+    /// including its sequence delimiter: written there, the element has a defined length and
+    /// the file keeps its size (see `file::parse`).
+    pub undefined_un_lengths: Vec<(usize, u32)>,
 }
 
 const ITEM: u32 = as_u32(super::ITEM);
@@ -223,6 +227,7 @@ fn scan_until(bytes: &[u8], until: Until) -> Result<Layout, ScanError> {
         elements: meta.elements,
         is_dicomdir: sop_class == Some(DICOMDIR_CLASS),
         undefined_length_un: false,
+        undefined_un_lengths: Vec::new(),
     };
     if encoding != Encoding::DeflatedExplicitLE {
         walk(bytes, meta.end, &mut layout, until)?;
@@ -247,6 +252,7 @@ pub fn scan_dataset(bytes: &[u8], encoding: Encoding) -> Result<Layout, ScanErro
         elements: 0,
         is_dicomdir: false,
         undefined_length_un: false,
+        undefined_un_lengths: Vec::new(),
     };
     walk(bytes, 0, &mut layout, Until::End)?;
     Ok(layout)
@@ -269,10 +275,11 @@ fn walk(bytes: &[u8], start: usize, layout: &mut Layout, until: Until) -> Result
         elements: 0,
         pixel_data: None,
         directory_records: false,
-        undefined_length_un: false,
+        undefined_un_lengths: Vec::new(),
     };
     walker.elements(start, Bound::defined(bytes.len()), syntax, 0)?;
-    layout.undefined_length_un |= walker.undefined_length_un;
+    layout.undefined_length_un |= !walker.undefined_un_lengths.is_empty();
+    layout.undefined_un_lengths = walker.undefined_un_lengths;
     layout.elements += walker.elements;
     layout.pixel_data_offset = walker.pixel_data;
     layout.is_dicomdir |= walker.directory_records;
@@ -700,7 +707,7 @@ struct Walker<'a> {
     elements: u64,
     pixel_data: Option<u64>,
     directory_records: bool,
-    undefined_length_un: bool,
+    undefined_un_lengths: Vec<(usize, u32)>,
 }
 
 impl Walker<'_> {
@@ -770,10 +777,7 @@ impl Walker<'_> {
                         (Content::Fragments, syntax)
                     }
                     b"SQ" | [0, 0] => (Content::DataSets, syntax),
-                    b"UN" => {
-                        self.undefined_length_un = true;
-                        (Content::DataSets, IMPLICIT_LE)
-                    }
+                    b"UN" => (Content::DataSets, IMPLICIT_LE),
                     _ => return Err(ScanError::BadLength { offset: pos as u64 }),
                 };
                 (Bound::delimited(bound.limit), content, inner_syntax)
@@ -793,7 +797,14 @@ impl Walker<'_> {
             if depth == MAX_DEPTH {
                 return Err(ScanError::TooDeep { offset: pos as u64 });
             }
+            let undefined_un = h.len == UNDEFINED && h.vr == *b"UN";
             pos = self.sequence(h.value, inner, content, inner_syntax, depth + 1)?;
+            if undefined_un {
+                let len = u32::try_from(pos - h.value).map_err(|_| ScanError::BadLength {
+                    offset: h.value as u64,
+                })?;
+                self.undefined_un_lengths.push((h.value - 4, len));
+            }
         }
     }
 
@@ -1006,6 +1017,7 @@ mod tests {
                 elements: 5 + 7 + 11,
                 is_dicomdir: false,
                 undefined_length_un: false,
+                undefined_un_lengths: Vec::new(),
             }
         );
     }

@@ -6,10 +6,14 @@
 //!   data is decoded ([`codec`]), masked, and written as Explicit VR Little Endian, because
 //!   dicom-pixeldata has no lossless encoder that is pure Rust (no RLE encoder at all).
 //! - A file that needs masking but cannot be masked is quarantined, never written unmasked.
+//! - Option `clean-pixel-data` makes every likely burned-in image need a rule or the detector
+//!   ([`PixelConfig::without_rule`]); option `clean-recognizable-visual-features` quarantines
+//!   what shows a recognisable person ([`visual`]).
 
 pub mod codec;
 pub mod detect;
 pub mod frames;
+pub mod visual;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -89,6 +93,16 @@ impl MaskPlan {
 /// Decide, from the original header (read in transfer syntax `ts`), what happens to the
 /// pixels.
 pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
+    if config.clean_visual_features
+        && let Some(what) = visual::recognizable(object)
+    {
+        return Plan::Quarantine(Reason::new(
+            Code::RecognizableFeatures,
+            format!(
+                "{what} cannot be made unrecognisable (option clean-recognizable-visual-features)"
+            ),
+        ));
+    }
     if object.get(tags::PIXEL_DATA).is_none() {
         return Plan::Untouched;
     }
@@ -98,12 +112,11 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         .filter(|r| r.when.matches(object))
         .collect();
     let risk = burned_in_risk(object);
+    let without_rule = config.without_rule();
     let detect = config.detect
-        || (matched.is_empty()
-            && risk.is_some()
-            && config.burned_in_without_rule == BurnedInPolicy::Detect);
+        || (matched.is_empty() && risk.is_some() && without_rule == BurnedInPolicy::Detect);
     if matched.is_empty() && !detect {
-        return match (risk, config.burned_in_without_rule) {
+        return match (risk, without_rule) {
             (None, _) => Plan::Untouched,
             (Some(_), BurnedInPolicy::Keep) => Plan::KeptUnmasked,
             (Some(why), _) => Plan::Quarantine(Reason::new(
@@ -371,10 +384,12 @@ fn mark_cleaned(object: &mut InMemDicomObject) {
         VR::CS,
         PrimitiveValue::from("NO"),
     ));
-    let code = standard::method_codes()
-        .iter()
-        .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
-        .expect("CID 7050 has the Clean Pixel Data code");
+    add_method_code(object, standard::CLEAN_PIXEL_DATA_CODE);
+}
+
+/// Add the CID 7050 code `value` to DeidentificationMethodCodeSequence.
+pub fn add_method_code(object: &mut InMemDicomObject, value: &str) {
+    let code = standard::method_code(value);
     let mut items: Vec<InMemDicomObject> = object
         .take(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
         .and_then(|e| e.into_value().into_items().map(|i| i.into_vec()))

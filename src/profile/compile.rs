@@ -45,6 +45,13 @@ pub(super) fn compile(specs: Vec<Layered>) -> Result<Profile, ProfileError> {
             .or_default()
             .push(s.creator.clone());
     }
+    let pixel = PixelConfig {
+        clean_pixel_data: settings.options.contains(&AnnexOption::CleanPixelData),
+        clean_visual_features: settings
+            .options
+            .contains(&AnnexOption::CleanRecognizableVisualFeatures),
+        ..settings.pixel
+    };
     Ok(Profile {
         name: settings.name.unwrap_or_else(|| top.clone()),
         chain: specs.iter().map(|(o, _, _)| o.clone()).collect(),
@@ -58,7 +65,7 @@ pub(super) fn compile(specs: Vec<Layered>) -> Result<Profile, ProfileError> {
         uid_root: settings.uid_root,
         dates: settings.dates,
         patient: settings.patient,
-        pixel: settings.pixel,
+        pixel,
         warnings: settings.warnings,
     })
 }
@@ -313,7 +320,7 @@ fn apply_overrides(
     overrides: Vec<(AttributeRule, Layer)>,
     tags: &mut foldhash::HashMap<Tag, Rule>,
     masks: &mut Vec<(Selector, Rule)>,
-) -> HashMap<(u16, u8, String), Rule> {
+) -> HashMap<(u16, Option<u8>, String), Rule> {
     let mut private_rules = HashMap::new();
     for (rule, layer) in overrides {
         let r = Rule {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use crate::profile::Profile;
+use crate::profile::{Profile, action_text};
 
 /// The rules and settings that differ in effect between two profiles, as text: one line per
 /// selector whose action differs (`-` for A, `+` for B, with the layer that chose it), then
@@ -13,7 +13,8 @@ pub fn diff(a: &Profile, b: &Profile) -> String {
         p.effective_rules()
             .into_iter()
             .map(|(sel, keyword, rule)| {
-                (sel, (keyword, format!("{}\t({})", rule.action, rule.layer)))
+                let action = action_text(&keyword, &rule.action);
+                (sel, (keyword, format!("{action}\t({})", rule.layer)))
             })
             .collect()
     };

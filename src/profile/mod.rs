@@ -20,6 +20,7 @@ pub mod pixel;
 mod scalar;
 pub mod spec;
 pub mod standard;
+mod suggest;
 pub mod when;
 
 pub use action::Action;
@@ -38,7 +39,7 @@ use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_dictionary_std::StandardDataDictionary;
 use sha2::{Digest, Sha256};
 
-use crate::profile::pixel::PixelConfig;
+use crate::profile::pixel::{Fill, PixelConfig};
 use crate::profile::standard::{AnnexOption, Selector};
 
 /// The profiles shipped with the tool, usable by name from any folder.
@@ -120,7 +121,9 @@ pub struct Profile {
     /// Looked up for every element of every file: hashed with foldhash, not SipHash.
     tags: foldhash::HashMap<Tag, Rule>,
     masks: Vec<(Selector, Rule)>,
-    private_rules: HashMap<(u16, u8, String), Rule>,
+    /// Rules for private elements by (group, offset in the block, creator); offset `None`
+    /// for a whole block.
+    private_rules: HashMap<(u16, Option<u8>, String), Rule>,
     safe_private: foldhash::HashMap<(u16, u8), Vec<String>>,
     pub private: PrivatePolicy,
     pub unlisted: Unlisted,
@@ -166,8 +169,11 @@ impl Profile {
     /// The rule for a private attribute of `creator`'s block in `group` at element `offset`.
     pub fn private_rule(&self, group: u16, offset: u8, creator: &str) -> PrivateRule<'_> {
         let creator = creator.trim();
+        // A rule for the element wins over one for its whole block.
         if !self.private_rules.is_empty()
-            && let Some(rule) = self.private_rules.get(&(group, offset, creator.to_owned()))
+            && let Some(rule) = [Some(offset), None]
+                .into_iter()
+                .find_map(|o| self.private_rules.get(&(group, o, creator.to_owned())))
         {
             return PrivateRule::Named(rule);
         }
@@ -197,39 +203,55 @@ impl Profile {
             rules.push((sel.to_string(), String::new(), rule));
         }
         for ((group, offset, creator), rule) in &self.private_rules {
-            rules.push((
-                format!("({group:04X},xx{offset:02X})@{creator}"),
-                String::new(),
-                rule,
-            ));
+            let selector = AttrSelector::Private {
+                group: *group,
+                offset: *offset,
+                creator: creator.clone(),
+            };
+            rules.push((selector.to_string(), String::new(), rule));
         }
         rules.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
         rules
     }
 
-    /// The settings beyond the rules, one `# key: value` line each.
+    /// The settings beyond the rules, one `# key: value` line each, the value as a user
+    /// writes it in YAML.
     pub fn settings(&self) -> Vec<String> {
         let options: Vec<_> = self.options.iter().map(|o| o.name()).collect();
-        let p = &self.patient;
+        let (p, d) = (&self.patient, &self.dates);
         let mut lines = vec![
-            format!("# options: {}", options.join(", ")),
-            format!("# private: {:?}", self.private),
-            format!("# unlisted: {:?}", self.unlisted),
-            format!("# uids.root: {}", self.uid_root),
-            format!("# dates: {:?}", self.dates),
+            format!("# options: [{}]", options.join(", ")),
+            format!("# private: {}", yaml(&self.private)),
+            format!("# unlisted: {}", yaml(&self.unlisted)),
+            format!("# uids: {{root: {}}}", yaml(&self.uid_root)),
             format!(
-                "# patient: id {:?}, name {:?}, prefix {:?}, cap_age {}, lookup entries {}",
-                p.id,
-                p.name_template,
-                p.prefix,
-                p.cap_age,
-                p.lookup.len()
+                "# dates: {{shift: {}, range_days: [{}, {}], days: {}}}",
+                yaml(&d.shift),
+                d.range_days.0,
+                d.range_days.1,
+                d.fixed_days
+            ),
+            format!(
+                "# patient: {{id: {}, name: {}, prefix: {}, cap_age: {}}}",
+                yaml(&p.id),
+                yaml(&p.name_template),
+                yaml(&p.prefix),
+                p.cap_age
             ),
         ];
+        if !p.lookup.is_empty() {
+            lines.push(format!("# patient.lookup: {} entries", p.lookup.len()));
+        }
         let px = &self.pixel;
+        let fill = match px.fill {
+            Fill::Darkest => "darkest".to_owned(),
+            Fill::Brightest => "brightest".to_owned(),
+            Fill::Value(v) => v.to_string(),
+        };
         lines.push(format!(
-            "# pixel: detect {}, burned_in_without_rule {:?}, fill {:?}",
-            px.detect, px.burned_in_without_rule, px.fill
+            "# pixel: {{detect: {}, burned_in_without_rule: {}, fill: {fill}}}",
+            px.detect,
+            yaml(&px.burned_in_without_rule)
         ));
         for rule in &px.rules {
             let regions: Vec<String> = rule.regions.iter().map(ToString::to_string).collect();
@@ -243,12 +265,14 @@ impl Profile {
         lines
     }
 
-    /// The effective table as text: one line per rule (selector, keyword, action, layer),
-    /// then the settings. Its SHA-256 names the profile in every summary.
+    /// The effective table as text: one line per rule (selector, keyword, action as
+    /// [`action_text`] says it, layer), then the settings. Its SHA-256 names the profile in
+    /// every summary.
     pub fn effective_table(&self) -> String {
         let mut out = String::new();
         for (sel, keyword, rule) in self.effective_rules() {
-            let _ = writeln!(out, "{sel}\t{keyword}\t{}\t{}", rule.action, rule.layer);
+            let action = action_text(&keyword, &rule.action);
+            let _ = writeln!(out, "{sel}\t{keyword}\t{action}\t{}", rule.layer);
         }
         for line in self.settings() {
             let _ = writeln!(out, "{line}");
@@ -291,6 +315,31 @@ impl Profile {
         }
         specs.reverse();
         compile::compile(specs)
+    }
+}
+
+/// A setting's value as YAML writes it (`per-patient`, `'{id}'`).
+fn yaml<T: serde::Serialize>(value: &T) -> String {
+    serde_yaml::to_string(value)
+        .map(|s| s.trim_end().to_owned())
+        .unwrap_or_default()
+}
+
+/// An action as `profile show` and `profile diff` print it: `shift` says what it does to an
+/// attribute that is not a date (the engine keeps a time, since the day it belongs to moves
+/// with the dates; keeps a UTC offset, which every DT keeps too; moves a DT's date only).
+pub fn action_text(keyword: &str, action: &Action) -> String {
+    if *action != Action::Shift {
+        return action.to_string();
+    }
+    let vr = StandardDataDictionary
+        .by_name(keyword)
+        .and_then(|e| e.vr().exact());
+    match vr {
+        Some(dicom_core::VR::TM) => "shift (a time: kept, its day moves)".to_owned(),
+        Some(dicom_core::VR::DT) => "shift (the day moves, time and UTC offset kept)".to_owned(),
+        _ if keyword == "TimezoneOffsetFromUTC" => "shift (a UTC offset: kept)".to_owned(),
+        _ => action.to_string(),
     }
 }
 
@@ -638,7 +687,7 @@ mod tests {
             "{d}"
         );
         assert!(
-            d.contains("- # private: Remove\n") && d.contains("+ # private: Safe\n"),
+            d.contains("- # private: remove\n") && d.contains("+ # private: safe\n"),
             "{d}"
         );
         assert!(

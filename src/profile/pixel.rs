@@ -164,6 +164,12 @@ pub struct PixelConfig {
     pub detect: bool,
     pub burned_in_without_rule: BurnedInPolicy,
     pub fill: Fill,
+    /// Option `clean-pixel-data`: an image likely to hold burned-in text is never written
+    /// unmasked (`burned_in_without_rule: keep` runs the detector instead).
+    pub clean_pixel_data: bool,
+    /// Option `clean-recognizable-visual-features`: what cannot be made unrecognisable is
+    /// quarantined.
+    pub clean_visual_features: bool,
 }
 
 impl Default for PixelConfig {
@@ -173,6 +179,8 @@ impl Default for PixelConfig {
             detect: false,
             burned_in_without_rule: BurnedInPolicy::Quarantine,
             fill: Fill::Darkest,
+            clean_pixel_data: false,
+            clean_visual_features: false,
         }
     }
 }
@@ -193,6 +201,15 @@ impl PixelConfig {
         }
         if let Some(f) = spec.fill {
             self.fill = f;
+        }
+    }
+
+    /// What happens to an image likely to hold burned-in text that no rule matches: the
+    /// profile's policy, but never `keep` under option `clean-pixel-data`.
+    pub fn without_rule(&self) -> BurnedInPolicy {
+        match self.burned_in_without_rule {
+            BurnedInPolicy::Keep if self.clean_pixel_data => BurnedInPolicy::Detect,
+            policy => policy,
         }
     }
 

@@ -14,6 +14,7 @@ use crate::profile::action::ActionFor;
 use crate::profile::pixel::PixelSpec;
 use crate::profile::scalar::ParseVisitor;
 use crate::profile::standard::{self, AnnexOption, Selector};
+use crate::profile::suggest;
 use crate::profile::{Action, ProfileError};
 
 /// One profile file as written (every field optional; `extends` fills the gaps).
@@ -69,7 +70,7 @@ pub struct DateSpec {
 }
 
 /// How the `shift` action moves dates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ShiftMode {
     /// A keyed offset per patient within `range_days`.
@@ -91,7 +92,7 @@ pub struct PatientSpec {
 }
 
 /// What becomes of PatientID.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PatientIdMode {
     /// A keyed pseudonym: prefix + base32 of the HMAC.
@@ -129,9 +130,11 @@ pub enum PrivatePolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AttrSelector {
     Public(Selector),
+    /// A private element (`(gggg,xxee)@CREATOR`), or with `offset` `None` every element of
+    /// the creator's block (`(gggg,xxxx)@CREATOR`).
     Private {
         group: u16,
-        offset: u8,
+        offset: Option<u8>,
         creator: String,
     },
 }
@@ -144,7 +147,10 @@ impl std::fmt::Display for AttrSelector {
                 group,
                 offset,
                 creator,
-            } => write!(f, "({group:04X},xx{offset:02X})@{creator}"),
+            } => match offset {
+                Some(offset) => write!(f, "({group:04X},xx{offset:02X})@{creator}"),
+                None => write!(f, "({group:04X},xxxx)@{creator}"),
+            },
         }
     }
 }
@@ -152,7 +158,9 @@ impl std::fmt::Display for AttrSelector {
 /// Why an attribute selector is refused. Profiles hold no patient data, so it may quote them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectorError {
-    #[error("bad private attribute {0:?}: expected (gggg,xxee)@CREATOR with gggg odd")]
+    #[error(
+        "bad private attribute {0:?}: expected (gggg,xxee)@CREATOR, or (gggg,xxxx)@CREATOR for the whole block, with gggg odd"
+    )]
     Private(String),
     #[error(
         "{text} is a private attribute: name it with its creator, e.g. ({group:04X},xx{offset:02X})@CREATOR"
@@ -164,8 +172,8 @@ pub enum SelectorError {
     },
     #[error("bad tag {0:?}: expected (gggg,eeee) in hexadecimal, or a mask like (60xx,4000)")]
     Tag(String),
-    #[error("unknown attribute keyword {0:?}")]
-    Keyword(String),
+    #[error("unknown attribute keyword {0:?}{1}")]
+    Keyword(String, String),
 }
 
 impl FromStr for AttrSelector {
@@ -180,11 +188,11 @@ impl FromStr for AttrSelector {
                 .ok_or_else(bad)?;
             let (g, e) = inner.split_once(',').ok_or_else(bad)?;
             let group = u16::from_str_radix(g, 16).map_err(|_| bad())?;
-            let offset = e
-                .to_ascii_lowercase()
-                .strip_prefix("xx")
-                .and_then(|o| u8::from_str_radix(o, 16).ok())
-                .ok_or_else(bad)?;
+            let offset = match e.to_ascii_lowercase().strip_prefix("xx") {
+                Some("xx") => None,
+                Some(o) => Some(u8::from_str_radix(o, 16).map_err(|_| bad())?),
+                None => return Err(bad()),
+            };
             if g.len() != 4 || e.len() != 4 || group % 2 == 0 || creator.trim().is_empty() {
                 return Err(bad());
             }
@@ -209,7 +217,12 @@ impl FromStr for AttrSelector {
         }
         match StandardDataDictionary.by_name(s) {
             Some(entry) => Ok(AttrSelector::Public(Selector::Tag(entry.tag()))),
-            None => Err(SelectorError::Keyword(s.to_owned())),
+            None => Err(SelectorError::Keyword(
+                s.to_owned(),
+                suggest::keyword(s)
+                    .map(|k| format!("; did you mean {k:?}?"))
+                    .unwrap_or_default(),
+            )),
         }
     }
 }

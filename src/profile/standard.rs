@@ -20,10 +20,9 @@ const TABLE_E1_1: &str = include_str!("../../profiles/standard/table-e1-1.csv");
 const SAFE_PRIVATE: &str = include_str!("../../profiles/standard/safe-private.csv");
 const CID_7050: &str = include_str!("../../profiles/standard/cid7050.csv");
 
-/// The ten Annex E options that act on attributes (Clean Pixel Data acts on pixels).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
-)]
+/// The Annex E options that can be named in a profile: the ten with a column in Table E.1-1,
+/// which act on attributes, and the two that act on pixel data (see [`crate::pixel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnnexOption {
     RetainSafePrivate,
@@ -36,10 +35,28 @@ pub enum AnnexOption {
     CleanDescriptors,
     CleanStructuredContent,
     CleanGraphics,
+    CleanPixelData,
+    CleanRecognizableVisualFeatures,
 }
 
 impl AnnexOption {
-    /// In the order of the table's columns.
+    /// Every option a profile can name: those with a column, then the pixel options.
+    pub const EVERY: [AnnexOption; 12] = [
+        AnnexOption::RetainSafePrivate,
+        AnnexOption::RetainUids,
+        AnnexOption::RetainDeviceIdentity,
+        AnnexOption::RetainInstitutionIdentity,
+        AnnexOption::RetainPatientCharacteristics,
+        AnnexOption::RetainLongitudinalFullDates,
+        AnnexOption::RetainLongitudinalModifiedDates,
+        AnnexOption::CleanDescriptors,
+        AnnexOption::CleanStructuredContent,
+        AnnexOption::CleanGraphics,
+        AnnexOption::CleanPixelData,
+        AnnexOption::CleanRecognizableVisualFeatures,
+    ];
+
+    /// The options with a column, in the order of the table's columns.
     pub const ALL: [AnnexOption; 10] = [
         AnnexOption::RetainSafePrivate,
         AnnexOption::RetainUids,
@@ -53,9 +70,11 @@ impl AnnexOption {
         AnnexOption::CleanGraphics,
     ];
 
-    /// The column of Table E.1-1 (as named in the CSV) that this option switches to.
+    /// The column of Table E.1-1 (as named in the CSV) that this option switches to; empty
+    /// for the two pixel options, which have none (they are not in [`AnnexOption::ALL`]).
     pub fn column(self) -> &'static str {
         match self {
+            AnnexOption::CleanPixelData | AnnexOption::CleanRecognizableVisualFeatures => "",
             AnnexOption::RetainSafePrivate => "rtn_safe_priv",
             AnnexOption::RetainUids => "rtn_uids",
             AnnexOption::RetainDeviceIdentity => "rtn_dev_id",
@@ -82,6 +101,24 @@ impl AnnexOption {
             AnnexOption::CleanDescriptors => "clean-descriptors",
             AnnexOption::CleanStructuredContent => "clean-structured-content",
             AnnexOption::CleanGraphics => "clean-graphics",
+            AnnexOption::CleanPixelData => "clean-pixel-data",
+            AnnexOption::CleanRecognizableVisualFeatures => "clean-recognizable-visual-features",
+        }
+    }
+
+    /// Whether the option acts on pixel data rather than through a column of the table.
+    pub fn is_pixel(self) -> bool {
+        self.column().is_empty()
+    }
+
+    /// The option's CID 7050 code.
+    pub fn method_code(self) -> &'static MethodCode {
+        match self {
+            AnnexOption::CleanPixelData => method_code(CLEAN_PIXEL_DATA_CODE),
+            AnnexOption::CleanRecognizableVisualFeatures => {
+                method_code(CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE)
+            }
+            _ => method_code_for_column(self.column()),
         }
     }
 
@@ -94,6 +131,40 @@ impl AnnexOption {
                 | AnnexOption::CleanStructuredContent
                 | AnnexOption::CleanGraphics
         )
+    }
+}
+
+/// An option name that is none of [`AnnexOption::EVERY`]'s, with a hint.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown option {name:?}{hint}; expected one of {}", option_names())]
+pub struct UnknownOption {
+    name: String,
+    hint: String,
+}
+
+fn option_names() -> String {
+    AnnexOption::EVERY
+        .map(|o| format!("`{}`", o.name()))
+        .join(", ")
+}
+
+impl std::str::FromStr for AnnexOption {
+    type Err = UnknownOption;
+
+    fn from_str(s: &str) -> Result<Self, UnknownOption> {
+        AnnexOption::EVERY
+            .into_iter()
+            .find(|o| o.name() == s)
+            .ok_or_else(|| UnknownOption {
+                name: s.to_owned(),
+                hint: super::suggest::option_hint(s),
+            })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for AnnexOption {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_str(super::scalar::ParseVisitor(std::marker::PhantomData))
     }
 }
 
@@ -344,6 +415,17 @@ pub fn method_code_for_column(column: &str) -> &'static MethodCode {
 
 /// The CID 7050 code of the Clean Pixel Data option.
 pub const CLEAN_PIXEL_DATA_CODE: &str = "113101";
+
+/// The CID 7050 code of the Clean Recognizable Visual Features option.
+pub const CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE: &str = "113102";
+
+/// The CID 7050 code of that value.
+pub fn method_code(value: &str) -> &'static MethodCode {
+    method_codes()
+        .iter()
+        .find(|c| c.value == value)
+        .unwrap_or_else(|| panic!("CID 7050 has no code {value}"))
+}
 
 #[cfg(test)]
 mod tests {

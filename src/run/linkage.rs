@@ -1,6 +1,8 @@
 //! The outputs of a run that hold PHI, each opt-in and written outside INPUT and OUTPUT:
 //! `--linkage DIR`, the tables from each original identifier to its replacement, and
-//! `--triage DIR`, the input paths of the files not written.
+//! `--triage DIR`, the input paths of the files not written. Besides one linkage table per
+//! kind of key, the two tables the MIDI-B de-identification challenge scores with:
+//! `uid_mapping.csv` (every UID changed, at any depth) and `patid_mapping.csv`.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -22,16 +24,29 @@ pub(super) fn write_linkage(dir: &Path, links: &[Linkage]) -> std::io::Result<()
         ("sop_instance_uid.csv", |l| &l.sop_uid),
     ];
     for (name, pick) in kinds {
-        let pairs: BTreeSet<&(String, String)> = links.iter().map(pick).collect();
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(["id_old", "id_new"])?;
-        for (old, new) in pairs {
-            writer.write_record([old, new])?;
-        }
-        let bytes = writer.into_inner().map_err(|e| e.into_error())?;
-        write_atomic(&dir.join(name), &bytes)?;
+        write_pairs(dir, name, links.iter().map(pick).collect())?;
     }
-    Ok(())
+    write_pairs(
+        dir,
+        "patid_mapping.csv",
+        links.iter().map(|l| &l.patient_id).collect(),
+    )?;
+    write_pairs(
+        dir,
+        "uid_mapping.csv",
+        links.iter().flat_map(|l| &l.uids).collect(),
+    )
+}
+
+/// One table, `id_old,id_new`, sorted.
+fn write_pairs(dir: &Path, name: &str, pairs: BTreeSet<&(String, String)>) -> std::io::Result<()> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["id_old", "id_new"])?;
+    for (old, new) in pairs {
+        writer.write_record([old, new])?;
+    }
+    let bytes = writer.into_inner().map_err(|e| e.into_error())?;
+    write_atomic(&dir.join(name), &bytes)
 }
 
 /// A file not written, for `--triage`.

@@ -349,8 +349,15 @@ pub fn open_dicom(path: &Path, fallback_ts: Option<&str>) -> Result<Dicom, Strin
                 .get(ts_uid)
                 .ok_or_else(|| format!("unknown transfer syntax {ts_uid}"))?;
             let bytes = fs::read(path).map_err(|e| e.to_string())?;
-            let object = InMemDicomObject::read_dataset_with_ts(&bytes[..], ts)
-                .map_err(|e| format!("{first}; as a bare data set: {e}"))?;
+            let object = match InMemDicomObject::read_dataset_with_ts(&bytes[..], ts) {
+                Ok(object) => object,
+                // dicom-rs cannot read a UN of undefined length (CP-246): read such a file as
+                // the tool does.
+                Err(e) => match dicom_deid::dicom::file::parse(&bytes, u64::MAX) {
+                    Ok(dicom_deid::dicom::file::Parsed::Dataset { object, .. }) => object,
+                    _ => return Err(format!("{first}; as a bare data set: {e}")),
+                },
+            };
             Ok(Dicom {
                 transfer_syntax: ts_uid.to_owned(),
                 meta: None,

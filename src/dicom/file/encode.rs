@@ -8,11 +8,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use dicom_core::header::{HasLength, Header};
 use dicom_core::value::PrimitiveValue;
 use dicom_core::value::Value;
-use dicom_core::{Tag, VR};
-use dicom_dictionary_std::tags;
+use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
 use dicom_encoding::TransferSyntaxIndex;
 use dicom_encoding::text::SpecificCharacterSet;
-use dicom_object::mem::InMemDicomObject;
+use dicom_object::mem::{InMemDicomObject, InMemElement};
 use dicom_object::meta::FileMetaTableBuilder;
 use dicom_parser::dataset::{DataSetWriter, DataToken, IntoTokens};
 use dicom_parser::stateful::encode::StatefulEncoder;
@@ -63,6 +63,83 @@ pub fn encode(object: &InMemDicomObject, transfer_syntax: &str) -> Result<Vec<u8
     }))
     .map_err(|_| FileError::Panic)??;
     Ok(out)
+}
+
+/// Text VRs whose explicit VR header has a 2-byte length (PS3.5 7.1.2). (Binary ones
+/// that long can only come from a UN the engine leaves as UN.)
+const SHORT_LENGTH_TEXT_VRS: [VR; 14] = [
+    VR::AE,
+    VR::AS,
+    VR::CS,
+    VR::DA,
+    VR::DS,
+    VR::DT,
+    VR::IS,
+    VR::LO,
+    VR::LT,
+    VR::PN,
+    VR::SH,
+    VR::ST,
+    VR::TM,
+    VR::UI,
+];
+
+/// Whether a value is too long for its VR's 2-byte length in explicit VR.
+fn too_long(elem: &InMemElement) -> bool {
+    matches!(elem.value(), Value::Primitive(p)
+        if SHORT_LENGTH_TEXT_VRS.contains(&elem.vr())
+            && p.calculate_byte_len() > usize::from(u16::MAX - 1))
+}
+
+/// Whether any value at any depth is [`too_long`].
+fn has_too_long(object: &InMemDicomObject) -> bool {
+    object.iter().any(|elem| {
+        too_long(elem)
+            || elem
+                .items()
+                .is_some_and(|items| items.iter().any(has_too_long))
+    })
+}
+
+/// Write as UN (4-byte length, legal for any attribute) every value, at any depth, too long
+/// for its VR's 2-byte length in explicit VR: a standard attribute stored as UN in the input
+/// and re-read with its dictionary VR (a long ContourData as DS, say) is written, not failed.
+/// Data sets without such a value are left exactly as they are.
+fn fit_short_lengths(object: &mut InMemDicomObject) {
+    if !has_too_long(object) {
+        return;
+    }
+    let mut long = Vec::new();
+    let mut sequences = Vec::new();
+    for elem in object.iter() {
+        if too_long(elem) {
+            long.push(elem.tag());
+        } else if elem
+            .items()
+            .is_some_and(|items| items.iter().any(has_too_long))
+        {
+            sequences.push(elem.tag());
+        }
+    }
+    for tag in long {
+        let bytes = object
+            .get(tag)
+            .and_then(|elem| elem.to_bytes().ok())
+            .map(|b| b.into_owned());
+        if let Some(mut bytes) = bytes {
+            if bytes.len() % 2 == 1 {
+                bytes.push(b' ');
+            }
+            object.put(DataElement::new(tag, VR::UN, PrimitiveValue::from(bytes)));
+        }
+    }
+    for tag in sequences {
+        object.update_value(tag, |value| {
+            if let Some(items) = value.items_mut() {
+                items.iter_mut().for_each(fit_short_lengths);
+            }
+        });
+    }
 }
 
 /// The preamble and a file meta group rebuilt from the data set (see [`encode`]).
@@ -116,6 +193,9 @@ pub fn encode_spliced(
     let ts = TransferSyntaxRegistry
         .get(transfer_syntax)
         .ok_or_else(|| FileError::UnsupportedTransferSyntax(transfer_syntax.to_owned()))?;
+    if transfer_syntax != uids::IMPLICIT_VR_LITTLE_ENDIAN {
+        fit_short_lengths(&mut object);
+    }
     let mut out = Vec::with_capacity(16 << 10);
     write_preamble_and_meta(&object, transfer_syntax, &mut out)?;
     if !matches!(

@@ -17,7 +17,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use crate::dicom::scan::{self, Encoding, ScanError};
 
-use super::parse::{fill_sop_from_meta, read_dataset};
+use super::parse::{fill_sop_from_meta, parse_un_sequences, read_dataset};
 use super::{EXPLICIT_VR_BIG_ENDIAN, FileError, Parsed, error_kind, parse};
 
 /// Files up to this size are read whole, in one read: their pixel data is still copied
@@ -371,6 +371,7 @@ pub fn parse_loaded(loaded: &Loaded<'_>, max_inflated: u64) -> Result<Parsed, Fi
         let meta_start = if layout.has_preamble { 128 } else { 0 };
         fill_sop_from_meta(&mut object, &loaded.buf[meta_start..]);
     }
+    parse_un_sequences(&mut object);
     Ok(Parsed::Dataset {
         object,
         transfer_syntax: ts_uid,
