@@ -121,6 +121,10 @@ pub struct VerifyArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Review findings (values that may identify someone, for a person to judge) fail the
+    /// check too: exit code 1.
+    #[arg(long)]
+    pub strict: bool,
     /// Skip files larger than this many bytes (they are reported).
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     pub max_file_size: u64,

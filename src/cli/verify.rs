@@ -38,6 +38,7 @@ pub(super) fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<E
         key,
         against: args.against.clone(),
         max_file_size: args.max_file_size,
+        strict: args.strict,
     };
     let report = verify::verify(&config).map_err(Error::Verify)?;
     if args.json {

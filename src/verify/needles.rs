@@ -70,11 +70,25 @@ use crate::profile::Action;
 
 pub use crate::deid::identifiers::Kind;
 
-/// A needle found: its kind and the input attribute it was gathered from.
+/// A needle found: its kind, the input attribute it was gathered from, and how sure a hit on
+/// it is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hit {
     pub kind: Kind,
     pub source: Tag,
+    /// A hit is plausible but uncertain: a value of 2 characters, or one that some input also
+    /// holds as vocabulary (a kept attribute, a value the profile writes).
+    pub review: bool,
+    /// One word or component of a longer person name: a leak in a person-name attribute,
+    /// uncertain anywhere else ("FLAT" as a FilterType is not the name "flat glade").
+    pub partial: bool,
+}
+
+impl Hit {
+    /// Whether the hit, in a value of `vr`, is only for review rather than a leak.
+    pub fn is_review(&self, vr: VR) -> bool {
+        self.review || (self.partial && vr != VR::PN)
+    }
 }
 
 impl std::fmt::Display for Hit {
@@ -142,12 +156,26 @@ impl Needles {
     }
 
     fn add(&mut self, text: &str, kind: Kind, source: Tag) {
+        self.add_hit(text, kind, source, false);
+    }
+
+    /// Add a value; a whole value already gathered stays whole when it is also a part.
+    fn add_hit(&mut self, text: &str, kind: Kind, source: Tag, partial: bool) {
         let text = text.trim();
-        if text.chars().count() >= 2 && text.chars().any(char::is_alphanumeric) {
-            self.values
-                .entry(text.to_lowercase())
-                .or_insert(Hit { kind, source });
+        let count = text.chars().count();
+        if count < 2 || !text.chars().any(char::is_alphanumeric) || is_placeholder(text) {
+            return;
         }
+        let hit = Hit {
+            kind,
+            source,
+            review: count < 3,
+            partial,
+        };
+        self.values
+            .entry(text.to_lowercase())
+            .and_modify(|h| h.partial &= partial)
+            .or_insert(hit);
     }
 
     /// Gather every identifying value of one input data set.
@@ -218,6 +246,8 @@ impl Needles {
             self.uids.entry(v.to_owned()).or_insert(Hit {
                 kind: Kind::Uid,
                 source: tag,
+                review: false,
+                partial: false,
             });
         }
     }
@@ -225,6 +255,7 @@ impl Needles {
     /// A PN value: the whole value, both name orders, every component and word.
     fn add_name(&mut self, pn: &str, kind: Kind, tag: Tag) {
         self.add(pn, kind, tag);
+        let whole = pn.trim_matches(['^', '=', ' ']);
         for group in pn.split('=') {
             let parts: Vec<&str> = group.split('^').map(str::trim).collect();
             let spaced = parts
@@ -239,14 +270,15 @@ impl Needles {
                 && !given.is_empty()
             {
                 self.add(&format!("{given} {family}"), kind, tag);
+                self.add(&format!("{family}, {given}"), kind, tag);
             }
             for part in &parts {
                 if !is_title(part) {
-                    self.add(part, kind, tag);
+                    self.add_hit(part, kind, tag, part.trim() != whole);
                 }
                 for word in part.split_whitespace() {
                     if !is_title(word) && word.chars().filter(|c| c.is_alphabetic()).count() >= 2 {
-                        self.add(word, kind, tag);
+                        self.add_hit(word, kind, tag, word != whole);
                     }
                 }
             }
@@ -347,6 +379,13 @@ impl Needles {
             !(matches!(hit.kind, Kind::Institution | Kind::Address | Kind::Device)
                 && kept.contains(text))
         });
+        // A name or ID that is also vocabulary somewhere (a physician named like the kept
+        // Manufacturer) is for a person to judge.
+        for (text, hit) in self.values.iter_mut() {
+            if kept.contains(text) {
+                hit.review = true;
+            }
+        }
         let exact: HashMap<String, Hit> = self.values.clone().into_iter().collect();
         let words: Vec<(String, Hit)> = self
             .values
@@ -361,7 +400,7 @@ impl Needles {
         let mut bytes: Vec<(String, Hit)> = self
             .values
             .iter()
-            .filter(|(text, _)| text.len() >= 6)
+            .filter(|(text, hit)| byte_searchable(text, hit))
             .map(|(t, h)| (t.clone(), *h))
             .collect();
         bytes.extend(
@@ -414,6 +453,31 @@ fn word_searchable(text: &str) -> bool {
     } else {
         text.chars().count() >= 3
     }
+}
+
+/// Whether a needle is searched in binary values: long, certain, and not a single word of
+/// letters (ICC profiles, LUTs and vendor blocks hold words like "Default" or "Radiology").
+fn byte_searchable(text: &str, hit: &Hit) -> bool {
+    text.len() >= 6
+        && !hit.review
+        && !hit.partial
+        && !text.chars().all(char::is_alphabetic)
+}
+
+/// Placeholder texts of test and demo files ("dft patient name", "Name Here", "Anonymous"):
+/// every word is a placeholder word, so the value identifies no one.
+pub fn is_placeholder(text: &str) -> bool {
+    const WORDS: &[&str] = &[
+        "anon", "anonymous", "anonymized", "anonymised", "dft", "default", "demo", "here",
+        "name", "names", "none", "null", "patient", "patients", "physician", "doctor",
+        "sample", "test", "unknown", "xxx", "na", "n", "a", "removed", "deidentified",
+        "phantom", "first", "last", "family", "given", "manufacturer",
+    ];
+    let mut words = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .peekable();
+    words.peek().is_some() && words.all(|w| WORDS.contains(&w.to_lowercase().as_str()))
 }
 
 fn is_title(word: &str) -> bool {
