@@ -161,14 +161,14 @@ fn plant_dataset(obj: &mut InMemDicomObject, v: &Values, file: &str) -> Vec<Plan
 
     obj.put(lo(Tag(0x0009, 0x0010), "EVAL PLANT"));
     obj.put(lo(Tag(0x0009, 0x1010), &text));
-    out.push(label("private block", "(0009,xx10)"));
+    out.push(label("private block", "(0009,1010)"));
 
     let mut item = InMemDicomObject::new_empty();
     item.put(lo(Tag(0x0011, 0x0010), "EVAL PLANT"));
     item.put(lo(Tag(0x0011, 0x1012), &v.long()));
     obj.put(lo(Tag(0x0011, 0x0010), "EVAL PLANT"));
     obj.put(seq(Tag(0x0011, 0x1011), vec![item]));
-    out.push(label("private sequence", "(0011,xx11)"));
+    out.push(label("private sequence", "(0011,1011)"));
 
     obj.put(un(tags::REQUESTING_PHYSICIAN, v.long().into_bytes()));
     out.push(label("UN value", "RequestingPhysician"));
@@ -220,7 +220,7 @@ fn plant_dataset(obj: &mut InMemDicomObject, v: &Values, file: &str) -> Vec<Plan
         VR::OB,
         PrimitiveValue::from(csa),
     ));
-    out.push(label("vendor block UID", "(0029,xx10)"));
+    out.push(label("vendor block UID", "(0029,1010)"));
     out
 }
 
@@ -270,18 +270,18 @@ pub fn plant(output: &Path, input: &Path) -> Vec<Plant> {
             attribute: "file meta > MediaStorageSOPInstanceUID".to_owned(),
         });
     }
-    // The manifest: an input path that holds a name, as --manifest-paths writes it.
+    // The manifest: an output path that holds a name.
     if let Some(name) = first_name
         && let Some((i, record)) = records
             .iter_mut()
             .enumerate()
-            .find(|(_, r)| r["input"].is_string())
+            .find(|(_, r)| r["output"].is_string())
     {
-        record["input"] = Json::from(format!("{name}/CT/IM0001.dcm"));
+        record["output"] = Json::from(format!("{name}/CT/IM0001.dcm"));
         plants.push(Plant {
             file: "manifest.jsonl".to_owned(),
             place: "manifest",
-            attribute: format!("record {} > input", i + 1),
+            attribute: format!("record {} > output", i + 1),
         });
         let lines: Vec<String> = records.iter().map(|r| r.to_string()).collect();
         std::fs::write(&manifest, lines.join("\n") + "\n").expect("rewrite the manifest");
@@ -291,7 +291,12 @@ pub fn plant(output: &Path, input: &Path) -> Vec<Plant> {
 
 /// Whether a finding (`check`, `file`, `attribute` of verify's JSON) is the finding of a plant.
 pub fn finds(plant: &Plant, finding: &Json) -> bool {
-    let attribute = finding["attribute"].as_str().unwrap_or_default();
+    // Private elements are named `(0009,xx10)` by the walk and `(0009,1010)` by the byte
+    // search; every plant's block is 10.
+    let attribute = finding["attribute"]
+        .as_str()
+        .unwrap_or_default()
+        .replace(",xx", ",10");
     let file = finding["file"].as_str().unwrap_or_default();
     finding["check"] == "leak"
         && attribute.starts_with(&plant.attribute)
