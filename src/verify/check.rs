@@ -19,7 +19,7 @@ use crate::dicom::values::top_text;
 use crate::verify::layout::{self, Class};
 use crate::verify::manifest::{is_manifest, is_summary};
 use crate::verify::needles::{Hit, Matcher};
-use crate::verify::{Check, Finding, shown_path};
+use crate::verify::{Check, Finding, in_path, shown_path};
 
 /// The per-file checks, shared by the worker threads.
 pub(super) struct Checker<'a> {
@@ -90,7 +90,7 @@ impl<'a> Checker<'a> {
     pub(super) fn check_file(&self, rel: &str, path: &Path) -> (bool, Vec<Finding>) {
         let path_hits = self
             .matcher
-            .map(|m| m.in_text(rel, VR::LO))
+            .map(|m| in_path(m, rel))
             .unwrap_or_default();
         let shown = shown_path(self.matcher, self.records, rel);
         let mut check = FileCheck {

@@ -275,17 +275,27 @@ fn gather(deidentifier: &Deidentifier, input: &Path, max: u64) -> (Needles, u64)
 /// an identifying value (a folder written by another tool), when its manifest record's id (or,
 /// for a file no record lists, a hash of the path) stands in.
 fn shown_path(matcher: Option<&Matcher>, records: &BTreeMap<String, String>, rel: &str) -> String {
-    if matcher.is_some_and(|m| !m.in_text(rel, VR::LO).is_empty()) {
+    if matcher.is_some_and(|m| !in_path(m, rel).is_empty()) {
         match records.get(rel) {
             Some(id) => format!("(path withheld, record {id})"),
             None => format!(
-                "(path withheld, not in the manifest, sha256 {})",
+                "(path withheld, sha256 {}, not in the manifest)",
                 &hex::encode(Sha256::digest(rel.as_bytes()))[..16]
             ),
         }
     } else {
         rel.to_owned()
     }
+}
+
+/// The needles a path holds: file and folder names separate words with `_` and `-` where a
+/// person writes spaces (`DOE_JOHN_12345`), and are searched as written too (IDs keep theirs: `PID-12345`).
+fn in_path(matcher: &Matcher, rel: &str) -> Vec<needles::Hit> {
+    let mut hits = matcher.in_text(rel, VR::LO);
+    hits.extend(matcher.in_text(&rel.replace(['_', '-'], " "), VR::LO));
+    hits.sort();
+    hits.dedup();
+    hits
 }
 
 impl std::fmt::Display for Finding {

@@ -272,16 +272,16 @@ pub fn plant(output: &Path, input: &Path) -> Vec<Plant> {
     }
     // The manifest: an output path that holds a name.
     if let Some(name) = first_name
-        && let Some((i, record)) = records
-            .iter_mut()
-            .enumerate()
-            .find(|(_, r)| r["output"].is_string())
+        && let Some(record) = records.iter().find(|r| r["output"].is_string())
     {
+        let mut record = record.clone();
+        record["id"] = Json::from("0000000000000000");
         record["output"] = Json::from(format!("{name}/CT/IM0001.dcm"));
+        records.push(record);
         plants.push(Plant {
             file: "manifest.jsonl".to_owned(),
             place: "manifest",
-            attribute: format!("record {} > output", i + 1),
+            attribute: format!("record {} > output", records.len()),
         });
         let lines: Vec<String> = records.iter().map(|r| r.to_string()).collect();
         std::fs::write(&manifest, lines.join("\n") + "\n").expect("rewrite the manifest");
