@@ -484,8 +484,26 @@ fn is_title(word: &str) -> bool {
     clean::TITLES.contains(&word.trim().trim_end_matches('.').to_lowercase().as_str())
 }
 
-/// The string values of a primitive value, padding trimmed.
+/// The string values of a primitive value, padding trimmed. Binary and numeric values hold no
+/// names or UIDs: only their first few numbers are formatted (enough to tell empty from not),
+/// never a whole pixel or LUT array.
 pub fn values(value: &PrimitiveValue) -> Vec<String> {
+    const FIRST: usize = 8;
+    fn first<T: ToString>(v: &[T]) -> Vec<String> {
+        v.iter().take(FIRST).map(T::to_string).collect()
+    }
+    match value {
+        PrimitiveValue::U8(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::U16(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::I16(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::U32(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::I32(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::U64(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::I64(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::F32(v) if v.len() > FIRST => return first(v),
+        PrimitiveValue::F64(v) if v.len() > FIRST => return first(v),
+        _ => {}
+    }
     value
         .to_multi_str()
         .iter()
