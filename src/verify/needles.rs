@@ -547,6 +547,12 @@ impl Matcher {
                 hits.push(*hit);
             }
         }
+        // An input's UID written into text (a description, an ID): whole dotted numbers only.
+        for token in lower.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
+            if let Some(hit) = self.uids.get(token.trim_matches('.')) {
+                hits.push(*hit);
+            }
+        }
         for m in self.word_search.find_overlapping_iter(&lower) {
             if on_boundaries(&lower, m.start(), m.end()) {
                 hits.push(self.words[m.pattern().as_usize()].1);
@@ -687,7 +693,7 @@ mod tests {
     #[test]
     fn bytes_are_searched_in_the_file_charset_on_boundaries() {
         let m = matcher(vec![(tags::PATIENT_NAME, VR::PN, "MÜLLER^ZOË")]);
-        let latin1: Vec<u8> = b"\x00\x00m\xfcller\x00".to_vec();
+        let latin1: Vec<u8> = b"\x00\x00m\xfcller^zo\xeb\x00".to_vec();
         assert!(
             m.in_bytes(&latin1, &[]).is_empty(),
             "not Latin-1 unless the file says so"
@@ -695,8 +701,12 @@ mod tests {
         let hits = m.in_bytes(&latin1, &["ISO_IR 100".to_owned()]);
         assert_eq!(hits.len(), 1);
         assert_eq!(hits[0].0, 2);
-        assert!(m.in_bytes("XMÜLLER".as_bytes(), &[]).is_empty());
-        assert_eq!(m.in_bytes("\u{1}müller\u{1}".as_bytes(), &[]).len(), 1);
+        assert!(m.in_bytes("XMÜLLER^ZOË".as_bytes(), &[]).is_empty());
+        assert_eq!(m.in_bytes("\u{1}müller^zoë\u{1}".as_bytes(), &[]).len(), 1);
+        assert!(
+            m.in_bytes("\u{1}müller\u{1}".as_bytes(), &[]).is_empty(),
+            "one word of a name is not searched in binary values"
+        );
     }
 
     #[test]
@@ -725,5 +735,43 @@ mod tests {
         assert!(m.in_text("CT-ROOM-7", VR::LO).is_empty());
         assert!(m.in_text("RESEARCH SITE", VR::LO).is_empty());
         assert_eq!(m.in_text("STU-7701", VR::LO)[0].kind, Kind::Identifier);
+    }
+
+    /// The false alarms of the issue that made verify a gate nobody could keep on.
+    #[test]
+    fn vocabulary_is_not_a_leak() {
+        let m = matcher(vec![
+            (tags::ACCESSION_NUMBER, VR::SH, "PR\\US"),
+            (tags::PATIENT_NAME, VR::PN, "dft patient name"),
+            (tags::REFERRING_PHYSICIAN_NAME, VR::PN, "Name^Here"),
+            (tags::PERFORMING_PHYSICIAN_NAME, VR::PN, "glade^flat"),
+            (tags::OPERATORS_NAME, VR::PN, "Dr. floral field"),
+            (tags::INSTITUTIONAL_DEPARTMENT_NAME, VR::LO, "DEFAULT"),
+        ]);
+        let leaks = |s: &str, vr: VR| {
+            m.in_text(s, vr)
+                .into_iter()
+                .filter(|h| !h.is_review(vr))
+                .count()
+        };
+        assert_eq!(leaks("US", VR::LO), 0, "RescaleType US is for review at most");
+        assert_eq!(leaks("no-patient-id/2.25.1/2.25.2/x.dcm", VR::LO), 0);
+        assert!(m.in_text("Manufacturer name here", VR::LO).is_empty());
+        assert_eq!(leaks("FLAT", VR::SH), 0, "FilterType FLAT");
+        assert_eq!(leaks("Field 1", VR::LO), 0, "BeamName Field 1");
+        assert_eq!(leaks("flat glade", VR::LO), 1, "the whole name is a leak");
+        assert!(leaks("GLADE^FLAT", VR::PN) > 0);
+        assert_eq!(leaks("Flat", VR::PN), 1, "a name word in a person's name");
+        assert!(
+            m.in_bytes(b"\0Default RGB colour space\0", &[]).is_empty(),
+            "ICC text is not a department"
+        );
+    }
+
+    #[test]
+    fn uids_written_into_text_are_found_whole() {
+        let m = matcher(vec![(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.2.1")]);
+        assert_eq!(m.in_text("see 1.2.826.0.1.3680043.2.1.", VR::LT)[0].kind, Kind::Uid);
+        assert!(m.in_text("1.2.826.0.1.3680043.2.11", VR::LT).is_empty());
     }
 }
