@@ -21,8 +21,11 @@
 //! Every identifying value of every input data set is gathered and searched in every file of
 //! OUTPUT (see [`needles`] for what is gathered and the rules for short values): the output
 //! paths, every text element, the raw bytes of each file, and the paths the manifests record
-//! (input paths appear there with `--manifest-paths`, and often hold names). A hit is a leak,
-//! reported by output path, attribute and kind of value, never the value.
+//! (input paths appear there with `--manifest-paths`, and often hold names). A hit is a leak
+//! or, when uncertain, a `review` item (see [`needles`]; input paths the user asked for with
+//! `--manifest-paths` are review items too), reported by output path, the keyed id of the
+//! manifest record that wrote the file, attribute and kind of value, never the value. Review
+//! items fail the check only with `strict`.
 //!
 //! # The manifest (`manifest.rs`)
 //! Every file of OUTPUT is listed as the output of a `written` record of a manifest

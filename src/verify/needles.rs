@@ -21,6 +21,17 @@
 //! - Free text (other LO, SH, ST, LT, UT, UC attributes): e-mail addresses, telephone numbers
 //!   and runs of 7 or more digits, the identifiers text carries whatever the file.
 //!
+//! Placeholder texts of test and demo files ("dft patient name", "Name Here", "Anonymous":
+//! every word a placeholder word) are never needles.
+//!
+//! # How sure a hit is
+//! A hit is a leak, or a `review` item for a person to judge (which fails the gate only with
+//! `--strict`): a needle of 2 characters, one word or component of a longer person name found
+//! outside a person-name attribute ("FLAT" as a FilterType, not the name "flat glade"), or a
+//! name or ID that an input also holds in a kept attribute or that the profile writes (a
+//! physician named like the kept Manufacturer). Whole names, IDs, dates, telephone numbers and
+//! UIDs elsewhere are leaks.
+//!
 //! An attribute the profile deliberately keeps (its rule says `keep`, e.g. InstitutionName
 //! under retain-institution-identity) is not gathered: its value in the output is a choice,
 //! not a leak. Values the profile itself writes (the dummy text, `replace` values) are never
@@ -38,8 +49,11 @@
 //!   free-text values, on word boundaries: "ANN" is not found in "ANNUAL", "DOE" is found in
 //!   "seen by DOE, JOHN". Single characters (sex "M", initials) are never searched, and
 //!   neither are ages, sexes or other coded values.
-//! - Needles of at least 6 bytes (UIDs: 10) are searched in the raw bytes of the whole file —
-//!   preamble, file meta, private and other binary values — in UTF-8 and in the file's
+//! - An input's UID written into text is found as a whole dotted number.
+//! - Needles of at least 6 bytes that are not one word of letters, and are certain (not review,
+//!   not one word of a name), and UIDs of 10 or more, are searched in the raw bytes of the
+//!   whole file — preamble, file meta, private and other binary values (ICC profiles and LUTs
+//!   hold words like "Default" and "Radiology") — in UTF-8 and in the file's
 //!   character set, upper- and lower-case (ASCII letters in any case), on byte boundaries. Text
 //!   attributes are left to the rules above, and pixel, overlay, waveform and spectroscopy
 //!   samples are skipped: random samples match short strings by chance, and pixels are the
@@ -242,6 +256,12 @@ impl Needles {
 
     fn add_uid(&mut self, v: &str, tag: Tag) {
         let v = v.trim_end_matches(['\0', ' ']).trim();
+        // Class and transfer syntax UIDs name kinds of object (a vendor's private SOP class),
+        // not anyone's data.
+        let name = keyword(tag);
+        if name.ends_with("ClassUID") || name.contains("TransferSyntax") {
+            return;
+        }
         if !v.is_empty() && !uid::is_well_known(v) {
             self.uids.entry(v.to_owned()).or_insert(Hit {
                 kind: Kind::Uid,
@@ -549,7 +569,10 @@ impl Matcher {
         }
         // An input's UID written into text (a description, an ID): whole dotted numbers only.
         for token in lower.split(|c: char| !(c.is_ascii_digit() || c == '.')) {
-            if let Some(hit) = self.uids.get(token.trim_matches('.')) {
+            let token = token.trim_matches('.');
+            if token.len() >= 10
+                && let Some(hit) = self.uids.get(token)
+            {
                 hits.push(*hit);
             }
         }
