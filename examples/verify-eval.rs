@@ -132,6 +132,9 @@ fn measure(data: &Path, profile: &str, tmp: &Path, key: &Path) -> Row {
         } else {
             *row.missed.entry(p.place).or_default() += 1;
             eprintln!("  MISSED {profile}: {} in {}", p.place, p.file);
+            for f in planted.iter().filter(|f| f["file"] == p.file.as_str()) {
+                eprintln!("    found there: {} {} {}", f["check"], f["attribute"], f["detail"]);
+            }
         }
     }
     row.false_leaks = planted

@@ -399,10 +399,11 @@ impl Needles {
             !(matches!(hit.kind, Kind::Institution | Kind::Address | Kind::Device)
                 && kept.contains(text))
         });
-        // A name or ID that is also vocabulary somewhere (a physician named like the kept
-        // Manufacturer) is for a person to judge.
+        // A name or word that is also vocabulary somewhere (a physician named like the kept
+        // Manufacturer) is for a person to judge; a value with 4 or more digits (an ID, a
+        // date) stays certain.
         for (text, hit) in self.values.iter_mut() {
-            if kept.contains(text) {
+            if kept.contains(text) && text.chars().filter(char::is_ascii_digit).count() < 4 {
                 hit.review = true;
             }
         }

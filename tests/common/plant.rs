@@ -134,7 +134,12 @@ fn un_sequence_bytes(uid: &str) -> Vec<u8> {
 }
 
 /// Plant the data-set places into one output, returning their labels.
-fn plant_dataset(obj: &mut InMemDicomObject, v: &Values, file: &str) -> Vec<Plant> {
+fn plant_dataset(
+    obj: &mut InMemDicomObject,
+    v: &Values,
+    file: &str,
+    big_endian: bool,
+) -> Vec<Plant> {
     let text = v.text();
     let label = |place: &'static str, attribute: &str| Plant {
         file: file.to_owned(),
@@ -173,11 +178,14 @@ fn plant_dataset(obj: &mut InMemDicomObject, v: &Values, file: &str) -> Vec<Plan
     obj.put(un(tags::REQUESTING_PHYSICIAN, v.long().into_bytes()));
     out.push(label("UN value", "RequestingPhysician"));
 
-    obj.put(un(
-        tags::REFERENCED_IMAGE_SEQUENCE,
-        un_sequence_bytes(&v.uid),
-    ));
-    out.push(label("UN sequence with UIDs", "ReferencedImageSequence"));
+    // The item is written little endian, as a UN value is read (PS3.5 6.2.2).
+    if !big_endian {
+        obj.put(un(
+            tags::REFERENCED_IMAGE_SEQUENCE,
+            un_sequence_bytes(&v.uid),
+        ));
+        out.push(label("UN sequence with UIDs", "ReferencedImageSequence"));
+    }
 
     let mut modified = InMemDicomObject::new_empty();
     modified.put(lo(tags::PATIENT_ID, &v.long()));
@@ -261,7 +269,8 @@ pub fn plant(output: &Path, input: &Path) -> Vec<Plant> {
             });
         }
         first_name.get_or_insert_with(|| values.text());
-        plants.extend(plant_dataset(&mut obj, &values, rel));
+        let big_endian = obj.meta().transfer_syntax().trim_end_matches('\0') == "1.2.840.10008.1.2.2";
+        plants.extend(plant_dataset(&mut obj, &values, rel, big_endian));
         obj.update_meta(|meta| meta.media_storage_sop_instance_uid = values.uid.clone());
         obj.write_to_file(&path).expect("write a planted output");
         plants.push(Plant {
