@@ -58,7 +58,10 @@ fn verify(out: &Path, input: &Path, key: &Path) -> (Vec<Json>, f64) {
     ]);
     assert!(o.status.code().is_some_and(|c| c < 2), "verify ran");
     let report: Json = serde_json::from_slice(&o.stdout).expect("verify's JSON");
-    (report["findings"].as_array().cloned().unwrap_or_default(), secs)
+    (
+        report["findings"].as_array().cloned().unwrap_or_default(),
+        secs,
+    )
 }
 
 fn is_true_leak(f: &Json) -> Option<&'static str> {
@@ -113,7 +116,10 @@ fn measure(data: &Path, profile: &str, tmp: &Path, key: &Path) -> Row {
                 row.clean_leaks += 1;
                 row.clean_true += usize::from(is_true_leak(f).is_some());
                 if is_true_leak(f).is_none() {
-                    eprintln!("  FALSE LEAK (a) {profile}: {} {}", f["attribute"], f["detail"]);
+                    eprintln!(
+                        "  FALSE LEAK (a) {profile}: {} {}",
+                        f["attribute"], f["detail"]
+                    );
                 }
             }
             Some("review") => {
@@ -133,7 +139,10 @@ fn measure(data: &Path, profile: &str, tmp: &Path, key: &Path) -> Row {
             *row.missed.entry(p.place).or_default() += 1;
             eprintln!("  MISSED {profile}: {} in {}", p.place, p.file);
             for f in planted.iter().filter(|f| f["file"] == p.file.as_str()) {
-                eprintln!("    found there: {} {} {}", f["check"], f["attribute"], f["detail"]);
+                eprintln!(
+                    "    found there: {} {} {}",
+                    f["check"], f["attribute"], f["detail"]
+                );
             }
         }
     }
@@ -141,7 +150,12 @@ fn measure(data: &Path, profile: &str, tmp: &Path, key: &Path) -> Row {
         .iter()
         .filter(|f| f["check"] == "leak")
         .filter(|f| !plants.iter().any(|p| plant::finds(p, f)) && is_true_leak(f).is_none())
-        .inspect(|f| eprintln!("  FALSE LEAK (b) {profile}: {} {}", f["attribute"], f["detail"]))
+        .inspect(|f| {
+            eprintln!(
+                "  FALSE LEAK (b) {profile}: {} {}",
+                f["attribute"], f["detail"]
+            )
+        })
         .count();
     row
 }

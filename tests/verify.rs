@@ -381,7 +381,11 @@ fn clean_runs_have_no_false_leaks_and_every_planted_leak_is_found() {
     for profile in ["basic", "ml-dataset", "safe-harbor"] {
         let input = sb.copy_in(&data, &format!("in-{profile}"));
         let output = sb.path(&format!("planted-{profile}"));
-        let run = sb.run(&input, &output, &["--quiet", "--manifest-paths", "--profile", profile]);
+        let run = sb.run(
+            &input,
+            &output,
+            &["--quiet", "--manifest-paths", "--profile", profile],
+        );
         assert_code(&run, 1, "run (the test data holds one truncated file)");
         let against = ["--json", "--against", input.to_str().unwrap()];
         let clean = verify(&sb, &output, &against);
@@ -392,18 +396,28 @@ fn clean_runs_have_no_false_leaks_and_every_planted_leak_is_found() {
             "{profile}: a clean run has no leak"
         );
         assert!(
-            findings.iter().all(|f| f["check"] != "review"
-                || f["attribute"].as_str().unwrap().ends_with("> input")),
+            findings
+                .iter()
+                .all(|f| f["check"] != "review"
+                    || f["attribute"].as_str().unwrap().ends_with("> input")),
             "{profile}: the only review items are the opted-in input paths"
         );
         assert_code(&clean, 0, "review findings do not fail the gate");
         let mut strict = against.to_vec();
         strict.push("--strict");
-        assert_code(&verify(&sb, &output, &strict), 1, "--strict fails on review");
+        assert_code(
+            &verify(&sb, &output, &strict),
+            1,
+            "--strict fails on review",
+        );
 
         let plants = plant::plant(&output, &input);
         let places: std::collections::BTreeSet<&str> = plants.iter().map(|p| p.place).collect();
-        assert_eq!(places.len(), plant::PLACES.len(), "every kind of place planted");
+        assert_eq!(
+            places.len(),
+            plant::PLACES.len(),
+            "every kind of place planted"
+        );
         let out = verify(&sb, &output, &against);
         assert_code(&out, 1, "planted leaks fail the gate");
         let report: Json = serde_json::from_slice(&out.stdout).unwrap();
@@ -421,8 +435,12 @@ fn clean_runs_have_no_false_leaks_and_every_planted_leak_is_found() {
                 plants.iter().any(|p| plant::finds(p, f)),
                 "{profile}: a leak that was not planted: {f}"
             );
-            assert!(f["record"].is_string() || f["file"] == "manifest.jsonl" || f["file"].as_str().unwrap().contains("path withheld"),
-                "{profile}: a leak names its manifest record: {f}");
+            assert!(
+                f["record"].is_string()
+                    || f["file"] == "manifest.jsonl"
+                    || f["file"].as_str().unwrap().contains("path withheld"),
+                "{profile}: a leak names its manifest record: {f}"
+            );
         }
     }
 }

@@ -54,8 +54,10 @@ pub enum Command {
   dicom-deid verify /data/deid --against /data/pacs-export --key-file site.key
   dicom-deid verify /data/deid --against /data/pacs-export --json > report.json
 
-A finding names the output file, the attribute and the kind of value (\"patient name\"),
-never the value itself. Exit code 0: nothing found; 1: problems found; 2: could not run.")]
+A finding names the output file, its manifest record id, the attribute and the kind of value
+(\"patient name\"), never the value itself. A `review` finding is a value that may identify
+someone, for a person to judge. Exit code 0: nothing found (review findings aside, unless
+--strict); 1: problems found; 2: could not run.")]
     Verify(VerifyArgs),
     /// Show one file's elements at every depth: the action the profile takes, the layer that
     /// chose it, and the value before and after. Shows original values: terminal only.

@@ -89,7 +89,14 @@ pub(super) fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<E
         } else {
             String::new()
         };
-        if report.findings.is_empty() {
+        if report.exit_code() == 0 && !report.findings.is_empty() {
+            eprintln!(
+                "verify: {} files checked against profile {}{against}: no problems; {} review items (values that may identify someone: look at each; --strict fails on them)",
+                report.files,
+                report.profile,
+                report.findings.len()
+            );
+        } else if report.findings.is_empty() {
             eprintln!(
                 "verify: {} files checked against profile {}{against}: no problems",
                 report.files, report.profile

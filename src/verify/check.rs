@@ -88,10 +88,7 @@ impl<'a> Checker<'a> {
 
     /// Check one file of OUTPUT; the flag says whether it was DICOM.
     pub(super) fn check_file(&self, rel: &str, path: &Path) -> (bool, Vec<Finding>) {
-        let path_hits = self
-            .matcher
-            .map(|m| in_path(m, rel))
-            .unwrap_or_default();
+        let path_hits = self.matcher.map(|m| in_path(m, rel)).unwrap_or_default();
         let shown = shown_path(self.matcher, self.records, rel);
         let mut check = FileCheck {
             checker: self,

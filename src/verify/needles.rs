@@ -479,20 +479,44 @@ fn word_searchable(text: &str) -> bool {
 /// Whether a needle is searched in binary values: long, certain, and not a single word of
 /// letters (ICC profiles, LUTs and vendor blocks hold words like "Default" or "Radiology").
 fn byte_searchable(text: &str, hit: &Hit) -> bool {
-    text.len() >= 6
-        && !hit.review
-        && !hit.partial
-        && !text.chars().all(char::is_alphabetic)
+    text.len() >= 6 && !hit.review && !hit.partial && !text.chars().all(char::is_alphabetic)
 }
 
 /// Placeholder texts of test and demo files ("dft patient name", "Name Here", "Anonymous"):
 /// every word is a placeholder word, so the value identifies no one.
 pub fn is_placeholder(text: &str) -> bool {
     const WORDS: &[&str] = &[
-        "anon", "anonymous", "anonymized", "anonymised", "dft", "default", "demo", "here",
-        "name", "names", "none", "null", "patient", "patients", "physician", "doctor",
-        "sample", "test", "unknown", "xxx", "na", "n", "a", "removed", "deidentified",
-        "phantom", "first", "last", "family", "given", "manufacturer",
+        "anon",
+        "anonymous",
+        "anonymized",
+        "anonymised",
+        "dft",
+        "default",
+        "demo",
+        "here",
+        "name",
+        "names",
+        "none",
+        "null",
+        "patient",
+        "patients",
+        "physician",
+        "doctor",
+        "sample",
+        "test",
+        "unknown",
+        "xxx",
+        "na",
+        "n",
+        "a",
+        "removed",
+        "deidentified",
+        "phantom",
+        "first",
+        "last",
+        "family",
+        "given",
+        "manufacturer",
     ];
     let mut words = text
         .split(|c: char| !c.is_alphanumeric())
@@ -778,7 +802,11 @@ mod tests {
                 .filter(|h| !h.is_review(vr))
                 .count()
         };
-        assert_eq!(leaks("US", VR::LO), 0, "RescaleType US is for review at most");
+        assert_eq!(
+            leaks("US", VR::LO),
+            0,
+            "RescaleType US is for review at most"
+        );
         assert_eq!(leaks("no-patient-id/2.25.1/2.25.2/x.dcm", VR::LO), 0);
         assert!(m.in_text("Manufacturer name here", VR::LO).is_empty());
         assert_eq!(leaks("FLAT", VR::SH), 0, "FilterType FLAT");
@@ -794,8 +822,15 @@ mod tests {
 
     #[test]
     fn uids_written_into_text_are_found_whole() {
-        let m = matcher(vec![(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.2.1")]);
-        assert_eq!(m.in_text("see 1.2.826.0.1.3680043.2.1.", VR::LT)[0].kind, Kind::Uid);
+        let m = matcher(vec![(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.2.1",
+        )]);
+        assert_eq!(
+            m.in_text("see 1.2.826.0.1.3680043.2.1.", VR::LT)[0].kind,
+            Kind::Uid
+        );
         assert!(m.in_text("1.2.826.0.1.3680043.2.11", VR::LT).is_empty());
     }
 }

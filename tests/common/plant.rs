@@ -80,7 +80,12 @@ impl Values {
     fn text(&self) -> String {
         self.name
             .as_ref()
-            .map(|n| n.split('^').filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" "))
+            .map(|n| {
+                n.split('^')
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .or_else(|| self.id.clone())
             .unwrap_or_else(|| self.uid.clone())
     }
@@ -98,11 +103,7 @@ fn lo(tag: Tag, v: &str) -> InMemElement {
 type InMemElement = dicom_object::mem::InMemElement;
 
 fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
-    DataElement::new(
-        tag,
-        VR::SQ,
-        DataSetSequence::new(items, Length::UNDEFINED),
-    )
+    DataElement::new(tag, VR::SQ, DataSetSequence::new(items, Length::UNDEFINED))
 }
 
 fn un(tag: Tag, bytes: Vec<u8>) -> InMemElement {
@@ -198,12 +199,7 @@ fn plant_dataset(
     ));
 
     let comment = match &v.birth {
-        Some(d) => format!(
-            "Follow-up, DOB {}.{}.{}",
-            &d[6..8],
-            &d[4..6],
-            &d[0..4]
-        ),
+        Some(d) => format!("Follow-up, DOB {}.{}.{}", &d[6..8], &d[4..6], &d[0..4]),
         None => format!("Follow-up of {text} as requested"),
     };
     obj.put(DataElement::new(
@@ -269,7 +265,8 @@ pub fn plant(output: &Path, input: &Path) -> Vec<Plant> {
             });
         }
         first_name.get_or_insert_with(|| values.text());
-        let big_endian = obj.meta().transfer_syntax().trim_end_matches('\0') == "1.2.840.10008.1.2.2";
+        let big_endian =
+            obj.meta().transfer_syntax().trim_end_matches('\0') == "1.2.840.10008.1.2.2";
         plants.extend(plant_dataset(&mut obj, &values, rel, big_endian));
         obj.update_meta(|meta| meta.media_storage_sop_instance_uid = values.uid.clone());
         obj.write_to_file(&path).expect("write a planted output");
