@@ -125,7 +125,16 @@ pub struct Needles {
     /// organisation and device needles may coincide with ("GE MEDICAL SYSTEMS" as both
     /// InstitutionName and the kept Manufacturer).
     kept: BTreeSet<String>,
+    /// The patients (PatientID of the input) whose inputs hold each value: a value other than
+    /// a name that many patients share (a department, a station, a study ID "1") is
+    /// vocabulary rather than identity.
+    holders: HashMap<String, BTreeSet<String>>,
+    /// The PatientID of the one input gathered (empty after merging).
+    patient: String,
 }
+
+/// A value held by this many patients' inputs is only for review.
+const SHARED_BY: usize = 3;
 
 /// Only counts: the values are PHI.
 impl std::fmt::Debug for Needles {
@@ -160,6 +169,15 @@ impl Needles {
     /// Add another file's needles (the first kind seen for a value stays, so the result does
     /// not depend on the order files were read in when merged in input order).
     pub fn merge(&mut self, other: Needles) {
+        for text in other.values.keys() {
+            self.holders
+                .entry(text.clone())
+                .or_default()
+                .insert(other.patient.clone());
+        }
+        for (text, patients) in other.holders {
+            self.holders.entry(text).or_default().extend(patients);
+        }
         for (k, v) in other.values {
             self.values.entry(k).or_insert(v);
         }
@@ -194,7 +212,10 @@ impl Needles {
 
     /// Gather every identifying value of one input data set.
     pub fn gather(deidentifier: &Deidentifier, object: &InMemDicomObject) -> Needles {
-        let mut needles = Needles::default();
+        let mut needles = Needles {
+            patient: crate::dicom::values::top_text(object, dicom_dictionary_std::tags::PATIENT_ID),
+            ..Needles::default()
+        };
         deidentifier.walk(object, (), &mut Gathering(&mut needles));
         needles
     }
@@ -403,7 +424,13 @@ impl Needles {
         // Manufacturer) is for a person to judge; a value with 4 or more digits (an ID, a
         // date) stays certain.
         for (text, hit) in self.values.iter_mut() {
-            if kept.contains(text) && text.chars().filter(char::is_ascii_digit).count() < 4 {
+            // Names stay certain: staff names recur across patients and still identify
+            // someone, and a patient name is one whoever else bears it.
+            let shared =
+                !hit.kind.is_name() && self.holders.get(text).is_some_and(|p| p.len() >= SHARED_BY);
+            if (kept.contains(text) || shared)
+                && text.chars().filter(char::is_ascii_digit).count() < 4
+            {
                 hit.review = true;
             }
         }
@@ -832,5 +859,22 @@ mod tests {
             Kind::Uid
         );
         assert!(m.in_text("1.2.826.0.1.3680043.2.11", VR::LT).is_empty());
+    }
+
+    #[test]
+    fn values_many_patients_share_are_for_review_names_are_not() {
+        let deid = Deidentifier::new(Profile::load("basic").unwrap(), Key::from_bytes([1; 32]));
+        let mut all = Needles::default();
+        for id in ["P1", "P2", "P3"] {
+            let object = InMemDicomObject::from_element_iter([
+                DataElement::new(tags::PATIENT_ID, VR::LO, PrimitiveValue::from(id)),
+                DataElement::new(tags::STATION_NAME, VR::SH, PrimitiveValue::from("CTSCAN")),
+                DataElement::new(tags::PATIENT_NAME, VR::PN, PrimitiveValue::from("ROE^JANE")),
+            ]);
+            all.merge(Needles::gather(&deid, &object));
+        }
+        let m = all.into_matcher(&[]);
+        assert!(m.in_text("CTSCAN", VR::SH)[0].is_review(VR::SH));
+        assert!(!m.in_text("Jane Roe", VR::LO)[0].is_review(VR::LO));
     }
 }
