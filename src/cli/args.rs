@@ -59,8 +59,10 @@ pub enum Command {
   dicom-deid verify /data/deid --against /data/pacs-export --key-file site.key
   dicom-deid verify /data/deid --against /data/pacs-export --json > report.json
 
-A finding names the output file, the attribute and the kind of value (\"patient name\"),
-never the value itself. Exit code 0: nothing found; 1: problems found; 2: could not run.")]
+A finding names the output file, its manifest record id, the attribute and the kind of value
+(\"patient name\"), never the value itself. A `review` finding is a value that may identify
+someone, for a person to judge. Exit code 0: nothing found (review findings aside, unless
+--strict); 1: problems found; 2: could not run.")]
     Verify(VerifyArgs),
     /// Measure how re-identifiable the patients of a de-identified dataset still are:
     /// k-anonymity over quasi-identifiers, the attributes that single patients out, risk
@@ -172,6 +174,10 @@ pub struct VerifyArgs {
     /// Print the report as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Review findings (values that may identify someone, for a person to judge) fail the
+    /// check too: exit code 1.
+    #[arg(long)]
+    pub strict: bool,
     /// Skip files larger than this many bytes (they are reported).
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     pub max_file_size: u64,

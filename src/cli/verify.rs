@@ -38,6 +38,7 @@ pub(super) fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<E
         key,
         against: args.against.clone(),
         max_file_size: args.max_file_size,
+        strict: args.strict,
     };
     let report = verify::verify(&config).map_err(Error::Verify)?;
     if args.json {
@@ -88,7 +89,14 @@ pub(super) fn verify_command(args: VerifyArgs, verbosity: Verbosity) -> Result<E
         } else {
             String::new()
         };
-        if report.findings.is_empty() {
+        if report.exit_code() == 0 && !report.findings.is_empty() {
+            eprintln!(
+                "verify: {} files checked against profile {}{against}: no problems; {} review items (values that may identify someone: look at each; --strict fails on them)",
+                report.files,
+                report.profile,
+                report.findings.len()
+            );
+        } else if report.findings.is_empty() {
             eprintln!(
                 "verify: {} files checked against profile {}{against}: no problems",
                 report.files, report.profile

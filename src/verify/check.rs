@@ -2,7 +2,7 @@
 //! against the profile ([`crate::verify::decisions`]) and, with `--against`, the inputs'
 //! identifying values searched in its text values and its bytes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use dicom_core::VR;
@@ -18,13 +18,15 @@ use crate::dicom::scan::{self, Encoding};
 use crate::dicom::values::top_text;
 use crate::verify::layout::{self, Class};
 use crate::verify::manifest::{is_manifest, is_summary};
-use crate::verify::needles::Matcher;
-use crate::verify::{Check, Finding, shown_path};
+use crate::verify::needles::{Hit, Matcher};
+use crate::verify::{Check, Finding, in_path, shown_path};
 
 /// The per-file checks, shared by the worker threads.
 pub(super) struct Checker<'a> {
     pub(super) deidentifier: &'a Deidentifier,
     pub(super) matcher: Option<&'a Matcher>,
+    /// Output path → keyed id of the manifest record that wrote it.
+    records: &'a BTreeMap<String, String>,
     max_file_size: u64,
 }
 
@@ -32,6 +34,7 @@ pub(super) struct Checker<'a> {
 pub(super) struct FileCheck<'a> {
     pub(super) checker: &'a Checker<'a>,
     file: &'a str,
+    record: Option<&'a String>,
     /// The file's PatientID, which its PatientName's template holds.
     pub(super) patient_id: String,
     findings: Vec<Finding>,
@@ -41,6 +44,7 @@ impl FileCheck<'_> {
     pub(super) fn push(&mut self, attribute: String, check: Check, detail: impl Into<String>) {
         self.findings.push(Finding {
             file: self.file.to_owned(),
+            record: self.record.cloned(),
             attribute,
             check,
             detail: detail.into(),
@@ -52,8 +56,18 @@ impl FileCheck<'_> {
             return;
         };
         for hit in matcher.in_text(value, vr) {
-            self.push(attribute.to_owned(), Check::Leak, hit.to_string());
+            self.push_hit(attribute.to_owned(), hit, vr);
         }
+    }
+
+    /// A needle found in a value of `vr`: a leak, or for review.
+    pub(super) fn push_hit(&mut self, attribute: String, hit: Hit, vr: VR) {
+        let check = if hit.is_review(vr) {
+            Check::Review
+        } else {
+            Check::Leak
+        };
+        self.push(attribute, check, hit.to_string());
     }
 }
 
@@ -61,25 +75,25 @@ impl<'a> Checker<'a> {
     pub(super) fn new(
         deidentifier: &'a Deidentifier,
         matcher: Option<&'a Matcher>,
+        records: &'a BTreeMap<String, String>,
         max_file_size: u64,
     ) -> Self {
         Checker {
             deidentifier,
             matcher,
+            records,
             max_file_size,
         }
     }
 
     /// Check one file of OUTPUT; the flag says whether it was DICOM.
     pub(super) fn check_file(&self, rel: &str, path: &Path) -> (bool, Vec<Finding>) {
-        let path_hits = self
-            .matcher
-            .map(|m| m.in_text(rel, VR::LO))
-            .unwrap_or_default();
-        let shown = shown_path(self.matcher, rel);
+        let path_hits = self.matcher.map(|m| in_path(m, rel)).unwrap_or_default();
+        let shown = shown_path(self.matcher, self.records, rel);
         let mut check = FileCheck {
             checker: self,
             file: &shown,
+            record: self.records.get(rel),
             patient_id: String::new(),
             findings: Vec::new(),
         };
@@ -98,7 +112,7 @@ impl<'a> Checker<'a> {
             return (false, check.findings);
         };
         for hit in path_hits {
-            check.push("output path".to_owned(), Check::Leak, hit.to_string());
+            check.push_hit("output path".to_owned(), hit, VR::LO);
         }
         if is_manifest(rel) || is_summary(rel) {
             // Of the run's records only the paths derive from the data (`input` appears with
@@ -113,6 +127,12 @@ impl<'a> Checker<'a> {
                     if let Some(value) = json.get(key).and_then(|v| v.as_str()) {
                         check.leaks_in_text(&format!("record {} > {key}", i + 1), value, VR::LT);
                     }
+                }
+                // Input paths are there because the user asked (--manifest-paths), so
+                // what they hold is for review; an output path must hold nothing.
+                let input = format!("record {} > input", i + 1);
+                for f in check.findings.iter_mut().filter(|f| f.attribute == input) {
+                    f.check = Check::Review;
                 }
             }
             return (false, check.findings);

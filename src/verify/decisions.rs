@@ -7,7 +7,7 @@
 
 use dicom_core::VR;
 use dicom_core::header::Header;
-use dicom_core::value::Value;
+use dicom_core::value::{PrimitiveValue, Value};
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemElement;
 
@@ -71,10 +71,10 @@ impl Visitor for FileCheck<'_> {
         match elem.value() {
             Value::Sequence(_) => return Some(attribute),
             Value::Primitive(value) if !generated => {
-                for v in needles::values(value) {
+                for v in text_values(elem.vr(), vr, value) {
                     if vr == VR::UI {
                         if let Some(hit) = self.checker.matcher.and_then(|m| m.uid(&v)) {
-                            self.push(attribute.clone(), Check::Leak, hit.to_string());
+                            self.push_hit(attribute.clone(), hit, vr);
                         }
                     } else if vr == VR::PN || is_free_text_vr(vr) {
                         self.leaks_in_text(&attribute, &v, vr);
@@ -244,6 +244,21 @@ impl Checker<'_> {
                 .strip_prefix(patient.prefix.as_str())
                 .is_some_and(|rest| rest.len() >= 8 && rest.bytes().all(is_base32)),
         }
+    }
+}
+
+/// The string values of an element; a text attribute stored as UN is read as the text its
+/// bytes spell (a name in a UN value is still a name).
+fn text_values(stored: VR, vr: VR, value: &PrimitiveValue) -> Vec<String> {
+    match value {
+        PrimitiveValue::U8(bytes) if stored == VR::UN && (vr == VR::PN || is_free_text_vr(vr)) => {
+            String::from_utf8_lossy(bytes)
+                .split('\\')
+                .map(|v| v.trim_end_matches(['\0', ' ']).to_owned())
+                .filter(|v| !v.is_empty())
+                .collect()
+        }
+        _ => needles::values(value),
     }
 }
 

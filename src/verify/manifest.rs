@@ -20,6 +20,19 @@ pub(super) fn is_summary(rel: &str) -> bool {
     rel == "summary.json" || (rel.starts_with("summary-") && rel.ends_with(".json"))
 }
 
+/// Output path → keyed id of the `written` record that wrote it, from every manifest in
+/// OUTPUT (unreadable manifests are reported by [`check_manifests`]).
+pub(super) fn record_ids(files: &[(String, PathBuf)]) -> BTreeMap<String, String> {
+    files
+        .iter()
+        .filter(|(rel, _)| is_manifest(rel))
+        .filter_map(|(_, path)| manifest::read_jsonl(path).ok())
+        .flatten()
+        .filter(|r| r.status == Status::Written)
+        .filter_map(|r| Some((r.output?, r.id)))
+        .collect()
+}
+
 pub(super) fn read_summary(output: &Path) -> Option<Summary> {
     let bytes = std::fs::read(output.join("summary.json")).ok()?;
     serde_json::from_slice(&bytes).ok()
@@ -56,11 +69,13 @@ pub(super) fn compare_with_summary(
 pub(super) fn check_manifests(
     config: &VerifyConfig,
     matcher: Option<&Matcher>,
+    ids: &BTreeMap<String, String>,
     files: &[(String, PathBuf)],
     report: &mut Report,
 ) {
     let finding = |file: &str, attribute: &str, detail: &str| Finding {
-        file: shown_path(matcher, file),
+        file: shown_path(matcher, ids, file),
+        record: ids.get(file).cloned(),
         attribute: attribute.to_owned(),
         check: Check::Manifest,
         detail: detail.to_owned(),

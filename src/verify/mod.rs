@@ -21,8 +21,11 @@
 //! Every identifying value of every input data set is gathered and searched in every file of
 //! OUTPUT (see [`needles`] for what is gathered and the rules for short values): the output
 //! paths, every text element, the raw bytes of each file, and the paths the manifests record
-//! (input paths appear there with `--manifest-paths`, and often hold names). A hit is a leak,
-//! reported by output path, attribute and kind of value, never the value.
+//! (input paths appear there with `--manifest-paths`, and often hold names). A hit is a leak
+//! or, when uncertain, a `review` item (see [`needles`]; input paths the user asked for with
+//! `--manifest-paths` are review items too), reported by output path, the keyed id of the
+//! manifest record that wrote the file, attribute and kind of value, never the value. Review
+//! items fail the check only with `strict`.
 //!
 //! # The manifest (`manifest.rs`)
 //! Every file of OUTPUT is listed as the output of a `written` record of a manifest
@@ -65,6 +68,8 @@ pub struct VerifyConfig {
     pub against: Option<PathBuf>,
     /// Files larger than this (and deflated data sets inflating beyond it) are not read.
     pub max_file_size: u64,
+    /// Review findings fail the check too.
+    pub strict: bool,
 }
 
 /// The kind of check a finding failed.
@@ -73,6 +78,10 @@ pub struct VerifyConfig {
 pub enum Check {
     /// An identifying value of an input is in an output.
     Leak,
+    /// A value that may identify someone, for a person to judge: a 2-character value, one
+    /// word of a longer name outside a person-name attribute, or a value some input also holds
+    /// as vocabulary. Fails the check only with `strict`.
+    Review,
     /// An attribute the profile removes is present.
     Removed,
     /// An attribute the profile empties holds a value.
@@ -96,8 +105,12 @@ pub enum Check {
 /// One problem. `detail` is a fixed text or a kind of value: never a value from a file.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Finding {
-    /// Relative to OUTPUT.
+    /// Relative to OUTPUT (withheld when the path itself holds an identifying value).
     pub file: String,
+    /// The keyed id of the manifest record that wrote the file: the same id as the input's
+    /// (`run::path_id`), so it leads to the input with the key or `--manifest-paths`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub record: Option<String>,
     /// The attribute (`StudyDescription`, `ContentSequence[1] > TextValue`,
     /// `(0009,xx10)@CREATOR`), or the part of the file.
     pub attribute: String,
@@ -120,12 +133,18 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// What could not be checked, and why.
     pub notes: Vec<String>,
+    /// Whether review findings fail the check.
+    pub strict: bool,
 }
 
 impl Report {
-    /// 0 when nothing was found, 1 otherwise.
+    /// 0 when nothing was found (review findings aside unless strict), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
-        u8::from(!self.findings.is_empty())
+        u8::from(
+            self.findings
+                .iter()
+                .any(|f| self.strict || f.check != Check::Review),
+        )
     }
 }
 
@@ -187,9 +206,11 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
     );
     let mut report = Report {
         profile: config.profile.name.clone(),
+        strict: config.strict,
         ..Report::default()
     };
     let files = files_under(&config.output);
+    let records = manifest::record_ids(&files);
     let summary = manifest::read_summary(&config.output);
     manifest::compare_with_summary(config, summary.as_ref(), &mut report);
 
@@ -207,7 +228,12 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         None => None,
     };
 
-    let checker = Checker::new(&deidentifier, matcher.as_ref(), config.max_file_size);
+    let checker = Checker::new(
+        &deidentifier,
+        matcher.as_ref(),
+        &records,
+        config.max_file_size,
+    );
     let results: Vec<(bool, Vec<Finding>)> = files
         .par_iter()
         .map(|(rel, path)| checker.check_file(rel, path))
@@ -216,7 +242,7 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         report.files += u64::from(dicom);
         report.findings.extend(findings);
     }
-    manifest::check_manifests(config, matcher.as_ref(), &files, &mut report);
+    manifest::check_manifests(config, matcher.as_ref(), &records, &files, &mut report);
     // The runs' hash-chained manifests and sealed summaries (needs the run's key).
     let problems = config
         .key
@@ -224,6 +250,7 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         .flat_map(|k| crate::run::audit::check(&config.output, k));
     report.findings.extend(problems.map(|p| Finding {
         file: p.file(),
+        record: None,
         attribute: "record".to_owned(),
         check: Check::Manifest,
         detail: p.to_string(),
@@ -260,16 +287,30 @@ fn gather(deidentifier: &Deidentifier, input: &Path, max: u64) -> (Needles, u64)
 }
 
 /// How a file is named in findings: its path relative to OUTPUT, unless the path itself holds
-/// an identifying value (a folder written by another tool), when a hash of it stands in.
-fn shown_path(matcher: Option<&Matcher>, rel: &str) -> String {
-    if matcher.is_some_and(|m| !m.in_text(rel, VR::LO).is_empty()) {
-        format!(
-            "(path withheld, sha256 {})",
-            &hex::encode(Sha256::digest(rel.as_bytes()))[..16]
-        )
+/// an identifying value (a folder written by another tool), when its manifest record's id (or,
+/// for a file no record lists, a hash of the path) stands in.
+fn shown_path(matcher: Option<&Matcher>, records: &BTreeMap<String, String>, rel: &str) -> String {
+    if matcher.is_some_and(|m| !in_path(m, rel).is_empty()) {
+        match records.get(rel) {
+            Some(id) => format!("(path withheld, record {id})"),
+            None => format!(
+                "(path withheld, sha256 {}, not in the manifest)",
+                &hex::encode(Sha256::digest(rel.as_bytes()))[..16]
+            ),
+        }
     } else {
         rel.to_owned()
     }
+}
+
+/// The needles a path holds: file and folder names separate words with `_` and `-` where a
+/// person writes spaces (`DOE_JOHN_12345`), and are searched as written too (IDs keep theirs: `PID-12345`).
+fn in_path(matcher: &Matcher, rel: &str) -> Vec<needles::Hit> {
+    let mut hits = matcher.in_text(rel, VR::LO);
+    hits.extend(matcher.in_text(&rel.replace(['_', '-'], " "), VR::LO));
+    hits.sort();
+    hits.dedup();
+    hits
 }
 
 impl std::fmt::Display for Finding {
