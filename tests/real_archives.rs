@@ -568,6 +568,8 @@ fn clean_recognizable_visual_features_quarantines_photos_and_head_renderings() {
         .map(|(_, o)| method_codes(o).contains(&"113102".to_owned()))
         .collect();
     assert_eq!(with_code.iter().filter(|&&c| c).count(), 1, "{with_code:?}");
+    // The run's summary lists the method because it applied to a file.
+    assert!(summary_methods(&out).contains(&"113102".to_owned()));
 
     // Without the option all four are written and none carries 113102.
     let (out, _) = run_profile(&sb, &input, "plain", "extends: basic\n");
@@ -578,6 +580,19 @@ fn clean_recognizable_visual_features_quarantines_photos_and_head_renderings() {
             .iter()
             .all(|(_, o)| !method_codes(o).contains(&"113102".to_owned()))
     );
+    assert!(!summary_methods(&out).contains(&"113102".to_owned()));
+}
+
+/// The CID 7050 codes a run's summary lists.
+fn summary_methods(out: &Path) -> Vec<String> {
+    let summary: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("summary.json")).unwrap()).unwrap();
+    summary["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]

@@ -17,6 +17,10 @@ use crate::dicom::reason::{Code, Reason};
 use crate::dicom::values::top_text as text;
 use crate::pixel::{self, FrameMask, PixelReport, Plan};
 
+/// The action count of a file option clean-recognizable-visual-features applied to (113102
+/// written): the run's summary lists that method when any file has it.
+pub const VISUAL_FEATURES_CLEARED: &str = "visual_features_cleared";
+
 /// A de-identified file, ready to be written.
 pub struct Output {
     /// The file; or, with a `passage`, the file but for the bytes it names.
@@ -202,6 +206,7 @@ pub fn process_loaded(
         Plan::Untouched | Plan::Quarantine(_) => (object, transfer_syntax, None),
     };
     if visual_cleared {
+        *outcome.counts.entry(VISUAL_FEATURES_CLEARED).or_default() += 1;
         pixel::add_method_code(
             &mut object,
             crate::profile::standard::CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE,

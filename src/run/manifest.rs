@@ -301,12 +301,17 @@ impl Summary {
         }
     }
 
-    /// Some file's pixel data was masked: the methods list Clean Pixel Data too.
-    pub(crate) fn add_pixel_cleaning(&mut self) {
+    /// A CID 7050 method that some file of the run received beyond the profile's own (Clean
+    /// Pixel Data where pixels were masked, Clean Recognizable Visual Features where that
+    /// option cleared a file): the summary's methods list it too, once.
+    pub(crate) fn add_method(&mut self, value: &str) {
         let code = standard::method_codes()
             .iter()
-            .find(|c| c.value == standard::CLEAN_PIXEL_DATA_CODE)
-            .expect("CID 7050 has the Clean Pixel Data code");
+            .find(|c| c.value == value)
+            .expect("a CID 7050 code");
+        if self.methods.iter().any(|m| m.code == code.value) {
+            return;
+        }
         self.methods.push(MethodInfo {
             code: code.value.clone(),
             scheme: "DCM".to_owned(),

@@ -91,6 +91,7 @@ use std::time::Instant;
 
 use crate::deid::Deidentifier;
 use crate::key::Key;
+use crate::profile::standard;
 use crate::run::linkage::{write_linkage, write_triage};
 use crate::run::manifest::{Record, Summary};
 use crate::run::place::Placing;
@@ -217,7 +218,10 @@ fn finish_run(
     let io = |path: PathBuf| move |source| RunError::Output { path, source };
     let mut summary = placed.summary;
     if placed.masked_any {
-        summary.add_pixel_cleaning();
+        summary.add_method(standard::CLEAN_PIXEL_DATA_CODE);
+    }
+    if placed.visual_cleared_any {
+        summary.add_method(standard::CLEAN_RECOGNIZABLE_VISUAL_FEATURES_CODE);
     }
     if !config.dry_run && config.fsync == Fsync::End {
         sync_filesystem(&config.output).map_err(io(config.output.clone()))?;

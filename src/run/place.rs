@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::deid::Linkage;
+use crate::deid::one_file::VISUAL_FEATURES_CLEARED;
 use crate::dicom::reason::Code;
 use crate::run::audit::Chain;
 use crate::run::job::Job;
@@ -29,6 +30,8 @@ pub(super) struct Placing {
     pub(super) manifest: Option<AtomicFile>,
     pub(super) summary: Summary,
     pub(super) masked_any: bool,
+    /// Some file was cleared under clean-recognizable-visual-features (113102 written).
+    pub(super) visual_cleared_any: bool,
     /// The keyed chain of the manifest's lines.
     pub(super) chain: Chain,
     /// Linkage pairs in input order, only with `--linkage`.
@@ -71,6 +74,7 @@ impl Placing {
             manifest,
             summary: Summary::new_run(config, run),
             masked_any: false,
+            visual_cleared_any: false,
             chain: Chain::new(&config.key, &layout::run_label(run, config.shard)),
             linkage: Vec::new(),
             triage: Vec::new(),
@@ -177,6 +181,7 @@ impl Job<'_> {
         }
         placing.summary.add(record);
         placing.masked_any |= !record.pixel_masked_by.is_empty();
+        placing.visual_cleared_any |= record.actions.contains_key(VISUAL_FEATURES_CLEARED);
         if config.linkage.is_some()
             && record.status == Status::Written
             && let Some(linkage) = done.linkage
