@@ -40,21 +40,16 @@ pub enum AnnexOption {
 }
 
 impl AnnexOption {
-    /// Every option a profile can name: those with a column, then the pixel options.
-    pub const EVERY: [AnnexOption; 12] = [
-        AnnexOption::RetainSafePrivate,
-        AnnexOption::RetainUids,
-        AnnexOption::RetainDeviceIdentity,
-        AnnexOption::RetainInstitutionIdentity,
-        AnnexOption::RetainPatientCharacteristics,
-        AnnexOption::RetainLongitudinalFullDates,
-        AnnexOption::RetainLongitudinalModifiedDates,
-        AnnexOption::CleanDescriptors,
-        AnnexOption::CleanStructuredContent,
-        AnnexOption::CleanGraphics,
+    /// The options without a column in Table E.1-1: they act on pixel data.
+    pub const PIXEL: [AnnexOption; 2] = [
         AnnexOption::CleanPixelData,
         AnnexOption::CleanRecognizableVisualFeatures,
     ];
+
+    /// Every option a profile can name: those with a column, then the pixel options.
+    pub fn every() -> impl Iterator<Item = AnnexOption> {
+        AnnexOption::ALL.into_iter().chain(AnnexOption::PIXEL)
+    }
 
     /// The options with a column, in the order of the table's columns.
     pub const ALL: [AnnexOption; 10] = [
@@ -134,7 +129,7 @@ impl AnnexOption {
     }
 }
 
-/// An option name that is none of [`AnnexOption::EVERY`]'s, with a hint.
+/// An option name that is none of [`AnnexOption::every`]'s, with a hint.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown option {name:?}{hint}; expected one of {}", option_names())]
 pub struct UnknownOption {
@@ -143,8 +138,9 @@ pub struct UnknownOption {
 }
 
 fn option_names() -> String {
-    AnnexOption::EVERY
+    AnnexOption::every()
         .map(|o| format!("`{}`", o.name()))
+        .collect::<Vec<_>>()
         .join(", ")
 }
 
@@ -152,8 +148,7 @@ impl std::str::FromStr for AnnexOption {
     type Err = UnknownOption;
 
     fn from_str(s: &str) -> Result<Self, UnknownOption> {
-        AnnexOption::EVERY
-            .into_iter()
+        AnnexOption::every()
             .find(|o| o.name() == s)
             .ok_or_else(|| UnknownOption {
                 name: s.to_owned(),

@@ -47,7 +47,7 @@ pub(super) fn keyword(unknown: &str) -> Option<&'static str> {
 /// What to tell an author who named option `unknown`: the option they likely meant, and
 /// where burned-in text is handled when the name is about pixels.
 pub(super) fn option_hint(unknown: &str) -> String {
-    let mut hint = match closest(unknown, AnnexOption::EVERY.iter().map(|o| o.name())) {
+    let mut hint = match closest(unknown, AnnexOption::every().map(|o| o.name())) {
         Some(name) => format!("; did you mean {name:?}?"),
         None => String::new(),
     };
