@@ -860,7 +860,10 @@ mod tests {
     const CT_CLASS: &str = "1.2.840.10008.5.1.4.1.1.2";
     const EXPLICIT_TS: &str = "1.2.840.10008.1.2.1";
     /// The shared corpus beside the checkout (tests skip what it lacks).
-    const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/pydicom-3.0.2");
+    const CORPUS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpus/pydicom-3.0.2"
+    );
 
     fn u16b(s: Syntax, v: u16) -> [u8; 2] {
         if s.big {
