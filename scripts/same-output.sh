@@ -3,8 +3,8 @@
 # change no output. Both binaries run over the sample export and each further INPUT folder
 # under every shipped profile (and the sample's pixel rules), with one key, and their OUTPUT
 # trees, linkage tables, dry-run records, verify reports and inspect traces are compared.
-# Timings (summary.json's seconds and rates, the run line on stderr) are the only figures
-# left out.
+# Timings (the summaries' seconds, rates, start and end times and the MAC over them, the
+# catalogue that records them, the run line on stderr) are the only figures left out.
 #
 #   scripts/same-output.sh OLD_BINARY NEW_BINARY [INPUT ...]
 #
@@ -37,8 +37,12 @@ outputs() {
       local common=(--profile "$p" --key-file "$work/key")
       "$bin" run "$input" "$dir/tree" "${common[@]}" --jobs 2 --linkage "$dir/linkage" \
         --qa-report "$dir/qa.html" --quiet >"$dir.run-stdout" 2>/dev/null || echo "exit $?" >"$dir.run-exit"
-      # The timing fields are the only ones allowed to differ.
-      sed -E -i 's/"(seconds|files_per_second|mb_per_second)": [0-9.e+-]+/"\1": T/' "$dir/tree/summary.json"
+      # The timing fields are the only ones allowed to differ: rates, start and end times, and
+      # the summaries' MAC and the catalogue, which hold them.
+      find "$dir/tree" -name 'summary*.json' -exec sed -E -i \
+        -e 's/"(seconds|files_per_second|mb_per_second)": ?[0-9.e+-]+/"\1": T/g' \
+        -e 's/"(started|finished|mac)": ?"[^"]*"/"\1": T/g' {} +
+      rm -f "$dir/tree/.dicom-deid/catalogue.sqlite"
       "$bin" run "$input" "$dir.dry" "${common[@]}" --dry-run --jobs 1 >"$dir.dry-stdout" 2>/dev/null || true
       "$bin" verify "$dir/tree" --against "$input" "${common[@]}" --json >"$dir.verify" 2>&1 || true
       find "$input" -type f | sort | while read -r f; do

@@ -344,16 +344,7 @@ impl FileState<'_> {
             (Action::Generalise(g), Value::Primitive(p)) => self.generalise(tag, vr, g, &p),
             (Action::Hash, Value::Primitive(p)) if is_text_vr(vr) => {
                 bump(&mut self.counts, "hashed");
-                let values = strings(&p)
-                    .iter()
-                    .map(|v| {
-                        if v.trim().is_empty() {
-                            String::new()
-                        } else {
-                            self.engine.hash_value(v)
-                        }
-                    })
-                    .collect();
+                let values = each_non_empty(&p, |v| self.engine.hash_value(v));
                 text_element(tag, vr, values)
             }
             (Action::Replace(new), Value::Primitive(_)) if is_text_vr(vr) => {
@@ -362,18 +353,9 @@ impl FileState<'_> {
             }
             (Action::Pseudonym, Value::Primitive(p)) if is_text_vr(vr) => {
                 bump(&mut self.counts, "pseudonymised");
-                let values = strings(&p)
-                    .iter()
-                    .map(|v| {
-                        // An empty PatientID is no patient's: the top level gets the file's
-                        // patient in `add_patient_id`.
-                        if v.trim().is_empty() {
-                            String::new()
-                        } else {
-                            self.engine.patient_pseudonym(v).0
-                        }
-                    })
-                    .collect();
+                // An empty PatientID is no patient's: the top level gets the file's patient in
+                // `add_patient_id`.
+                let values = each_non_empty(&p, |v| self.engine.patient_pseudonym(v).0);
                 text_element(tag, vr, values)
             }
             (Action::PatientName, Value::Primitive(_)) if vr == VR::PN => {
@@ -513,6 +495,20 @@ impl FileState<'_> {
             }
         }
     }
+}
+
+/// Each value of `p` replaced by `f` of it; blank values stay empty (they identify no one).
+fn each_non_empty(p: &PrimitiveValue, mut f: impl FnMut(&str) -> String) -> Vec<String> {
+    strings(p)
+        .iter()
+        .map(|v| {
+            if v.trim().is_empty() {
+                String::new()
+            } else {
+                f(v)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
