@@ -22,12 +22,10 @@ use std::time::Instant;
 use serde_json::Value as Json;
 
 /// Findings of clean runs examined and found true: (attribute prefix, detail prefix, why).
-const TRUE_LEAKS: &[(&str, &str, &str)] = &[(
-    "ReferencedRTPlanSequence",
-    "UID",
-    "rtdose files store this standard sequence as UN; the engine cannot walk it, so the \
-     original referenced UIDs survive",
-)];
+/// None today: the one there was (original UIDs inside the rtdose files' ReferencedRTPlanSequence,
+/// stored as UN) went when such sequences began to be parsed, so a finding there now counts
+/// as a false leak and shows.
+const TRUE_LEAKS: &[(&str, &str, &str)] = &[];
 
 fn binary() -> PathBuf {
     let exe = std::env::current_exe().expect("own path");
