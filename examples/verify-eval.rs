@@ -170,8 +170,13 @@ fn main() {
             eprintln!("../shared/corpus is absent: measuring testdata only");
         }
     }
+    // VERIFY_EVAL_DIR keeps the outputs (planted ones too) for examining findings.
+    let kept_dir = std::env::var_os("VERIFY_EVAL_DIR").map(PathBuf::from);
     let tmp = tempfile::tempdir().expect("a temporary folder");
-    let key = tmp.path().join("eval.key");
+    let work = kept_dir.as_deref().unwrap_or(tmp.path());
+    std::fs::create_dir_all(work).expect("VERIFY_EVAL_DIR can be created");
+    let key = work.join("eval.key");
+    let _ = std::fs::remove_file(&key);
     let (o, _) = dicom_deid(&["keygen", key.to_str().unwrap()]);
     assert!(o.status.success(), "keygen");
     println!(
@@ -181,7 +186,7 @@ fn main() {
     let (mut planted, mut found, mut false_leaks) = (0, 0, 0);
     for d in &data {
         for profile in ["basic", "ml-dataset", "safe-harbor"] {
-            let r = measure(d, profile, tmp.path(), &key);
+            let r = measure(d, profile, work, &key);
             let false_a = r.clean_leaks - r.clean_true;
             println!(
                 "| {} | {profile} | {} / {false_a} | {} | {} | {} | {:.3} | {} | {:.2} | {:.2} |",

@@ -49,14 +49,24 @@ struct Values {
     uid: String,
 }
 
+/// A top-level value as text (a standard attribute stored as UN read as its own VR).
 fn text(obj: &InMemDicomObject, tag: Tag) -> Option<String> {
-    let v = obj.element(tag).ok()?.to_str().ok()?;
-    let v = v.trim_end_matches(['\0', ' ']).trim().to_owned();
+    let v = dicom_deid::dicom::values::top_text(obj, tag)
+        .trim()
+        .to_owned();
     (!v.is_empty()).then_some(v)
 }
 
+/// Read as verify reads inputs: a file whose data set is read with UN elements (rtdose_rle of
+/// the corpus) would otherwise give its bytes as numbers (`49\46\57…`), which identify no one,
+/// as the "value" to plant.
 fn values_of(input: &Path) -> Option<Values> {
-    let obj = dicom_object::open_file(input).ok()?;
+    let bytes = std::fs::read(input).ok()?;
+    let dicom_deid::dicom::file::Parsed::Dataset { object: obj, .. } =
+        dicom_deid::dicom::file::parse(&bytes, u64::MAX).ok()?
+    else {
+        return None;
+    };
     let uid = text(&obj, tags::SOP_INSTANCE_UID)?;
     let name = text(&obj, tags::PATIENT_NAME)
         .filter(|n| !dicom_deid::verify::needles::is_placeholder(n))
