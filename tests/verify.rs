@@ -444,3 +444,102 @@ fn clean_runs_have_no_false_leaks_and_every_planted_leak_is_found() {
         }
     }
 }
+
+/// One small CT data set of a patient, written as `dir/NAME.dcm`.
+fn write_patient(dir: &Path, name: &str, id: &str, person: &str, manufacturer: &str, n: u32) {
+    use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+    let root = "1.2.826.0.1.3680043.10.9999.61";
+    let sop = format!("{root}.3.{n}");
+    let object = InMemDicomObject::from_element_iter([
+        DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from(dicom_dictionary_std::uids::CT_IMAGE_STORAGE),
+        ),
+        DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(sop.as_str()),
+        ),
+        DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from("CT")),
+        DataElement::new(
+            tags::MANUFACTURER,
+            VR::LO,
+            PrimitiveValue::from(manufacturer),
+        ),
+        DataElement::new(tags::PATIENT_NAME, VR::PN, PrimitiveValue::from(person)),
+        DataElement::new(tags::PATIENT_ID, VR::LO, PrimitiveValue::from(id)),
+        DataElement::new(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(format!("{root}.1.{n}")),
+        ),
+        DataElement::new(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(format!("{root}.2.{n}")),
+        ),
+    ]);
+    let meta = FileMetaTableBuilder::new()
+        .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
+        .media_storage_sop_class_uid(dicom_dictionary_std::uids::CT_IMAGE_STORAGE)
+        .media_storage_sop_instance_uid(&sop)
+        .implementation_class_uid(format!("{root}.0"));
+    fs::create_dir_all(dir).unwrap();
+    let path = dir.join(format!("{name}.dcm"));
+    object.with_meta(meta).unwrap().write_to_file(path).unwrap();
+}
+
+/// Each output is searched in the scope of its own inputs. A patient ID of letters with few
+/// digits that another patient's input holds as a word of a kept attribute (its Manufacturer)
+/// is a leak in its own patient's output, and only for review in the other patient's output,
+/// which holds it through its kept Manufacturer. Without the run's key outputs cannot be
+/// linked to inputs, and such a value is for review everywhere.
+#[test]
+fn own_values_are_leaks_where_other_patients_keep_them_as_words() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    write_patient(&input, "a", "KESTREL7", "ROE^ANN", "ACME", 1);
+    write_patient(&input, "b", "PB-20001", "POE^BEA", "Kestrel7 Imaging", 2);
+    let output = sb.path("out");
+    assert_code(&sb.run(&input, &output, &["--quiet"]), 0, "run");
+    let against = ["--against", input.to_str().unwrap()];
+    let clean = verify(&sb, &output, &against);
+    assert_code(
+        &clean,
+        0,
+        "a clean run: the other patient's kept word is for review",
+    );
+    assert!(
+        stdout(&clean)
+            .lines()
+            .any(|l| l.starts_with("review:") && l.contains("Manufacturer: patient ID")),
+        "{}",
+        stdout(&clean)
+    );
+
+    // Patient A's ID written into A's output.
+    let rel = first_output(&output, |d| {
+        str_value(&d.object, tags::MANUFACTURER).as_deref() == Some("ACME")
+    });
+    rewrite(&output.join(&rel), |obj| {
+        obj.put(DataElement::new(
+            tags::STUDY_DESCRIPTION,
+            VR::LO,
+            PrimitiveValue::from("follow-up KESTREL7"),
+        ));
+    });
+    let leaked = verify(&sb, &output, &against);
+    assert_code(&leaked, 1, "own patient's ID");
+    let line = format!("leak: {rel}: StudyDescription: patient ID");
+    assert!(stdout(&leaked).contains(&line), "{}", stdout(&leaked));
+
+    // Without the key: no link, so the same value is only for review.
+    let mut cmd = sb.cmd();
+    cmd.args(["verify", "--profile", "basic"])
+        .args(against)
+        .arg(&output);
+    let unlinked = cmd.output().unwrap();
+    let review = format!("review: {rel}: StudyDescription: patient ID");
+    assert!(stdout(&unlinked).contains(&review), "{}", stdout(&unlinked));
+}

@@ -11,6 +11,7 @@ use dicom_encoding::TransferSyntaxIndex;
 use dicom_object::mem::InMemDicomObject;
 use dicom_object::meta::FileMetaTable;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use sha2::{Digest, Sha256};
 
 use crate::deid::Deidentifier;
 use crate::dicom::file::{self, Parsed};
@@ -18,8 +19,18 @@ use crate::dicom::scan::{self, Encoding};
 use crate::dicom::values::top_text;
 use crate::verify::layout::{self, Class};
 use crate::verify::manifest::{is_manifest, is_summary};
-use crate::verify::needles::{Hit, Matcher};
+use crate::verify::needles::{Hit, Matcher, Scope};
 use crate::verify::{Check, Finding, in_path, shown_path};
+
+/// What checking one file gave.
+pub(super) struct Checked {
+    /// The file was DICOM.
+    pub(super) dicom: bool,
+    pub(super) findings: Vec<Finding>,
+    /// The SHA-256 of the bytes read (none when the file could not be read), for the manifest
+    /// check: each file is read once.
+    pub(super) sha256: Option<String>,
+}
 
 /// The per-file checks, shared by the worker threads.
 pub(super) struct Checker<'a> {
@@ -37,6 +48,8 @@ pub(super) struct FileCheck<'a> {
     record: Option<&'a String>,
     /// The file's PatientID, which its PatientName's template holds.
     pub(super) patient_id: String,
+    /// The inputs the file is linked to, whose values are its own.
+    scope: Scope,
     findings: Vec<Finding>,
 }
 
@@ -60,14 +73,30 @@ impl FileCheck<'_> {
         }
     }
 
-    /// A needle found in a value of `vr`: a leak, or for review.
+    /// A needle found in a value of `vr`: a leak, for review, or (another patient's value
+    /// that identifies no one by itself) nothing.
     pub(super) fn push_hit(&mut self, attribute: String, hit: Hit, vr: VR) {
-        let check = if hit.is_review(vr) {
-            Check::Review
-        } else {
-            Check::Leak
+        let Some(review) = self
+            .checker
+            .matcher
+            .and_then(|m| m.judge(&hit, vr, &self.scope))
+        else {
+            return;
         };
+        let check = if review { Check::Review } else { Check::Leak };
         self.push(attribute, check, hit.to_string());
+    }
+
+    /// Link the file to its inputs: by its manifest record and, for a data set, its
+    /// PatientID and StudyInstanceUID.
+    fn link(&mut self, object: Option<&InMemDicomObject>) {
+        let Some(matcher) = self.checker.matcher else {
+            return;
+        };
+        let study = object
+            .map(|o| top_text(o, tags::STUDY_INSTANCE_UID))
+            .unwrap_or_default();
+        self.scope = matcher.scope(self.record.map(String::as_str), &self.patient_id, &study);
     }
 }
 
@@ -86,8 +115,25 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Check one file of OUTPUT; the flag says whether it was DICOM.
-    pub(super) fn check_file(&self, rel: &str, path: &Path) -> (bool, Vec<Finding>) {
+    /// Check one file of OUTPUT, and hash the bytes read.
+    pub(super) fn check_file(&self, rel: &str, path: &Path) -> Checked {
+        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let bytes = if size > self.max_file_size {
+            None
+        } else {
+            std::fs::read(path).ok()
+        };
+        let sha256 = bytes.as_ref().map(|b| hex::encode(Sha256::digest(b)));
+        let (dicom, findings) = self.check_bytes(rel, bytes);
+        Checked {
+            dicom,
+            findings,
+            sha256,
+        }
+    }
+
+    /// The checks of one file's bytes (`None`: unreadable); the flag says whether it was DICOM.
+    fn check_bytes(&self, rel: &str, bytes: Option<Vec<u8>>) -> (bool, Vec<Finding>) {
         let path_hits = self.matcher.map(|m| in_path(m, rel)).unwrap_or_default();
         let shown = shown_path(self.matcher, self.records, rel);
         let mut check = FileCheck {
@@ -95,13 +141,8 @@ impl<'a> Checker<'a> {
             file: &shown,
             record: self.records.get(rel),
             patient_id: String::new(),
+            scope: Scope::Linked(Vec::new()),
             findings: Vec::new(),
-        };
-        let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-        let bytes = if size > self.max_file_size {
-            None
-        } else {
-            std::fs::read(path).ok()
         };
         let Some(bytes) = bytes else {
             check.push(
@@ -111,10 +152,23 @@ impl<'a> Checker<'a> {
             );
             return (false, check.findings);
         };
+        let parsed = if is_manifest(rel) || is_summary(rel) {
+            None
+        } else {
+            Some(file::parse(&bytes, self.max_file_size))
+        };
+        let object = match &parsed {
+            Some(Ok(Parsed::Dataset { object, .. })) => Some(object),
+            _ => None,
+        };
+        if let Some(object) = object {
+            check.patient_id = top_text(object, tags::PATIENT_ID);
+        }
+        check.link(object);
         for hit in path_hits {
             check.push_hit("output path".to_owned(), hit, VR::LO);
         }
-        if is_manifest(rel) || is_summary(rel) {
+        let Some(parsed) = parsed else {
             // Of the run's records only the paths derive from the data (`input` appears with
             // --manifest-paths, and paths often hold names); every other field is the tool's
             // own vocabulary: fixed reasons, hex ids, hashes, counts.
@@ -123,6 +177,11 @@ impl<'a> Checker<'a> {
                 let Ok(json) = serde_json::from_str::<serde_json::Value>(line) else {
                     continue;
                 };
+                // Each record is linked to its input by its id.
+                if let Some(matcher) = self.matcher {
+                    let id = json.get("id").and_then(|v| v.as_str());
+                    check.scope = matcher.scope(id, "", "");
+                }
                 for key in ["input", "output"] {
                     if let Some(value) = json.get(key).and_then(|v| v.as_str()) {
                         check.leaks_in_text(&format!("record {} > {key}", i + 1), value, VR::LT);
@@ -136,8 +195,8 @@ impl<'a> Checker<'a> {
                 }
             }
             return (false, check.findings);
-        }
-        match file::parse(&bytes, self.max_file_size) {
+        };
+        match parsed {
             Ok(Parsed::Dataset { object, .. }) => {
                 self.check_dicom(&mut check, &bytes, &object);
                 (true, check.findings)
@@ -164,7 +223,6 @@ impl<'a> Checker<'a> {
     }
 
     fn check_dicom(&self, check: &mut FileCheck<'_>, bytes: &[u8], object: &InMemDicomObject) {
-        check.patient_id = top_text(object, tags::PATIENT_ID);
         self.check_marks(check, object);
         self.deidentifier.walk(object, String::new(), check);
         let charsets: Vec<String> = object
@@ -298,14 +356,8 @@ impl<'a> Checker<'a> {
                     "differs from the data set",
                 );
             }
-            if let Some(matcher) = self.matcher
-                && matcher.uid(&in_meta).is_some()
-            {
-                check.push(
-                    format!("file meta > {name}"),
-                    Check::Leak,
-                    "UID of an input".to_owned(),
-                );
+            if let Some(hit) = self.matcher.and_then(|m| m.uid(&in_meta)) {
+                check.push_hit(format!("file meta > {name}"), hit, VR::UI);
             }
         }
         let identifying = [
@@ -353,7 +405,7 @@ impl<'a> Checker<'a> {
             return;
         };
         for (_, hit) in matcher.in_bytes(bytes, charsets) {
-            check.push(place.to_owned(), Check::Leak, hit.to_string());
+            check.push_hit(place.to_owned(), hit, VR::OB);
         }
     }
 
@@ -387,7 +439,7 @@ impl<'a> Checker<'a> {
                         .map(|(_, _, name)| (*name).to_owned())
                 })
                 .unwrap_or_else(|| "bytes between elements".to_owned());
-            check.push(place, Check::Leak, hit.to_string());
+            check.push_hit(place, hit, VR::OB);
         }
     }
 }

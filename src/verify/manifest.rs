@@ -65,14 +65,22 @@ pub(super) fn compare_with_summary(
     }
 }
 
+/// What the file checks saw of OUTPUT: its files, the record id of each output and the
+/// SHA-256 of each file they read.
+pub(super) struct Seen<'a> {
+    pub files: &'a [(String, PathBuf)],
+    pub records: &'a BTreeMap<String, String>,
+    pub hashes: &'a BTreeMap<String, String>,
+}
+
 /// The manifest checks (see the module doc).
 pub(super) fn check_manifests(
     config: &VerifyConfig,
     matcher: Option<&Matcher>,
-    ids: &BTreeMap<String, String>,
-    files: &[(String, PathBuf)],
+    seen: &Seen<'_>,
     report: &mut Report,
 ) {
+    let (ids, files) = (seen.records, seen.files);
     let finding = |file: &str, attribute: &str, detail: &str| Finding {
         file: shown_path(matcher, ids, file),
         record: ids.get(file).cloned(),
@@ -114,9 +122,12 @@ pub(super) fn check_manifests(
                 "not listed as written in the manifest",
             )),
             Some(sha) => {
-                let now = std::fs::read(path)
-                    .map(|b| hex::encode(Sha256::digest(&b)))
-                    .unwrap_or_default();
+                // Hashed as the file was checked; a file too large to check is read here.
+                let now = seen.hashes.get(rel).cloned().unwrap_or_else(|| {
+                    std::fs::read(path)
+                        .map(|b| hex::encode(Sha256::digest(&b)))
+                        .unwrap_or_default()
+                });
                 if now != *sha {
                     report.findings.push(finding(
                         rel,

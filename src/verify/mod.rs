@@ -219,11 +219,24 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
             if !input.is_dir() {
                 return Err(VerifyError::Against(input.clone()));
             }
-            let (needles, inputs) = gather(&deidentifier, input, config.max_file_size);
+            // Outputs are linked to their inputs through the run's key (keyed record ids,
+            // pseudonyms, remapped UIDs): only with that key.
+            let key = config.key.as_ref().filter(|k| {
+                summary
+                    .as_ref()
+                    .is_none_or(|s| s.key_fingerprint == k.fingerprint())
+            });
+            let (needles, inputs) = gather(&deidentifier, input, key, config.max_file_size);
             report.inputs = inputs;
             report.identifying_values = needles.len() as u64;
             report.values_by_kind = needles.counts();
-            Some(needles.into_matcher(&written_by_profile(&config.profile)))
+            if key.is_none() {
+                report.notes.push(
+                    "without the run's key outputs cannot be linked to their inputs: each was searched for every input's values".to_owned(),
+                );
+            }
+            let written = written_by_profile(&config.profile);
+            Some(needles.into_matcher(&written, key.is_some()))
         }
         None => None,
     };
@@ -234,15 +247,22 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         &records,
         config.max_file_size,
     );
-    let results: Vec<(bool, Vec<Finding>)> = files
+    let results: Vec<check::Checked> = files
         .par_iter()
         .map(|(rel, path)| checker.check_file(rel, path))
         .collect();
-    for (dicom, findings) in results {
-        report.files += u64::from(dicom);
-        report.findings.extend(findings);
+    let mut hashes = BTreeMap::new();
+    for ((rel, _), checked) in files.iter().zip(results) {
+        report.files += u64::from(checked.dicom);
+        report.findings.extend(checked.findings);
+        hashes.extend(checked.sha256.map(|h| (rel.clone(), h)));
     }
-    manifest::check_manifests(config, matcher.as_ref(), &records, &files, &mut report);
+    let seen = manifest::Seen {
+        files: &files,
+        records: &records,
+        hashes: &hashes,
+    };
+    manifest::check_manifests(config, matcher.as_ref(), &seen, &mut report);
     // The runs' hash-chained manifests and sealed summaries (needs the run's key).
     let problems = config
         .key
@@ -260,19 +280,28 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
     Ok(report)
 }
 
-/// Gather the identifying values of every input data set, in input order.
-fn gather(deidentifier: &Deidentifier, input: &Path, max: u64) -> (Needles, u64) {
+/// Gather the identifying values of every input data set, in input order; with the run's key,
+/// each linked to its manifest record's id.
+fn gather(
+    deidentifier: &Deidentifier,
+    input: &Path,
+    key: Option<&Key>,
+    max: u64,
+) -> (Needles, u64) {
     let files = files_under(input);
     let per_file: Vec<Option<Needles>> = files
         .par_iter()
-        .map(|(_, path)| {
+        .map(|(rel, path)| {
             let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
             if size > max {
                 return None;
             }
             let bytes = std::fs::read(path).ok()?;
             match file::parse(&bytes, max) {
-                Ok(Parsed::Dataset { object, .. }) => Some(Needles::gather(deidentifier, &object)),
+                Ok(Parsed::Dataset { object, .. }) => {
+                    let record = key.map(|k| crate::run::path_id(k, Path::new(rel)));
+                    Some(Needles::gather(deidentifier, &object, record.as_deref()))
+                }
                 _ => None,
             }
         })

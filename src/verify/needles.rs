@@ -90,19 +90,39 @@ pub use crate::deid::identifiers::Kind;
 pub struct Hit {
     pub kind: Kind,
     pub source: Tag,
-    /// A hit is plausible but uncertain: a value of 2 characters, or one that some input also
-    /// holds as vocabulary (a kept attribute, a value the profile writes).
+    /// A hit is plausible but uncertain in any output: a value of 2 characters, one the
+    /// profile writes, or one the inputs of several patients share.
     pub review: bool,
     /// One word or component of a longer person name: a leak in a person-name attribute,
     /// uncertain anywhere else ("FLAT" as a FilterType is not the name "flat glade").
     pub partial: bool,
+    /// Some input holds the value (with fewer than 4 digits) in a kept attribute: uncertain
+    /// in an output of such an input, or in an output no input is linked to.
+    pub kept: bool,
+    /// The needle's index in the matcher (its owners and keepers).
+    needle: u32,
 }
 
 impl Hit {
-    /// Whether the hit, in a value of `vr`, is only for review rather than a leak.
-    pub fn is_review(&self, vr: VR) -> bool {
-        self.review || (self.partial && vr != VR::PN)
+    /// Whether the hit identifies someone in any output, its own patient's or not: a whole
+    /// name, an ID, a birth date, a telephone number, an e-mail address or long number, a UID
+    /// — and certain (not 2 characters, not shared, not written by the profile).
+    fn identifies_anyone(&self) -> bool {
+        !self.review
+            && !self.partial
+            && !matches!(self.kind, Kind::Device | Kind::Address | Kind::Institution)
     }
+}
+
+/// Which inputs an output is linked to (by its manifest record, its pseudonymised PatientID
+/// and its StudyInstanceUID), as the groups of those inputs; or, without the run's key, no
+/// link at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Without the run's key: every input's values are searched, as if each were the output's.
+    Unlinked,
+    /// The groups (patients, studies, input files) of the inputs linked to the output.
+    Linked(Vec<u32>),
 }
 
 impl std::fmt::Display for Hit {
@@ -121,10 +141,20 @@ impl std::fmt::Display for Hit {
 pub struct Needles {
     values: BTreeMap<String, Hit>,
     uids: BTreeMap<String, Hit>,
-    /// Texts the profile keeps in some input (whole values and their words), which
-    /// organisation and device needles may coincide with ("GE MEDICAL SYSTEMS" as both
-    /// InstitutionName and the kept Manufacturer).
-    kept: BTreeSet<String>,
+    /// Texts the profile keeps in some input (whole values and their words), with the groups
+    /// of the inputs that keep them, which organisation and device needles may coincide with
+    /// ("GE MEDICAL SYSTEMS" as both InstitutionName and the kept Manufacturer).
+    kept: BTreeMap<String, BTreeSet<u32>>,
+    /// The groups of one input gathered: its manifest record, its patient (pseudonymised as
+    /// the engine writes it) and its study (remapped), as an output shows them (empty after
+    /// merging).
+    own: Vec<String>,
+    /// The group names, by index, and the indexes of the groups whose inputs hold each value.
+    groups: Vec<String>,
+    group_ids: HashMap<String, u32>,
+    owners: HashMap<String, BTreeSet<u32>>,
+    /// A record's group → every group of its input (its patient and study too).
+    record_groups: HashMap<u32, Vec<u32>>,
     /// The patients (PatientID of the input) whose inputs hold each value: a value other than
     /// a name that many patients share (a department, a station, a study ID "1") is
     /// vocabulary rather than identity.
@@ -166,9 +196,44 @@ impl Needles {
         counts
     }
 
+    fn intern(&mut self, group: &str) -> u32 {
+        if let Some(id) = self.group_ids.get(group) {
+            return *id;
+        }
+        let id = self.groups.len() as u32;
+        self.groups.push(group.to_owned());
+        self.group_ids.insert(group.to_owned(), id);
+        id
+    }
+
     /// Add another file's needles (the first kind seen for a value stays, so the result does
     /// not depend on the order files were read in when merged in input order).
     pub fn merge(&mut self, other: Needles) {
+        let map: Vec<u32> = other.groups.iter().map(|g| self.intern(g)).collect();
+        let own: Vec<u32> = other.own.iter().map(|g| self.intern(g)).collect();
+        if other.own.first().is_some_and(|g| g.starts_with("record ")) {
+            self.record_groups.insert(own[0], own.clone());
+        }
+        for (record, ids) in other.record_groups {
+            let ids = ids.into_iter().map(|i| map[i as usize]).collect();
+            self.record_groups.insert(map[record as usize], ids);
+        }
+        for text in other.values.keys().chain(other.uids.keys()) {
+            self.owners
+                .entry(text.clone())
+                .or_default()
+                .extend(own.iter().copied());
+        }
+        for (text, ids) in other.owners {
+            let mapped = ids.into_iter().map(|i| map[i as usize]);
+            self.owners.entry(text).or_default().extend(mapped);
+        }
+        for (word, ids) in other.kept {
+            let mapped = ids.into_iter().map(|i| map[i as usize]);
+            let entry = self.kept.entry(word).or_default();
+            entry.extend(mapped);
+            entry.extend(own.iter().copied());
+        }
         for text in other.values.keys() {
             self.holders
                 .entry(text.clone())
@@ -184,7 +249,6 @@ impl Needles {
         for (k, v) in other.uids {
             self.uids.entry(k).or_insert(v);
         }
-        self.kept.extend(other.kept);
     }
 
     fn add(&mut self, text: &str, kind: Kind, source: Tag) {
@@ -203,6 +267,8 @@ impl Needles {
             source,
             review: count < 3,
             partial,
+            kept: false,
+            needle: 0,
         };
         self.values
             .entry(text.to_lowercase())
@@ -210,10 +276,27 @@ impl Needles {
             .or_insert(hit);
     }
 
-    /// Gather every identifying value of one input data set.
-    pub fn gather(deidentifier: &Deidentifier, object: &InMemDicomObject) -> Needles {
+    /// Gather every identifying value of one input data set. `record` is the keyed id of its
+    /// path (its manifest record's id), when the run's key is known.
+    pub fn gather(
+        deidentifier: &Deidentifier,
+        object: &InMemDicomObject,
+        record: Option<&str>,
+    ) -> Needles {
+        use crate::dicom::values::top_text;
+        use dicom_dictionary_std::tags;
+        let mut own: Vec<String> = record.map(|r| format!("record {r}")).into_iter().collect();
+        let patient = deidentifier.patient_of(object).pseudonym;
+        if !patient.is_empty() {
+            own.push(format!("patient {patient}"));
+        }
+        let study = top_text(object, tags::STUDY_INSTANCE_UID);
+        if !study.is_empty() {
+            own.push(format!("study {}", deidentifier.uids().remap(&study)));
+        }
         let mut needles = Needles {
-            patient: crate::dicom::values::top_text(object, dicom_dictionary_std::tags::PATIENT_ID),
+            patient: top_text(object, tags::PATIENT_ID),
+            own,
             ..Needles::default()
         };
         deidentifier.walk(object, (), &mut Gathering(&mut needles));
@@ -235,9 +318,10 @@ impl Needles {
             if is_free_text_vr(vr) {
                 for v in values(value) {
                     let v = v.trim().to_lowercase();
-                    self.kept
-                        .extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
-                    self.kept.insert(v);
+                    for word in v.split(|c: char| !c.is_alphanumeric()) {
+                        self.kept.entry(word.to_owned()).or_default();
+                    }
+                    self.kept.entry(v).or_default();
                 }
             }
             return;
@@ -289,6 +373,8 @@ impl Needles {
                 source: tag,
                 review: false,
                 partial: false,
+                kept: false,
+                needle: 0,
             });
         }
     }
@@ -408,31 +494,43 @@ impl Needles {
         }
     }
 
-    /// Build the searches, leaving out values the profile itself writes.
-    pub fn into_matcher(mut self, written_by_profile: &[String]) -> Matcher {
-        let mut kept = std::mem::take(&mut self.kept);
+    /// Build the searches, leaving out values the profile itself writes. With `linked`, each
+    /// output is searched in the scope of its own inputs (see [`Matcher::judge`]).
+    pub fn into_matcher(mut self, written_by_profile: &[String], linked: bool) -> Matcher {
+        let kept = std::mem::take(&mut self.kept);
+        let mut written = BTreeSet::new();
         for v in written_by_profile {
             let v = v.trim().to_lowercase();
             self.values.remove(&v);
-            kept.extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
+            written.extend(v.split(|c: char| !c.is_alphanumeric()).map(str::to_owned));
         }
+        let vocabulary = |text: &str| kept.contains_key(text) || written.contains(text);
         self.values.retain(|text, hit| {
             !(matches!(hit.kind, Kind::Institution | Kind::Address | Kind::Device)
-                && kept.contains(text))
+                && vocabulary(text))
         });
         // A name or word that is also vocabulary somewhere (a physician named like the kept
         // Manufacturer) is for a person to judge; a value with 4 or more digits (an ID, a
         // date) stays certain.
-        for (text, hit) in self.values.iter_mut() {
+        let mut owners = Vec::new();
+        let mut keepers = Vec::new();
+        let needles = self.values.iter_mut().chain(self.uids.iter_mut());
+        for (needle, (text, hit)) in needles.enumerate() {
+            hit.needle = needle as u32;
+            owners.push(self.owners.remove(text).unwrap_or_default());
+            let few_digits = text.chars().filter(char::is_ascii_digit).count() < 4;
             // Names stay certain: staff names recur across patients and still identify
             // someone, and a patient name is one whoever else bears it.
             let shared =
                 !hit.kind.is_name() && self.holders.get(text).is_some_and(|p| p.len() >= SHARED_BY);
-            if (kept.contains(text) || shared)
-                && text.chars().filter(char::is_ascii_digit).count() < 4
-            {
-                hit.review = true;
+            if few_digits && hit.kind != Kind::Uid {
+                hit.review |= shared || written.contains(text);
+                hit.kept = kept.contains_key(text);
             }
+            keepers.push(match hit.kept {
+                true => kept.get(text).cloned().unwrap_or_default(),
+                false => BTreeSet::new(),
+            });
         }
         let exact: HashMap<String, Hit> = self.values.clone().into_iter().collect();
         let words: Vec<(String, Hit)> = self
@@ -464,6 +562,11 @@ impl Needles {
             words,
             bytes,
             byte_searches: Mutex::new(HashMap::new()),
+            owners,
+            keepers,
+            group_ids: self.group_ids,
+            record_groups: self.record_groups,
+            linked,
         }
     }
 }
@@ -599,9 +702,71 @@ pub struct Matcher {
     bytes: Vec<(String, Hit)>,
     /// By character set code (`SpecificCharacterSet` values): built on first use.
     byte_searches: Mutex<HashMap<Vec<String>, Arc<ByteSearch>>>,
+    /// By needle: the groups whose inputs hold it, and those that keep it as vocabulary.
+    owners: Vec<BTreeSet<u32>>,
+    keepers: Vec<BTreeSet<u32>>,
+    group_ids: HashMap<String, u32>,
+    record_groups: HashMap<u32, Vec<u32>>,
+    /// Outputs can be linked to their inputs (the run's key is known).
+    linked: bool,
 }
 
 impl Matcher {
+    /// The scope of an output: the groups of the inputs its manifest record (`record`), its
+    /// PatientID and its StudyInstanceUID (as written) link it to.
+    pub fn scope(&self, record: Option<&str>, patient_id: &str, study_uid: &str) -> Scope {
+        if !self.linked {
+            return Scope::Unlinked;
+        }
+        let group = |name: String| self.group_ids.get(&name).copied();
+        let mut ids: Vec<u32> = record
+            .and_then(|r| group(format!("record {r}")))
+            .and_then(|g| self.record_groups.get(&g))
+            .cloned()
+            .unwrap_or_default();
+        if !patient_id.is_empty() {
+            ids.extend(group(format!("patient {patient_id}")));
+        }
+        if !study_uid.is_empty() {
+            ids.extend(group(format!("study {study_uid}")));
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Scope::Linked(ids)
+    }
+
+    /// How a hit in a value of `vr` of an output of `scope` counts: `None` when the value is
+    /// no concern of this output (another patient's value that identifies no one by itself:
+    /// an institution or device word, one word of a name, a shared or 2-character value),
+    /// `Some(true)` for review, `Some(false)` for a leak.
+    ///
+    /// A value of the output's own inputs is searched whatever its kind, and is for review
+    /// when uncertain: 2 characters, one word of a longer name outside a person-name
+    /// attribute, written by the profile, shared by several patients, or kept as vocabulary
+    /// by one of the output's own inputs (it may be there through that kept attribute). Kept
+    /// by another patient's input only, it is a leak: this output cannot hold it through a
+    /// kept attribute. Without links, every value is searched and a value any input keeps is
+    /// for review.
+    pub fn judge(&self, hit: &Hit, vr: VR, scope: &Scope) -> Option<bool> {
+        let uncertain = hit.review || (hit.partial && vr != VR::PN);
+        let kept = match scope {
+            Scope::Unlinked => hit.kept,
+            Scope::Linked(groups) => {
+                let owned = &self.owners[hit.needle as usize];
+                if !groups.iter().any(|g| owned.contains(g)) {
+                    if !hit.identifies_anyone() {
+                        return None;
+                    }
+                    hit.kept
+                } else {
+                    let keepers = &self.keepers[hit.needle as usize];
+                    groups.iter().any(|g| keepers.contains(g))
+                }
+            }
+        };
+        Some(uncertain || kept)
+    }
+
     /// The needles a free-text value holds: as its whole value, or on word boundaries.
     pub fn in_text(&self, value: &str, vr: VR) -> Vec<Hit> {
         let mut hits = Vec::new();
@@ -728,7 +893,7 @@ mod tests {
                 .into_iter()
                 .map(|(t, vr, v)| DataElement::new(t, vr, PrimitiveValue::from(v))),
         );
-        Needles::gather(&deid, &object).into_matcher(&[])
+        Needles::gather(&deid, &object, None).into_matcher(&[], false)
     }
 
     #[test]
@@ -806,7 +971,8 @@ mod tests {
             ),
             DataElement::new(tags::STUDY_ID, VR::SH, PrimitiveValue::from("STU-7701")),
         ]);
-        let m = Needles::gather(&deid, &object).into_matcher(&["RESEARCH SITE".to_owned()]);
+        let m = Needles::gather(&deid, &object, None)
+            .into_matcher(&["RESEARCH SITE".to_owned()], false);
         assert!(m.in_text("CT-ROOM-7", VR::LO).is_empty());
         assert!(m.in_text("RESEARCH SITE", VR::LO).is_empty());
         assert_eq!(m.in_text("STU-7701", VR::LO)[0].kind, Kind::Identifier);
@@ -826,7 +992,7 @@ mod tests {
         let leaks = |s: &str, vr: VR| {
             m.in_text(s, vr)
                 .into_iter()
-                .filter(|h| !h.is_review(vr))
+                .filter(|h| m.judge(h, vr, &Scope::Unlinked) == Some(false))
                 .count()
         };
         assert_eq!(
@@ -871,10 +1037,60 @@ mod tests {
                 DataElement::new(tags::STATION_NAME, VR::SH, PrimitiveValue::from("CTSCAN")),
                 DataElement::new(tags::PATIENT_NAME, VR::PN, PrimitiveValue::from("ROE^JANE")),
             ]);
-            all.merge(Needles::gather(&deid, &object));
+            all.merge(Needles::gather(&deid, &object, None));
         }
-        let m = all.into_matcher(&[]);
-        assert!(m.in_text("CTSCAN", VR::SH)[0].is_review(VR::SH));
-        assert!(!m.in_text("Jane Roe", VR::LO)[0].is_review(VR::LO));
+        let m = all.into_matcher(&[], false);
+        let review = |text: &str, vr: VR| m.judge(&m.in_text(text, vr)[0], vr, &Scope::Unlinked);
+        assert_eq!(review("CTSCAN", VR::SH), Some(true));
+        assert_eq!(review("Jane Roe", VR::LO), Some(false));
+    }
+
+    /// Linked by record id: a station name of another patient's input is no concern of this
+    /// output, that patient's whole name is a leak anywhere, and this patient's ID kept as a
+    /// word by the other input only is a leak here.
+    #[test]
+    fn each_output_is_searched_in_the_scope_of_its_own_inputs() {
+        let deid = Deidentifier::new(Profile::load("basic").unwrap(), Key::from_bytes([1; 32]));
+        let input = |id: &str, name: &str, station: &str, maker: &str| {
+            InMemDicomObject::from_element_iter([
+                DataElement::new(tags::PATIENT_ID, VR::LO, PrimitiveValue::from(id)),
+                DataElement::new(tags::PATIENT_NAME, VR::PN, PrimitiveValue::from(name)),
+                DataElement::new(tags::STATION_NAME, VR::SH, PrimitiveValue::from(station)),
+                DataElement::new(tags::MANUFACTURER, VR::LO, PrimitiveValue::from(maker)),
+            ])
+        };
+        let mut all = Needles::default();
+        let a = input("KESTREL7", "ROE^ANN", "CTROOM", "ACME");
+        let b = input("PB-20001", "POE^BEA", "MRSUITE", "Kestrel7 Imaging");
+        all.merge(Needles::gather(&deid, &a, Some("aaaa")));
+        all.merge(Needles::gather(&deid, &b, Some("bbbb")));
+        let m = all.into_matcher(&[], true);
+        let (of_a, of_b) = (m.scope(Some("aaaa"), "", ""), m.scope(Some("bbbb"), "", ""));
+        let judge = |text: &str, scope: &Scope| {
+            let hits = m.in_text(text, VR::LO);
+            hits.first().and_then(|h| m.judge(h, VR::LO, scope))
+        };
+        assert_eq!(judge("MRSUITE", &of_b), Some(false), "its own station");
+        assert_eq!(judge("MRSUITE", &of_a), None, "another patient's station");
+        assert_eq!(
+            judge("Bea Poe", &of_a),
+            Some(false),
+            "a whole name, anywhere"
+        );
+        assert_eq!(
+            judge("KESTREL7", &of_a),
+            Some(false),
+            "kept by the other input only"
+        );
+        assert_eq!(
+            judge("Kestrel7 Imaging", &of_b),
+            Some(true),
+            "its kept Manufacturer"
+        );
+        assert_eq!(
+            judge("KESTREL7", &Scope::Unlinked),
+            Some(true),
+            "no link, no certainty"
+        );
     }
 }
