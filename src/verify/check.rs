@@ -177,14 +177,22 @@ impl<'a> Checker<'a> {
                 let Ok(json) = serde_json::from_str::<serde_json::Value>(line) else {
                     continue;
                 };
-                // Each record is linked to its input by its id.
-                if let Some(matcher) = self.matcher {
-                    let id = json.get("id").and_then(|v| v.as_str());
-                    check.scope = matcher.scope(id, "", "");
-                }
                 for key in ["input", "output"] {
-                    if let Some(value) = json.get(key).and_then(|v| v.as_str()) {
-                        check.leaks_in_text(&format!("record {} > {key}", i + 1), value, VR::LT);
+                    // An output path is linked to its input by the record's id. An input
+                    // path (only for review) is searched for every input's values: its input
+                    // may have given none (a file that failed or was skipped).
+                    if let Some(matcher) = self.matcher {
+                        let id = json.get("id").and_then(|v| v.as_str());
+                        check.scope = match key {
+                            "input" => Scope::Unlinked,
+                            _ => matcher.scope(id, "", ""),
+                        };
+                    }
+                    let value = json.get(key).and_then(|v| v.as_str());
+                    // Searched as paths (`DOE_JOHN_12345/` holds the whole name).
+                    let hits = value.zip(self.matcher).map(|(v, m)| in_path(m, v));
+                    for hit in hits.unwrap_or_default() {
+                        check.push_hit(format!("record {} > {key}", i + 1), hit, VR::LT);
                     }
                 }
                 // Input paths are there because the user asked (--manifest-paths), so

@@ -19,7 +19,8 @@
 //!
 //! # Against the inputs (`--against INPUT`)
 //! Every identifying value of every input data set is gathered and searched in every file of
-//! OUTPUT (see [`needles`] for what is gathered and the rules for short values): the output
+//! OUTPUT, each output in the scope of its own inputs (linked by the run's key; see [`needles`]
+//! for what is gathered, the scopes and the rules for short values): the output
 //! paths, every text element, the raw bytes of each file, and the paths the manifests record
 //! (input paths appear there with `--manifest-paths`, and often hold names). A hit is a leak
 //! or, when uncertain, a `review` item (see [`needles`]; input paths the user asked for with

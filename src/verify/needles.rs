@@ -24,13 +24,29 @@
 //! Placeholder texts of test and demo files ("dft patient name", "Name Here", "Anonymous":
 //! every word a placeholder word) are never needles.
 //!
+//! # Whose values each output is searched for
+//! Every needle remembers the groups of the inputs that hold it: their manifest record (the
+//! keyed id of the input path), their patient (the pseudonymised PatientID the engine writes,
+//! which also covers files without a PatientID) and their study (the remapped
+//! StudyInstanceUID) — each as an output shows it. An output is linked to the groups its
+//! manifest record, its PatientID and its StudyInstanceUID name ([`Matcher::scope`]), and is
+//! searched for the values of those inputs, and for the values of any other input that
+//! identify anyone wherever they appear: whole person names, IDs, birth dates, telephone
+//! numbers, e-mail addresses and long numbers, UIDs. Another patient's institution, address
+//! or device words, single name words and 2-character or shared values are no concern of this
+//! output. The links need the run's key; without it every output is searched for every
+//! input's values.
+//!
 //! # How sure a hit is
 //! A hit is a leak, or a `review` item for a person to judge (which fails the gate only with
 //! `--strict`): a needle of 2 characters, one word or component of a longer person name found
-//! outside a person-name attribute ("FLAT" as a FilterType, not the name "flat glade"), or a
-//! name or ID that an input also holds in a kept attribute or that the profile writes (a
-//! physician named like the kept Manufacturer). Whole names, IDs, dates, telephone numbers and
-//! UIDs elsewhere are leaks.
+//! outside a person-name attribute ("FLAT" as a FilterType, not the name "flat glade"), a
+//! value the profile writes or that the inputs of 3 or more patients share, or a name or ID
+//! (with fewer than 4 digits) that one of the output's own inputs also holds in a kept
+//! attribute (a physician named like the kept Manufacturer): the output may hold it through
+//! that attribute. Kept by another patient's input only, it is a leak: this output holds no
+//! attribute of that input. Without links, a value any input keeps is for review. Whole
+//! names, IDs, dates, telephone numbers and UIDs elsewhere are leaks.
 //!
 //! An attribute the profile deliberately keeps (its rule says `keep`, e.g. InstitutionName
 //! under retain-institution-identity) is not gathered: its value in the output is a choice,
@@ -292,7 +308,9 @@ impl Needles {
         }
         let study = top_text(object, tags::STUDY_INSTANCE_UID);
         if !study.is_empty() {
+            // As written: remapped, or as it was under a profile that keeps UIDs.
             own.push(format!("study {}", deidentifier.uids().remap(&study)));
+            own.push(format!("study {study}"));
         }
         let mut needles = Needles {
             patient: top_text(object, tags::PATIENT_ID),
