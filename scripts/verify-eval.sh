@@ -2,7 +2,7 @@
 # The README's figures for `verify --against`: precision and recall (examples/verify-eval.rs,
 # clean runs and planted leaks over testdata and ../shared/corpus under basic, ml-dataset and
 # safe-harbor), then wall time and peak RSS of `run` and of `verify --against` over the same
-# files, on the shared corpus and on a generated 2,000-file tree.
+# files (median of 3 runs), on the shared corpus and on a generated 2,000-file tree.
 #
 #   scripts/verify-eval.sh [FILES]      # FILES: size of the generated tree (default 2000)
 set -euo pipefail
@@ -25,10 +25,18 @@ inputs=("$work/gen")
 [ -d ../shared/corpus ] && inputs+=(../shared/corpus)
 echo "| input | run s | run KB | verify --against s | verify KB | ratio |"
 echo "|---|---|---|---|---|---|"
+# The median of 3 runs of each (the machine is often shared).
+median() { sort -n | sed -n 2p; }
 for input in "${inputs[@]}"; do
     out="$work/out-$(basename "$input")"
-    /usr/bin/time -f "%e %M" -o "$work/run.t" "$bin" run -q --key-file "$work/key" "$input" "$out" >/dev/null 2>&1 || true
-    /usr/bin/time -f "%e %M" -o "$work/ver.t" "$bin" verify -q --key-file "$work/key" --against "$input" "$out" >/dev/null 2>&1 || true
-    read -r rs rk < <(tail -1 "$work/run.t"); read -r vs vk < <(tail -1 "$work/ver.t")
+    : >"$work/run.t"; : >"$work/ver.t"
+    for _ in 1 2 3; do
+        rm -rf "$out"
+        /usr/bin/time -f "%e %M" -a -o "$work/run.t" "$bin" run -q --key-file "$work/key" "$input" "$out" >/dev/null 2>&1 || true
+        /usr/bin/time -f "%e %M" -a -o "$work/ver.t" "$bin" verify -q --key-file "$work/key" --against "$input" "$out" >/dev/null 2>&1 || true
+    done
+    rs=$(grep -v Command "$work/run.t" | cut -d' ' -f1 | median); rk=$(grep -v Command "$work/run.t" | cut -d' ' -f2 | median)
+    vs=$(grep -v Command "$work/ver.t" | cut -d' ' -f1 | median); vk=$(grep -v Command "$work/ver.t" | cut -d' ' -f2 | median)
     echo "| $(basename "$input") | $rs | $rk | $vs | $vk | $(echo "scale=2; $vs / $rs" | bc) |"
 done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
