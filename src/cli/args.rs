@@ -167,7 +167,9 @@ pub struct VerifyArgs {
     /// output for it.
     #[arg(long, value_name = "INPUT")]
     pub against: Option<PathBuf>,
-    /// The run's key file. With --against, every input must then have a manifest record.
+    /// The run's key file. With --against, every input must then have a manifest record, and
+    /// each output is searched for its own inputs' values (and for the names, IDs, dates and
+    /// UIDs of all); without it, for every input's values.
     /// Default: $DICOM_DEID_KEY_FILE, else the per-user key if there is one.
     #[arg(long, env = KEY_FILE_ENV)]
     pub key_file: Option<PathBuf>,
