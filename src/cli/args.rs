@@ -7,6 +7,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use dicom_deid::key::KEY_FILE_ENV;
 use dicom_deid::profile;
 use dicom_deid::run::manifest::FailOn;
+use dicom_deid::run::qa_report;
 use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
 
 #[derive(Parser)]
@@ -359,10 +360,15 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Write an HTML page with thumbnails of masked frames (after masking, regions outlined)
-    /// and which rule or the detector masked each file. Outside INPUT.
+    /// Write an HTML page to spot-check the run: a sample of every kind of written image
+    /// (frames as written, masked regions outlined, in colour where the image is colour),
+    /// and every quarantined and failed file with its reason. Outside INPUT.
     #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
     pub qa_report: Option<PathBuf>,
+    /// How many images of each kind (modality, SOP class, colour, masked or not) the
+    /// --qa-report page shows, drawn by the run's key: the same run shows the same files.
+    #[arg(long, value_name = "N", default_value_t = qa_report::DEFAULT_SAMPLE, requires = "qa_report")]
+    pub qa_sample: usize,
 }
 
 #[derive(Args)]
