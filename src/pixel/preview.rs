@@ -232,11 +232,8 @@ mod tests {
 
     #[test]
     fn rgb_stays_in_colour() {
-        let p = Picture::from_object(
-            object("RGB", 3, vec![255, 0, 0, 0, 0, 255]),
-            EXPLICIT_LE,
-        )
-        .unwrap();
+        let p = Picture::from_object(object("RGB", 3, vec![255, 0, 0, 0, 0, 255]), EXPLICIT_LE)
+            .unwrap();
         assert!(p.is_colour());
         let img = p.rgb(0);
         assert_eq!(img.get_pixel(0, 0).0, [255, 0, 0]);
@@ -253,8 +250,8 @@ mod tests {
         .unwrap();
         let [r, g, b] = p.rgb(0).get_pixel(0, 0).0;
         assert!(r > 250 && g < 5 && b < 5, "{r} {g} {b}");
-        let grey = Picture::from_object(object("MONOCHROME2", 1, vec![10, 20]), EXPLICIT_LE)
-            .unwrap();
+        let grey =
+            Picture::from_object(object("MONOCHROME2", 1, vec![10, 20]), EXPLICIT_LE).unwrap();
         assert!(!grey.is_colour());
         assert_eq!(grey.rgb(0).get_pixel(1, 0).0, [255, 255, 255]);
     }
