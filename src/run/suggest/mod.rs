@@ -38,7 +38,7 @@ use crate::run::walk::path_id;
 /// The detector looks at most at this many frames of an image, spread evenly over it.
 pub const MAX_FRAMES: u32 = 16;
 /// Images looked at per group when the user does not say.
-pub const DEFAULT_PER_GROUP: usize = 5;
+pub const DEFAULT_PER_GROUP: u16 = 5;
 
 /// What a suggestion is made from.
 pub struct SuggestConfig<'a> {
@@ -150,7 +150,10 @@ pub fn suggest(config: &SuggestConfig) -> Result<Suggestion, SuggestError> {
         if !entry.file_type().is_file() {
             continue;
         }
-        let rel = entry.path().strip_prefix(config.input).unwrap_or(entry.path());
+        let rel = entry
+            .path()
+            .strip_prefix(config.input)
+            .unwrap_or(entry.path());
         let id = path_id(config.key, rel);
         if wanted.contains(&id) {
             found.insert(id, entry.path().to_owned());
@@ -236,8 +239,8 @@ fn examine_group(
     let mut examined = Vec::new();
     let mut unreadable = 0;
     for id in drawn {
-        let picture = read(&paths[*id], max)
-            .and_then(|(object, ts)| Picture::from_object(object, &ts).ok());
+        let picture =
+            read(&paths[*id], max).and_then(|(object, ts)| Picture::from_object(object, &ts).ok());
         let Some(picture) = picture else {
             unreadable += 1;
             continue;
@@ -282,7 +285,10 @@ fn examine_group(
 fn merge(regions: impl Iterator<Item = Region>) -> Vec<Region> {
     let mut boxes: Vec<Region> = regions.collect();
     let touch = |a: &Region, b: &Region| {
-        a.x <= b.x + b.width && b.x <= a.x + a.width && a.y <= b.y + b.height && b.y <= a.y + a.height
+        a.x <= b.x + b.width
+            && b.x <= a.x + a.width
+            && a.y <= b.y + b.height
+            && b.y <= a.y + a.height
     };
     'again: loop {
         for i in 0..boxes.len() {

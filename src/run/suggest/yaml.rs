@@ -178,14 +178,23 @@ mod tests {
         );
         let profile = Profile::from_yaml("suggested.yaml", &text).expect(&text);
         let rules = &profile.pixel.rules;
-        assert_eq!(rules.len(), 1, "the group without text stays commented out:\n{text}");
+        assert_eq!(
+            rules.len(),
+            1,
+            "the group without text stays commented out:\n{text}"
+        );
         assert_eq!(rules[0].regions, [band]);
         let mut object = InMemDicomObject::new_empty();
         let put = |o: &mut InMemDicomObject, tag, vr, v: &str| {
             o.put(DataElement::new(tag, vr, PrimitiveValue::from(v)))
         };
         put(&mut object, tags::MANUFACTURER, VR::LO, "ACME* [x]");
-        put(&mut object, tags::MANUFACTURER_MODEL_NAME, VR::LO, "Model \"7\"");
+        put(
+            &mut object,
+            tags::MANUFACTURER_MODEL_NAME,
+            VR::LO,
+            "Model \"7\"",
+        );
         put(&mut object, tags::ROWS, VR::US, "600");
         put(&mut object, tags::COLUMNS, VR::US, "800");
         put(
