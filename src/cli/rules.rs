@@ -40,13 +40,6 @@ fn suggest_command(args: SuggestArgs, verbosity: Verbosity) -> Result<ExitCode, 
         max_file_size: args.max_file_size,
     };
     let suggestion = suggest::suggest(&config).map_err(Error::Suggest)?;
-    let extends = match args.extends {
-        Some(name) => name,
-        None => match suggestion.run_profile.clone() {
-            Some(name) if BUILTIN.iter().any(|(n, _)| *n == name) => name,
-            other => return Err(Error::SuggestExtends(other)),
-        },
-    };
     let quiet = verbosity == Verbosity::Quiet;
     if suggestion.quarantined == 0 {
         if !quiet {
@@ -56,6 +49,13 @@ fn suggest_command(args: SuggestArgs, verbosity: Verbosity) -> Result<ExitCode, 
         }
         return Ok(ExitCode::SUCCESS);
     }
+    let extends = match args.extends {
+        Some(name) => name,
+        None => match suggestion.run_profile.clone() {
+            Some(name) if BUILTIN.iter().any(|(n, _)| *n == name) => name,
+            other => return Err(Error::SuggestExtends(other)),
+        },
+    };
     let yaml = suggest::yaml(&suggestion, &extends);
     match &args.output {
         Some(path) => std::fs::write(path, &yaml).map_err(|source| Error::Write {

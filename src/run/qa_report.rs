@@ -391,3 +391,52 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pixel::Region;
+
+    fn written(masked_by: &[&str], regions: usize) -> Record {
+        let mut r = Record::new("id".into(), Status::Written, None, 0);
+        r.pixel_masked_by = masked_by.iter().map(|s| (*s).to_owned()).collect();
+        r.pixel_regions = (0..regions as u32)
+            .map(|x| Region {
+                x,
+                y: 0,
+                width: 1,
+                height: 1,
+            })
+            .collect();
+        r.pixel_regions_masked = regions as u64;
+        r
+    }
+
+    #[test]
+    fn a_file_counts_as_masked_only_when_regions_were_masked() {
+        assert_eq!(Pixels::of(&written(&[], 0)), Pixels::NotMasked);
+        assert_eq!(
+            Pixels::of(&written(&[DETECTOR], 0)),
+            Pixels::ExaminedNothingFound
+        );
+        assert_eq!(
+            Pixels::of(&written(&[DETECTOR], 2)),
+            Pixels::MaskedByDetector
+        );
+        assert_eq!(
+            Pixels::of(&written(&["band", DETECTOR], 1)),
+            Pixels::MaskedByRule
+        );
+    }
+
+    #[test]
+    fn a_kind_keeps_the_smallest_ranks() {
+        let mut drawn = Drawn::default();
+        for rank in [50, 10, 40, 20, 30] {
+            drawn.offer(rank, written(&[], 0), 2);
+        }
+        let mut ranks: Vec<u64> = drawn.sample.iter().map(|(r, _)| *r).collect();
+        ranks.sort();
+        assert_eq!((drawn.count, ranks), (5, vec![10, 20]));
+    }
+}
