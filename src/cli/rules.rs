@@ -103,14 +103,20 @@ fn summary(s: &suggest::Suggestion, review: bool) -> String {
         } else {
             format!("{} region(s)", g.regions.len())
         };
-        text.push_str(&format!(
-            "\n  group {}: {} {} {}x{} {}: {} image(s), {} examined, {found}",
-            n + 1,
-            d.manufacturer,
-            d.model,
-            d.columns,
-            d.rows,
+        let size = format!("{}x{}", d.columns, d.rows);
+        let device = [
+            d.manufacturer.as_str(),
+            d.model.as_str(),
+            &size,
             sop_class_name(&d.sop_class).unwrap_or(&d.sop_class),
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+        text.push_str(&format!(
+            "\n  group {}: {device}: {} image(s), {} examined, {found}",
+            n + 1,
             g.ids.len(),
             g.examined.len(),
         ));

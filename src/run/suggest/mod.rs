@@ -162,8 +162,8 @@ pub fn suggest(config: &SuggestConfig) -> Result<Suggestion, SuggestError> {
     let mut unreadable = 0;
     let mut by_device: BTreeMap<Device, Vec<(u64, String)>> = BTreeMap::new();
     for (id, path) in &found {
-        match read(path, config.max_file_size) {
-            Some((object, _)) => {
+        match read_header(path, config.max_file_size) {
+            Some(object) => {
                 let rank = config.key.mac_u64(Purpose::Sample, id.as_bytes());
                 by_device
                     .entry(Device::of(&object))
@@ -210,6 +210,21 @@ fn quarantined(dataset: &Path) -> Result<BTreeSet<String>, SuggestError> {
         .into_iter()
         .filter_map(|(id, waiting)| waiting.then_some(id))
         .collect())
+}
+
+/// The data set of a file without its pixel data when that can be left unread (a large
+/// file); `None` when it cannot be parsed.
+fn read_header(path: &Path, max: u64) -> Option<InMemDicomObject> {
+    let file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    if len > max {
+        return None;
+    }
+    let loaded = file::load_file(&file, len).ok()?;
+    match file::parse_loaded(&loaded, max) {
+        Ok(Parsed::Dataset { object, .. }) => Some(object),
+        _ => None,
+    }
 }
 
 /// A file parsed whole, with its transfer syntax; `None` when it cannot be.
