@@ -53,7 +53,19 @@ const SC: Spec = Spec {
     text_at: (8.0, 172.0),
 };
 
-/// A frame with speckle and `text` burned in (white, or yellow in colour), as stored samples.
+/// A device whose images carry no text.
+const QUIET: Spec = Spec {
+    manufacturer: "Quiet Co",
+    model: "Q1",
+    class: US_CLASS,
+    columns: 160,
+    rows: 120,
+    rgb: false,
+    text_at: (0.0, 0.0),
+};
+
+/// A frame with speckle (a flat disc when there is no text) and `text` burned in (white, or
+/// yellow in colour), as stored samples.
 fn frame(spec: &Spec, text: &str, seed: u64) -> Vec<u8> {
     let font = FontRef::try_from_slice(include_bytes!("../testdata/fonts/DejaVuSansMono-Bold.ttf"))
         .expect("bundled font");
@@ -69,7 +81,7 @@ fn frame(spec: &Spec, text: &str, seed: u64) -> Vec<u8> {
                 (i / w) as i64 - h as i64 / 2 - 20,
             );
             if x * x + y * y < (h as i64 / 3).pow(2) {
-                30 + (state % 60) as u8
+                30 + (state % 60) as u8 * u8::from(!text.is_empty())
             } else {
                 0
             }
@@ -141,7 +153,12 @@ fn write_image(path: &Path, spec: &Spec, n: usize) {
     if spec.rgb {
         object.put(us(tags::PLANAR_CONFIGURATION, 0));
     }
-    let pixels = frame(spec, &format!("{name} ANNA 1961"), n as u64 * 7919);
+    let text = if spec.manufacturer == QUIET.manufacturer {
+        String::new()
+    } else {
+        format!("{name} ANNA 1961")
+    };
+    let pixels = frame(spec, &text, n as u64 * 7919);
     object.put(DataElement::new(
         tags::PIXEL_DATA,
         VR::OB,
@@ -158,8 +175,9 @@ fn write_image(path: &Path, spec: &Spec, n: usize) {
     file.write_to_file(path).unwrap();
 }
 
-/// Three ultrasound images of one device and two screen captures of another, under a folder
-/// named after a patient (input paths often are).
+/// Three ultrasound images of one device and two screen captures of another with text, and
+/// two text-free ultrasound images of a third, under a folder named after a patient (input
+/// paths often are).
 fn input(sb: &Sandbox) -> std::path::PathBuf {
     let dir = sb.path("in/HALVORSEN_ANNA");
     std::fs::create_dir_all(&dir).unwrap();
@@ -168,6 +186,9 @@ fn input(sb: &Sandbox) -> std::path::PathBuf {
     }
     for n in 3..5 {
         write_image(&dir.join(format!("SC{n}.dcm")), &SC, n);
+    }
+    for n in 5..7 {
+        write_image(&dir.join(format!("Q{n}.dcm")), &QUIET, n);
     }
     sb.path("in")
 }
@@ -215,7 +236,13 @@ fn suggested_rules_release_the_quarantine_on_an_add_rerun() {
     assert!(stdout(&out).is_empty(), "the rules went to -o");
     let err = stderr(&out);
     assert!(
-        err.contains("5 image(s) quarantined as burned_in_no_rule, 2 group(s)"),
+        err.contains("7 image(s) quarantined as burned_in_no_rule, 3 group(s)"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "Quiet Co Q1 160x120 Ultrasound Image Storage: 2 image(s), 2 examined, no text found"
+        ),
         "{err}"
     );
     assert_no_names(&err, "stderr");
@@ -231,6 +258,10 @@ fn suggested_rules_release_the_quarantine_on_an_add_rerun() {
         2,
         "two active rules:\n{yaml}"
     );
+    assert!(
+        yaml.contains("\n    # - name: \"suggested 2: Quiet Co"),
+        "the text-free group is left commented out: {yaml}"
+    );
     let check = sb
         .cmd()
         .args(["profile", "check", rules.to_str().unwrap()])
@@ -239,7 +270,7 @@ fn suggested_rules_release_the_quarantine_on_an_add_rerun() {
     assert_code(&check, 0, "profile check of the suggested rules");
     // The review page shows every examined image's frame, and says it holds input pixels.
     let page = std::fs::read_to_string(&review).unwrap();
-    assert_eq!(page.matches("<img ").count(), 5, "one frame of each image");
+    assert_eq!(page.matches("<img ").count(), 7, "one frame of each image");
     assert!(page.contains("INPUT pixels"));
 
     let out = sb.run(
@@ -247,11 +278,19 @@ fn suggested_rules_release_the_quarantine_on_an_add_rerun() {
         &output,
         &["--add", "--profile", rules.to_str().unwrap(), "-q"],
     );
-    assert_code(&out, 0, "the --add rerun with the suggested rules");
+    assert_code(
+        &out,
+        3,
+        "the --add rerun: the text-free group stays quarantined",
+    );
     let records = read_jsonl(&output.join("manifest.jsonl"));
     let latest = by_id(&records);
-    assert_eq!(latest.len(), 5);
-    for record in latest.values() {
+    assert_eq!(latest.len(), 7);
+    let (quarantined, written): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) = latest
+        .values()
+        .partition(|r| field(r, "status") == Some("quarantined"));
+    assert_eq!((quarantined.len(), written.len()), (2, 5));
+    for record in written {
         assert_eq!(field(record, "status"), Some("written"), "{record}");
         let masked_by = record["pixel_masked_by"].as_array().unwrap();
         assert!(
