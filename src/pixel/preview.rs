@@ -98,14 +98,9 @@ impl Picture {
         })
     }
 
-    /// PNG thumbnails of frames `indexes` (repeats dropped), each with `regions` outlined in
-    /// `outline`.
-    pub fn thumbnails(
-        &self,
-        indexes: &[u32],
-        regions: &[Region],
-        outline: Rgb<u8>,
-    ) -> Vec<(u32, Vec<u8>)> {
+    /// PNG thumbnails of frames `indexes` (repeats dropped), each set of regions outlined in
+    /// its colour (later sets drawn over earlier ones).
+    pub fn thumbnails(&self, indexes: &[u32], outlines: &[Outline]) -> Vec<(u32, Vec<u8>)> {
         let mut indexes: Vec<u32> = indexes
             .iter()
             .copied()
@@ -114,7 +109,7 @@ impl Picture {
         indexes.dedup();
         indexes
             .into_iter()
-            .filter_map(|f| Some((f, thumbnail(self.rgb(f), regions, outline)?)))
+            .filter_map(|f| Some((f, thumbnail(self.rgb(f), outlines)?)))
             .collect()
     }
 }
@@ -162,9 +157,12 @@ impl Palette {
     }
 }
 
+/// Regions to outline on a thumbnail, and their colour.
+pub type Outline<'a> = (&'a [Region], Rgb<u8>);
+
 /// A frame scaled to [`THUMB`] (small images enlarged pixel for pixel, at most 8 times),
-/// `regions` outlined, as PNG.
-pub fn thumbnail(image: RgbImage, regions: &[Region], outline: Rgb<u8>) -> Option<Vec<u8>> {
+/// the regions outlined, as PNG.
+pub fn thumbnail(image: RgbImage, outlines: &[Outline]) -> Option<Vec<u8>> {
     let longest = image.width().max(image.height()).max(1);
     let scale = if longest >= THUMB {
         f64::from(THUMB) / f64::from(longest)
@@ -183,13 +181,15 @@ pub fn thumbnail(image: RgbImage, regions: &[Region], outline: Rgb<u8>) -> Optio
         };
         imageops::resize(&image, size(image.width()), size(image.height()), filter)
     };
-    for r in regions {
-        let at = |n: u32| (f64::from(n) * scale).floor() as i32;
-        draw_hollow_rect_mut(
-            &mut image,
-            Rect::at(at(r.x), at(r.y)).of_size(size(r.width), size(r.height)),
-            outline,
-        );
+    for (regions, colour) in outlines {
+        for r in *regions {
+            let at = |n: u32| (f64::from(n) * scale).floor() as i32;
+            draw_hollow_rect_mut(
+                &mut image,
+                Rect::at(at(r.x), at(r.y)).of_size(size(r.width), size(r.height)),
+                *colour,
+            );
+        }
     }
     let mut png = Vec::new();
     image::codecs::png::PngEncoder::new(&mut png)
@@ -295,7 +295,7 @@ mod tests {
             width: 1,
             height: 1,
         };
-        let thumbs = p.thumbnails(&first_middle_last(1), &[region], Rgb([255, 0, 0]));
+        let thumbs = p.thumbnails(&first_middle_last(1), &[(&[region], Rgb([255, 0, 0]))]);
         assert_eq!(thumbs.len(), 1);
         let img = image::load_from_memory(&thumbs[0].1).unwrap().to_rgb8();
         assert_eq!(img.dimensions(), (16, 8), "enlarged 8 times");

@@ -325,8 +325,7 @@ fn sample_row(html: &mut String, record: &Record, output: &Path) {
         .map(|picture| {
             picture.thumbnails(
                 &first_middle_last(picture.geometry.frames),
-                &record.pixel_regions,
-                OUTLINE,
+                &[(&record.pixel_regions, OUTLINE)],
             )
         })
         .unwrap_or_default();

@@ -37,6 +37,10 @@ use crate::run::walk::path_id;
 
 /// The detector looks at most at this many frames of an image, spread evenly over it.
 pub const MAX_FRAMES: u32 = 16;
+/// The review page outlines what the detector found in an image in yellow, and the group's
+/// proposed regions in red (drawn over it).
+const FOUND: image::Rgb<u8> = image::Rgb([255, 210, 0]);
+const PROPOSED: image::Rgb<u8> = image::Rgb([255, 40, 40]);
 /// Images looked at per group when the user does not say.
 pub const DEFAULT_PER_GROUP: u16 = 5;
 
@@ -96,8 +100,8 @@ pub struct Examined {
     pub frames: u32,
     /// What the detector found in it, over the frames it looked at.
     pub regions: Vec<Region>,
-    /// Thumbnails (frame, PNG) of its first, middle and last frames with the group's
-    /// proposed regions outlined: input pixels.
+    /// Thumbnails (frame, PNG) of its first, middle and last frames with what was found in
+    /// it and the group's proposed regions outlined: input pixels.
     pub thumbnails: Vec<(u32, Vec<u8>)>,
 }
 
@@ -282,8 +286,7 @@ fn examine_group(
     for (e, picture) in examined.iter_mut().zip(&pictures) {
         e.thumbnails = picture.thumbnails(
             &first_middle_last(e.frames),
-            &regions,
-            image::Rgb([255, 40, 40]),
+            &[(&e.regions, FOUND), (&regions, PROPOSED)],
         );
     }
     Group {

@@ -26,8 +26,9 @@ pub fn page(s: &Suggestion) -> String {
     let _ = writeln!(
         html,
         "<p>{} image(s) quarantined as <code>burned_in_no_rule</code>, in {} group(s){}{}. \
-         Proposed regions (the union of what the detector found in the group) are outlined in \
-         red. Adopt a group's rule only if every frame's text lies inside them.</p>",
+         What the detector found in each image is outlined in yellow, the proposed regions (the \
+         union of what it found in the group) in red. Adopt a group's rule only if every \
+         frame's text lies inside the red boxes.</p>",
         s.quarantined,
         s.groups.len(),
         if s.missing > 0 {
