@@ -26,6 +26,17 @@ if ! command -v dciodvfy >/dev/null; then
       "the conformance tests will skip" >&2
   fi
 fi
+# Debian's chromium renders the QA report headless in tests/qa_report.rs (which skips without
+# it, except in CI).
+if ! command -v chromium >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "chromium is absent and cannot be installed here (needs root and apt-get):" \
+      "the QA report's browser test will skip" >&2
+  fi
+fi
 cargo test --locked --all-targets --features jpeg-ls
 cargo test --locked --doc --features jpeg-ls
 # A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).

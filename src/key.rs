@@ -62,6 +62,9 @@ pub enum Purpose {
     Fingerprint,
     /// The chain of a run's manifest lines and the seal of its summary.
     Audit,
+    /// The order in which files are drawn for a sample to look at (the QA report, the
+    /// detector's look at a group of quarantined images).
+    Sample,
 }
 
 impl Purpose {
@@ -76,6 +79,7 @@ impl Purpose {
             Purpose::Shard => b"shard",
             Purpose::Fingerprint => b"fingerprint",
             Purpose::Audit => b"audit",
+            Purpose::Sample => b"sample",
         }
     }
 }

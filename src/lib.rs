@@ -9,10 +9,12 @@
 //!   generalisations that would lower it. It stands beside `verify`: nothing imports it.
 //! - [`run`]: many files and the on-disk contract: the walk, shards, the ordered workers,
 //!   output names, resume, a dataset grown run by run (`--add`), the manifest and its keyed
-//!   chain, the catalogue, the merge of shards, linkage and triage, the masking report.
+//!   chain, the catalogue, the merge of shards, linkage and triage, the QA report, and pixel
+//!   rules suggested from the quarantine.
 //! - [`deid`]: one data set and one file: the engine applying a profile at every depth,
 //!   pseudonyms, keyed UIDs, date offsets, cleaned descriptors, marks, `inspect`'s trace.
-//! - [`pixel`]: burned-in text: which images need masking, the detector, every frame masked.
+//! - [`pixel`]: burned-in text: which images need masking, the detector, every frame masked,
+//!   frames drawn for people to look at.
 //! - [`profile`]: what to do, as data: the YAML format, actions, pixel rules, the Annex E
 //!   tables, compilation into one rule table.
 //! - [`dicom`]: bytes ⇄ data set, with no profile: the structural scan, reading, encoding,

@@ -504,8 +504,9 @@ fn qa_report_shows_every_masked_file_and_no_phi() {
         assert!(html.contains(field(r, "output").unwrap()), "{r}");
     }
     assert!(html.contains("US header band") && html.contains("screen capture banner"));
-    // First, middle and last frame of the cine; one frame of each other image.
-    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 5);
+    // Every written image is in the sample (10 per kind): first, middle and last frame of
+    // the cine, one frame of each of the other 9 images.
+    assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 12);
     let lower = html.to_lowercase();
     for value in &phi {
         assert!(

@@ -7,6 +7,8 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use dicom_deid::key::KEY_FILE_ENV;
 use dicom_deid::profile;
 use dicom_deid::run::manifest::FailOn;
+use dicom_deid::run::qa_report;
+use dicom_deid::run::suggest;
 use dicom_deid::run::{Fsync, Shard, ShardFromEnv};
 
 #[derive(Parser)]
@@ -98,6 +100,9 @@ not run.",
     /// List, show, check, compare confidentiality profiles, or print their JSON Schema.
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Pixel rules from a dataset's quarantine: `rules suggest`.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Check the shards of a run in OUTPUT and merge them into one manifest.jsonl and
     /// summary.json.
     #[command(
@@ -361,10 +366,15 @@ pub struct RunArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Write an HTML page with thumbnails of masked frames (after masking, regions outlined)
-    /// and which rule or the detector masked each file. Outside INPUT.
+    /// Write an HTML page to spot-check the run: a sample of every kind of written image
+    /// (frames as written, masked regions outlined, in colour where the image is colour),
+    /// and every quarantined and failed file with its reason. Outside INPUT.
     #[arg(long, value_name = "FILE.html", conflicts_with = "dry_run")]
     pub qa_report: Option<PathBuf>,
+    /// How many images of each kind (modality, SOP class, colour, masked or not) the
+    /// --qa-report page shows, drawn by the run's key: the same run shows the same files.
+    #[arg(long, value_name = "N", default_value_t = qa_report::DEFAULT_SAMPLE, requires = "qa_report")]
+    pub qa_sample: usize,
 }
 
 #[derive(Args)]
@@ -386,6 +396,61 @@ pub struct SummaryArgs {
     /// Print the merged summary and the problems as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum RulesCommand {
+    /// Suggest starter pixel rules for the images a dataset quarantined for burned-in text:
+    /// grouped by device and geometry, the detector run on a few of each group, one rule per
+    /// group with the regions it found, and a page to review them.
+    #[command(
+        long_about = "Suggest starter pixel rules for the images a dataset quarantined because \
+burned-in text was likely and no rule matched (reason code burned_in_no_rule). They are found \
+again under INPUT by the keyed id of their path (so the dataset's key is needed), grouped by \
+Manufacturer, ManufacturerModelName, Rows, Columns and SOPClassUID, and the text detector looks \
+at a few images of each group (drawn by the key: the same dataset gives the same draw). Each \
+group with text gets a rule whose regions are the union of what was found; a group without is \
+written commented out. The rules are a profile that extends the dataset's: review them, then \
+`dicom-deid run INPUT OUTPUT --add --profile RULES.yaml` writes the images they release.\n\n\
+--review writes a page with each group's frames and the proposed regions. It shows INPUT \
+pixels, burned-in names and dates included: it must be outside DATASET and INPUT, and is for \
+people who may see the input.\n\n\
+Exit codes: 0 rules suggested (or nothing quarantined); 2 could not run.",
+        after_help = "Examples:
+  dicom-deid rules suggest /data/deid --input /data/pacs-export -o us-rules.yaml --review /secure/us-review.html
+  dicom-deid run /data/pacs-export /data/deid --add --profile us-rules.yaml"
+    )]
+    Suggest(SuggestArgs),
+}
+
+#[derive(Args)]
+pub struct SuggestArgs {
+    /// The dataset: a run's OUTPUT (its manifest names the quarantined images).
+    pub dataset: PathBuf,
+    /// The run's INPUT, where the quarantined images are read (never written).
+    #[arg(long, value_name = "INPUT")]
+    pub input: PathBuf,
+    /// The dataset's key file. Default: $DICOM_DEID_KEY_FILE, else the per-user key.
+    #[arg(long, env = KEY_FILE_ENV)]
+    pub key_file: Option<PathBuf>,
+    /// Write the rules (a profile) to this file instead of stdout.
+    #[arg(long, short = 'o', value_name = "RULES.yaml")]
+    pub output: Option<PathBuf>,
+    /// Write the review page: each group's frames with the proposed regions. It shows INPUT
+    /// pixels (burned-in PHI): it must be outside DATASET and INPUT.
+    #[arg(long, value_name = "FILE.html")]
+    pub review: Option<PathBuf>,
+    /// How many images of each group the detector looks at.
+    #[arg(long, value_name = "N", default_value_t = suggest::DEFAULT_PER_GROUP,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub per_group: u16,
+    /// The profile the rules extend (a built-in name or a YAML file). Default: the profile of
+    /// the dataset's latest run, when it is a built-in one.
+    #[arg(long, value_name = "PROFILE")]
+    pub extends: Option<String>,
+    /// Skip files larger than this many bytes.
+    #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
+    pub max_file_size: u64,
 }
 
 #[derive(Subcommand)]

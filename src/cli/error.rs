@@ -10,6 +10,7 @@ use dicom_deid::profile::ProfileError;
 use dicom_deid::risk::RiskError;
 use dicom_deid::run::catalogue::CatalogueError;
 use dicom_deid::run::merge::SummaryError;
+use dicom_deid::run::suggest::SuggestError;
 use dicom_deid::run::{RunError, ShardEnvError};
 use dicom_deid::verify::VerifyError;
 
@@ -53,6 +54,20 @@ pub enum Error {
     },
     /// `--jobs`: the thread pool cannot be built.
     Threads(String),
+    Suggest(SuggestError),
+    /// `rules suggest --review` inside DATASET or INPUT.
+    ReviewInside,
+    /// `rules suggest -o` inside INPUT.
+    RulesInsideInput,
+    /// `rules suggest` without --extends, and the run's profile is not a built-in one.
+    SuggestExtends(Option<String>),
+    /// No key to find the quarantined files with.
+    SuggestNoKey,
+    Write {
+        flag: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -94,6 +109,12 @@ impl Error {
             Error::RiskHtmlInsideDataset => "risk_html_inside_dataset",
             Error::RiskHtml { .. } => "risk_html",
             Error::Threads(_) => "threads",
+            Error::Suggest(SuggestError::KeyMismatch { .. }) | Error::SuggestNoKey => "key",
+            Error::Suggest(_) => "input",
+            Error::ReviewInside => "review_inside",
+            Error::RulesInsideInput => "rules_inside_input",
+            Error::SuggestExtends(_) => "profile",
+            Error::Write { .. } => "write",
         }
     }
 }
@@ -192,6 +213,29 @@ impl fmt::Display for Error {
                 write!(f, "--html {}: cannot write ({source})", path.display())
             }
             Error::Threads(e) => write!(f, "--jobs: cannot start the threads ({e})"),
+            Error::Suggest(e @ SuggestError::KeyMismatch { .. }) => {
+                write!(f, "{e}: name the dataset's key with --key-file")
+            }
+            Error::Suggest(e) => write!(f, "{e}"),
+            Error::ReviewInside => f.write_str(
+                "--review must be outside DATASET and INPUT (the page shows input pixels, burned-in PHI included): choose a path outside both",
+            ),
+            Error::RulesInsideInput => f.write_str(
+                "--output must not point inside INPUT (INPUT is never written): choose a path outside it",
+            ),
+            Error::SuggestExtends(None) => f.write_str(
+                "DATASET/summary.json does not name the run's profile: name the profile the rules extend with --extends",
+            ),
+            Error::SuggestExtends(Some(name)) => write!(
+                f,
+                "the dataset's latest run applied profile {name:?}, which is not built in: name its file with --extends"
+            ),
+            Error::SuggestNoKey => f.write_str(
+                "no key: name the dataset's key with --key-file (quarantined files are found by the keyed id of their path)",
+            ),
+            Error::Write { flag, path, source } => {
+                write!(f, "{flag} {}: cannot write ({source})", path.display())
+            }
         }
     }
 }

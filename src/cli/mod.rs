@@ -12,6 +12,7 @@ mod history;
 mod inspect;
 mod profile;
 mod risk;
+mod rules;
 mod run;
 mod summary;
 mod verify;
@@ -64,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Summary(args) => summary::summary(args),
         Command::History(args) => history::history(args),
         Command::Profile(cmd) => profile::profile_command(cmd),
+        Command::Rules(cmd) => rules::rules_command(cmd, verbosity),
         Command::Keygen { file } => profile::keygen(&file),
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -124,4 +126,14 @@ enum Verbosity {
 fn jobs_or_cores(jobs: Option<usize>) -> usize {
     jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1)
+}
+
+/// Whether `file` would land inside folder `dir` (both resolved; a file whose folder does not
+/// exist yet is not inside anything).
+fn inside(file: &std::path::Path, dir: &std::path::Path) -> bool {
+    let parent = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    matches!((parent.canonicalize(), dir.canonicalize()), (Ok(p), Ok(d)) if p.starts_with(&d))
 }

@@ -3,13 +3,12 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
 use std::process::ExitCode;
 
 use dicom_deid::risk::{self, DEFAULT_QUASI_IDENTIFIERS, QuasiIdentifier, Report, RiskConfig};
 
 use super::args::RiskArgs;
-use super::{Error, Verbosity, jobs_or_cores};
+use super::{Error, Verbosity, inside, jobs_or_cores};
 
 /// At most this many at-risk pseudonyms are printed as text (JSON and the page hold more).
 const MAX_AT_RISK_LINES: usize = 100;
@@ -73,15 +72,6 @@ pub(super) fn risk_command(args: RiskArgs, verbosity: Verbosity) -> Result<ExitC
     } else {
         ExitCode::from(1)
     })
-}
-
-/// Whether `file` would land inside `dir`.
-fn inside(file: &Path, dir: &Path) -> bool {
-    let parent = file
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    matches!((parent.canonicalize(), dir.canonicalize()), (Ok(p), Ok(d)) if p.starts_with(&d))
 }
 
 /// The report as text.

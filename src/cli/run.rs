@@ -100,7 +100,13 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
     }
     let mut code = summary.exit_code(fail_on);
     if let Some(report) = &args.qa_report
-        && let Err(e) = qa_report::write(report, &config.output, &outcome.manifest)
+        && let Err(e) = qa_report::write(
+            report,
+            &config.output,
+            &outcome.manifest,
+            &config.key,
+            args.qa_sample,
+        )
     {
         eprintln!(
             "dicom-deid: error: cannot write --qa-report {}: {e}",

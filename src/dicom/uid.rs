@@ -1,6 +1,9 @@
 //! UID syntax (PS3.5 9.1): what a valid UID and a usable root look like, and which UIDs the
 //! standard itself defines.
 
+use dicom_core::dictionary::UidDictionary as _;
+use dicom_dictionary_std::StandardSopClassDictionary;
+
 /// The UUID-derived root of PS3.5 B.2.
 pub const UUID_ROOT: &str = "2.25";
 
@@ -28,6 +31,13 @@ pub fn is_valid(uid: &str) -> bool {
 /// True for UIDs the standard defines, which identify no one and must stay as they are.
 pub fn is_well_known(uid: &str) -> bool {
     uid.starts_with(DICOM_ROOT)
+}
+
+/// The name the standard gives a SOP class ("Ultrasound Multi-frame Image Storage").
+pub fn sop_class_name(uid: &str) -> Option<&'static str> {
+    StandardSopClassDictionary
+        .by_uid(uid.trim_end_matches(['\0', ' ']))
+        .map(|e| e.name)
 }
 
 /// Why a configured UID root is unusable.

@@ -303,7 +303,7 @@ impl Geometry {
     }
 
     /// The stored value of one sample (sign-extended when signed), from little-endian bytes.
-    fn sample(&self, frame: &[u8], index: usize) -> i64 {
+    pub(crate) fn sample(&self, frame: &[u8], index: usize) -> i64 {
         let bps = self.bytes_per_sample();
         let mut le = [0u8; 4];
         le[..bps].copy_from_slice(&frame[index * bps..][..bps]);

@@ -13,6 +13,7 @@
 pub mod codec;
 pub mod detect;
 pub mod frames;
+pub mod preview;
 pub mod visual;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};

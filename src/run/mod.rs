@@ -68,6 +68,7 @@
 //! - `catalogue.rs`: the dataset's SQLite catalogue of runs and records; `history`.
 //! - `merge.rs`: `summary`, the shards of one run checked and merged.
 //! - `qa_report.rs`: the `--qa-report` page.
+//! - `suggest/`: `rules suggest`, starter pixel rules from the quarantine, and their review page.
 
 pub mod audit;
 pub mod catalogue;
@@ -82,6 +83,7 @@ pub mod qa_report;
 mod resume;
 mod safe_fs;
 mod shard;
+pub mod suggest;
 mod walk;
 mod workers;
 

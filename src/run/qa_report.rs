@@ -1,85 +1,386 @@
-//! `run --qa-report FILE.html`: a page to look at what pixel masking did. One row per masked
-//! file (a sample when there are many), with its output path, the rules or the detector that
-//! masked it, and thumbnails of its first, middle and last frames *after* masking, with the
-//! masked regions outlined. It reads only the de-identified output, so it shows no more than
-//! the output does.
+//! `run --qa-report FILE.html`: a page for a person to spot-check a run.
+//!
+//! - **Every kind of written image**, sampled: written files are grouped by kind (modality,
+//!   SOP class, colour or grey, and what happened to the pixels: masked by a rule, masked by
+//!   the detector, examined by the detector with nothing found, not masked), and from each
+//!   kind up to N files are drawn, N set by the user. The draw ranks files by a keyed hash of
+//!   their manifest id under the run's key, so the same run gives the same sample, whatever
+//!   the thread count or walk order, and nobody without the key can predict it.
+//! - Each sampled file shows its first, middle and last frames as written, in colour where
+//!   the image is colour, with the masked regions outlined.
+//! - **Every file not written** for a reason a person must act on (quarantined, failed), by
+//!   manifest id, reason code and reason text. Their pixels are never shown: a quarantined
+//!   image is one whose burned-in text was not (or could not be) removed.
+//!
+//! Every row carries its manifest id (the `id` of its record) and is an anchor
+//! (`FILE.html#r-ID`). The page reads only the de-identified output and the manifest, so it
+//! shows no more than they hold.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use image::{ImageEncoder, Rgb, RgbImage, imageops};
-use imageproc::drawing::draw_hollow_rect_mut;
-use imageproc::rect::Rect;
+use dicom_dictionary_std::tags;
+use dicom_object::OpenFileOptions;
+use image::Rgb;
 
 use crate::dicom::file::{self, Parsed};
-use crate::pixel::frames::Geometry;
-use crate::pixel::{NativeFrames, Region};
+use crate::dicom::reason::Code;
+use crate::dicom::uid::sop_class_name;
+use crate::key::{Key, Purpose};
+use crate::pixel::DETECTOR;
+use crate::pixel::preview::{Picture, first_middle_last};
 use crate::run::manifest::{self, Record, Status};
 
-/// At most this many files get a row; a larger run is sampled evenly, in manifest order.
-pub const MAX_ROWS: usize = 200;
-/// Thumbnails fit in this many pixels each way.
-const THUMB: u32 = 256;
+/// Files drawn from each kind when the user does not say.
+pub const DEFAULT_SAMPLE: usize = 10;
+/// At most this many files not written get a row; the rest are counted (the manifest has all).
+const MAX_NOT_WRITTEN: usize = 5_000;
 const OUTLINE: Rgb<u8> = Rgb([255, 40, 40]);
 /// A deflated output this tool wrote inflates to at most this for a preview.
 const MAX_INFLATED: u64 = 1 << 30;
 
-/// Write the report for a finished run into `path`, from its manifest (read twice, a line at
-/// a time: to count the masked files, then to pick an even sample of them).
-pub fn write(path: &Path, output: &Path, manifest: &Path) -> std::io::Result<()> {
-    let is_masked = |r: &Record| r.status == Status::Written && !r.pixel_masked_by.is_empty();
-    let masked = manifest::records(manifest)?.filter(is_masked).count();
-    let step = masked.div_ceil(MAX_ROWS).max(1);
-    let sample: Vec<Record> = manifest::records(manifest)?
-        .filter(is_masked)
-        .step_by(step)
-        .collect();
+/// What happened to a written file's pixels, from its manifest record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Pixels {
+    MaskedByRule,
+    MaskedByDetector,
+    /// The detector looked and masked nothing: the pixels are as they came in.
+    ExaminedNothingFound,
+    NotMasked,
+}
+
+impl Pixels {
+    fn of(record: &Record) -> Self {
+        let detector = record.pixel_masked_by.iter().any(|m| m == DETECTOR);
+        let masked = !record.pixel_regions.is_empty() || record.pixel_regions_masked > 0;
+        match (masked, detector) {
+            (true, _) if record.pixel_masked_by.iter().any(|m| m != DETECTOR) => {
+                Pixels::MaskedByRule
+            }
+            (true, _) => Pixels::MaskedByDetector,
+            (false, true) => Pixels::ExaminedNothingFound,
+            (false, false) => Pixels::NotMasked,
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Pixels::MaskedByRule => "masked by a rule",
+            Pixels::MaskedByDetector => "masked by the detector",
+            Pixels::ExaminedNothingFound => "examined by the detector, nothing found",
+            Pixels::NotMasked => "not masked",
+        }
+    }
+}
+
+/// A kind of written file: what a reviewer would want one example of.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Kind {
+    modality: String,
+    sop_class: String,
+    /// Whether it has pixels at all (a structured report has none).
+    image: bool,
+    colour: bool,
+    pixels: Pixels,
+}
+
+impl Kind {
+    /// The kind of a written file, from its record and the header of its output (a header
+    /// that cannot be read makes a kind of its own).
+    fn of(record: &Record, output: &Path) -> Self {
+        let header = record
+            .output
+            .as_deref()
+            .and_then(|rel| {
+                OpenFileOptions::new()
+                    .read_until(tags::PIXEL_DATA)
+                    .open_file(output.join(rel))
+                    .ok()
+            })
+            .map(|file| file.into_inner());
+        let text = |tag| {
+            header
+                .as_ref()
+                .and_then(|h| h.get(tag))
+                .and_then(|e| e.to_str().ok())
+                .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_owned())
+                .unwrap_or_default()
+        };
+        let uid = text(tags::SOP_CLASS_UID);
+        let photometric = text(tags::PHOTOMETRIC_INTERPRETATION);
+        Kind {
+            modality: text(tags::MODALITY),
+            sop_class: sop_class_name(&uid).map_or(uid, str::to_owned),
+            image: !text(tags::ROWS).is_empty(),
+            colour: text(tags::SAMPLES_PER_PIXEL) == "3" || photometric == "PALETTE COLOR",
+            pixels: Pixels::of(record),
+        }
+    }
+
+    fn text(&self) -> String {
+        let or_unknown = |s: &str| {
+            if s.is_empty() {
+                "?".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        format!(
+            "{} · {} · {} · {}",
+            or_unknown(&self.modality),
+            or_unknown(&self.sop_class),
+            match (self.image, self.colour) {
+                (false, _) => "no image",
+                (true, true) => "colour",
+                (true, false) => "grey",
+            },
+            self.pixels.text()
+        )
+    }
+}
+
+/// One kind's count and its sample: the records of smallest rank, rank first.
+#[derive(Default)]
+struct Drawn {
+    count: u64,
+    sample: Vec<(u64, Record)>,
+}
+
+impl Drawn {
+    fn offer(&mut self, rank: u64, record: Record, size: usize) {
+        self.count += 1;
+        if size == 0 {
+            return;
+        }
+        if self.sample.len() < size {
+            self.sample.push((rank, record));
+        } else if let Some(worst) = (0..self.sample.len()).max_by_key(|&i| self.sample[i].0)
+            && rank < self.sample[worst].0
+        {
+            self.sample[worst] = (rank, record);
+        }
+    }
+}
+
+/// What the page is made of, gathered in one pass over the manifest.
+#[derive(Default)]
+struct Contents {
+    kinds: BTreeMap<Kind, Drawn>,
+    status: BTreeMap<Status, u64>,
+    /// Skipped, quarantined and failed files per reason code.
+    codes: BTreeMap<(Status, Code), u64>,
+    not_written: Vec<Record>,
+}
+
+/// Write the report for a finished run into `path`, from its manifest, drawing up to
+/// `per_kind` files of each kind with `key` (the run's).
+pub fn write(
+    path: &Path,
+    output: &Path,
+    manifest: &Path,
+    key: &Key,
+    per_kind: usize,
+) -> std::io::Result<()> {
+    let mut contents = Contents::default();
+    for record in manifest::records(manifest)? {
+        *contents.status.entry(record.status).or_default() += 1;
+        if let Some(code) = record.code {
+            *contents.codes.entry((record.status, code)).or_default() += 1;
+        }
+        match record.status {
+            Status::Written if record.output.is_some() => {
+                let kind = Kind::of(&record, output);
+                let rank = key.mac_u64(Purpose::Sample, record.id.as_bytes());
+                let size = if kind.image { per_kind } else { 0 };
+                contents
+                    .kinds
+                    .entry(kind)
+                    .or_default()
+                    .offer(rank, record, size);
+            }
+            Status::Quarantined | Status::Failed
+                if contents.not_written.len() < MAX_NOT_WRITTEN =>
+            {
+                contents.not_written.push(record);
+            }
+            _ => {}
+        }
+    }
+    for drawn in contents.kinds.values_mut() {
+        drawn.sample.sort_by_key(|(rank, _)| *rank);
+    }
+    std::fs::write(path, page(&contents, output, per_kind))
+}
+
+const STYLE: &str = concat!(
+    "body{font:14px system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}\n",
+    "table{border-collapse:collapse;margin-bottom:1.5em}",
+    "td,th{border:1px solid #ccc;padding:6px;vertical-align:top}\n",
+    "th{background:#eee;text-align:left}",
+    "img.frame{image-rendering:pixelated;margin-right:6px;background:#000}\n",
+    "code{font-size:12px;word-break:break-all}td.path{max-width:26em}\n",
+    "h2{margin-top:1.5em}tr.kind th{background:#dde6f0}\n",
+);
+
+fn page(c: &Contents, output: &Path, per_kind: usize) -> String {
     let mut html = String::new();
-    html.push_str(concat!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n",
-        "<title>dicom-deid pixel masking</title>\n<style>\n",
-        "body{font:14px system-ui,sans-serif;margin:1.5em;background:#fafafa;color:#222}\n",
-        "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:6px;vertical-align:top}\n",
-        "th{background:#eee;text-align:left}img{image-rendering:pixelated;margin-right:6px;background:#000}\n",
-        "code{font-size:12px;word-break:break-all}td:first-child{max-width:26em}\n</style></head><body>\n",
-        "<h1>Pixel masking</h1>\n"
-    ));
+    let _ = write!(
+        html,
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
+         <title>dicom-deid QA report</title>\n<style>\n{STYLE}</style></head><body>\n\
+         <h1>QA report</h1>\n"
+    );
+    let count = |s| c.status.get(&s).copied().unwrap_or(0);
     let _ = writeln!(
         html,
-        "<p>{} files masked; {} shown. Frames are shown after masking; masked regions are outlined in red.</p>",
-        masked,
-        sample.len()
+        "<p>{} files: {} written, {} quarantined, {} failed, {} skipped. Each row names its \
+         manifest record by <code>id</code> (in <code>manifest.jsonl</code>) and links to \
+         itself as <code>#r-ID</code>.</p>",
+        c.status.values().sum::<u64>(),
+        count(Status::Written),
+        count(Status::Quarantined),
+        count(Status::Failed),
+        count(Status::Skipped),
     );
+    kinds_table(&mut html, c, per_kind);
+    samples(&mut html, c, output);
+    not_written(&mut html, c);
+    html.push_str("</body></html>\n");
+    html
+}
+
+fn kinds_table(html: &mut String, c: &Contents, per_kind: usize) {
+    let _ = writeln!(
+        html,
+        "<h2 id=\"kinds\">Written files by kind</h2>\n<p>Up to {per_kind} image(s) of each kind \
+         are drawn by the run's key: the same run draws the same files. Frames are shown as \
+         written (after masking), in colour where the image is colour; masked regions are \
+         outlined in red.</p>\n<table>\n<tr><th>kind</th><th>files</th><th>shown</th></tr>"
+    );
+    for (i, (kind, drawn)) in c.kinds.iter().enumerate() {
+        let _ = writeln!(
+            html,
+            "<tr><td><a href=\"#k-{i}\">{}</a></td><td>{}</td><td>{}</td></tr>",
+            escape(&kind.text()),
+            drawn.count,
+            drawn.sample.len()
+        );
+    }
+    html.push_str("</table>\n");
+}
+
+fn samples(html: &mut String, c: &Contents, output: &Path) {
     html.push_str(
-        "<table>\n<tr><th>output</th><th>masked by</th><th>regions</th><th>frames (first, middle, last)</th></tr>\n",
+        "<h2 id=\"sample\">Sample of written images</h2>\n<table>\n<tr><th>manifest id</th>\
+         <th>output</th><th>pixels</th><th>regions</th><th>frames (first, middle, last)</th></tr>\n",
     );
-    for record in &sample {
-        let rel = record.output.as_deref().unwrap_or_default();
-        let thumbs = std::fs::read(output.join(rel))
-            .ok()
-            .map(|bytes| thumbnails(&bytes, &record.pixel_regions))
-            .unwrap_or_default();
+    for (i, (kind, drawn)) in c.kinds.iter().enumerate() {
+        if drawn.sample.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            html,
+            "<tr class=\"kind\" id=\"k-{i}\"><th colspan=\"5\">{} ({} of {})</th></tr>",
+            escape(&kind.text()),
+            drawn.sample.len(),
+            drawn.count
+        );
+        for (_, record) in &drawn.sample {
+            sample_row(html, record, output);
+        }
+    }
+    html.push_str("</table>\n");
+}
+
+fn sample_row(html: &mut String, record: &Record, output: &Path) {
+    let rel = record.output.as_deref().unwrap_or_default();
+    let pixels = if record.pixel_masked_by.is_empty() {
+        Pixels::of(record).text().to_owned()
+    } else {
+        format!(
+            "{} ({})",
+            Pixels::of(record).text(),
+            record.pixel_masked_by.join(", ")
+        )
+    };
+    let _ = write!(
+        html,
+        "<tr id=\"r-{id}\"><td><a href=\"#r-{id}\"><code>{id}</code></a></td>\
+         <td class=\"path\"><code>{}</code></td><td>{}</td><td>{}</td><td>",
+        escape(rel),
+        escape(&pixels),
+        record.pixel_regions.len(),
+        id = escape(&record.id),
+    );
+    let thumbs = std::fs::read(output.join(rel))
+        .ok()
+        .and_then(|bytes| match file::parse(&bytes, MAX_INFLATED) {
+            Ok(Parsed::Dataset {
+                object,
+                transfer_syntax,
+            }) => Picture::from_object(object, &transfer_syntax).ok(),
+            _ => None,
+        })
+        .map(|picture| {
+            picture.thumbnails(
+                &first_middle_last(picture.geometry.frames),
+                &[(&record.pixel_regions, OUTLINE)],
+            )
+        })
+        .unwrap_or_default();
+    if thumbs.is_empty() {
+        html.push_str("(no preview: the pixel data cannot be shown)");
+    }
+    for (frame, png) in thumbs {
         let _ = write!(
             html,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>",
-            escape(rel),
-            escape(&record.pixel_masked_by.join(", ")),
-            record.pixel_regions.len()
+            "<img class=\"frame\" alt=\"frame {frame}\" title=\"frame {frame}\" \
+             src=\"data:image/png;base64,{}\">",
+            data_encoding::BASE64.encode(&png)
         );
-        if thumbs.is_empty() {
-            html.push_str("(no preview)");
-        }
-        for (frame, png) in thumbs {
-            let _ = write!(
-                html,
-                "<img alt=\"frame {frame}\" title=\"frame {frame}\" src=\"data:image/png;base64,{}\">",
-                data_encoding::BASE64.encode(&png)
-            );
-        }
-        html.push_str("</td></tr>\n");
     }
-    html.push_str("</table>\n</body></html>\n");
-    std::fs::write(path, html)
+    html.push_str("</td></tr>\n");
+}
+
+fn not_written(html: &mut String, c: &Contents) {
+    html.push_str(
+        "<h2 id=\"not-written\">Files not written</h2>\n<p>By reason code (README, \
+         \"Reason codes\"). Quarantined images are never shown: their pixels may hold \
+         burned-in text.</p>\n<table>\n<tr><th>status</th><th>code</th><th>files</th></tr>\n",
+    );
+    for ((status, code), n) in &c.codes {
+        let _ = writeln!(
+            html,
+            "<tr><td>{}</td><td><code>{code}</code></td><td>{n}</td></tr>",
+            status.as_str()
+        );
+    }
+    html.push_str(
+        "</table>\n<table>\n<tr><th>manifest id</th><th>status</th><th>code</th><th>reason</th></tr>\n",
+    );
+    for record in &c.not_written {
+        let _ = writeln!(
+            html,
+            "<tr id=\"r-{id}\"><td><a href=\"#r-{id}\"><code>{id}</code></a></td><td>{}</td>\
+             <td><code>{}</code></td><td>{}</td></tr>",
+            record.status.as_str(),
+            record.code.map_or("", Code::as_str),
+            escape(record.reason.as_deref().unwrap_or_default()),
+            id = escape(&record.id),
+        );
+    }
+    html.push_str("</table>\n");
+    let listed = c.not_written.len() as u64;
+    let total = c.status.get(&Status::Quarantined).copied().unwrap_or(0)
+        + c.status.get(&Status::Failed).copied().unwrap_or(0);
+    if total > listed {
+        let _ = writeln!(
+            html,
+            "<p>{} more not listed here: see the manifest.</p>",
+            total - listed
+        );
+    }
 }
 
 /// Text made safe inside HTML elements and attribute values.
@@ -90,64 +391,51 @@ pub(crate) fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// PNG thumbnails of the first, middle and last frames of a masked output, regions outlined.
-fn thumbnails(bytes: &[u8], regions: &[Region]) -> Vec<(u32, Vec<u8>)> {
-    let Ok(Parsed::Dataset { mut object, .. }) = file::parse(bytes, MAX_INFLATED) else {
-        return Vec::new();
-    };
-    let Ok(geometry) = Geometry::from_header(&object) else {
-        return Vec::new();
-    };
-    let Ok(NativeFrames { bytes: data, .. }) = NativeFrames::take(&mut object, &geometry) else {
-        return Vec::new();
-    };
-    let last = geometry.frames - 1;
-    let mut frames = vec![0, last / 2, last];
-    frames.dedup();
-    frames
-        .into_iter()
-        .filter_map(|f| {
-            let mut luma = geometry.luma(&data, f);
-            // Scale first (tiny images up, pixel for pixel), then outline, so that a thin
-            // outline survives the scaling.
-            let longest = luma.width().max(luma.height());
-            let scale = if longest >= THUMB {
-                f64::from(THUMB) / f64::from(longest)
-            } else {
-                f64::from((THUMB / longest).min(8))
-            };
-            let size = |n: u32| ((f64::from(n) * scale).round() as u32).max(1);
-            if scale != 1.0 {
-                let filter = if scale > 1.0 {
-                    imageops::FilterType::Nearest
-                } else {
-                    imageops::FilterType::Triangle
-                };
-                let (w, h) = (size(luma.width()), size(luma.height()));
-                luma = imageops::resize(&luma, w, h, filter);
-            }
-            let mut rgb = RgbImage::from_fn(luma.width(), luma.height(), |x, y| {
-                let v = luma.get_pixel(x, y).0[0];
-                Rgb([v, v, v])
-            });
-            for r in regions {
-                let at = |n: u32| (f64::from(n) * scale).floor() as i32;
-                draw_hollow_rect_mut(
-                    &mut rgb,
-                    Rect::at(at(r.x), at(r.y)).of_size(size(r.width), size(r.height)),
-                    OUTLINE,
-                );
-            }
-            let mut png = Vec::new();
-            image::codecs::png::PngEncoder::new(&mut png)
-                .write_image(
-                    rgb.as_raw(),
-                    rgb.width(),
-                    rgb.height(),
-                    image::ExtendedColorType::Rgb8,
-                )
-                .ok()?;
-            Some((f, png))
-        })
-        .collect()
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pixel::Region;
+
+    fn written(masked_by: &[&str], regions: usize) -> Record {
+        let mut r = Record::new("id".into(), Status::Written, None, 0);
+        r.pixel_masked_by = masked_by.iter().map(|s| (*s).to_owned()).collect();
+        r.pixel_regions = (0..regions as u32)
+            .map(|x| Region {
+                x,
+                y: 0,
+                width: 1,
+                height: 1,
+            })
+            .collect();
+        r.pixel_regions_masked = regions as u64;
+        r
+    }
+
+    #[test]
+    fn a_file_counts_as_masked_only_when_regions_were_masked() {
+        assert_eq!(Pixels::of(&written(&[], 0)), Pixels::NotMasked);
+        assert_eq!(
+            Pixels::of(&written(&[DETECTOR], 0)),
+            Pixels::ExaminedNothingFound
+        );
+        assert_eq!(
+            Pixels::of(&written(&[DETECTOR], 2)),
+            Pixels::MaskedByDetector
+        );
+        assert_eq!(
+            Pixels::of(&written(&["band", DETECTOR], 1)),
+            Pixels::MaskedByRule
+        );
+    }
+
+    #[test]
+    fn a_kind_keeps_the_smallest_ranks() {
+        let mut drawn = Drawn::default();
+        for rank in [50, 10, 40, 20, 30] {
+            drawn.offer(rank, written(&[], 0), 2);
+        }
+        let mut ranks: Vec<u64> = drawn.sample.iter().map(|(r, _)| *r).collect();
+        ranks.sort();
+        assert_eq!((drawn.count, ranks), (5, vec![10, 20]));
+    }
 }
