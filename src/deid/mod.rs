@@ -19,6 +19,7 @@
 pub mod clean;
 pub mod decide;
 pub mod engine;
+pub mod freetext;
 mod generalise;
 pub mod identifiers;
 pub mod iod;
