@@ -44,6 +44,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use crate::deid::freetext;
 use crate::dicom::dates::{MONTH_NAMES, month_pattern, parse_da};
 use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
@@ -217,8 +218,13 @@ impl Identifiers {
     /// An organisation or place name (InstitutionName, InstitutionAddress, station names…):
     /// the whole phrase and each significant word become tokens. Common words such as
     /// "hospital" are left out because they would mask ordinary text.
+    /// A value made only of clinical words ("ABDOMEN" in BranchOfService) is not taken: it
+    /// sits in the wrong attribute and identifies nobody.
     pub fn add_phrase(&mut self, text: &str) {
         for value in text.split('\\') {
+            if freetext::is_clinical_phrase(value) {
+                continue;
+            }
             let words: Vec<&str> = value
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| !w.is_empty())
@@ -241,13 +247,17 @@ impl Identifiers {
         self.tokens.is_empty() && self.dates.is_empty()
     }
 
+    /// A name part, each word of it, and the spellings free text folds them to
+    /// ("O'BRIEN" → "OBRIEN", "MÜLLER" → "MULLER", see [`freetext::name_variants`]).
     fn add_name_part(&mut self, part: &str) {
-        if is_name_token(part) {
-            self.add_token(part);
-        }
-        for word in part.split(|c: char| !c.is_alphanumeric()) {
-            if is_name_token(word) {
-                self.add_token(word);
+        for spelling in std::iter::once(part.to_owned()).chain(freetext::name_variants(part)) {
+            if is_name_token(&spelling) {
+                self.add_token(&spelling);
+            }
+            for word in spelling.split(|c: char| !c.is_alphanumeric()) {
+                if is_name_token(word) {
+                    self.add_token(word);
+                }
             }
         }
     }
@@ -610,6 +620,7 @@ pub fn clean_text(text: &str, ids: &Identifiers) -> Cleaned {
         .map(|m| token_spans(m, text).collect())
         .unwrap_or_default();
     spans.extend(GENERIC.find_iter(text).map(|m| m.range()));
+    spans.extend(freetext::find(text).into_iter().map(|(range, _)| range));
     spans.extend(
         PHONE
             .find_iter(text)

@@ -63,7 +63,7 @@ static CLINICAL: LazyLock<HashSet<&str>> =
 
 /// Words after which a name follows.
 const ROLES: &[&str] = &[
-    "DR", "DRS", "DOCTOR", "MR", "MRS", "MS", "MISS", "MX", "PROF", "PROFESSOR", "TECH", "TECHS",
+    "PROFESSOR", "TECH", "TECHS",
     "TECHNOLOGIST", "TECHNICIAN", "RN", "NURSE", "HUSBAND", "WIFE",
     "SPOUSE", "PARTNER", "MOTHER", "MOM", "FATHER", "DAD", "SON", "DAUGHTER", "SISTER",
     "BROTHER", "AUNT", "UNCLE", "GRANDMOTHER", "GRANDFATHER", "GUARDIAN", "FRIEND", "NEIGHBOR",
@@ -72,8 +72,10 @@ const ROLES: &[&str] = &[
 ];
 
 /// Titles: the word after one is a name even when it is a clinical word ("Dr. WHITE"),
-/// unless it is one of [`NOT_AFTER_TITLE`].
-const TITLES: &[&str] = &["DR", "DRS", "DOCTOR", "MR", "MRS", "MS", "MISS", "MX", "PROF"];
+/// unless it is one of [`NOT_AFTER_TITLE`]. "DR", "MR" and "MS" are titles only with their
+/// full stop: bare, they are also digital radiography, MR imaging and multiple sclerosis.
+const TITLES: &[&str] = &["DRS", "DOCTOR", "MRS", "MISS", "MX", "PROF"];
+const TITLES_WITH_STOP: &[&str] = &["DR", "MR", "MS"];
 const NOT_AFTER_TITLE: &[&str] = &[
     "AND", "OR", "THE", "TO", "OF", "AT", "IN", "ON", "BY", "FOR", "WITH", "IS", "WAS", "AWARE",
     "NOTIFIED", "CALLED", "INFORMED", "OFFICE",
@@ -181,7 +183,7 @@ pub fn find(text: &str) -> Vec<(Range<usize>, Phi)> {
         }
     }
     let words = words(text);
-    names(&words, &mut out);
+    names(text, &words, &mut out);
     institutions(&words, &mut out);
     out
 }
@@ -266,17 +268,20 @@ fn may_be_name(w: &Word) -> bool {
             || (!CLINICAL.contains(w.folded.as_str()) && !ROLES.contains(&w.folded.as_str())))
 }
 
-fn names(words: &[Word], out: &mut Vec<(Range<usize>, Phi)>) {
+fn names(text: &str, words: &[Word], out: &mut Vec<(Range<usize>, Phi)>) {
+    let stop_after = |w: &Word| text[w.range.end..].starts_with('.');
     let mut i = 0;
     while i < words.len() {
         let w = &words[i];
-        if ROLES.contains(&w.folded.as_str()) {
+        let title = TITLES.contains(&w.folded.as_str())
+            || (TITLES_WITH_STOP.contains(&w.folded.as_str()) && stop_after(w));
+        if title || ROLES.contains(&w.folded.as_str()) {
             let mut j = i + 1;
             while j < words.len() && j <= i + 3 && words[j].joined {
                 let next = &words[j];
-                let initial = next.folded.len() == 1 && is_alpha(next);
+                let initial = next.folded.len() == 1 && is_alpha(next) && stop_after(next);
                 let titled = j == i + 1
-                    && TITLES.contains(&w.folded.as_str())
+                    && title
                     && is_alpha(next)
                     && !NOT_AFTER_TITLE.contains(&next.folded.as_str());
                 if !(initial || titled || may_be_name(next)) {
