@@ -63,12 +63,43 @@ static CLINICAL: LazyLock<HashSet<&str>> =
 
 /// Words after which a name follows.
 const ROLES: &[&str] = &[
-    "PROFESSOR", "TECH", "TECHS",
-    "TECHNOLOGIST", "TECHNICIAN", "RN", "NURSE", "HUSBAND", "WIFE",
-    "SPOUSE", "PARTNER", "MOTHER", "MOM", "FATHER", "DAD", "SON", "DAUGHTER", "SISTER",
-    "BROTHER", "AUNT", "UNCLE", "GRANDMOTHER", "GRANDFATHER", "GUARDIAN", "FRIEND", "NEIGHBOR",
-    "NEIGHBOUR", "CAREGIVER", "ATTENDING", "RESIDENT", "FELLOW", "RADIOLOGIST", "PHYSICIAN",
-    "SURGEON", "REFERRER", "SONOGRAPHER", "ATTN",
+    "PROFESSOR",
+    "TECH",
+    "TECHS",
+    "TECHNOLOGIST",
+    "TECHNICIAN",
+    "RN",
+    "NURSE",
+    "HUSBAND",
+    "WIFE",
+    "SPOUSE",
+    "PARTNER",
+    "MOTHER",
+    "MOM",
+    "FATHER",
+    "DAD",
+    "SON",
+    "DAUGHTER",
+    "SISTER",
+    "BROTHER",
+    "AUNT",
+    "UNCLE",
+    "GRANDMOTHER",
+    "GRANDFATHER",
+    "GUARDIAN",
+    "FRIEND",
+    "NEIGHBOR",
+    "NEIGHBOUR",
+    "CAREGIVER",
+    "ATTENDING",
+    "RESIDENT",
+    "FELLOW",
+    "RADIOLOGIST",
+    "PHYSICIAN",
+    "SURGEON",
+    "REFERRER",
+    "SONOGRAPHER",
+    "ATTN",
 ];
 
 /// Titles: the word after one is a name even when it is a clinical word ("Dr. WHITE"),
@@ -86,18 +117,65 @@ const CONNECTORS: &[&str] = &["AND", "OF", "THE", "ST", "SAINT", "DE", "LA", "DU
 
 /// Words that end an organisation's name (with the words before them).
 const ORGANISATIONS: &[&str] = &[
-    "HOSPITAL", "HOSPITALS", "CLINIC", "CLINICS", "CENTER", "CENTRE", "INFIRMARY", "SONS",
-    "BROTHERS", "INC", "LLC", "LTD", "LLP", "CORP", "CORPORATION", "COMPANY", "CO", "GMBH",
-    "ASSOCIATES", "PARTNERS", "GROUP", "FOUNDATION", "INSTITUTE", "HEALTHCARE", "HEALTH",
-    "COLLEGE", "SCHOOL", "ACADEMY", "PRACTICE", "SURGERY", "LABORATORIES", "LABS", "BANK",
-    "FARMS", "INDUSTRIES", "ENTERPRISES", "SERVICES",
+    "HOSPITAL",
+    "HOSPITALS",
+    "CLINIC",
+    "CLINICS",
+    "CENTER",
+    "CENTRE",
+    "INFIRMARY",
+    "SONS",
+    "BROTHERS",
+    "INC",
+    "LLC",
+    "LTD",
+    "LLP",
+    "CORP",
+    "CORPORATION",
+    "COMPANY",
+    "CO",
+    "GMBH",
+    "ASSOCIATES",
+    "PARTNERS",
+    "GROUP",
+    "FOUNDATION",
+    "INSTITUTE",
+    "HEALTHCARE",
+    "HEALTH",
+    "COLLEGE",
+    "SCHOOL",
+    "ACADEMY",
+    "PRACTICE",
+    "SURGERY",
+    "LABORATORIES",
+    "LABS",
+    "BANK",
+    "FARMS",
+    "INDUSTRIES",
+    "ENTERPRISES",
+    "SERVICES",
 ];
 
 /// Words of organisation names that identify nothing on their own.
 const GENERIC_ORG: &[&str] = &[
-    "MEDICAL", "GENERAL", "MEMORIAL", "REGIONAL", "COMMUNITY", "COUNTY", "CHILDRENS",
-    "UNIVERSITY", "IMAGING", "RADIOLOGY", "DIAGNOSTIC", "HEART", "CANCER", "NATIONAL", "CITY",
-    "VALLEY", "FAMILY", "WOMENS",
+    "MEDICAL",
+    "GENERAL",
+    "MEMORIAL",
+    "REGIONAL",
+    "COMMUNITY",
+    "COUNTY",
+    "CHILDRENS",
+    "UNIVERSITY",
+    "IMAGING",
+    "RADIOLOGY",
+    "DIAGNOSTIC",
+    "HEART",
+    "CANCER",
+    "NATIONAL",
+    "CITY",
+    "VALLEY",
+    "FAMILY",
+    "WOMENS",
 ];
 
 const STATES: &str = "AL|AK|AZ|AR|CA|CO|CT|DE|DC|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|\
@@ -212,16 +290,12 @@ fn words(text: &str) -> Vec<Word> {
             && start.is_some()
             && chars.get(k + 1).is_some_and(|&(_, n)| n.is_alphabetic());
         let word_char = c.is_alphanumeric() || inner_apostrophe;
-        let split = start.is_some()
-            && k > 0
-            && word_char
-            && !inner_apostrophe
-            && {
-                let p = chars[k - 1].1;
-                (p.is_alphabetic() && c.is_numeric())
-                    || (p.is_numeric() && c.is_alphabetic())
-                    || (p.is_lowercase() && c.is_uppercase())
-            };
+        let split = start.is_some() && k > 0 && word_char && !inner_apostrophe && {
+            let p = chars[k - 1].1;
+            (p.is_alphabetic() && c.is_numeric())
+                || (p.is_numeric() && c.is_alphabetic())
+                || (p.is_lowercase() && c.is_uppercase())
+        };
         if let Some(s) = start
             && (!word_char || split)
         {
@@ -339,14 +413,14 @@ fn institutions(words: &[Word], out: &mut Vec<(Range<usize>, Phi)>) {
     }
 }
 
-/// Whether every word of `text` is a clinical word: such a value, in an identifying
+/// Whether every word of `text` is a clinical word (no number either): such a value, in an identifying
 /// attribute where it does not belong ("ABDOMEN" in BranchOfService), identifies nobody.
 pub fn is_clinical_phrase(text: &str) -> bool {
     let words = words(text);
     !words.is_empty()
         && words
             .iter()
-            .all(|w| !is_alpha(w) || CLINICAL.contains(w.folded.as_str()))
+            .all(|w| is_alpha(w) && CLINICAL.contains(w.folded.as_str()))
 }
 
 /// Whether one word is a clinical word (folded before the look-up).
@@ -372,12 +446,19 @@ pub fn name_variants(part: &str) -> Vec<String> {
         })
         .collect();
     for base in [deunicode::deunicode(part), deunicode::deunicode(&umlauts)] {
-        let squeezed: String = base.chars().filter(|c| c.is_alphanumeric() || *c == ' ').collect();
+        let squeezed: String = base
+            .chars()
+            .filter(|c| c.is_alphanumeric() || *c == ' ')
+            .collect();
         let spaced: String = base
             .chars()
             .map(|c| if c.is_alphanumeric() { c } else { ' ' })
             .collect();
-        for v in [base.clone(), squeezed, spaced.split_whitespace().collect::<Vec<_>>().join(" ")] {
+        for v in [
+            base.clone(),
+            squeezed,
+            spaced.split_whitespace().collect::<Vec<_>>().join(" "),
+        ] {
             if v != part && !v.trim().is_empty() && !out.contains(&v) {
                 out.push(v);
             }
@@ -406,7 +487,10 @@ mod tests {
     #[test]
     fn names_by_list_and_by_role() {
         assert!(has("husband EZEKIEL to call (563) 555-0525", "EZEKIEL"));
-        assert!(has("known lymphoma restaging, tech ABERCROMBIE present", "ABERCROMBIE"));
+        assert!(has(
+            "known lymphoma restaging, tech ABERCROMBIE present",
+            "ABERCROMBIE"
+        ));
         assert!(has("ARTERIAL_PHASE_OBRIEN", "OBRIEN"));
         assert!(has("AX DWI b1000 MULLER", "MULLER"));
         assert!(has("Meridian reading room 2 - Dr. DELACROIX", "DELACROIX"));
@@ -418,10 +502,19 @@ mod tests {
 
     #[test]
     fn employers_and_addresses() {
-        assert!(has("accountant at PEMBERTON AND SONS", "PEMBERTON AND SONS"));
+        assert!(has(
+            "accountant at PEMBERTON AND SONS",
+            "PEMBERTON AND SONS"
+        ));
         assert!(has("seen at St. Qwerty Hospital", "Qwerty Hospital"));
-        assert!(has("lives 12 Elm Street, SPRINGFIELD, IL 62704", "12 Elm Street"));
-        assert!(has("lives 12 Elm Street, SPRINGFIELD, IL 62704", "SPRINGFIELD, IL 62704"));
+        assert!(has(
+            "lives 12 Elm Street, SPRINGFIELD, IL 62704",
+            "12 Elm Street"
+        ));
+        assert!(has(
+            "lives 12 Elm Street, SPRINGFIELD, IL 62704",
+            "SPRINGFIELD, IL 62704"
+        ));
         assert!(has("zip 62704", "62704"));
         assert!(has("see www.example.org/x", "www.example.org/x"));
     }
