@@ -1,10 +1,11 @@
 //! The free-text recogniser through the binary: a synthetic CT whose descriptions hold the
-//! examples of issue 15, run under `ml-dataset` (which cleans descriptors).
+//! examples of issue 15, run under `ml-dataset` (which cleans descriptors), and SR content
+//! items whose concept names are a local code naming a physician and a standard code.
 
 mod common;
 
-use dicom_core::value::PrimitiveValue;
-use dicom_core::{DataElement, Tag, VR};
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 use dicom_object::meta::FileMetaTableBuilder;
@@ -15,6 +16,34 @@ const SOP: &str = "1.2.826.0.1.3680043.10.9999.15.1";
 
 fn el(tag: Tag, vr: VR, v: &str) -> DataElement<InMemDicomObject> {
     DataElement::new(tag, vr, PrimitiveValue::from(v))
+}
+
+fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::SQ, DataSetSequence::new(items, Length::UNDEFINED))
+}
+
+/// A content item whose concept name is the code `value` of `scheme`, meaning `meaning`.
+fn content_item(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
+    let code = InMemDicomObject::from_element_iter([
+        el(tags::CODE_VALUE, VR::SH, value),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, scheme),
+        el(tags::CODE_MEANING, VR::LO, meaning),
+    ]);
+    InMemDicomObject::from_element_iter([
+        el(tags::VALUE_TYPE, VR::CS, "CONTAINER"),
+        seq(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![code]),
+    ])
+}
+
+/// The CodeMeaning of the concept name of content item `i`.
+fn meaning(object: &InMemDicomObject, i: usize) -> String {
+    let items = object.get(tags::CONTENT_SEQUENCE).unwrap().items().unwrap();
+    let code = &items[i]
+        .get(tags::CONCEPT_NAME_CODE_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()[0];
+    str_value(code, tags::CODE_MEANING).unwrap()
 }
 
 fn ct_file() -> Vec<u8> {
@@ -36,6 +65,18 @@ fn ct_file() -> Vec<u8> {
         el(tags::PATIENT_NAME, VR::PN, "O'BRIEN^PATRICK"),
         el(tags::PATIENT_ID, VR::LO, "PID-15"),
         el(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "MÜLLER^HANS"),
+        el(tags::PERFORMING_PHYSICIAN_NAME, VR::PN, "DELACROIX^MARIE"),
+        seq(
+            tags::CONTENT_SEQUENCE,
+            vec![
+                content_item(
+                    "R-2",
+                    "99MERIDIAN",
+                    "Meridian reading room 2 - Dr. DELACROIX",
+                ),
+                content_item("88518009", "SCT", "Wilson disease"),
+            ],
+        ),
         el(tags::BRANCH_OF_SERVICE, VR::LO, "ABDOMEN"),
         el(tags::STUDY_DESCRIPTION, VR::LO, "US ABDOMEN COMPLETE"),
         el(tags::SERIES_DESCRIPTION, VR::LO, "AX DWI b1000 MULLER"),
@@ -106,4 +147,6 @@ fn ml_dataset_cleans_the_issue_examples() {
         "Hypertension, diabetes type 2. husband *** to call ***"
     );
     assert_eq!(value(tags::OCCUPATION), "accountant at ***");
+    assert_eq!(meaning(&object, 0), "Meridian reading room 2 - Dr. ***");
+    assert_eq!(meaning(&object, 1), "Wilson disease");
 }
