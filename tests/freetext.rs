@@ -92,6 +92,12 @@ fn ct_file() -> Vec<u8> {
             "Hypertension, diabetes type 2. husband EZEKIEL to call (563) 555-0525",
         ),
         el(tags::OCCUPATION, VR::SH, "accountant at PEMBERTON AND SONS"),
+        el(tags::STUDY_DATE, VR::DA, "20210320"),
+        el(
+            tags::PATIENT_COMMENTS,
+            VR::LT,
+            "prior CT 2021-03-14, then 03/04/2021",
+        ),
         us(tags::SAMPLES_PER_PIXEL, 1),
         el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
         us(tags::ROWS, 4),
@@ -149,4 +155,12 @@ fn ml_dataset_cleans_the_issue_examples() {
     assert_eq!(value(tags::OCCUPATION), "accountant at ***");
     assert_eq!(meaning(&object, 0), "Meridian reading room 2 - Dr. ***");
     assert_eq!(meaning(&object, 1), "Wilson disease");
+    // The date whose order is certain moves with StudyDate; the other is masked.
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y%m%d").unwrap();
+    let offset = day(&value(tags::STUDY_DATE)) - day("20210320");
+    let prior = (day("20210314") + offset).format("%Y-%m-%d");
+    assert_eq!(
+        value(tags::PATIENT_COMMENTS),
+        format!("prior CT {prior}, then ***")
+    );
 }

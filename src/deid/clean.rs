@@ -155,6 +155,9 @@ pub struct Identifiers {
     /// Built on first use so that all attributes of a file share one matcher; `None` if it
     /// cannot be built (then nothing can be cleaned safely).
     matcher: OnceLock<Option<Matcher>>,
+    /// The patient's day offset when the profile shifts dates: dates in free text are then
+    /// shifted rather than masked (the file's birth date is masked all the same).
+    day_offset: Option<i64>,
 }
 
 /// Only the token count: the values are PHI and must never reach logs.
@@ -241,6 +244,12 @@ impl Identifiers {
                 }
             }
         }
+    }
+
+    /// Shift the dates of free text by `days` (where the profile shifts dates) instead of
+    /// masking them.
+    pub fn shift_dates(&mut self, days: i64) {
+        self.day_offset = Some(days);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -619,18 +628,52 @@ pub fn clean_text(text: &str, ids: &Identifiers) -> Cleaned {
     let mut spans: Vec<Range<usize>> = matcher
         .map(|m| token_spans(m, text).collect())
         .unwrap_or_default();
-    spans.extend(GENERIC.find_iter(text).map(|m| m.range()));
-    spans.extend(freetext::find(text).into_iter().map(|(range, _)| range));
+    // Dates: shifted where the profile shifts dates and the spelling's order is certain.
+    let mut shifted = Vec::new();
+    let mut date = |range: Range<usize>, spans: &mut Vec<Range<usize>>| match ids
+        .day_offset
+        .and_then(|days| freetext::dates::shift(&text[range.clone()], days))
+    {
+        Some(new) => shifted.push((range, new)),
+        None => spans.push(range),
+    };
+    let mut generic_dates = Vec::new();
+    for m in GENERIC.find_iter(text) {
+        let is_date = !m.as_str().contains('@') && !m.as_str().bytes().all(|b| b.is_ascii_digit());
+        if is_date {
+            generic_dates.push(m.range());
+            date(m.range(), &mut spans);
+        } else {
+            spans.push(m.range());
+        }
+    }
+    for (range, kind) in freetext::find(text) {
+        if kind != freetext::Phi::Date {
+            spans.push(range);
+        } else if !generic_dates
+            .iter()
+            .any(|g| g.start <= range.start && range.end <= g.end)
+        {
+            // A month and year inside a full date ("2 Jan 1970") is that date's.
+            date(range, &mut spans);
+        }
+    }
+    // A date's digits look like a phone number's ("2021-03-14"): the date decides.
     spans.extend(
         PHONE
             .find_iter(text)
             .filter(|m| m.as_str().chars().filter(|c| c.is_numeric()).count() >= 7)
+            .filter(|m| {
+                !generic_dates
+                    .iter()
+                    .any(|g| g.start <= m.start() && m.end() <= g.end)
+            })
             .map(|m| m.range()),
     );
-    if spans.is_empty() {
+    if spans.is_empty() && shifted.is_empty() {
         return Cleaned::Unchanged;
     }
-    let mut out = mask(text, spans);
+    let mut out = mask(text, spans, shifted);
     // Removing text can expose a token glued to it ("Lee123456" becomes "Lee***").
     for _ in 0..MAX_PASSES {
         let residual: Vec<Range<usize>> = matcher
@@ -639,7 +682,7 @@ pub fn clean_text(text: &str, ids: &Identifiers) -> Cleaned {
         if residual.is_empty() {
             return Cleaned::Masked(out);
         }
-        out = mask(&out, residual);
+        out = mask(&out, residual, Vec::new());
     }
     Cleaned::Emptied
 }
@@ -675,8 +718,9 @@ fn token_spans<'a>(matcher: &'a Matcher, text: &'a str) -> impl Iterator<Item = 
 }
 
 /// Replaces the spans by MASK, merging spans (and masks already in the text) that overlap
-/// or are separated only by punctuation and whitespace.
-fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
+/// or are separated only by punctuation and whitespace, and each of `shifted` (a date and
+/// its shifted spelling) that no mask overlaps by its new text.
+fn mask(text: &str, mut spans: Vec<Range<usize>>, shifted: Vec<(Range<usize>, String)>) -> String {
     spans.extend(text.match_indices(MASK).map(|(i, _)| i..i + MASK.len()));
     spans.sort_by_key(|span| span.start);
     let mut merged: Vec<Range<usize>> = Vec::new();
@@ -693,11 +737,24 @@ fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
             _ => merged.push(span),
         }
     }
+    let mut edits: Vec<(Range<usize>, &str)> = merged.iter().map(|s| (s.clone(), MASK)).collect();
+    for (range, new) in &shifted {
+        if !merged
+            .iter()
+            .any(|s| s.start < range.end && range.start < s.end)
+            && !edits
+                .iter()
+                .any(|(s, _)| s.start < range.end && range.start < s.end)
+        {
+            edits.push((range.clone(), new.as_str()));
+        }
+    }
+    edits.sort_by_key(|(range, _)| range.start);
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
-    for span in merged {
+    for (span, new) in edits {
         out.push_str(&text[pos..span.start]);
-        out.push_str(MASK);
+        out.push_str(new);
         pos = span.end;
     }
     out.push_str(&text[pos..]);
@@ -976,6 +1033,22 @@ mod tests {
         assert_eq!(
             clean_text("US ABDOMEN COMPLETE", &stray),
             Cleaned::Unchanged
+        );
+    }
+
+    #[test]
+    fn dates_shift_where_the_profile_shifts() {
+        let mut ids = file_ids();
+        ids.shift_dates(-3);
+        assert_eq!(
+            clean_text("seen 2021-03-14 and 14 Mar 2021, DOB 1970-01-02", &ids),
+            masked("seen 2021-03-11 and 11 Mar 2021, DOB ***")
+        );
+        // Day and month could be either way round: masked.
+        assert_eq!(clean_text("seen 03/04/2021", &ids), masked("seen ***"));
+        assert_eq!(
+            clean_text("seen 2021-03-14", &file_ids()),
+            masked("seen ***")
         );
     }
 

@@ -18,6 +18,8 @@
 //!   and a letter), and **month–year dates** ("Jan 2021", "12-JAN-21"). E-mail addresses,
 //!   phone numbers, long numbers and full dates are found by the cleaner's generic patterns.
 //!
+//! Dates are shifted rather than masked where the profile shifts dates ([`dates`]).
+//!
 //! Words are the runs of letters and digits (apostrophes inside a word are dropped, so
 //! O'BRIEN is OBRIEN), split further where letters meet digits and where a lower case letter
 //! meets an upper case one, so "ARTERIAL_PHASE_OBRIEN", "AxT2Muller" and "MULLER2" give their
@@ -26,6 +28,8 @@
 //! The clinical words that must survive come from DICOM (PS3.16 code meanings and attribute
 //! names, as pydicom ships them) and a short hand list of PACS abbreviations: a word that is
 //! both a name and a clinical word (WHITE, LONG, BROWN) is removed only after a title or role.
+
+pub mod dates;
 
 use std::collections::HashSet;
 use std::ops::Range;
