@@ -108,7 +108,11 @@ fn person(rng: &mut ChaCha8Rng, lists: &Lists, unseen: bool) -> Person {
 fn title_case(s: &str) -> String {
     let mut c = s.chars();
     c.next()
-        .map(|f| f.to_uppercase().chain(c.flat_map(char::to_lowercase)).collect())
+        .map(|f| {
+            f.to_uppercase()
+                .chain(c.flat_map(char::to_lowercase))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -140,7 +144,9 @@ fn header(rng: &mut ChaCha8Rng, lists: &Lists) -> (Header, Identifiers) {
     let institution = format!(
         "{} {}",
         title_case(lists.unseen_surnames.choose(rng).unwrap()),
-        ["Medical Center", "Hospital", "Clinic", "Imaging Center"].choose(rng).unwrap()
+        ["Medical Center", "Hospital", "Clinic", "Imaging Center"]
+            .choose(rng)
+            .unwrap()
     );
     let mut ids = Identifiers::new();
     ids.add_person_name(&format!("{}^{}", patient.family, patient.given));
@@ -155,7 +161,11 @@ fn header(rng: &mut ChaCha8Rng, lists: &Lists) -> (Header, Identifiers) {
     ));
     // A stray clinical word in an attribute that identifies (the BranchOfService).
     if rng.random_bool(0.2) {
-        ids.add_phrase(["ABDOMEN", "CHEST", "HEAD", "COMPLETE", "ROUTINE"].choose(rng).unwrap());
+        ids.add_phrase(
+            ["ABDOMEN", "CHEST", "HEAD", "COMPLETE", "ROUTINE"]
+                .choose(rng)
+                .unwrap(),
+        );
     }
     (
         Header {
@@ -200,7 +210,7 @@ fn date(rng: &mut ChaCha8Rng) -> String {
         3 => format!("{y}{m:02}{d:02}"),
         4 => format!("{d} {mon} {y}"),
         5 => format!("{mon} {d}, {y}"),
-        6 => format!("{d:02}-{}-{}", mon.to_uppercase(), y % 100),
+        6 => format!("{d:02}-{}-{:02}", mon.to_uppercase(), y % 100),
         _ => format!("{mon} {y}"),
     }
 }
@@ -233,7 +243,9 @@ fn value(rng: &mut ChaCha8Rng, lists: &Lists, shape: usize) -> (&'static str, Va
     };
     let (name, pieces) = match shape {
         0 => {
-            let role = ["husband", "wife", "mother", "daughter", "son"].choose(rng).unwrap();
+            let role = ["husband", "wife", "mother", "daughter", "son"]
+                .choose(rng)
+                .unwrap();
             (
                 "AdditionalPatientHistory",
                 vec![
@@ -281,11 +293,20 @@ fn value(rng: &mut ChaCha8Rng, lists: &Lists, shape: usize) -> (&'static str, Va
             )
         }
         5 => {
-            let job = ["accountant", "teacher", "welder", "nurse", "driver", "clerk"]
+            let job = [
+                "accountant",
+                "teacher",
+                "welder",
+                "nurse",
+                "driver",
+                "clerk",
+            ]
+            .choose(rng)
+            .unwrap();
+            let employer = lists.unseen_surnames.choose(rng).unwrap();
+            let kind = ["AND SONS", "Inc", "LLC", "Hospital", "& Co"]
                 .choose(rng)
                 .unwrap();
-            let employer = lists.unseen_surnames.choose(rng).unwrap();
-            let kind = ["AND SONS", "Inc", "LLC", "Hospital", "& Co"].choose(rng).unwrap();
             (
                 "Occupation",
                 vec![
@@ -327,10 +348,7 @@ fn value(rng: &mut ChaCha8Rng, lists: &Lists, shape: usize) -> (&'static str, Va
             let (label, number) = id.split_once(' ').unwrap();
             (
                 "ImageComments",
-                vec![
-                    keep(format!("{series} {label} ")),
-                    phi(number, "ID"),
-                ],
+                vec![keep(format!("{series} {label} ")), phi(number, "ID")],
             )
         }
         9 => {
@@ -360,7 +378,9 @@ fn value(rng: &mut ChaCha8Rng, lists: &Lists, shape: usize) -> (&'static str, Va
         10 => {
             let street = title_case(lists.unseen_surnames.choose(rng).unwrap());
             let city = title_case(lists.unseen_surnames.choose(rng).unwrap());
-            let kind = ["Street", "St", "Ave", "Road", "Lane", "Drive"].choose(rng).unwrap();
+            let kind = ["Street", "St", "Ave", "Road", "Lane", "Drive"]
+                .choose(rng)
+                .unwrap();
             let state = ["IL", "NY", "TX", "CA", "OH", "WA"].choose(rng).unwrap();
             (
                 "AdditionalPatientHistory",
@@ -383,7 +403,10 @@ fn value(rng: &mut ChaCha8Rng, lists: &Lists, shape: usize) -> (&'static str, Va
                 "ImageComments",
                 vec![
                     keep(format!("{history} ")),
-                    phi(format!("{} {}", who.given, who.family), "name (listed, bare)"),
+                    phi(
+                        format!("{} {}", who.given, who.family),
+                        "name (listed, bare)",
+                    ),
                 ],
             )
         }
@@ -398,7 +421,11 @@ fn value(rng: &mut ChaCha8Rng, lists: &Lists, shape: usize) -> (&'static str, Va
             )
         }
         _ => {
-            let text = if rng.random_bool(0.5) { series } else { history };
+            let text = if rng.random_bool(0.5) {
+                series
+            } else {
+                history
+            };
             ("SeriesDescription", vec![keep(text)])
         }
     };
