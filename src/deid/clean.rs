@@ -13,6 +13,12 @@
 //!   (ISO, D/M/Y, M/D/Y, dotted, compact, "2 Jan 1970", "Jan 2, 1970", also with a
 //!   two-digit year, and "2 Jan" / "Jan 2" without year).
 //!   Backslash-separated multi-values are split into separate values.
+//! * **What the free-text recogniser finds** ([`crate::deid::freetext`]): names by word
+//!   lists and by the titles and roles before them, institutions, addresses, URLs, ages over
+//!   89, IDs, month-year dates. File tokens are also taken in their accent- and
+//!   punctuation-folded spellings, and a phrase of clinical words only is not taken.
+//!   Dates found by either are shifted instead of masked when [`Identifiers::shift_dates`]
+//!   was called and their order is certain.
 //! * **Generic identifiers**, whatever the file contains: e-mail addresses, phone numbers
 //!   (at least seven digits in groups of two or more, with optional `+` country code,
 //!   parenthesised area code and space/dot/hyphen separators), dates in the spellings
