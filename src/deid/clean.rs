@@ -13,6 +13,12 @@
 //!   (ISO, D/M/Y, M/D/Y, dotted, compact, "2 Jan 1970", "Jan 2, 1970", also with a
 //!   two-digit year, and "2 Jan" / "Jan 2" without year).
 //!   Backslash-separated multi-values are split into separate values.
+//! * **What the free-text recogniser finds** ([`crate::deid::freetext`]): names by word
+//!   lists and by the titles and roles before them, institutions, addresses, URLs, ages over
+//!   89, IDs, month-year dates. File tokens are also taken in their accent- and
+//!   punctuation-folded spellings, and a phrase of clinical words only is not taken.
+//!   Dates found by either are shifted instead of masked when [`Identifiers::shift_dates`]
+//!   was called and their order is certain.
 //! * **Generic identifiers**, whatever the file contains: e-mail addresses, phone numbers
 //!   (at least seven digits in groups of two or more, with optional `+` country code,
 //!   parenthesised area code and space/dot/hyphen separators), dates in the spellings
@@ -44,6 +50,7 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 
 use aho_corasick::{AhoCorasick, MatchKind};
 
+use crate::deid::freetext;
 use crate::dicom::dates::{MONTH_NAMES, month_pattern, parse_da};
 use regex::{Regex, RegexBuilder};
 use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, HirKind};
@@ -154,6 +161,9 @@ pub struct Identifiers {
     /// Built on first use so that all attributes of a file share one matcher; `None` if it
     /// cannot be built (then nothing can be cleaned safely).
     matcher: OnceLock<Option<Matcher>>,
+    /// The patient's day offset when the profile shifts dates: dates in free text are then
+    /// shifted rather than masked (the file's birth date is masked all the same).
+    day_offset: Option<i64>,
 }
 
 /// Only the token count: the values are PHI and must never reach logs.
@@ -217,8 +227,13 @@ impl Identifiers {
     /// An organisation or place name (InstitutionName, InstitutionAddress, station names…):
     /// the whole phrase and each significant word become tokens. Common words such as
     /// "hospital" are left out because they would mask ordinary text.
+    /// A value made only of clinical words ("ABDOMEN" in BranchOfService) is not taken: it
+    /// sits in the wrong attribute and identifies nobody.
     pub fn add_phrase(&mut self, text: &str) {
         for value in text.split('\\') {
+            if freetext::is_clinical_phrase(value) {
+                continue;
+            }
             let words: Vec<&str> = value
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| !w.is_empty())
@@ -237,17 +252,27 @@ impl Identifiers {
         }
     }
 
+    /// Shift the dates of free text by `days` (where the profile shifts dates) instead of
+    /// masking them.
+    pub fn shift_dates(&mut self, days: i64) {
+        self.day_offset = Some(days);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tokens.is_empty() && self.dates.is_empty()
     }
 
+    /// A name part, each word of it, and the spellings free text folds them to
+    /// ("O'BRIEN" → "OBRIEN", "MÜLLER" → "MULLER", see [`freetext::name_variants`]).
     fn add_name_part(&mut self, part: &str) {
-        if is_name_token(part) {
-            self.add_token(part);
-        }
-        for word in part.split(|c: char| !c.is_alphanumeric()) {
-            if is_name_token(word) {
-                self.add_token(word);
+        for spelling in std::iter::once(part.to_owned()).chain(freetext::name_variants(part)) {
+            if is_name_token(&spelling) {
+                self.add_token(&spelling);
+            }
+            for word in spelling.split(|c: char| !c.is_alphanumeric()) {
+                if is_name_token(word) {
+                    self.add_token(word);
+                }
             }
         }
     }
@@ -609,17 +634,52 @@ pub fn clean_text(text: &str, ids: &Identifiers) -> Cleaned {
     let mut spans: Vec<Range<usize>> = matcher
         .map(|m| token_spans(m, text).collect())
         .unwrap_or_default();
-    spans.extend(GENERIC.find_iter(text).map(|m| m.range()));
+    // Dates: shifted where the profile shifts dates and the spelling's order is certain.
+    let mut shifted = Vec::new();
+    let mut date = |range: Range<usize>, spans: &mut Vec<Range<usize>>| match ids
+        .day_offset
+        .and_then(|days| freetext::dates::shift(&text[range.clone()], days))
+    {
+        Some(new) => shifted.push((range, new)),
+        None => spans.push(range),
+    };
+    let mut generic_dates = Vec::new();
+    for m in GENERIC.find_iter(text) {
+        let is_date = !m.as_str().contains('@') && !m.as_str().bytes().all(|b| b.is_ascii_digit());
+        if is_date {
+            generic_dates.push(m.range());
+            date(m.range(), &mut spans);
+        } else {
+            spans.push(m.range());
+        }
+    }
+    for (range, kind) in freetext::find(text) {
+        if kind != freetext::Phi::Date {
+            spans.push(range);
+        } else if !generic_dates
+            .iter()
+            .any(|g| g.start <= range.start && range.end <= g.end)
+        {
+            // A month and year inside a full date ("2 Jan 1970") is that date's.
+            date(range, &mut spans);
+        }
+    }
+    // A date's digits look like a phone number's ("2021-03-14"): the date decides.
     spans.extend(
         PHONE
             .find_iter(text)
             .filter(|m| m.as_str().chars().filter(|c| c.is_numeric()).count() >= 7)
+            .filter(|m| {
+                !generic_dates
+                    .iter()
+                    .any(|g| g.start <= m.start() && m.end() <= g.end)
+            })
             .map(|m| m.range()),
     );
-    if spans.is_empty() {
+    if spans.is_empty() && shifted.is_empty() {
         return Cleaned::Unchanged;
     }
-    let mut out = mask(text, spans);
+    let mut out = mask(text, spans, shifted);
     // Removing text can expose a token glued to it ("Lee123456" becomes "Lee***").
     for _ in 0..MAX_PASSES {
         let residual: Vec<Range<usize>> = matcher
@@ -628,7 +688,7 @@ pub fn clean_text(text: &str, ids: &Identifiers) -> Cleaned {
         if residual.is_empty() {
             return Cleaned::Masked(out);
         }
-        out = mask(&out, residual);
+        out = mask(&out, residual, Vec::new());
     }
     Cleaned::Emptied
 }
@@ -664,8 +724,9 @@ fn token_spans<'a>(matcher: &'a Matcher, text: &'a str) -> impl Iterator<Item = 
 }
 
 /// Replaces the spans by MASK, merging spans (and masks already in the text) that overlap
-/// or are separated only by punctuation and whitespace.
-fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
+/// or are separated only by punctuation and whitespace, and each of `shifted` (a date and
+/// its shifted spelling) that no mask overlaps by its new text.
+fn mask(text: &str, mut spans: Vec<Range<usize>>, shifted: Vec<(Range<usize>, String)>) -> String {
     spans.extend(text.match_indices(MASK).map(|(i, _)| i..i + MASK.len()));
     spans.sort_by_key(|span| span.start);
     let mut merged: Vec<Range<usize>> = Vec::new();
@@ -682,11 +743,24 @@ fn mask(text: &str, mut spans: Vec<Range<usize>>) -> String {
             _ => merged.push(span),
         }
     }
+    let mut edits: Vec<(Range<usize>, &str)> = merged.iter().map(|s| (s.clone(), MASK)).collect();
+    for (range, new) in &shifted {
+        if !merged
+            .iter()
+            .any(|s| s.start < range.end && range.start < s.end)
+            && !edits
+                .iter()
+                .any(|(s, _)| s.start < range.end && range.start < s.end)
+        {
+            edits.push((range.clone(), new.as_str()));
+        }
+    }
+    edits.sort_by_key(|(range, _)| range.start);
     let mut out = String::with_capacity(text.len());
     let mut pos = 0;
-    for span in merged {
+    for (span, new) in edits {
         out.push_str(&text[pos..span.start]);
-        out.push_str(MASK);
+        out.push_str(new);
         pos = span.end;
     }
     out.push_str(&text[pos..]);
@@ -921,10 +995,67 @@ mod tests {
             ("tel 555-1234", "tel ***"),
             ("+44 20 7946 0958", "***"),
             ("MRN 1234567", "MRN ***"),
-            ("ref ACC998877", "ref ACC***"),
+            ("ref ACC998877", "ref ***"),
         ] {
             assert_eq!(clean_text(text, &none), masked(want), "{text}");
         }
+    }
+
+    /// The examples of issue 15, each as the cleaner sees it.
+    #[test]
+    fn issue_examples() {
+        let mut ids = Identifiers::new();
+        ids.add_person_name("O'BRIEN^PATRICK");
+        ids.add_person_name("DELACROIX^MARIE^^Dr.");
+        let cases = [
+            (
+                "Hypertension, diabetes type 2. husband EZEKIEL to call (563) 555-0525",
+                "Hypertension, diabetes type 2. husband *** to call ***",
+            ),
+            (
+                "known lymphoma restaging, tech ABERCROMBIE present",
+                "known lymphoma restaging, tech *** present",
+            ),
+            ("ARTERIAL_PHASE_OBRIEN", "ARTERIAL_PHASE_***"),
+            (
+                "Meridian reading room 2 - Dr. DELACROIX",
+                "Meridian reading room 2 - Dr. ***",
+            ),
+            ("accountant at PEMBERTON AND SONS", "accountant at ***"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(clean_text(text, &ids), masked(want), "{text}");
+        }
+        let mut muller = Identifiers::new();
+        muller.add_person_name("MÜLLER^HANS");
+        assert_eq!(
+            clean_text("AX DWI b1000 MULLER", &muller),
+            masked("AX DWI b1000 ***")
+        );
+        assert_eq!(clean_text("ax dwi mueller", &muller), masked("ax dwi ***"));
+        // A body part in BranchOfService is no identifier of this patient.
+        let mut stray = Identifiers::new();
+        stray.add_phrase("ABDOMEN");
+        assert_eq!(
+            clean_text("US ABDOMEN COMPLETE", &stray),
+            Cleaned::Unchanged
+        );
+    }
+
+    #[test]
+    fn dates_shift_where_the_profile_shifts() {
+        let mut ids = file_ids();
+        ids.shift_dates(-3);
+        assert_eq!(
+            clean_text("seen 2021-03-14 and 14 Mar 2021, DOB 1970-01-02", &ids),
+            masked("seen 2021-03-11 and 11 Mar 2021, DOB ***")
+        );
+        // Day and month could be either way round: masked.
+        assert_eq!(clean_text("seen 03/04/2021", &ids), masked("seen ***"));
+        assert_eq!(
+            clean_text("seen 2021-03-14", &file_ids()),
+            masked("seen ***")
+        );
     }
 
     #[test]
@@ -951,8 +1082,13 @@ mod tests {
         let mut ids = Identifiers::new();
         ids.add_person_name("ANN^JO");
         ids.add_id("12345");
-        for text in ["Annual review", "joint", "A12345B", "12345x", "x12345"] {
+        for text in ["Annual review", "joint"] {
             assert_eq!(clean_text(text, &ids), Cleaned::Unchanged, "{text}");
+        }
+        // Not the file's tokens (the recogniser masks them as ID-shaped all the same).
+        let matcher = ids.matcher().unwrap();
+        for text in ["A12345B", "12345x", "x12345"] {
+            assert_eq!(token_spans(matcher, text).count(), 0, "{text}");
         }
         assert_eq!(clean_text("ann: 12345 joint", &ids), masked("*** joint"));
     }

@@ -133,6 +133,67 @@ pub const OVERLAY_LAYER: &str = "overlay plane removed with its OverlayData";
 /// The layer named for free text a layer keeps inside a cleaned sequence, which is cleaned.
 pub const KEPT_TEXT_CLEANED_LAYER: &str = "kept free text in a cleaned sequence";
 
+/// The layer named for the CodeMeaning of a local coding scheme, which is cleaned.
+pub const LOCAL_CODE_LAYER: &str = "meaning of a local code is cleaned";
+
+/// The layer named for the CodeMeaning of a standard coding scheme, which is kept.
+pub const STANDARD_CODE_LAYER: &str = "meaning of a standard code is kept";
+
+/// The coding schemes of PS3.16 Table 8-1 whose meanings are the standard's words, not a
+/// site's: every other designator ("99…", "L", "LOCAL", a vendor's) is local.
+const STANDARD_SCHEMES: &[&str] = &[
+    "DCM",
+    "SCT",
+    "SRT",
+    "SNM3",
+    "LN",
+    "UCUM",
+    "FMA",
+    "RADLEX",
+    "NCIt",
+    "NCIT",
+    "RXNORM",
+    "UMLS",
+    "MSH",
+    "I10",
+    "I10P",
+    "I9C",
+    "I9",
+    "ICD10",
+    "ICDO3",
+    "HPC",
+    "ACR",
+    "ASTM-sigpurpose",
+    "BARI",
+    "MDC",
+    "NEU",
+    "ITIS_TSN",
+    "PUBCHEM_CID",
+    "NDC",
+    "CD2",
+    "HL7",
+    "IEC61217",
+    "ISO3166_1",
+    "ISO639_1",
+    "ISO639_2",
+    "DCMUID",
+    "IBSI",
+    "MGI",
+    "NCBI",
+    "RFC5646",
+    "IETF4646",
+    "C4",
+    "C5",
+    "SNM",
+    "SNMI",
+];
+
+/// Whether a CodingSchemeDesignator names a standard scheme.
+pub fn is_standard_scheme(designator: &str) -> bool {
+    let designator = designator.trim_end_matches(['\0', ' ']).trim();
+    STANDARD_SCHEMES.contains(&designator)
+}
+
 /// The layer named for group lengths, which are removed.
 pub const GROUP_LENGTH_LAYER: &str = "group lengths are recomputed";
 

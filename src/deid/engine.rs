@@ -7,7 +7,8 @@
 //!   still processed inside); `U` remap every UID with the keyed mapper.
 //! - `D` a non-empty value valid for the VR: text `DEIDENTIFIED`, dates `19000101`, times
 //!   `000000`, numbers 0, ages `000Y`, UIDs remapped; a sequence keeps its items, processed inside.
-//! - `C` clean: free text loses every identifying value of the file (see [`crate::deid::clean`]);
+//! - `C` clean: free text loses every identifying value of the file and what the free-text
+//!   recogniser finds (see [`crate::deid::clean`]), its dates shifted where StudyDate is;
 //!   dates and times shift (the Modified Dates column writes C for that); ages are capped at
 //!   `090Y`; sequences are processed inside; binary values that cannot be cleaned are emptied.
 //! - Combined codes (`Z/D`, `X/Z`, `X/D`, `X/Z/D`) are resolved to one of these first, by the
@@ -71,7 +72,16 @@ impl<'a> FileState<'a> {
         let mut state = FileState {
             engine,
             ids: if engine.cleans {
-                gather_identifiers(object)
+                let mut ids = gather_identifiers(object);
+                // Dates in free text move with the file's dates where the profile shifts them.
+                if engine
+                    .profile
+                    .rule(tags::STUDY_DATE)
+                    .is_some_and(|rule| rule.action == Action::Shift)
+                {
+                    ids.shift_dates(patient.day_offset);
+                }
+                ids
             } else {
                 Identifiers::new()
             },

@@ -12,13 +12,15 @@
 //! - [`pseudonym`]: the keyed PatientID, `hash` values and per-patient day offsets; [`uid`]:
 //!   the keyed UID map.
 //! - [`identifiers`]: the attributes that identify someone, one table for the cleaner and for
-//!   `verify`; [`clean`]: free text cleaned of a file's identifying values.
+//!   `verify`; [`clean`]: free text cleaned of a file's identifying values and of what
+//!   [`freetext`] recognises (names from word lists and roles, addresses, dates, IDs…).
 //! - [`marks`]: PatientIdentityRemoved and the method codes of PS3.15 E.1.1.
 //! - [`trace`]: `inspect`'s rows; [`one_file`]: a file's bytes in, a de-identified file out.
 
 pub mod clean;
 pub mod decide;
 pub mod engine;
+pub mod freetext;
 mod generalise;
 pub mod identifiers;
 pub mod iod;

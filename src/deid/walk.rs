@@ -12,17 +12,23 @@
 //!   [`crate::deid::decide`]);
 //! - every other element is decided by the profile: a public one by its tag and VR (a standard
 //!   attribute stored as UN by the VR the engine re-reads it with), a private one by its
-//!   block's creator and its offset in the block.
+//!   block's creator and its offset in the block;
+//! - under a profile that cleans, a CodeMeaning is cleaned when its code item is of a local
+//!   coding scheme (or names none), and kept as it is when of a standard one.
 
 use std::collections::BTreeMap;
 
 use dicom_core::VR;
 use dicom_core::header::Header;
 use dicom_core::value::Value;
+use dicom_dictionary_std::tags;
 use dicom_object::mem::{InMemDicomObject, InMemElement};
 
 use crate::deid::Deidentifier;
-use crate::deid::decide::{Decision, GROUP_LENGTH_LAYER, NO_CREATOR_LAYER, OVERLAY_LAYER, Place};
+use crate::deid::decide::{
+    Decision, GROUP_LENGTH_LAYER, LOCAL_CODE_LAYER, NO_CREATOR_LAYER, OVERLAY_LAYER, Place,
+    STANDARD_CODE_LAYER, is_standard_scheme,
+};
 use crate::deid::iod::Iod;
 use crate::dicom::values::{dictionary_vr, is_overlay_group, is_text_vr, private_creators};
 use crate::profile::Action;
@@ -74,6 +80,8 @@ pub struct Level<'a> {
     creators: BTreeMap<(u16, u8), String>,
     /// The overlay groups (60xx) whose OverlayData the profile removes.
     dropped_overlays: Vec<u16>,
+    /// Whether this level is a code item of a local coding scheme (`None`: of none).
+    local_code: Option<bool>,
 }
 
 impl<'a> Level<'a> {
@@ -98,6 +106,9 @@ impl<'a> Level<'a> {
             place,
             creators: private_creators(object),
             dropped_overlays,
+            local_code: object
+                .get(tags::CODING_SCHEME_DESIGNATOR)
+                .map(|e| !is_standard_scheme(&e.to_str().unwrap_or_default())),
         }
     }
 
@@ -129,7 +140,19 @@ impl<'a> Level<'a> {
             return Step::Overlay(Decision::new(Action::Remove, OVERLAY_LAYER));
         }
         let vr = decided_vr(elem);
-        Step::Public(self.engine.decide_public(tag, vr, self.iod, self.place))
+        let decision = self.engine.decide_public(tag, vr, self.iod, self.place);
+        if tag == tags::CODE_MEANING
+            && self.engine.cleans
+            && matches!(decision.action, Action::Keep | Action::Clean)
+        {
+            // A profile that cleans descriptors cleans the words of local codes, wherever
+            // they sit, and leaves those of standard schemes as the standard spells them.
+            return Step::Public(match self.local_code {
+                Some(false) => Decision::new(Action::Keep, STANDARD_CODE_LAYER),
+                _ => Decision::new(Action::Clean, LOCAL_CODE_LAYER),
+            });
+        }
+        Step::Public(decision)
     }
 }
 
