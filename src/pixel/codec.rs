@@ -1,9 +1,10 @@
-//! Encapsulated pixel data: decoding it to native frames with dicom-pixeldata's codecs, so the
-//! masked result can be written losslessly as Explicit VR Little Endian.
+//! Encapsulated pixel data: decoding it to native frames (dicom-pixeldata's codecs, and
+//! [`rle`](super::rle) for RLE), and storing the masked frames losslessly in the smaller of
+//! RLE Lossless and Explicit VR Little Endian.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use dicom_core::value::PrimitiveValue;
+use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
 use dicom_core::{DataElement, DicomValue, VR};
 use dicom_dictionary_std::{tags, uids};
 use dicom_encoding::TransferSyntaxIndex;
@@ -13,6 +14,7 @@ use dicom_object::meta::FileMetaTableBuilder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::frames::{Geometry, Photometric};
+use super::rle;
 
 /// The most decoded pixel data one file may need (a 1,000-frame 800×600 RGB cine is 1.4 GB).
 pub const MAX_DECODED: u64 = 4 << 30;
@@ -98,9 +100,6 @@ pub fn decode(
 ) -> (InMemDicomObject, Result<Decoded, DecodeError>) {
     let syntax = TransferSyntaxRegistry.get(ts);
     let name = syntax.map_or_else(|| ts.to_owned(), |s| s.name().to_owned());
-    let Some(Codec::EncapsulatedPixelData(Some(reader), _)) = syntax.map(|s| s.codec()) else {
-        return (object, Err(DecodeError::NoDecoder(name)));
-    };
     let out_geometry = decoded_geometry(geometry, ts);
     if out_geometry.total_len() > MAX_DECODED {
         return (
@@ -108,6 +107,13 @@ pub fn decode(
             Err(super::frames::GeometryError::TooLarge(MAX_DECODED).into()),
         );
     }
+    if ts == uids::RLE_LOSSLESS {
+        let decoded = decode_rle(&object, &out_geometry).map_err(|_| DecodeError::Failed(name));
+        return (object, decoded);
+    }
+    let Some(Codec::EncapsulatedPixelData(Some(reader), _)) = syntax.map(|s| s.codec()) else {
+        return (object, Err(DecodeError::NoDecoder(name)));
+    };
     let Ok(meta) = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid("1.2")
         .media_storage_sop_instance_uid("1.2")
@@ -147,15 +153,82 @@ pub fn decode(
     )
 }
 
-/// Replace the encapsulated pixel data by native frames and make the Image Pixel module
-/// describe them; returns the transfer syntax to write (Explicit VR Little Endian).
-pub fn store_native(
-    object: &mut InMemDicomObject,
-    source_ts: &str,
-    decoded: Decoded,
-) -> &'static str {
-    let g = &decoded.geometry;
-    let value = if g.bits_allocated == 8 {
+/// Decode RLE Lossless fragments, one per frame.
+fn decode_rle(object: &InMemDicomObject, geometry: &Geometry) -> Result<Decoded, rle::RleError> {
+    let fragments = match object.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(DicomValue::PixelSequence(seq)) => seq.fragments(),
+        _ => &[],
+    };
+    if fragments.len() != geometry.frames as usize {
+        return Err(rle::RleError::Offset);
+    }
+    let mut bytes = Vec::with_capacity(geometry.total_len() as usize);
+    for fragment in fragments {
+        rle::decode_frame(fragment, geometry, &mut bytes)?;
+    }
+    if bytes.len() as u64 != geometry.total_len() {
+        return Err(rle::RleError::Length);
+    }
+    Ok(Decoded {
+        bytes,
+        geometry: geometry.clone(),
+    })
+}
+
+/// Replace the encapsulated pixel data by the masked frames, as RLE Lossless when that is
+/// smaller than native pixel data, and make the Image Pixel module describe them; returns the
+/// transfer syntax to write.
+pub fn store(object: &mut InMemDicomObject, source_ts: &str, decoded: Decoded) -> &'static str {
+    let g = &decoded.geometry.clone();
+    let frame_len = g.frame_len() as usize;
+    let fragments: Option<Vec<Vec<u8>>> = if frame_len == 0 {
+        None
+    } else {
+        decoded
+            .bytes
+            .chunks_exact(frame_len)
+            .map(|frame| rle::encode_frame(frame, g))
+            .collect()
+    };
+    let rle_len: Option<usize> = fragments
+        .as_ref()
+        .map(|f| f.iter().map(|x| x.len() + 8).sum());
+    let out_ts = match fragments {
+        Some(fragments) if rle_len.is_some_and(|n| n < decoded.bytes.len()) => {
+            let offsets = offset_table(&fragments);
+            object.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                DicomValue::PixelSequence(PixelFragmentSequence::new(offsets, fragments)),
+            ));
+            uids::RLE_LOSSLESS
+        }
+        _ => {
+            put_native(object, decoded);
+            uids::EXPLICIT_VR_LITTLE_ENDIAN
+        }
+    };
+    describe(object, source_ts, g);
+    out_ts
+}
+
+/// The Basic Offset Table of `fragments`, one per frame; empty when it would overflow.
+fn offset_table(fragments: &[Vec<u8>]) -> Vec<u32> {
+    let mut at = 0u64;
+    let mut table = Vec::with_capacity(fragments.len());
+    for f in fragments {
+        let Ok(offset) = u32::try_from(at) else {
+            return Vec::new();
+        };
+        table.push(offset);
+        at += 8 + f.len() as u64;
+    }
+    table
+}
+
+/// Native frames as the PixelData value: OB for 8 bits, OW otherwise.
+fn put_native(object: &mut InMemDicomObject, decoded: Decoded) {
+    let value = if decoded.geometry.bits_allocated == 8 {
         DataElement::new(
             tags::PIXEL_DATA,
             VR::OB,
@@ -170,6 +243,11 @@ pub fn store_native(
         DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(words.into()))
     };
     object.put(value);
+}
+
+/// Make the Image Pixel module describe decoded frames of geometry `g`, and keep the record
+/// of a lossy source.
+fn describe(object: &mut InMemDicomObject, source_ts: &str, g: &Geometry) {
     object.put(DataElement::new(
         tags::PHOTOMETRIC_INTERPRETATION,
         VR::CS,
@@ -200,5 +278,4 @@ pub fn store_native(
             ));
         }
     }
-    uids::EXPLICIT_VR_LITTLE_ENDIAN
 }
