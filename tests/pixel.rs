@@ -11,7 +11,9 @@ use std::path::Path;
 use common::*;
 use dicom_deid::deid::Deidentifier;
 use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
+use dicom_deid::dicom::reason::Code;
 use dicom_deid::key::Key;
+use dicom_deid::pixel::PixelCheck;
 use dicom_deid::profile::Profile;
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
@@ -613,6 +615,11 @@ fn frame_with_text(text: &str, x: usize, y: usize, scale: usize) -> (Vec<u8>, [u
 }
 
 fn us_file(frame: Vec<u8>) -> Vec<u8> {
+    us_file_claiming(frame, "YES")
+}
+
+/// An 8-bit 256×256 ultrasound file whose BurnedInAnnotation is `annotation`.
+fn us_file_claiming(frame: Vec<u8>, annotation: &str) -> Vec<u8> {
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
     use dicom_object::mem::InMemDicomObject;
@@ -638,7 +645,7 @@ fn us_file(frame: Vec<u8>) -> Vec<u8> {
         ),
         el(tags::PATIENT_ID, VR::LO, "PID-77"),
         el(tags::MODALITY, VR::CS, "US"),
-        el(tags::BURNED_IN_ANNOTATION, VR::CS, "YES"),
+        el(tags::BURNED_IN_ANNOTATION, VR::CS, annotation),
         us(tags::SAMPLES_PER_PIXEL, 1),
         el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
         us(tags::ROWS, 256),
@@ -716,4 +723,138 @@ fn burned_in_files_without_a_rule_can_go_to_the_detector() {
             .unwrap(),
         "NO"
     );
+}
+
+/// The code values of DeidentificationMethodCodeSequence.
+fn method_codes(object: &DefaultDicomObject) -> Vec<String> {
+    object
+        .element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .map(|e| {
+            e.items()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.element(tags::CODE_VALUE).ok()?.to_str().ok())
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn text_of(object: &DefaultDicomObject, tag: dicom_core::Tag) -> String {
+    object
+        .element(tag)
+        .ok()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The same ultrasound frame without text, stored native and as RLE Lossless.
+fn text_free_files(annotation: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let (frame, _) = frame_with_text(" ", 0, 0, 1);
+    let native = us_file_claiming(frame, annotation);
+    let rle = reencode_rle(&native);
+    vec![(EXPLICIT_LE, native), (RLE, rle)]
+}
+
+/// `bytes` (8-bit, one frame) rewritten as RLE Lossless by the tool's encoder.
+fn reencode_rle(bytes: &[u8]) -> Vec<u8> {
+    use dicom_core::value::{PixelFragmentSequence, Value};
+    use dicom_encoding::TransferSyntaxIndex;
+    use dicom_core::{DataElement, VR};
+    use dicom_deid::pixel::frames::Geometry;
+    let mut object = open(bytes).unwrap();
+    let geometry = Geometry::from_header(&object).unwrap();
+    let native = object.element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
+    let fragment = dicom_deid::pixel::rle::encode_frame(&native, &geometry).unwrap();
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new(vec![0u32], vec![fragment])),
+    ));
+    object.meta_mut().set_transfer_syntax(
+        &dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(RLE)
+            .unwrap(),
+    );
+    let mut out = Vec::new();
+    object.write_all(&mut out).unwrap();
+    out
+}
+
+/// The PixelData element's value bytes: native bytes, or every fragment in turn.
+fn pixel_bytes(object: &DefaultDicomObject) -> Vec<u8> {
+    let element = object.element(tags::PIXEL_DATA).unwrap();
+    match element.fragments() {
+        Some(fragments) => fragments.concat(),
+        None => element.to_bytes().unwrap().into_owned(),
+    }
+}
+
+#[test]
+fn a_text_free_image_under_detect_keeps_its_pixels_syntax_and_marks() {
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    for (ts, bytes) in text_free_files("NO") {
+        let original = open(&bytes).unwrap();
+        assert_eq!(original.meta().transfer_syntax().trim_end_matches('\0'), ts);
+        let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+            panic!("{ts}: the examined file is written");
+        };
+        let report = out.pixel.as_ref().unwrap();
+        assert_eq!(report.check, PixelCheck::Examined, "{ts}");
+        assert!(report.masked_by.is_empty() && report.regions.is_empty(), "{ts}");
+        assert_eq!(report.decoded_from, None, "{ts}");
+        assert_eq!(out.transfer_syntax, ts);
+        let output = open(&out.bytes).unwrap();
+        assert_eq!(pixel_bytes(&output), pixel_bytes(&original), "{ts}");
+        assert_eq!(text_of(&output, tags::BURNED_IN_ANNOTATION), "NO", "{ts}");
+        assert!(
+            !method_codes(&output).contains(&"113101".to_owned()),
+            "{ts}: {:?}",
+            method_codes(&output)
+        );
+    }
+}
+
+#[test]
+fn a_yes_image_with_nothing_found_follows_the_stated_policy() {
+    let detect = "extends: basic\npixel:\n  burned_in_without_rule: detect\n";
+    let quarantine = deidentifier(detect);
+    let keep = deidentifier(&format!("{detect}  burned_in_claimed_not_found: keep\n"));
+    for (ts, bytes) in text_free_files("YES") {
+        let FileOutcome::Quarantined(reason) = process_bytes(&quarantine, &bytes, MAX) else {
+            panic!("{ts}: claimed but not found is quarantined by default");
+        };
+        assert_eq!(reason.code, Code::BurnedInClaimedNotFound, "{ts}");
+        assert!(reason.text.contains("burned_in_claimed_not_found"), "{reason}");
+        let FileOutcome::Written(out) = process_bytes(&keep, &bytes, MAX) else {
+            panic!("{ts}: kept by policy");
+        };
+        assert_eq!(out.pixel.as_ref().unwrap().check, PixelCheck::Examined);
+        assert_eq!(out.transfer_syntax, ts);
+        let output = open(&out.bytes).unwrap();
+        assert_eq!(pixel_bytes(&output), pixel_bytes(&open(&bytes).unwrap()));
+        assert_eq!(text_of(&output, tags::BURNED_IN_ANNOTATION), "YES", "{ts}");
+        assert!(!method_codes(&output).contains(&"113101".to_owned()));
+    }
+}
+
+#[test]
+fn text_found_in_an_rle_image_is_masked_and_stays_rle() {
+    let (frame, _) = frame_with_text("DOE JOHN 1919", 20, 10, 2);
+    let bytes = reencode_rle(&us_file(frame));
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+        panic!("the masked file is written");
+    };
+    let report = out.pixel.as_ref().unwrap();
+    assert_eq!(report.check, PixelCheck::Masked);
+    assert_eq!(report.masked_by, ["detector"]);
+    assert_eq!(out.transfer_syntax, RLE);
+    let output = open(&out.bytes).unwrap();
+    assert_eq!(text_of(&output, tags::BURNED_IN_ANNOTATION), "NO");
+    assert!(method_codes(&output).contains(&"113101".to_owned()));
+    // dicom-pixeldata, not the tool, reads the masked RLE back.
+    assert!(output.decode_pixel_data().is_ok());
+    assert!(out.bytes.len() < bytes.len() + 4096, "{} vs {}", out.bytes.len(), bytes.len());
 }
