@@ -84,17 +84,11 @@ fn decode(object: &DefaultDicomObject) -> Option<Image> {
             .ok()?
             .trim()
             .to_owned();
-    } else if int(tags::BITS_ALLOCATED, 0) == 32 {
-        // dicom-pixeldata decodes RLE of 8 and 16 bits only: 32-bit RLE (the one codec
-        // checked here by the tool's own decoder) is read with it.
-        (data, bits, bits_stored, high_bit, planar) = rle_32(object)?;
-        photometric = object
-            .element(tags::PHOTOMETRIC_INTERPRETATION)
-            .ok()?
-            .to_str()
-            .ok()?
-            .trim()
-            .to_owned();
+    } else if object.decode_pixel_data().is_err() {
+        // What dicom-pixeldata cannot decode without a C++ library (JPEG-LS, 12-bit JPEG,
+        // 32-bit RLE) is read by the tool's own decoders.
+        (data, bits, bits_stored, high_bit, photometric) = tool_decode(object)?;
+        planar = false;
     } else {
         decoded = object.decode_pixel_data().ok()?;
         data = decoded.data().to_vec();
@@ -145,20 +139,19 @@ fn decode(object: &DefaultDicomObject) -> Option<Image> {
     })
 }
 
-/// 32-bit RLE pixel data decoded by the tool's RLE decoder: (bytes, bits allocated, bits
-/// stored, high bit, planar).
-fn rle_32(object: &DefaultDicomObject) -> Option<(Vec<u8>, usize, u32, u32, bool)> {
-    use dicom_deid::pixel::frames::Geometry;
-    if object.meta().transfer_syntax().trim_end_matches('\0') != RLE {
-        return None;
-    }
-    let geometry = Geometry::from_header(object).ok()?;
-    let mut data = Vec::new();
-    for fragment in object.element(tags::PIXEL_DATA).ok()?.fragments()? {
-        dicom_deid::pixel::rle::decode_frame(fragment, &geometry, &mut data).ok()?;
-    }
-    let (stored, high) = (geometry.bits_stored, geometry.high_bit);
-    Some((data, 32, stored, high, false))
+/// Pixel data decoded by the tool: (bytes, bits allocated, bits stored, high bit,
+/// photometric interpretation).
+fn tool_decode(object: &DefaultDicomObject) -> Option<(Vec<u8>, usize, u32, u32, String)> {
+    let ts = object.meta().transfer_syntax().trim_end_matches('\0');
+    let (g, data) = dicom_deid::pixel::frames_of((**object).clone(), ts)?;
+    let photometric = g.photometric.as_str().to_owned();
+    Some((
+        data,
+        g.bits_allocated as usize,
+        g.bits_stored,
+        g.high_bit,
+        photometric,
+    ))
 }
 
 /// The darkest stored value of each sample, worked out from the standard's definitions.
@@ -413,14 +406,12 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
         "1.2.840.10008.1.2.4.70",
         "1.2.840.10008.1.2.4.90",
         "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.80",
+        "1.2.840.10008.1.2.4.81",
         "1.2.840.10008.1.2.5",
     ] {
         assert!(syntaxes.contains(ts), "no image of {ts} was masked");
-    }
-    if cfg!(feature = "jpeg-ls") {
-        for ts in ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"] {
-            assert!(syntaxes.contains(ts), "no image of {ts} was masked");
-        }
     }
 }
 
@@ -760,12 +751,16 @@ fn text_free_files(annotation: &str) -> Vec<(&'static str, Vec<u8>)> {
 /// `bytes` (8-bit, one frame) rewritten as RLE Lossless by the tool's encoder.
 fn reencode_rle(bytes: &[u8]) -> Vec<u8> {
     use dicom_core::value::{PixelFragmentSequence, Value};
-    use dicom_encoding::TransferSyntaxIndex;
     use dicom_core::{DataElement, VR};
     use dicom_deid::pixel::frames::Geometry;
+    use dicom_encoding::TransferSyntaxIndex;
     let mut object = open(bytes).unwrap();
     let geometry = Geometry::from_header(&object).unwrap();
-    let native = object.element(tags::PIXEL_DATA).unwrap().to_bytes().unwrap();
+    let native = object
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
     let fragment = dicom_deid::pixel::rle::encode_frame(&native, &geometry).unwrap();
     object.put(DataElement::new(
         tags::PIXEL_DATA,
@@ -802,7 +797,10 @@ fn a_text_free_image_under_detect_keeps_its_pixels_syntax_and_marks() {
         };
         let report = out.pixel.as_ref().unwrap();
         assert_eq!(report.check, PixelCheck::Examined, "{ts}");
-        assert!(report.masked_by.is_empty() && report.regions.is_empty(), "{ts}");
+        assert!(
+            report.masked_by.is_empty() && report.regions.is_empty(),
+            "{ts}"
+        );
         assert_eq!(report.decoded_from, None, "{ts}");
         assert_eq!(out.transfer_syntax, ts);
         let output = open(&out.bytes).unwrap();
@@ -826,7 +824,10 @@ fn a_yes_image_with_nothing_found_follows_the_stated_policy() {
             panic!("{ts}: claimed but not found is quarantined by default");
         };
         assert_eq!(reason.code, Code::BurnedInClaimedNotFound, "{ts}");
-        assert!(reason.text.contains("burned_in_claimed_not_found"), "{reason}");
+        assert!(
+            reason.text.contains("burned_in_claimed_not_found"),
+            "{reason}"
+        );
         let FileOutcome::Written(out) = process_bytes(&keep, &bytes, MAX) else {
             panic!("{ts}: kept by policy");
         };
@@ -856,5 +857,10 @@ fn text_found_in_an_rle_image_is_masked_and_stays_rle() {
     assert!(method_codes(&output).contains(&"113101".to_owned()));
     // dicom-pixeldata, not the tool, reads the masked RLE back.
     assert!(output.decode_pixel_data().is_ok());
-    assert!(out.bytes.len() < bytes.len() + 4096, "{} vs {}", out.bytes.len(), bytes.len());
+    assert!(
+        out.bytes.len() < bytes.len() + 4096,
+        "{} vs {}",
+        out.bytes.len(),
+        bytes.len()
+    );
 }

@@ -19,11 +19,17 @@ use super::rle;
 /// The most decoded pixel data one file may need (a 1,000-frame 800×600 RGB cine is 1.4 GB).
 pub const MAX_DECODED: u64 = 4 << 30;
 
-/// Why encapsulated pixel data could not be decoded: fixed texts and syntax names only.
+/// What an operator can do about an image this tool cannot decode.
+const REEXPORT: &str = "have it re-exported uncompressed (or in another transfer syntax) from the source system, or clean it by hand";
+
+/// Why encapsulated pixel data could not be decoded: fixed texts, syntax names and structural
+/// details only.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("{0} pixel data cannot be decoded by this build{hint}", hint = feature_hint(.0))]
+    #[error("{0} pixel data cannot be decoded by this tool: {REEXPORT}")]
     NoDecoder(String),
+    #[error("{0} pixel data with {1} cannot be decoded by this tool: {REEXPORT}")]
+    Unsupported(String, String),
     #[error("{0} pixel data could not be decoded")]
     Failed(String),
     #[error("the decoder crashed on this file's {0} pixel data")]
@@ -38,15 +44,6 @@ pub fn is_encapsulated(object: &InMemDicomObject) -> bool {
         object.get(tags::PIXEL_DATA).map(|e| e.value()),
         Some(DicomValue::PixelSequence(_))
     )
-}
-
-/// What to build with when a codec is missing.
-fn feature_hint(syntax: &str) -> &'static str {
-    if syntax.contains("JPEG-LS") {
-        " (build with `--features jpeg-ls`, which needs CMake)"
-    } else {
-        ""
-    }
 }
 
 /// The geometry of the frames a codec gives: interleaved, and RGB for colour, because the
@@ -111,6 +108,10 @@ pub fn decode(
         let decoded = decode_rle(&object, &out_geometry).map_err(|_| DecodeError::Failed(name));
         return (object, decoded);
     }
+    if let Some(codec) = PureCodec::for_syntax(ts, geometry) {
+        let decoded = decode_pure(&object, &out_geometry, codec, &name);
+        return (object, decoded);
+    }
     let Some(Codec::EncapsulatedPixelData(Some(reader), _)) = syntax.map(|s| s.codec()) else {
         return (object, Err(DecodeError::NoDecoder(name)));
     };
@@ -151,6 +152,101 @@ pub fn decode(
             geometry: out_geometry,
         }),
     )
+}
+
+/// A codec of openreadout-codecs, used where dicom-pixeldata has none.
+#[derive(Debug, Clone, Copy)]
+enum PureCodec {
+    /// JPEG-LS, lossless and near-lossless (one component).
+    JpegLs,
+    /// JPEG extended with 12-bit samples.
+    Jpeg12,
+}
+
+impl PureCodec {
+    fn for_syntax(ts: &str, geometry: &Geometry) -> Option<Self> {
+        match ts {
+            "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(PureCodec::JpegLs),
+            "1.2.840.10008.1.2.4.51" if geometry.bits_stored > 8 => Some(PureCodec::Jpeg12),
+            _ => None,
+        }
+    }
+}
+
+/// Decode every frame with `codec`, widening 8-bit samples when the header allocates 16.
+fn decode_pure(
+    object: &InMemDicomObject,
+    geometry: &Geometry,
+    codec: PureCodec,
+    name: &str,
+) -> Result<Decoded, DecodeError> {
+    let failed = || DecodeError::Failed(name.to_owned());
+    let streams = frame_streams(object, geometry.frames).ok_or_else(failed)?;
+    let frame_len = geometry.frame_len() as usize;
+    let mut bytes = Vec::with_capacity(geometry.total_len() as usize);
+    for stream in streams {
+        let decoded = catch_unwind(AssertUnwindSafe(|| match codec {
+            PureCodec::JpegLs => openreadout_codecs::jpegls_decode_limited(&stream, frame_len * 2),
+            PureCodec::Jpeg12 => openreadout_codecs::jpeg_decode_limited(&stream, frame_len * 2),
+        }))
+        .map_err(|_| DecodeError::Panic(name.to_owned()))?;
+        let raster = match decoded {
+            Ok(raster) => raster,
+            Err(openreadout_codecs::CodecError::Unsupported { detail, .. }) => {
+                return Err(DecodeError::Unsupported(name.to_owned(), detail));
+            }
+            Err(_) => return Err(failed()),
+        };
+        let same_shape = (raster.width, raster.height, raster.channels)
+            == (geometry.columns, geometry.rows, geometry.samples);
+        match (raster.bits_per_sample, geometry.bits_allocated) {
+            _ if !same_shape => return Err(failed()),
+            (8, 16) => bytes.extend(raster.data.iter().flat_map(|&b| [b, 0])),
+            (have, want) if have == want => bytes.extend_from_slice(&raster.data),
+            _ => return Err(failed()),
+        }
+        if bytes.len() % frame_len != 0 {
+            return Err(failed());
+        }
+    }
+    Ok(Decoded {
+        bytes,
+        geometry: geometry.clone(),
+    })
+}
+
+/// Each frame's compressed stream: all fragments of a single frame, one fragment per frame,
+/// or the fragments the Basic Offset Table groups into frames.
+fn frame_streams(object: &InMemDicomObject, frames: u32) -> Option<Vec<Vec<u8>>> {
+    let Some(DicomValue::PixelSequence(seq)) = object.get(tags::PIXEL_DATA).map(|e| e.value())
+    else {
+        return None;
+    };
+    let fragments = seq.fragments();
+    let frames = frames as usize;
+    if frames == 1 {
+        return Some(vec![fragments.concat()]);
+    }
+    if fragments.len() == frames {
+        return Some(fragments.to_vec());
+    }
+    let table = seq.offset_table();
+    if table.len() != frames {
+        return None;
+    }
+    // Offsets count from the first fragment's item header (8 bytes each).
+    let mut at = 0u64;
+    let mut starts = Vec::with_capacity(fragments.len());
+    for f in fragments {
+        starts.push(at);
+        at += 8 + f.len() as u64;
+    }
+    let mut out: Vec<Vec<u8>> = vec![Vec::new(); frames];
+    for (f, start) in fragments.iter().zip(starts) {
+        let frame = table.iter().rposition(|&o| u64::from(o) <= start)?;
+        out[frame].extend_from_slice(f);
+    }
+    Some(out)
 }
 
 /// Decode RLE Lossless fragments, one per frame.

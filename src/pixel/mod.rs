@@ -410,6 +410,18 @@ pub fn apply_streamed(
     (mask, report)
 }
 
+/// Every frame of an image (read in `ts`) as native little-endian bytes, decoded when
+/// encapsulated, with the geometry they follow: for previews of outputs.
+pub fn frames_of(mut object: InMemDicomObject, ts: &str) -> Option<(Geometry, Vec<u8>)> {
+    let geometry = Geometry::from_header(&object).ok()?;
+    if codec::is_encapsulated(&object) {
+        let decoded = codec::decode(object, ts, &geometry).1.ok()?;
+        return Some((decoded.geometry, decoded.bytes));
+    }
+    let native = NativeFrames::take(&mut object, &geometry).ok()?;
+    Some((geometry, native.bytes))
+}
+
 /// Native pixel data taken out of the object as little-endian bytes, to be put back in the
 /// same value type (so a big-endian file stays correct).
 pub(crate) struct NativeFrames {

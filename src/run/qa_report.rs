@@ -12,8 +12,7 @@ use imageproc::drawing::draw_hollow_rect_mut;
 use imageproc::rect::Rect;
 
 use crate::dicom::file::{self, Parsed};
-use crate::pixel::frames::Geometry;
-use crate::pixel::{NativeFrames, Region};
+use crate::pixel::{self, Region};
 use crate::run::manifest::{self, Record, Status};
 
 /// At most this many files get a row; a larger run is sampled evenly, in manifest order.
@@ -92,13 +91,14 @@ pub(crate) fn escape(s: &str) -> String {
 
 /// PNG thumbnails of the first, middle and last frames of a masked output, regions outlined.
 fn thumbnails(bytes: &[u8], regions: &[Region]) -> Vec<(u32, Vec<u8>)> {
-    let Ok(Parsed::Dataset { mut object, .. }) = file::parse(bytes, MAX_INFLATED) else {
+    let Ok(Parsed::Dataset {
+        object,
+        transfer_syntax,
+    }) = file::parse(bytes, MAX_INFLATED)
+    else {
         return Vec::new();
     };
-    let Ok(geometry) = Geometry::from_header(&object) else {
-        return Vec::new();
-    };
-    let Ok(NativeFrames { bytes: data, .. }) = NativeFrames::take(&mut object, &geometry) else {
+    let Some((geometry, data)) = pixel::frames_of(object, &transfer_syntax) else {
         return Vec::new();
     };
     let last = geometry.frames - 1;
