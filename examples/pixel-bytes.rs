@@ -93,7 +93,11 @@ fn grey_frame(w: usize, h: usize, seed: u64, smooth: bool) -> Vec<u8> {
                 return 0;
             }
             let noise = (rng.next() % 48) as f64;
-            let base = if smooth { 90.0 } else { 40.0 + 50.0 * (r / 90.0).sin().abs() };
+            let base = if smooth {
+                90.0
+            } else {
+                40.0 + 50.0 * (r / 90.0).sin().abs()
+            };
             (base + noise) as u8
         })
         .collect()
@@ -115,7 +119,10 @@ fn draw_text(frame: &mut [u8], w: usize, lines: &[String]) {
             if let Some(outline) = font.outline_glyph(glyph) {
                 let b = outline.px_bounds();
                 outline.draw(|gx, gy, cov| {
-                    let (px, py) = (b.min.x as usize + gx as usize, b.min.y as usize + gy as usize);
+                    let (px, py) = (
+                        b.min.x as usize + gx as usize,
+                        b.min.y as usize + gy as usize,
+                    );
                     if px < w && cov > 0.5 {
                         frame[py * w + px] = 255;
                     }
@@ -126,7 +133,9 @@ fn draw_text(frame: &mut [u8], w: usize, lines: &[String]) {
 }
 
 fn rgb(grey: &[u8]) -> Vec<u8> {
-    grey.iter().flat_map(|&v| [v, v, v.saturating_add(8)]).collect()
+    grey.iter()
+        .flat_map(|&v| [v, v, v.saturating_add(8)])
+        .collect()
 }
 
 fn jpeg(rgb: &[u8], w: usize, h: usize) -> Vec<u8> {
@@ -152,8 +161,16 @@ fn header(i: usize, modality: &str, sop_class: &str) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([
         el(tags::SOP_CLASS_UID, VR::UI, sop_class.to_owned()),
         el(tags::SOP_INSTANCE_UID, VR::UI, format!("{ROOT}.3.{i}")),
-        el(tags::STUDY_INSTANCE_UID, VR::UI, format!("{ROOT}.1.{}", i / 10)),
-        el(tags::SERIES_INSTANCE_UID, VR::UI, format!("{ROOT}.2.{}", i / 5)),
+        el(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            format!("{ROOT}.1.{}", i / 10),
+        ),
+        el(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            format!("{ROOT}.2.{}", i / 5),
+        ),
         el(tags::PATIENT_NAME, VR::PN, format!("DOE^JOHN{}", i / 10)),
         el(tags::PATIENT_ID, VR::LO, format!("PID{:05}", i / 10)),
         el(tags::STUDY_DATE, VR::DA, "20240312".to_owned()),

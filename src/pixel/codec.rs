@@ -1,6 +1,7 @@
-//! Encapsulated pixel data: decoding it to native frames (dicom-pixeldata's codecs, and
-//! [`rle`](super::rle) for RLE), and storing the masked frames losslessly in the smaller of
-//! RLE Lossless and Explicit VR Little Endian.
+//! Encapsulated pixel data: decoding it to native frames (dicom-pixeldata's codecs;
+//! openreadout-codecs for JPEG-LS and 12-bit JPEG; [`rle`](super::rle) for RLE), and storing
+//! the masked frames losslessly in the smallest of RLE Lossless, Deflated Explicit VR Little
+//! Endian and Explicit VR Little Endian.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -14,7 +15,7 @@ use dicom_object::meta::FileMetaTableBuilder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::frames::{Geometry, Photometric};
-use super::rle;
+use super::{Fill, Region, jpeg_mask, rle};
 
 /// The most decoded pixel data one file may need (a 1,000-frame 800×600 RGB cine is 1.4 GB).
 pub const MAX_DECODED: u64 = 4 << 30;
@@ -271,12 +272,13 @@ fn decode_rle(object: &InMemDicomObject, geometry: &Geometry) -> Result<Decoded,
     })
 }
 
-/// Replace the encapsulated pixel data by the masked frames, as RLE Lossless when that is
-/// smaller than native pixel data, and make the Image Pixel module describe them; returns the
-/// transfer syntax to write.
+/// Replace the encapsulated pixel data by the masked frames in the smallest lossless form
+/// this build writes: RLE Lossless, native pixel data in a deflated data set, or native
+/// pixel data; make the Image Pixel module describe them; returns the transfer syntax.
 pub fn store(object: &mut InMemDicomObject, source_ts: &str, decoded: Decoded) -> &'static str {
     let g = &decoded.geometry.clone();
     let frame_len = g.frame_len() as usize;
+    let native_len = decoded.bytes.len();
     let fragments: Option<Vec<Vec<u8>>> = if frame_len == 0 {
         None
     } else {
@@ -286,11 +288,17 @@ pub fn store(object: &mut InMemDicomObject, source_ts: &str, decoded: Decoded) -
             .map(|frame| rle::encode_frame(frame, g))
             .collect()
     };
-    let rle_len: Option<usize> = fragments
+    let rle_len = fragments
         .as_ref()
-        .map(|f| f.iter().map(|x| x.len() + 8).sum());
+        .map_or(usize::MAX, |f| f.iter().map(|x| x.len() + 8).sum());
+    // Deflate is tried only where RLE saves little (textured images): it costs more time.
+    let deflated_len = if rle_len.saturating_mul(10) > native_len.saturating_mul(6) {
+        deflated_len(&decoded.bytes)
+    } else {
+        usize::MAX
+    };
     let out_ts = match fragments {
-        Some(fragments) if rle_len.is_some_and(|n| n < decoded.bytes.len()) => {
+        Some(fragments) if rle_len <= deflated_len && rle_len < native_len => {
             let offsets = offset_table(&fragments);
             object.put(DataElement::new(
                 tags::PIXEL_DATA,
@@ -299,6 +307,10 @@ pub fn store(object: &mut InMemDicomObject, source_ts: &str, decoded: Decoded) -
             ));
             uids::RLE_LOSSLESS
         }
+        _ if deflated_len < native_len => {
+            put_native(object, decoded);
+            uids::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+        }
         _ => {
             put_native(object, decoded);
             uids::EXPLICIT_VR_LITTLE_ENDIAN
@@ -306,6 +318,95 @@ pub fn store(object: &mut InMemDicomObject, source_ts: &str, decoded: Decoded) -
     };
     describe(object, source_ts, g);
     out_ts
+}
+
+/// About how many bytes `bytes` deflate to (the fastest level: the writer's level does no
+/// worse).
+fn deflated_len(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut counter = flate2::write::DeflateEncoder::new(ByteCount(0), flate2::Compression::fast());
+    if counter.write_all(bytes).is_err() {
+        return usize::MAX;
+    }
+    counter.finish().map_or(usize::MAX, |c| c.0)
+}
+
+/// A writer that only counts.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The sample each component of a masked block of a baseline JPEG gets, when `fill` on this
+/// image can be written in the DCT domain ([`jpeg_mask`]).
+fn jpeg_fill(ts: &str, geometry: &Geometry, fill: Fill) -> Option<jpeg_mask::FillLevels> {
+    let baseline = ts == uids::JPEG_BASELINE8_BIT || ts == uids::JPEG_EXTENDED12_BIT;
+    if !baseline || geometry.bits_allocated != 8 || geometry.bits_stored != 8 {
+        return None;
+    }
+    let bright = match fill {
+        Fill::Darkest => false,
+        Fill::Brightest => true,
+        Fill::Value(_) => return None,
+    };
+    let y = if bright { 255 } else { 0 };
+    match (&geometry.photometric, geometry.samples) {
+        (Photometric::Monochrome2, 1) => Some([y, 0, 0]),
+        (Photometric::Monochrome1, 1) => Some([255 - y, 0, 0]),
+        (Photometric::YbrFull422 | Photometric::YbrFull, 3) => Some([y, 128, 128]),
+        _ => None,
+    }
+}
+
+/// Mask a baseline JPEG image's frames in the DCT domain, in place: every block not touched
+/// by a region keeps its coefficients. Returns the regions as masked (grown to whole MCUs),
+/// or `None` (the object unchanged) when this image cannot be masked that way.
+pub fn mask_jpeg(
+    object: &mut InMemDicomObject,
+    ts: &str,
+    geometry: &Geometry,
+    regions: &[Region],
+    fill: Fill,
+) -> Option<Vec<Region>> {
+    let levels = jpeg_fill(ts, geometry, fill)?;
+    let streams = frame_streams(object, geometry.frames)?;
+    let mut grown = Vec::new();
+    let fragments = catch_unwind(AssertUnwindSafe(|| {
+        streams
+            .iter()
+            .map(|s| {
+                let (stream, masked) = jpeg_mask::mask(s, regions, levels)?;
+                grown.extend(masked);
+                Some(pad_even(stream))
+            })
+            .collect::<Option<Vec<Vec<u8>>>>()
+    }))
+    .ok()??;
+    grown.sort();
+    grown.dedup();
+    let offsets = offset_table(&fragments);
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        DicomValue::PixelSequence(PixelFragmentSequence::new(offsets, fragments)),
+    ));
+    Some(grown)
+}
+
+/// A fragment padded to an even length, as PS3.5 A.4 requires.
+fn pad_even(mut bytes: Vec<u8>) -> Vec<u8> {
+    if bytes.len() % 2 == 1 {
+        bytes.push(0);
+    }
+    bytes
 }
 
 /// The Basic Offset Table of `fragments`, one per frame; empty when it would overflow.

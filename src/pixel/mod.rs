@@ -3,8 +3,8 @@
 //!
 //! - Rules (`when` over header values → `regions`) and the detector say where text is.
 //! - Native pixel data is masked in place, byte for byte ([`frames`]); encapsulated pixel
-//!   data is decoded ([`codec`]), masked, and written losslessly: RLE Lossless ([`rle`]) or,
-//!   where that would be larger, Explicit VR Little Endian.
+//!   data is decoded ([`codec`]), masked, and written losslessly in the smallest form this
+//!   build writes: RLE Lossless ([`rle`]), a deflated data set, or native pixel data.
 //! - Marks tell what happened: BurnedInAnnotation NO and the Clean Pixel Data code only on a
 //!   file whose pixels changed. A file the detector examined and found nothing in keeps its
 //!   pixel data and transfer syntax ([`PixelCheck::Examined`]); one whose header says YES then
@@ -17,6 +17,7 @@
 pub mod codec;
 pub mod detect;
 pub mod frames;
+pub mod jpeg_mask;
 pub mod rle;
 pub mod visual;
 
@@ -252,6 +253,13 @@ pub fn apply(
     fill: Fill,
 ) -> Result<(InMemDicomObject, String, PixelReport), MaskError> {
     let (rules, mut regions) = plan.rules();
+    let mut object = object;
+    if !plan.detect
+        && !regions.is_empty()
+        && let Some(grown) = codec::mask_jpeg(&mut object, ts, &plan.geometry, &regions, fill)
+    {
+        return Ok(masked_in_place(object, ts, grown, rules));
+    }
     let (mut object, mut frames) = if codec::is_encapsulated(&object) {
         let (object, decoded) = codec::decode(object, ts, &plan.geometry);
         (object, Frames::Decoded(decoded?))
@@ -280,6 +288,11 @@ pub fn apply(
     regions.dedup();
     if regions.is_empty() {
         return unchanged(object, ts, frames, plan);
+    }
+    if matches!(frames, Frames::Decoded(_))
+        && let Some(grown) = codec::mask_jpeg(&mut object, ts, &plan.geometry, &regions, fill)
+    {
+        return Ok(masked_in_place(object, ts, grown, masked_by));
     }
     let masked = catch_unwind(AssertUnwindSafe(|| {
         let data = frames.bytes_mut();
@@ -310,6 +323,23 @@ pub fn apply(
         decoded_from,
     };
     Ok((object, out_ts, report))
+}
+
+/// A file whose compressed pixel data was masked without leaving its transfer syntax.
+fn masked_in_place(
+    mut object: InMemDicomObject,
+    ts: &str,
+    regions: Vec<Region>,
+    masked_by: Vec<String>,
+) -> (InMemDicomObject, String, PixelReport) {
+    mark_cleaned(&mut object);
+    let report = PixelReport {
+        check: PixelCheck::Masked,
+        regions,
+        masked_by,
+        decoded_from: None,
+    };
+    (object, ts.to_owned(), report)
 }
 
 /// A file in which nothing was to be masked: its pixel data put back as it came (decoded
