@@ -31,7 +31,9 @@ pub enum DecodeError {
     NoDecoder(String),
     #[error("{0} pixel data with {1} cannot be decoded by this tool: {REEXPORT}")]
     Unsupported(String, String),
-    #[error("{0} pixel data could not be decoded")]
+    #[error(
+        "{0} pixel data could not be decoded (damaged, or a variant this tool lacks): {REEXPORT}"
+    )]
     Failed(String),
     #[error("the decoder crashed on this file's {0} pixel data")]
     Panic(String),
