@@ -208,7 +208,7 @@ fn encapsulated(fragments: Vec<Vec<u8>>) -> DataElement<InMemDicomObject> {
 
 /// File `i` of kind `k`: its data set and transfer syntax.
 fn make(k: usize, i: usize) -> (InMemDicomObject, &'static str) {
-    let text = i % 2 == 0;
+    let text = i.is_multiple_of(2);
     let seed = i as u64 * 7919 + 1;
     let us_class = "1.2.840.10008.5.1.4.1.1.6.1";
     let sc_class = "1.2.840.10008.5.1.4.1.1.7";

@@ -799,7 +799,7 @@ fn reencode_rle(bytes: &[u8]) -> Vec<u8> {
         Value::PixelSequence(PixelFragmentSequence::new(vec![0u32], vec![fragment])),
     ));
     object.meta_mut().set_transfer_syntax(
-        &dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        dicom_transfer_syntax_registry::TransferSyntaxRegistry
             .get(RLE)
             .unwrap(),
     );
@@ -894,4 +894,63 @@ fn text_found_in_an_rle_image_is_masked_and_stays_rle() {
         out.bytes.len(),
         bytes.len()
     );
+}
+
+#[test]
+fn text_found_in_a_baseline_jpeg_is_masked_in_the_dct_domain_and_stays_jpeg() {
+    use dicom_core::value::{PixelFragmentSequence, Value};
+    use dicom_core::{DataElement, VR};
+    use dicom_encoding::TransferSyntaxIndex;
+    let (frame, [bx, by, bw, bh]) = frame_with_text("DOE JOHN 1919", 20, 10, 2);
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 92)
+        .encode(&frame, 256, 256, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    let mut object = open(&us_file_claiming(frame, "NO")).unwrap();
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new(vec![0u32], vec![jpeg])),
+    ));
+    object.meta_mut().set_transfer_syntax(
+        dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(JPEG_8_BIT[0])
+            .unwrap(),
+    );
+    let mut bytes = Vec::new();
+    object.write_all(&mut bytes).unwrap();
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+        panic!("the masked file is written");
+    };
+    let report = out.pixel.as_ref().unwrap();
+    assert_eq!(report.masked_by, ["detector"]);
+    assert_eq!(out.transfer_syntax, JPEG_8_BIT[0], "still baseline JPEG");
+    assert_eq!(report.decoded_from, None);
+    assert!(out.bytes.len() < bytes.len() + 1024);
+    let output = open(&out.bytes).unwrap();
+    assert!(method_codes(&output).contains(&"113101".to_owned()));
+    let before = decode(&object).unwrap();
+    let after = decode(&output).unwrap();
+    let masked = |col: usize, row: usize| {
+        report.regions.iter().any(|r| {
+            (r.x as usize..(r.x + r.width) as usize).contains(&col)
+                && (r.y as usize..(r.y + r.height) as usize).contains(&row)
+        })
+    };
+    for row in 0..256 {
+        for col in 0..256 {
+            let (a, b) = (
+                after.values[row * 256 + col],
+                before.values[row * 256 + col],
+            );
+            if (bx..bx + bw).contains(&col) && (by..by + bh).contains(&row) {
+                assert_eq!(a, 0, "text pixel ({col}, {row}) unmasked");
+            } else if !masked(col, row) {
+                // Grey has no subsampled chroma: every pixel outside the masked blocks decodes
+                // as it did.
+                assert_eq!(a, b, "({col}, {row}) changed outside the masked blocks");
+            }
+        }
+    }
 }

@@ -623,7 +623,7 @@ fn encode(
         }
         let (bits, values) = optimal_table(f)?;
         table_codes[slot] = codes(&bits, &values);
-        dht.push(((slot / 4) << 4 | slot % 4) as u8);
+        dht.push((((slot / 4) << 4) | (slot % 4)) as u8);
         dht.extend_from_slice(&bits);
         dht.extend_from_slice(&values);
     }
