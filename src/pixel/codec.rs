@@ -385,7 +385,8 @@ pub fn mask_jpeg(
         streams
             .iter()
             .map(|s| {
-                let (stream, masked) = jpeg_mask::mask(s, regions, levels)?;
+                let size = (geometry.columns, geometry.rows);
+                let (stream, masked) = jpeg_mask::mask(s, size, regions, levels)?;
                 grown.extend(masked);
                 Some(pad_even(stream))
             })

@@ -12,6 +12,10 @@
 
 use super::Region;
 
+/// The most 8×8 blocks one frame may have here (256 MB of coefficients; a 4096×4096 colour
+/// frame has 2^19): a frame header cannot make this module allocate more.
+const MAX_BLOCKS: usize = 1 << 21;
+
 /// What each component of a masked block becomes: its sample value (0..=255).
 pub type FillLevels = [u8; 3];
 
@@ -310,11 +314,20 @@ fn grow(h: &Header, regions: &[Region]) -> Vec<Region> {
     out
 }
 
-/// Mask `regions` of one JPEG frame with `fill` (per component); the new JPEG stream and the
+/// Mask `regions` of one JPEG frame of `size` (columns, rows, as the header says) with `fill`
+/// (per component); the new JPEG stream and the
 /// regions as masked ([`grow`]), or `None` when the stream is outside this module's scope or
 /// malformed.
-pub fn mask(data: &[u8], regions: &[Region], fill: FillLevels) -> Option<(Vec<u8>, Vec<Region>)> {
+pub fn mask(
+    data: &[u8],
+    size: (u32, u32),
+    regions: &[Region],
+    fill: FillLevels,
+) -> Option<(Vec<u8>, Vec<Region>)> {
     let h = parse(data)?;
+    if (h.width, h.height) != (size.0 as usize, size.1 as usize) {
+        return None;
+    }
     if h.components.is_empty()
         || h.components.len() > 3
         || (h.components.len() == 1 && (h.components[0].h, h.components[0].v) != (1, 1))
@@ -329,7 +342,10 @@ pub fn mask(data: &[u8], regions: &[Region], fill: FillLevels) -> Option<(Vec<u8
         return None;
     }
     let blocks_per_mcu: usize = h.components.iter().map(|c| c.h * c.v).sum();
-    let mut coefs = vec![[0i32; 64]; mcus * blocks_per_mcu];
+    if mcus * blocks_per_mcu > MAX_BLOCKS {
+        return None;
+    }
+    let mut coefs = vec![[0i16; 64]; mcus * blocks_per_mcu];
     for (n, part) in parts.iter().enumerate() {
         let mut bits = BitReader {
             data: part,
@@ -364,7 +380,7 @@ pub fn mask(data: &[u8], regions: &[Region], fill: FillLevels) -> Option<(Vec<u8
             let dc = flat_dc(fill[c], h.qt[comp.tq][0]);
             for _ in 0..comp.h * comp.v {
                 coefs[b] = [0; 64];
-                coefs[b][0] = dc;
+                coefs[b][0] = dc as i16;
                 b += 1;
             }
         }
@@ -388,14 +404,14 @@ fn decode_block(
     dc: &Table,
     ac: &Table,
     pred: &mut i32,
-    out: &mut [i32; 64],
+    out: &mut [i16; 64],
 ) -> Option<()> {
     let t = u32::from(dc.decode(bits)?);
     if t > 11 {
         return None;
     }
     *pred += extend(bits.bits(t)?, t);
-    out[0] = *pred;
+    out[0] = i16::try_from(*pred).ok()?;
     let mut k = 1;
     while k < 64 {
         let rs = ac.decode(bits)?;
@@ -411,7 +427,7 @@ fn decode_block(
         if k > 63 {
             return None;
         }
-        out[k] = extend(bits.bits(s)?, s);
+        out[k] = extend(bits.bits(s)?, s) as i16;
         k += 1;
     }
     Some(())
@@ -425,7 +441,7 @@ fn category(v: i32) -> u32 {
 /// Slots 0–3 are DC tables, 4–7 AC tables.
 fn symbols(
     h: &Header,
-    coefs: &[[i32; 64]],
+    coefs: &[[i16; 64]],
     blocks_per_mcu: usize,
     per_interval: usize,
     mut emit: impl FnMut(usize, u8, i32, u32, Option<usize>),
@@ -441,8 +457,8 @@ fn symbols(
         for (c, comp) in h.components.iter().enumerate() {
             for _ in 0..comp.h * comp.v {
                 let block = &coefs[b];
-                let diff = block[0] - pred[c];
-                pred[c] = block[0];
+                let diff = i32::from(block[0]) - pred[c];
+                pred[c] = i32::from(block[0]);
                 let s = category(diff);
                 emit(comp.td, s as u8, diff, s, None);
                 let mut run = 0;
@@ -456,8 +472,14 @@ fn symbols(
                         emit(4 + comp.ta, 0xF0, 0, 0, None);
                         run -= 16;
                     }
-                    let s = category(v);
-                    emit(4 + comp.ta, (run << 4) as u8 | s as u8, v, s, None);
+                    let s = category(i32::from(v));
+                    emit(
+                        4 + comp.ta,
+                        (run << 4) as u8 | s as u8,
+                        i32::from(v),
+                        s,
+                        None,
+                    );
                     run = 0;
                 }
                 if last < 63 {
@@ -597,7 +619,7 @@ impl BitWriter {
 
 fn encode(
     h: &Header,
-    coefs: &[[i32; 64]],
+    coefs: &[[i16; 64]],
     blocks_per_mcu: usize,
     per_interval: usize,
 ) -> Option<Vec<u8>> {

@@ -67,6 +67,8 @@ pub fn decode_frame(
         let segment = fragment.get(from..to).ok_or(RleError::Offset)?;
         plane.clear();
         unpack(segment, pixels, &mut plane);
+        // A last run that overshoots the row end is cut, as decoders do.
+        plane.truncate(pixels);
         if plane.len() != pixels {
             return Err(RleError::Length);
         }
