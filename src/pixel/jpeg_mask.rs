@@ -700,6 +700,125 @@ mod tests {
         assert!(kraft < 1.0, "{kraft}");
     }
 
+    /// A `w`×`h` JPEG of texture and gradients, grey or colour with `sampling`.
+    fn jpeg(w: u16, h: u16, colour: Option<jpeg_encoder::SamplingFactor>) -> Vec<u8> {
+        let (w, h) = (usize::from(w), usize::from(h));
+        let grey: Vec<u8> = (0..w * h)
+            .map(|i| ((i % w) * 3 + (i / w) * 2 + (i * 7919 % 31)) as u8)
+            .collect();
+        let mut out = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut out, 85);
+        encoder.set_restart_interval(3);
+        match colour {
+            None => encoder.encode(&grey, w as u16, h as u16, jpeg_encoder::ColorType::Luma),
+            Some(sampling) => {
+                encoder.set_sampling_factor(sampling);
+                let rgb: Vec<u8> = grey
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, &v)| [v, 255 - v, (i % 251) as u8])
+                    .collect();
+                encoder.encode(&rgb, w as u16, h as u16, jpeg_encoder::ColorType::Rgb)
+            }
+        }
+        .unwrap();
+        out
+    }
+
+    fn decode(data: &[u8]) -> Vec<u8> {
+        openreadout_codecs::jpeg_decode_limited(data, 1 << 24)
+            .unwrap()
+            .data
+    }
+
+    const LAYOUTS: [Option<jpeg_encoder::SamplingFactor>; 4] = [
+        None,
+        Some(jpeg_encoder::SamplingFactor::F_1_1),
+        Some(jpeg_encoder::SamplingFactor::F_2_1),
+        Some(jpeg_encoder::SamplingFactor::F_2_2),
+    ];
+
+    #[test]
+    fn nothing_masked_decodes_exactly_as_before() {
+        for layout in LAYOUTS {
+            let original = jpeg(67, 45, layout);
+            let (masked, grown) = mask(&original, (67, 45), &[], [0, 128, 128]).unwrap();
+            assert!(grown.is_empty());
+            assert_eq!(decode(&masked), decode(&original), "{layout:?}");
+        }
+    }
+
+    #[test]
+    fn a_region_is_black_and_the_rest_decodes_as_before() {
+        let region = Region {
+            x: 20,
+            y: 13,
+            width: 19,
+            height: 9,
+        };
+        for layout in LAYOUTS {
+            let samples = if layout.is_some() { 3 } else { 1 };
+            let original = jpeg(67, 45, layout);
+            let (masked, grown) = mask(&original, (67, 45), &[region], [0, 128, 128]).unwrap();
+            let (before, after) = (decode(&original), decode(&masked));
+            let near = |x: u32, y: u32, by: u32| {
+                grown.iter().any(|r| {
+                    x + by >= r.x
+                        && x < r.x + r.width + by
+                        && y + by >= r.y
+                        && y < r.y + r.height + by
+                })
+            };
+            let bleed = if matches!(layout, None | Some(jpeg_encoder::SamplingFactor::F_1_1)) {
+                0
+            } else {
+                2
+            };
+            for y in 0..45u32 {
+                for x in 0..67u32 {
+                    let at = (y as usize * 67 + x as usize) * samples;
+                    let (a, b) = (&after[at..at + samples], &before[at..at + samples]);
+                    let inside = (region.x..region.x + region.width).contains(&x)
+                        && (region.y..region.y + region.height).contains(&y);
+                    if inside {
+                        assert!(a.iter().all(|&v| v == 0), "{layout:?} ({x}, {y}) {a:?}");
+                    } else if !near(x, y, bleed) {
+                        assert_eq!(a, b, "{layout:?} ({x}, {y})");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn damaged_streams_give_none_or_a_stream_never_a_panic() {
+        let original = jpeg(40, 24, Some(jpeg_encoder::SamplingFactor::F_2_1));
+        let region = [Region {
+            x: 0,
+            y: 0,
+            width: 8,
+            height: 8,
+        }];
+        let mut seed = 0x9E37_79B9_7F4A_7C15_u64;
+        for _ in 0..2000 {
+            let mut data = original.clone();
+            for _ in 0..3 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % data.len() as u64) as usize;
+                data[at] = (seed >> 32) as u8;
+            }
+            let _ = mask(&data, (40, 24), &region, [0, 128, 128]);
+            let _ = mask(
+                &data[..(seed % data.len() as u64) as usize],
+                (40, 24),
+                &region,
+                [0; 3],
+            );
+        }
+    }
+
     #[test]
     fn flat_dc_reaches_the_extremes() {
         for q in [1u16, 2, 3, 7, 16, 99, 255] {

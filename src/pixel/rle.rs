@@ -225,6 +225,28 @@ mod tests {
     }
 
     #[test]
+    fn damaged_fragments_are_errors_never_panics() {
+        let g = geometry(3, 16);
+        let frame: Vec<u8> = (0..g.frame_len() as usize).map(|i| (i / 5) as u8).collect();
+        let original = encode_frame(&frame, &g).unwrap();
+        let mut seed = 0x2545_F491_4F6C_DD1D_u64;
+        for _ in 0..2000 {
+            let mut fragment = original.clone();
+            for _ in 0..3 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                let at = (seed % fragment.len() as u64) as usize;
+                fragment[at] = (seed >> 32) as u8;
+            }
+            let mut out = Vec::new();
+            if decode_frame(&fragment, &g, &mut out).is_ok() {
+                assert_eq!(out.len() as u64, g.frame_len());
+            }
+        }
+    }
+
+    #[test]
     fn a_wrong_segment_count_is_an_error_not_a_panic() {
         let g = geometry(1, 16);
         let mut fragment = encode_frame(&vec![1u8; 3000], &g).unwrap();
