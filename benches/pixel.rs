@@ -1,10 +1,10 @@
 //! Criterion benchmarks of pixel masking, in MB/s of decoded pixel data:
 //! - masking native frames in place (a 20-frame 512×512 16-bit series, a band in every frame);
 //! - a whole file through `process_bytes` with a masking rule, per transfer syntax: native,
-//!   and decode → mask → Explicit VR Little Endian for each compressed syntax.
+//!   and decode → mask → re-encode (RLE Lossless, or Explicit VR Little Endian where smaller)
+//!   for each compressed syntax.
 //!
-//! Files come from `../shared/corpus/`; absent files are skipped. JPEG-LS runs only in a
-//! build with the `jpeg-ls` feature.
+//! Files come from `../shared/corpus/`; absent files are skipped.
 
 use std::path::Path;
 

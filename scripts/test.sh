@@ -7,15 +7,6 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is required (the Rust toolchain)" >&2
   exit 2
 fi
-# JPEG-LS decoding (the jpeg-ls feature) builds CharLS from its bundled C++ source with CMake.
-if ! command -v cmake >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq cmake >/dev/null
-  else
-    echo "CMake is needed for the jpeg-ls feature: install it (apt-get install cmake)" >&2
-    exit 2
-  fi
-fi
 # dciodvfy (Debian's dicom3tools) checks the outputs' IODs in tests/conformance.rs.
 if ! command -v dciodvfy >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -37,10 +28,10 @@ if ! command -v chromium >/dev/null; then
       "the QA report's browser test will skip" >&2
   fi
 fi
-cargo test --locked --all-targets --features jpeg-ls
-cargo test --locked --doc --features jpeg-ls
+cargo test --locked --all-targets
+cargo test --locked --doc
 # A sharded run on a real one-node Slurm (root only; installs slurm-wlm, skips otherwise).
-./tests/slurm.sh --features jpeg-ls
+./tests/slurm.sh
 # Hardening beyond the cargo tests: kill -9 at random moments then --resume, compared byte for
 # byte with an uninterrupted run (tests/kill9.sh), and a short fuzz run of every target
 # (scripts/fuzz.sh, 30 s each; it installs cargo-fuzz when missing).

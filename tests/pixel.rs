@@ -11,13 +11,28 @@ use std::path::Path;
 use common::*;
 use dicom_deid::deid::Deidentifier;
 use dicom_deid::deid::one_file::{FileOutcome, process_bytes};
+use dicom_deid::dicom::reason::Code;
 use dicom_deid::key::Key;
+use dicom_deid::pixel::PixelCheck;
 use dicom_deid::profile::Profile;
 use dicom_dictionary_std::tags;
 use dicom_object::{DefaultDicomObject, OpenFileOptions};
 use dicom_pixeldata::PixelDecoder;
 
 const MAX: u64 = 1 << 30;
+const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
+const RLE: &str = "1.2.840.10008.1.2.5";
+const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
+const JPEG_8_BIT: [&str; 2] = ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"];
+/// Syntaxes whose pixel data is compressed without loss (JPEG 2000 and JPEG-LS near-lossless
+/// may be lossy too: their files in the corpus are not).
+const LOSSLESS_COMPRESSED: [&str; 5] = [
+    "1.2.840.10008.1.2.4.57",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.90",
+    RLE,
+];
 
 fn deidentifier(yaml: &str) -> Deidentifier {
     let dir = tempfile::tempdir().unwrap();
@@ -71,6 +86,11 @@ fn decode(object: &DefaultDicomObject) -> Option<Image> {
             .ok()?
             .trim()
             .to_owned();
+    } else if object.decode_pixel_data().is_err() {
+        // What dicom-pixeldata cannot decode without a C++ library (JPEG-LS, 12-bit JPEG,
+        // 32-bit RLE) is read by the tool's own decoders.
+        (data, bits, bits_stored, high_bit, photometric) = tool_decode(object)?;
+        planar = false;
     } else {
         decoded = object.decode_pixel_data().ok()?;
         data = decoded.data().to_vec();
@@ -121,6 +141,21 @@ fn decode(object: &DefaultDicomObject) -> Option<Image> {
     })
 }
 
+/// Pixel data decoded by the tool: (bytes, bits allocated, bits stored, high bit,
+/// photometric interpretation).
+fn tool_decode(object: &DefaultDicomObject) -> Option<(Vec<u8>, usize, u32, u32, String)> {
+    let ts = object.meta().transfer_syntax().trim_end_matches('\0');
+    let (g, data) = dicom_deid::pixel::frames_of((**object).clone(), ts)?;
+    let photometric = g.photometric.as_str().to_owned();
+    Some((
+        data,
+        g.bits_allocated as usize,
+        g.bits_stored,
+        g.high_bit,
+        photometric,
+    ))
+}
+
 /// The darkest stored value of each sample, worked out from the standard's definitions.
 fn darkest(img: &Image, object: &DefaultDicomObject) -> Vec<u32> {
     let max = ((1u64 << img.bits_stored) - 1) as u32;
@@ -164,7 +199,16 @@ fn region(rows: usize, cols: usize) -> [usize; 4] {
 }
 
 /// Check one masked output against its original; returns how many pixels were compared.
-fn assert_masked(name: &str, original: &DefaultDicomObject, output: &DefaultDicomObject) -> usize {
+/// `masked` are the regions the tool reports as masked (the rule's, or grown to whole JPEG
+/// blocks); pixels within `bleed` of them may differ (chroma upsampling of a JPEG masked in
+/// the DCT domain), every other pixel outside the rule's region must not.
+fn assert_masked(
+    name: &str,
+    original: &DefaultDicomObject,
+    output: &DefaultDicomObject,
+    masked: &[dicom_deid::pixel::Region],
+    bleed: usize,
+) -> usize {
     let before = decode(original).unwrap_or_else(|| panic!("{name}: original decodes"));
     let after = decode(output).unwrap_or_else(|| panic!("{name}: output decodes"));
     assert_eq!(
@@ -181,6 +225,11 @@ fn assert_masked(name: &str, original: &DefaultDicomObject, output: &DefaultDico
         for row in 0..after.rows {
             for col in 0..after.cols {
                 let inside = (x..x + w).contains(&col) && (y..y + h).contains(&row);
+                let near_masked = masked.iter().any(|r| {
+                    let (rx, ry) = (r.x as usize, r.y as usize);
+                    (rx.saturating_sub(bleed)..rx + r.width as usize + bleed).contains(&col)
+                        && (ry.saturating_sub(bleed)..ry + r.height as usize + bleed).contains(&row)
+                });
                 for (s, &fill) in fill.iter().enumerate().take(after.samples) {
                     let (a, b) = (after.values[i], before.values[i]);
                     if inside {
@@ -189,7 +238,7 @@ fn assert_masked(name: &str, original: &DefaultDicomObject, output: &DefaultDico
                             fill,
                             "{name}: frame {f} ({col}, {row}) sample {s} not filled"
                         );
-                    } else {
+                    } else if !near_masked {
                         assert_eq!(a, b, "{name}: frame {f} ({col}, {row}) sample {s} changed");
                     }
                     i += 1;
@@ -213,6 +262,8 @@ fn mask_profile(rows: usize, cols: usize) -> String {
 struct Coverage {
     masked: usize,
     quarantined: usize,
+    /// Baseline JPEG images masked without leaving their syntax.
+    jpeg_in_place: usize,
     syntaxes: BTreeSet<String>,
     layouts: BTreeSet<(String, usize, bool, bool, bool)>,
 }
@@ -270,15 +321,31 @@ fn mask_all(dir: &Path) -> Coverage {
                     })
                     .collect::<Vec<_>>();
                 assert!(codes.iter().any(|c| c == "113101"), "{name}: {codes:?}");
-                if original.meta().transfer_syntax().trim_end_matches('\0') != out.transfer_syntax {
-                    assert_eq!(out.transfer_syntax, "1.2.840.10008.1.2.1", "{name}");
-                }
                 let source_ts = original.meta().transfer_syntax().trim_end_matches('\0');
+                if source_ts != out.transfer_syntax {
+                    assert!(
+                        [EXPLICIT_LE, RLE, DEFLATED].contains(&out.transfer_syntax.as_str()),
+                        "{name}: written as {}",
+                        out.transfer_syntax
+                    );
+                }
+                if LOSSLESS_COMPRESSED.contains(&source_ts) {
+                    assert!(
+                        [RLE, DEFLATED].contains(&out.transfer_syntax.as_str()),
+                        "{name}: a lossless compressed source stays compressed, not {}",
+                        out.transfer_syntax
+                    );
+                }
                 if ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"].contains(&source_ts) {
                     let lossy = output.element(tags::LOSSY_IMAGE_COMPRESSION).unwrap();
                     assert_eq!(lossy.to_str().unwrap().trim(), "01", "{name}: lossy source");
                 }
-                assert_masked(&name, &original, &output);
+                // Baseline JPEG stays JPEG: masked in the DCT domain, whole blocks.
+                let jpeg_in_place =
+                    source_ts == out.transfer_syntax && JPEG_8_BIT.contains(&source_ts);
+                seen.jpeg_in_place += usize::from(jpeg_in_place);
+                let bleed = if jpeg_in_place { 2 } else { 0 };
+                assert_masked(&name, &original, &output, &report.regions, bleed);
                 seen.syntaxes.insert(
                     original
                         .meta()
@@ -324,10 +391,17 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
     let Coverage {
         masked,
         quarantined,
+        jpeg_in_place,
         syntaxes,
         layouts,
     } = mask_all(&corpus);
-    eprintln!("masked {masked}, quarantined {quarantined}, syntaxes {syntaxes:?}");
+    eprintln!(
+        "masked {masked} ({jpeg_in_place} JPEG in place), quarantined {quarantined}, syntaxes {syntaxes:?}"
+    );
+    assert!(
+        jpeg_in_place >= 3,
+        "only {jpeg_in_place} JPEG images masked in place"
+    );
     assert!(masked >= 60, "only {masked} images masked");
     let has = |pi: &str, bits: usize, signed: bool, planar: bool, multi: bool| {
         layouts.contains(&(pi.to_owned(), bits, signed, planar, multi))
@@ -363,14 +437,12 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
         "1.2.840.10008.1.2.4.70",
         "1.2.840.10008.1.2.4.90",
         "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.51",
+        "1.2.840.10008.1.2.4.80",
+        "1.2.840.10008.1.2.4.81",
         "1.2.840.10008.1.2.5",
     ] {
         assert!(syntaxes.contains(ts), "no image of {ts} was masked");
-    }
-    if cfg!(feature = "jpeg-ls") {
-        for ts in ["1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.81"] {
-            assert!(syntaxes.contains(ts), "no image of {ts} was masked");
-        }
     }
 }
 
@@ -566,6 +638,11 @@ fn frame_with_text(text: &str, x: usize, y: usize, scale: usize) -> (Vec<u8>, [u
 }
 
 fn us_file(frame: Vec<u8>) -> Vec<u8> {
+    us_file_claiming(frame, "YES")
+}
+
+/// An 8-bit 256×256 ultrasound file whose BurnedInAnnotation is `annotation`.
+fn us_file_claiming(frame: Vec<u8>, annotation: &str) -> Vec<u8> {
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
     use dicom_object::mem::InMemDicomObject;
@@ -591,7 +668,7 @@ fn us_file(frame: Vec<u8>) -> Vec<u8> {
         ),
         el(tags::PATIENT_ID, VR::LO, "PID-77"),
         el(tags::MODALITY, VR::CS, "US"),
-        el(tags::BURNED_IN_ANNOTATION, VR::CS, "YES"),
+        el(tags::BURNED_IN_ANNOTATION, VR::CS, annotation),
         us(tags::SAMPLES_PER_PIXEL, 1),
         el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
         us(tags::ROWS, 256),
@@ -669,4 +746,212 @@ fn burned_in_files_without_a_rule_can_go_to_the_detector() {
             .unwrap(),
         "NO"
     );
+}
+
+/// The code values of DeidentificationMethodCodeSequence.
+fn method_codes(object: &DefaultDicomObject) -> Vec<String> {
+    object
+        .element(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .map(|e| {
+            e.items()
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|i| i.element(tags::CODE_VALUE).ok()?.to_str().ok())
+                .map(|c| c.trim().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn text_of(object: &DefaultDicomObject, tag: dicom_core::Tag) -> String {
+    object
+        .element(tag)
+        .ok()
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The same ultrasound frame without text, stored native and as RLE Lossless.
+fn text_free_files(annotation: &str) -> Vec<(&'static str, Vec<u8>)> {
+    let (frame, _) = frame_with_text(" ", 0, 0, 1);
+    let native = us_file_claiming(frame, annotation);
+    let rle = reencode_rle(&native);
+    vec![(EXPLICIT_LE, native), (RLE, rle)]
+}
+
+/// `bytes` (8-bit, one frame) rewritten as RLE Lossless by the tool's encoder.
+fn reencode_rle(bytes: &[u8]) -> Vec<u8> {
+    use dicom_core::value::{PixelFragmentSequence, Value};
+    use dicom_core::{DataElement, VR};
+    use dicom_deid::pixel::frames::Geometry;
+    use dicom_encoding::TransferSyntaxIndex;
+    let mut object = open(bytes).unwrap();
+    let geometry = Geometry::from_header(&object).unwrap();
+    let native = object
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let fragment = dicom_deid::pixel::rle::encode_frame(&native, &geometry).unwrap();
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new(vec![0u32], vec![fragment])),
+    ));
+    object.meta_mut().set_transfer_syntax(
+        dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(RLE)
+            .unwrap(),
+    );
+    let mut out = Vec::new();
+    object.write_all(&mut out).unwrap();
+    out
+}
+
+/// The PixelData element's value bytes: native bytes, or every fragment in turn.
+fn pixel_bytes(object: &DefaultDicomObject) -> Vec<u8> {
+    let element = object.element(tags::PIXEL_DATA).unwrap();
+    match element.fragments() {
+        Some(fragments) => fragments.concat(),
+        None => element.to_bytes().unwrap().into_owned(),
+    }
+}
+
+#[test]
+fn a_text_free_image_under_detect_keeps_its_pixels_syntax_and_marks() {
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    for (ts, bytes) in text_free_files("NO") {
+        let original = open(&bytes).unwrap();
+        assert_eq!(original.meta().transfer_syntax().trim_end_matches('\0'), ts);
+        let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+            panic!("{ts}: the examined file is written");
+        };
+        let report = out.pixel.as_ref().unwrap();
+        assert_eq!(report.check, PixelCheck::Examined, "{ts}");
+        assert!(
+            report.masked_by.is_empty() && report.regions.is_empty(),
+            "{ts}"
+        );
+        assert_eq!(report.decoded_from, None, "{ts}");
+        assert_eq!(out.transfer_syntax, ts);
+        let output = open(&out.bytes).unwrap();
+        assert_eq!(pixel_bytes(&output), pixel_bytes(&original), "{ts}");
+        assert_eq!(text_of(&output, tags::BURNED_IN_ANNOTATION), "NO", "{ts}");
+        assert!(
+            !method_codes(&output).contains(&"113101".to_owned()),
+            "{ts}: {:?}",
+            method_codes(&output)
+        );
+    }
+}
+
+#[test]
+fn a_yes_image_with_nothing_found_follows_the_stated_policy() {
+    let detect = "extends: basic\npixel:\n  burned_in_without_rule: detect\n";
+    let quarantine = deidentifier(detect);
+    let keep = deidentifier(&format!("{detect}  burned_in_claimed_not_found: keep\n"));
+    for (ts, bytes) in text_free_files("YES") {
+        let FileOutcome::Quarantined(reason) = process_bytes(&quarantine, &bytes, MAX) else {
+            panic!("{ts}: claimed but not found is quarantined by default");
+        };
+        assert_eq!(reason.code, Code::BurnedInClaimedNotFound, "{ts}");
+        assert!(
+            reason.text.contains("burned_in_claimed_not_found"),
+            "{reason}"
+        );
+        let FileOutcome::Written(out) = process_bytes(&keep, &bytes, MAX) else {
+            panic!("{ts}: kept by policy");
+        };
+        assert_eq!(out.pixel.as_ref().unwrap().check, PixelCheck::Examined);
+        assert_eq!(out.transfer_syntax, ts);
+        let output = open(&out.bytes).unwrap();
+        assert_eq!(pixel_bytes(&output), pixel_bytes(&open(&bytes).unwrap()));
+        assert_eq!(text_of(&output, tags::BURNED_IN_ANNOTATION), "YES", "{ts}");
+        assert!(!method_codes(&output).contains(&"113101".to_owned()));
+    }
+}
+
+#[test]
+fn text_found_in_an_rle_image_is_masked_and_stays_rle() {
+    let (frame, _) = frame_with_text("DOE JOHN 1919", 20, 10, 2);
+    let bytes = reencode_rle(&us_file(frame));
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+        panic!("the masked file is written");
+    };
+    let report = out.pixel.as_ref().unwrap();
+    assert_eq!(report.check, PixelCheck::Masked);
+    assert_eq!(report.masked_by, ["detector"]);
+    assert_eq!(out.transfer_syntax, RLE);
+    let output = open(&out.bytes).unwrap();
+    assert_eq!(text_of(&output, tags::BURNED_IN_ANNOTATION), "NO");
+    assert!(method_codes(&output).contains(&"113101".to_owned()));
+    // dicom-pixeldata, not the tool, reads the masked RLE back.
+    assert!(output.decode_pixel_data().is_ok());
+    assert!(
+        out.bytes.len() < bytes.len() + 4096,
+        "{} vs {}",
+        out.bytes.len(),
+        bytes.len()
+    );
+}
+
+#[test]
+fn text_found_in_a_baseline_jpeg_is_masked_in_the_dct_domain_and_stays_jpeg() {
+    use dicom_core::value::{PixelFragmentSequence, Value};
+    use dicom_core::{DataElement, VR};
+    use dicom_encoding::TransferSyntaxIndex;
+    let (frame, [bx, by, bw, bh]) = frame_with_text("DOE JOHN 1919", 20, 10, 2);
+    let mut jpeg = Vec::new();
+    jpeg_encoder::Encoder::new(&mut jpeg, 92)
+        .encode(&frame, 256, 256, jpeg_encoder::ColorType::Luma)
+        .unwrap();
+    let mut object = open(&us_file_claiming(frame, "NO")).unwrap();
+    object.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new(vec![0u32], vec![jpeg])),
+    ));
+    object.meta_mut().set_transfer_syntax(
+        dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(JPEG_8_BIT[0])
+            .unwrap(),
+    );
+    let mut bytes = Vec::new();
+    object.write_all(&mut bytes).unwrap();
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+        panic!("the masked file is written");
+    };
+    let report = out.pixel.as_ref().unwrap();
+    assert_eq!(report.masked_by, ["detector"]);
+    assert_eq!(out.transfer_syntax, JPEG_8_BIT[0], "still baseline JPEG");
+    assert_eq!(report.decoded_from, None);
+    assert!(out.bytes.len() < bytes.len() + 1024);
+    let output = open(&out.bytes).unwrap();
+    assert!(method_codes(&output).contains(&"113101".to_owned()));
+    let before = decode(&object).unwrap();
+    let after = decode(&output).unwrap();
+    let masked = |col: usize, row: usize| {
+        report.regions.iter().any(|r| {
+            (r.x as usize..(r.x + r.width) as usize).contains(&col)
+                && (r.y as usize..(r.y + r.height) as usize).contains(&row)
+        })
+    };
+    for row in 0..256 {
+        for col in 0..256 {
+            let (a, b) = (
+                after.values[row * 256 + col],
+                before.values[row * 256 + col],
+            );
+            if (bx..bx + bw).contains(&col) && (by..by + bh).contains(&row) {
+                assert_eq!(a, 0, "text pixel ({col}, {row}) unmasked");
+            } else if !masked(col, row) {
+                // Grey has no subsampled chroma: every pixel outside the masked blocks decodes
+                // as it did.
+                assert_eq!(a, b, "({col}, {row}) changed outside the masked blocks");
+            }
+        }
+    }
 }

@@ -201,7 +201,7 @@ pub fn process_loaded(
         }
         Plan::KeptUnmasked => {
             *outcome.counts.entry("pixel_kept_unmasked").or_default() += 1;
-            (object, transfer_syntax, None)
+            (object, transfer_syntax, Some(PixelReport::passed()))
         }
         Plan::Untouched | Plan::Quarantine(_) => (object, transfer_syntax, None),
     };

@@ -42,6 +42,9 @@ pub enum Code {
     CannotEncode,
     /// Burned-in text is likely and no pixel rule matches (policy: quarantine).
     BurnedInNoRule,
+    /// The header says BurnedInAnnotation YES but no rule masked and the detector found no
+    /// text (policy: quarantine).
+    BurnedInClaimedNotFound,
     /// A photograph, surface scan or rendering of the patient that the tool cannot make
     /// unrecognisable (option clean-recognizable-visual-features).
     RecognizableFeatures,
@@ -76,6 +79,7 @@ impl Code {
             Code::MissingUid => "missing_uid",
             Code::CannotEncode => "cannot_encode",
             Code::BurnedInNoRule => "burned_in_no_rule",
+            Code::BurnedInClaimedNotFound => "burned_in_claimed_not_found",
             Code::RecognizableFeatures => "recognizable_features",
             Code::CannotDecode => "cannot_decode",
             Code::CannotMask => "cannot_mask",

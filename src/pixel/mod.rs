@@ -3,8 +3,12 @@
 //!
 //! - Rules (`when` over header values → `regions`) and the detector say where text is.
 //! - Native pixel data is masked in place, byte for byte ([`frames`]); encapsulated pixel
-//!   data is decoded ([`codec`]), masked, and written as Explicit VR Little Endian, because
-//!   dicom-pixeldata has no lossless encoder that is pure Rust (no RLE encoder at all).
+//!   data is decoded ([`codec`]), masked, and written losslessly in the smallest form this
+//!   build writes: RLE Lossless ([`rle`]), a deflated data set, or native pixel data.
+//! - Marks tell what happened: BurnedInAnnotation NO and the Clean Pixel Data code only on a
+//!   file whose pixels changed. A file the detector examined and found nothing in keeps its
+//!   pixel data and transfer syntax ([`PixelCheck::Examined`]); one whose header says YES then
+//!   follows `burned_in_claimed_not_found`.
 //! - A file that needs masking but cannot be masked is quarantined, never written unmasked.
 //! - Option `clean-pixel-data` makes every likely burned-in image need a rule or the detector
 //!   ([`PixelConfig::without_rule`]); option `clean-recognizable-visual-features` quarantines
@@ -13,7 +17,9 @@
 pub mod codec;
 pub mod detect;
 pub mod frames;
+pub mod jpeg_mask;
 pub mod preview;
+pub mod rle;
 pub mod visual;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -25,7 +31,9 @@ use dicom_object::mem::InMemDicomObject;
 
 use crate::dicom::reason::{Code, Reason};
 use crate::dicom::values::top_text as text;
-pub use crate::profile::pixel::{BurnedInPolicy, Fill, PixelConfig, PixelRule, Region};
+pub use crate::profile::pixel::{
+    BurnedInPolicy, ClaimedNotFound, Fill, PixelConfig, PixelRule, Region,
+};
 use crate::profile::standard;
 use frames::{Geometry, GeometryError};
 
@@ -76,6 +84,10 @@ pub struct MaskPlan {
     /// Each rule's regions, clipped to the image, with the rule's name.
     pub regions: Vec<(String, Region)>,
     pub detect: bool,
+    /// The original header says BurnedInAnnotation YES.
+    pub claimed: bool,
+    /// What becomes of a claimed file in which nothing was found to mask.
+    pub claimed_not_found: ClaimedNotFound,
 }
 
 impl MaskPlan {
@@ -158,18 +170,44 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         geometry,
         regions,
         detect,
+        claimed: text(object, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES"),
+        claimed_not_found: config.burned_in_claimed_not_found,
     })
+}
+
+/// What became of one file's pixels, for the manifest.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PixelCheck {
+    /// Pixels were changed: a rule masked, or the detector found text and masked it.
+    #[default]
+    Masked,
+    /// The detector looked and found nothing: pixel data and transfer syntax as they came.
+    Examined,
+    /// Written unexamined and unmasked (`burned_in_without_rule: keep`).
+    Passed,
 }
 
 /// What masking did to one file, for the manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PixelReport {
+    pub check: PixelCheck,
     /// Every distinct region masked (the same in every frame).
     pub regions: Vec<Region>,
-    /// The rules that matched, and `detector` when it ran.
+    /// The rules that masked, and `detector` when it found text.
     pub masked_by: Vec<String>,
-    /// The transfer syntax the pixel data was decoded from, when it had to be.
+    /// The transfer syntax the pixel data was decoded from, when it was rewritten.
     pub decoded_from: Option<String>,
+}
+
+impl PixelReport {
+    /// The report of a file written unexamined by policy.
+    pub fn passed() -> Self {
+        PixelReport {
+            check: PixelCheck::Passed,
+            ..PixelReport::default()
+        }
+    }
 }
 
 /// The name the detector goes by in the manifest.
@@ -184,6 +222,10 @@ pub enum MaskError {
     Geometry(#[from] GeometryError),
     #[error("pixel masking crashed on this file")]
     Panic,
+    #[error(
+        "BurnedInAnnotation is YES but the detector found no text and no rule masked any (pixel.burned_in_claimed_not_found: quarantine); add a rule for this device or review the image"
+    )]
+    ClaimedNotFound,
 }
 
 impl From<MaskError> for Reason {
@@ -194,29 +236,34 @@ impl From<MaskError> for Reason {
             }
             MaskError::Decode(_) => Code::CannotDecode,
             MaskError::Panic => Code::Crashed,
+            MaskError::ClaimedNotFound => Code::BurnedInClaimedNotFound,
         };
         Reason::new(code, e.to_string())
     }
 }
 
 /// Mask the de-identified `object` (read in `ts`) as planned. Returns the object, the
-/// transfer syntax to write it in, and the report.
+/// transfer syntax to write it in, and the report. When nothing is to be masked (the detector
+/// found no text and no rule region falls on the image) the pixel data, the transfer syntax
+/// and BurnedInAnnotation stay as they came, and no Clean Pixel Data code is added; a header
+/// that said YES then follows [`MaskPlan::claimed_not_found`].
 pub fn apply(
     object: InMemDicomObject,
     ts: &str,
     plan: &MaskPlan,
     fill: Fill,
 ) -> Result<(InMemDicomObject, String, PixelReport), MaskError> {
-    let (masked_by, mut regions) = plan.rules();
-    let mut report = PixelReport {
-        masked_by,
-        ..PixelReport::default()
-    };
+    let (rules, mut regions) = plan.rules();
+    let mut object = object;
+    if !plan.detect
+        && !regions.is_empty()
+        && let Some(grown) = codec::mask_jpeg(&mut object, ts, &plan.geometry, &regions, fill)
+    {
+        return Ok(masked_in_place(object, ts, grown, rules));
+    }
     let (mut object, mut frames) = if codec::is_encapsulated(&object) {
         let (object, decoded) = codec::decode(object, ts, &plan.geometry);
-        let decoded = decoded?;
-        report.decoded_from = Some(ts.to_owned());
-        (object, Frames::Decoded(decoded))
+        (object, Frames::Decoded(decoded?))
     } else {
         let mut object = object;
         let native = NativeFrames::take(&mut object, &plan.geometry)?;
@@ -226,16 +273,28 @@ pub fn apply(
         Frames::Decoded(d) => d.geometry.clone(),
         Frames::Native(_) => plan.geometry.clone(),
     };
+    let mut masked_by = if regions.is_empty() { vec![] } else { rules };
     if plan.detect {
-        report.masked_by.push(DETECTOR.to_owned());
+        let before = regions.len();
         for index in 0..geometry.frames {
             regions.extend(detect::detect_text(
                 &geometry.luma(frames.bytes_mut(), index),
             ));
         }
+        if regions.len() > before {
+            masked_by.push(DETECTOR.to_owned());
+        }
     }
     regions.sort();
     regions.dedup();
+    if regions.is_empty() {
+        return unchanged(object, ts, frames, plan);
+    }
+    if matches!(frames, Frames::Decoded(_))
+        && let Some(grown) = codec::mask_jpeg(&mut object, ts, &plan.geometry, &regions, fill)
+    {
+        return Ok(masked_in_place(object, ts, grown, masked_by));
+    }
     let masked = catch_unwind(AssertUnwindSafe(|| {
         let data = frames.bytes_mut();
         for index in 0..geometry.frames {
@@ -247,16 +306,68 @@ pub fn apply(
     if masked.is_err() {
         return Err(MaskError::Panic);
     }
-    let out_ts = match frames {
-        Frames::Decoded(decoded) => codec::store_native(&mut object, ts, decoded).to_owned(),
+    let (out_ts, decoded_from) = match frames {
+        Frames::Decoded(decoded) => (
+            codec::store(&mut object, ts, decoded).to_owned(),
+            Some(ts.to_owned()),
+        ),
         Frames::Native(native) => {
             native.put_back(&mut object);
-            ts.to_owned()
+            (ts.to_owned(), None)
         }
     };
     mark_cleaned(&mut object);
-    report.regions = regions;
+    let report = PixelReport {
+        check: PixelCheck::Masked,
+        regions,
+        masked_by,
+        decoded_from,
+    };
     Ok((object, out_ts, report))
+}
+
+/// A file whose compressed pixel data was masked without leaving its transfer syntax.
+fn masked_in_place(
+    mut object: InMemDicomObject,
+    ts: &str,
+    regions: Vec<Region>,
+    masked_by: Vec<String>,
+) -> (InMemDicomObject, String, PixelReport) {
+    mark_cleaned(&mut object);
+    let report = PixelReport {
+        check: PixelCheck::Masked,
+        regions,
+        masked_by,
+        decoded_from: None,
+    };
+    (object, ts.to_owned(), report)
+}
+
+/// A file in which nothing was to be masked: its pixel data put back as it came (decoded
+/// frames are dropped: the object still holds the encapsulated data), unless its header
+/// claimed burned-in text and the profile quarantines that.
+fn unchanged(
+    mut object: InMemDicomObject,
+    ts: &str,
+    frames: Frames,
+    plan: &MaskPlan,
+) -> Result<(InMemDicomObject, String, PixelReport), MaskError> {
+    if plan.claimed && plan.claimed_not_found == ClaimedNotFound::Quarantine {
+        return Err(MaskError::ClaimedNotFound);
+    }
+    if let Frames::Native(native) = frames {
+        native.put_back(&mut object);
+    }
+    let check = if plan.detect {
+        PixelCheck::Examined
+    } else {
+        PixelCheck::Passed
+    };
+    let report = PixelReport {
+        check,
+        ..PixelReport::default()
+    };
+    Ok((object, ts.to_owned(), report))
 }
 
 /// The frames being masked: native ones taken out of the object, or decoded ones.
@@ -294,9 +405,11 @@ impl FrameMask {
 
 /// Whether `plan` can be carried out on the pixel data as it is copied, frame by frame,
 /// without parsing it: native samples of 8 bits or more whose `value_len` bytes hold every
-/// frame, and no detector (it looks at every frame before any is masked).
+/// frame, a rule region on the image, and no detector (it looks at every frame before any is
+/// masked).
 pub fn streamable(plan: &MaskPlan, object: &InMemDicomObject, value_len: u64) -> bool {
     !plan.detect
+        && !plan.regions.is_empty()
         && !codec::is_encapsulated(object)
         && plan.geometry.bits_allocated >= 8
         && plan.geometry.check_maskable().is_ok()
@@ -315,6 +428,7 @@ pub fn apply_streamed(
     regions.dedup();
     mark_cleaned(object);
     let report = PixelReport {
+        check: PixelCheck::Masked,
         regions: regions.clone(),
         masked_by,
         decoded_from: None,
@@ -325,6 +439,18 @@ pub fn apply_streamed(
         fill,
     };
     (mask, report)
+}
+
+/// Every frame of an image (read in `ts`) as native little-endian bytes, decoded when
+/// encapsulated, with the geometry they follow: for previews of outputs.
+pub fn frames_of(mut object: InMemDicomObject, ts: &str) -> Option<(Geometry, Vec<u8>)> {
+    let geometry = Geometry::from_header(&object).ok()?;
+    if codec::is_encapsulated(&object) {
+        let decoded = codec::decode(object, ts, &geometry).1.ok()?;
+        return Some((decoded.geometry, decoded.bytes));
+    }
+    let native = NativeFrames::take(&mut object, &geometry).ok()?;
+    Some((geometry, native.bytes))
 }
 
 /// Native pixel data taken out of the object as little-endian bytes, to be put back in the

@@ -39,7 +39,7 @@ use dicom_core::dictionary::{DataDictionary, DataDictionaryEntry};
 use dicom_dictionary_std::StandardDataDictionary;
 use sha2::{Digest, Sha256};
 
-use crate::profile::pixel::{Fill, PixelConfig};
+use crate::profile::pixel::{ClaimedNotFound, Fill, PixelConfig};
 use crate::profile::standard::{AnnexOption, Selector};
 
 /// The profiles shipped with the tool, usable by name from any folder.
@@ -248,8 +248,14 @@ impl Profile {
             Fill::Brightest => "brightest".to_owned(),
             Fill::Value(v) => v.to_string(),
         };
+        // Named only when not the default, so the table (and its hash) of every profile
+        // written before the setting existed is unchanged.
+        let claimed = match px.burned_in_claimed_not_found {
+            ClaimedNotFound::Quarantine => String::new(),
+            other => format!(", burned_in_claimed_not_found: {}", yaml(&other)),
+        };
         lines.push(format!(
-            "# pixel: {{detect: {}, burned_in_without_rule: {}, fill: {fill}}}",
+            "# pixel: {{detect: {}, burned_in_without_rule: {}{claimed}, fill: {fill}}}",
             px.detect,
             yaml(&px.burned_in_without_rule)
         ));

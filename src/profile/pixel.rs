@@ -83,6 +83,18 @@ pub enum BurnedInPolicy {
     Keep,
 }
 
+/// What becomes of an image whose header says BurnedInAnnotation YES when the detector,
+/// the only thing that looked, found no text in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClaimedNotFound {
+    /// Not written (reason `burned_in_claimed_not_found`): a person decides (the default).
+    #[default]
+    Quarantine,
+    /// Written with its pixels and BurnedInAnnotation YES as they were.
+    Keep,
+}
+
 /// The value masked pixels get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fill {
@@ -145,6 +157,7 @@ pub struct PixelSpec {
     pub rules: Vec<RuleSpec>,
     pub detect: Option<bool>,
     pub burned_in_without_rule: Option<BurnedInPolicy>,
+    pub burned_in_claimed_not_found: Option<ClaimedNotFound>,
     pub fill: Option<Fill>,
 }
 
@@ -163,6 +176,7 @@ pub struct PixelConfig {
     /// Run the detector on every image, besides the rules.
     pub detect: bool,
     pub burned_in_without_rule: BurnedInPolicy,
+    pub burned_in_claimed_not_found: ClaimedNotFound,
     pub fill: Fill,
     /// Option `clean-pixel-data`: an image likely to hold burned-in text is never written
     /// unmasked (`burned_in_without_rule: keep` runs the detector instead).
@@ -178,6 +192,7 @@ impl Default for PixelConfig {
             rules: Vec::new(),
             detect: false,
             burned_in_without_rule: BurnedInPolicy::Quarantine,
+            burned_in_claimed_not_found: ClaimedNotFound::Quarantine,
             fill: Fill::Darkest,
             clean_pixel_data: false,
             clean_visual_features: false,
@@ -198,6 +213,9 @@ impl PixelConfig {
         }
         if let Some(p) = spec.burned_in_without_rule {
             self.burned_in_without_rule = p;
+        }
+        if let Some(c) = spec.burned_in_claimed_not_found {
+            self.burned_in_claimed_not_found = c;
         }
         if let Some(f) = spec.fill {
             self.fill = f;

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::dicom::reason::{Code, Reason};
-use crate::pixel::Region;
+use crate::pixel::{PixelCheck, Region};
 use crate::profile::standard;
 use crate::run::RunConfig;
 
@@ -69,7 +69,12 @@ pub struct Record {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub actions: BTreeMap<String, u64>,
     pub pixel_regions_masked: u64,
-    /// The pixel rules that matched, and `detector` when it ran.
+    /// What became of the pixels of an image that a rule, the detector or a policy applied
+    /// to: `masked`, `examined` (the detector found nothing; pixel data as it came) or
+    /// `passed` (written unexamined by policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_check: Option<PixelCheck>,
+    /// The pixel rules that masked, and `detector` when it found text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pixel_masked_by: Vec<String>,
     /// The regions masked in every frame (geometry only).
@@ -97,6 +102,7 @@ impl Record {
             bytes_out: 0,
             actions: BTreeMap::new(),
             pixel_regions_masked: 0,
+            pixel_check: None,
             pixel_masked_by: Vec::new(),
             pixel_regions: Vec::new(),
             pixel_decoded_from: None,

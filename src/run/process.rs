@@ -147,6 +147,7 @@ impl Job<'_> {
         record.actions = counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
         if let Some(p) = pixel {
             record.pixel_regions_masked = p.regions.len() as u64;
+            record.pixel_check = Some(p.check);
             record.pixel_masked_by = p.masked_by;
             record.pixel_regions = p.regions;
             record.pixel_decoded_from = p.decoded_from;

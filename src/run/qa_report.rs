@@ -28,8 +28,8 @@ use crate::dicom::file::{self, Parsed};
 use crate::dicom::reason::Code;
 use crate::dicom::uid::sop_class_name;
 use crate::key::{Key, Purpose};
-use crate::pixel::DETECTOR;
 use crate::pixel::preview::{Picture, first_middle_last};
+use crate::pixel::{DETECTOR, PixelCheck};
 use crate::run::manifest::{self, Record, Status};
 
 /// Files drawn from each kind when the user does not say.
@@ -52,15 +52,13 @@ enum Pixels {
 
 impl Pixels {
     fn of(record: &Record) -> Self {
-        let detector = record.pixel_masked_by.iter().any(|m| m == DETECTOR);
-        let masked = !record.pixel_regions.is_empty() || record.pixel_regions_masked > 0;
-        match (masked, detector) {
-            (true, _) if record.pixel_masked_by.iter().any(|m| m != DETECTOR) => {
+        match record.pixel_check {
+            Some(PixelCheck::Masked) if record.pixel_masked_by.iter().any(|m| m != DETECTOR) => {
                 Pixels::MaskedByRule
             }
-            (true, _) => Pixels::MaskedByDetector,
-            (false, true) => Pixels::ExaminedNothingFound,
-            (false, false) => Pixels::NotMasked,
+            Some(PixelCheck::Masked) => Pixels::MaskedByDetector,
+            Some(PixelCheck::Examined) => Pixels::ExaminedNothingFound,
+            Some(PixelCheck::Passed) | None => Pixels::NotMasked,
         }
     }
 
@@ -394,36 +392,29 @@ pub(crate) fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pixel::Region;
 
-    fn written(masked_by: &[&str], regions: usize) -> Record {
+    fn written(check: Option<PixelCheck>, masked_by: &[&str]) -> Record {
         let mut r = Record::new("id".into(), Status::Written, None, 0);
+        r.pixel_check = check;
         r.pixel_masked_by = masked_by.iter().map(|s| (*s).to_owned()).collect();
-        r.pixel_regions = (0..regions as u32)
-            .map(|x| Region {
-                x,
-                y: 0,
-                width: 1,
-                height: 1,
-            })
-            .collect();
-        r.pixel_regions_masked = regions as u64;
         r
     }
 
     #[test]
-    fn a_file_counts_as_masked_only_when_regions_were_masked() {
-        assert_eq!(Pixels::of(&written(&[], 0)), Pixels::NotMasked);
+    fn a_file_counts_as_masked_only_when_its_pixels_changed() {
+        use PixelCheck::*;
+        assert_eq!(Pixels::of(&written(None, &[])), Pixels::NotMasked);
+        assert_eq!(Pixels::of(&written(Some(Passed), &[])), Pixels::NotMasked);
         assert_eq!(
-            Pixels::of(&written(&[DETECTOR], 0)),
+            Pixels::of(&written(Some(Examined), &[])),
             Pixels::ExaminedNothingFound
         );
         assert_eq!(
-            Pixels::of(&written(&[DETECTOR], 2)),
+            Pixels::of(&written(Some(Masked), &[DETECTOR])),
             Pixels::MaskedByDetector
         );
         assert_eq!(
-            Pixels::of(&written(&["band", DETECTOR], 1)),
+            Pixels::of(&written(Some(Masked), &["band", DETECTOR])),
             Pixels::MaskedByRule
         );
     }
@@ -432,7 +423,7 @@ mod tests {
     fn a_kind_keeps_the_smallest_ranks() {
         let mut drawn = Drawn::default();
         for rank in [50, 10, 40, 20, 30] {
-            drawn.offer(rank, written(&[], 0), 2);
+            drawn.offer(rank, written(None, &[]), 2);
         }
         let mut ranks: Vec<u64> = drawn.sample.iter().map(|(r, _)| *r).collect();
         ranks.sort();
