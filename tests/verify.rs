@@ -543,3 +543,49 @@ fn own_values_are_leaks_where_other_patients_keep_them_as_words() {
     let review = format!("review: {rel}: StudyDescription: patient ID");
     assert!(stdout(&unlinked).contains(&review), "{}", stdout(&unlinked));
 }
+
+/// A name no input holds, written into a description the profile cleans, is found by the
+/// free-text recogniser (the one the cleaner runs) as a review item that names its kind; a
+/// clean run has none.
+#[test]
+fn names_the_recogniser_finds_in_cleaned_text_are_review_items() {
+    let test = "names_the_recogniser_finds_in_cleaned_text_are_review_items";
+    let Some(data) = testdata_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let (input, output) = run_testdata(&sb, &data, "ml-dataset");
+    let against = input.to_str().unwrap();
+    let clean = verify(
+        &sb,
+        &output,
+        &["--against", against, "--profile", "ml-dataset"],
+    );
+    assert_code(&clean, 0, "verify of a clean run");
+    let rel = first_output(&output, |d| {
+        str_value(&d.object, tags::MODALITY).as_deref() == Some("CT")
+    });
+    rewrite(&output.join(&rel), |obj| {
+        obj.put(DataElement::new(
+            tags::IMAGE_COMMENTS,
+            VR::LT,
+            PrimitiveValue::from("known lymphoma restaging, tech ABERCROMBIE present"),
+        ));
+    });
+    let out = verify(
+        &sb,
+        &output,
+        &["--against", against, "--profile", "ml-dataset", "--json"],
+    );
+    let parsed: Json = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let findings = parsed["findings"].as_array().unwrap();
+    assert!(
+        findings.iter().any(|f| f["check"] == "review"
+            && f["file"] == rel.as_str()
+            && f["attribute"] == "ImageComments"
+            && f["detail"].as_str().unwrap().contains("person's name")),
+        "{findings:?}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("ABERCROMBIE"));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("ABERCROMBIE"));
+}

@@ -12,6 +12,7 @@ use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemElement;
 
 use crate::deid::decide::{Decision, Place, is_code_item};
+use crate::deid::freetext::{self, Phi};
 use crate::deid::walk::{Step, Visitor};
 use crate::dicom::uid;
 use crate::dicom::values::{dictionary_vr, is_free_text_vr, keyword};
@@ -78,6 +79,9 @@ impl Visitor for FileCheck<'_> {
                         }
                     } else if vr == VR::PN || is_free_text_vr(vr) {
                         self.leaks_in_text(&attribute, &v, vr);
+                        if decision.action == Action::Clean {
+                            self.recognised(&attribute, &v);
+                        }
                     }
                 }
             }
@@ -92,6 +96,27 @@ impl Visitor for FileCheck<'_> {
 }
 
 impl FileCheck<'_> {
+    /// Identifiers the free-text recogniser finds in a value the profile cleans: the cleaner
+    /// runs the same recogniser, so any is text it did not clean (an output edited, or written
+    /// by another tool). For review: the recogniser judges by shape and word lists, not by a
+    /// value of an input. Dates are not reported, since the cleaner shifts them in place.
+    fn recognised(&mut self, attribute: &str, value: &str) {
+        let mut kinds: Vec<Phi> = freetext::find(value)
+            .into_iter()
+            .map(|(_, kind)| kind)
+            .filter(|kind| *kind != Phi::Date)
+            .collect();
+        kinds.sort();
+        kinds.dedup();
+        for kind in kinds {
+            self.push(
+                attribute.to_owned(),
+                Check::Review,
+                format!("{} in free text the profile cleans", kind.describe()),
+            );
+        }
+    }
+
     /// How an element is named in findings: its keyword, or a private element by its block's
     /// creator.
     fn name(&self, elem: &InMemElement, step: &Step<'_>) -> String {

@@ -51,6 +51,21 @@ pub enum Phi {
     Date,
 }
 
+impl Phi {
+    /// The kind in words, for reports (never the value).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Phi::Name => "a person's name",
+            Phi::Institution => "an institution's name",
+            Phi::Address => "an address",
+            Phi::Url => "a URL",
+            Phi::Age => "an age over 89",
+            Phi::Id => "an ID",
+            Phi::Date => "a date",
+        }
+    }
+}
+
 fn word_set(text: &'static str) -> HashSet<&'static str> {
     text.lines()
         .map(str::trim)
