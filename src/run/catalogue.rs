@@ -14,7 +14,9 @@
 //! fingerprint, counts) and `records` (one row per manifest line, by run and line), with the
 //! views `outputs` (written files) and `reasons` (files per run, status and code).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, OpenFlags, params};
 use serde::Serialize;
@@ -90,26 +92,132 @@ pub fn path(output: &Path) -> PathBuf {
 /// every earlier finished run the catalogue lacks.
 pub(super) fn record_run(output: &Path, run: u32) -> Result<(), CatalogueError> {
     let path = path(output);
-    let sql = |source| CatalogueError::Sqlite {
-        path: path.clone(),
-        source,
-    };
-    let mut db = Connection::open(&path).map_err(sql)?;
-    db.execute_batch(SCHEMA).map_err(sql)?;
-    let tx = db.transaction().map_err(sql)?;
+    let mut db = Connection::open(&path).map_err(sqlite(&path))?;
+    import(&mut db, output, Some(run))
+}
+
+/// Import every finished run the catalogue in `db` lacks, and `again` (re)written in any case,
+/// in one transaction.
+fn import(db: &mut Connection, output: &Path, again: Option<u32>) -> Result<(), CatalogueError> {
+    let sql = sqlite(&path(output));
+    db.execute_batch(SCHEMA).map_err(&sql)?;
+    let tx = db.transaction().map_err(&sql)?;
     for n in layout::finished_runs(output) {
-        let known: bool = tx
-            .query_row(
-                "SELECT EXISTS(SELECT 1 FROM runs WHERE run = ?1)",
-                [n],
-                |r| r.get(0),
-            )
-            .map_err(sql)?;
-        if n == run || !known {
+        if Some(n) == again || !knows(&tx, n).map_err(&sql)? {
             import_run(&tx, output, n)?;
         }
     }
-    tx.commit().map_err(sql)
+    tx.commit().map_err(&sql)
+}
+
+fn knows(db: &Connection, run: u32) -> rusqlite::Result<bool> {
+    db.query_row(
+        "SELECT EXISTS(SELECT 1 FROM runs WHERE run = ?1)",
+        [run],
+        |r| r.get(0),
+    )
+}
+
+fn sqlite(path: &Path) -> impl Fn(rusqlite::Error) -> CatalogueError + use<> {
+    let path = path.to_path_buf();
+    move |source| CatalogueError::Sqlite {
+        path: path.clone(),
+        source,
+    }
+}
+
+/// The catalogue of the dataset in `output` with every finished run in it: brought up to date
+/// first (a catalogue lost or made by an older version is rebuilt from the runs' records).
+/// Without `writable` (a dry run) OUTPUT is not written: a catalogue that is not up to date is
+/// made in memory.
+fn open_current(output: &Path, writable: bool) -> Result<Connection, CatalogueError> {
+    let path = path(output);
+    let sql = sqlite(&path);
+    let mut db = if writable {
+        Connection::open(&path).map_err(&sql)?
+    } else {
+        let finished = layout::finished_runs(output);
+        if path.is_file() {
+            let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(&sql)?;
+            let mut current = true;
+            for &n in &finished {
+                current &= knows(&db, n).unwrap_or(false);
+            }
+            if current {
+                return Ok(db);
+            }
+        }
+        Connection::open_in_memory().map_err(&sql)?
+    };
+    import(&mut db, output, None)?;
+    Ok(db)
+}
+
+/// The files written by the runs of a dataset before a given run, looked up one output name at
+/// a time in the catalogue (an indexed query): what `--add` needs of the earlier runs, without
+/// reading their manifests nor holding anything per earlier file in memory.
+pub(super) struct Earlier {
+    db: Mutex<Connection>,
+    before: u32,
+    path: PathBuf,
+}
+
+/// A file an earlier run of the dataset wrote.
+pub(super) struct EarlierOutput {
+    /// Keyed id of the input it was made of.
+    pub(super) input_id: String,
+    pub(super) bytes_in: u64,
+}
+
+impl Earlier {
+    /// The outputs of runs before `run` of the dataset in `output`.
+    pub(super) fn open(output: &Path, run: u32, writable: bool) -> Result<Self, CatalogueError> {
+        Ok(Earlier {
+            db: Mutex::new(open_current(output, writable)?),
+            before: run,
+            path: path(output),
+        })
+    }
+
+    /// The earlier run's file named `output` (relative to OUTPUT), if one wrote it. A lookup
+    /// that fails reads as none: the name is then found taken on disk, and its bytes compared.
+    pub(super) fn get(&self, output: &str) -> Option<EarlierOutput> {
+        let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut query = db
+            .prepare_cached(
+                "SELECT input_id, bytes_in FROM records \
+                 WHERE output = ?1 AND status = 'written' AND run < ?2 LIMIT 1",
+            )
+            .ok()?;
+        query
+            .query_row(params![output, self.before], |r| {
+                Ok(EarlierOutput {
+                    input_id: r.get(0)?,
+                    bytes_in: r.get::<_, i64>(1)?.max(0) as u64,
+                })
+            })
+            .ok()
+    }
+
+    /// Every output name ([`layout::name_key`]) the earlier runs' files hold.
+    pub(super) fn names(&self) -> Result<HashSet<u64>, CatalogueError> {
+        let sql = sqlite(&self.path);
+        let db = self.db.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut query = db
+            .prepare(
+                "SELECT output FROM records WHERE status = 'written' AND run < ?1 \
+                 AND output IS NOT NULL",
+            )
+            .map_err(&sql)?;
+        let names = query
+            .query_map([self.before], |r| r.get::<_, String>(0))
+            .map_err(&sql)?;
+        names
+            .map(|n| n.map(|n| layout::name_key(&n)))
+            .collect::<Result<_, _>>()
+            .map_err(&sql)
+    }
 }
 
 /// Replace run `n`'s rows with what its summary and manifest say.
@@ -120,19 +228,16 @@ fn import_run(tx: &rusqlite::Transaction<'_>, output: &Path, n: u32) -> Result<(
         let path = path.to_path_buf();
         move |source| CatalogueError::Read { path, source }
     };
-    let sql = |source| CatalogueError::Sqlite {
-        path: path(output),
-        source,
-    };
+    let sql = sqlite(&path(output));
     let text = std::fs::read(&summary_path).map_err(read(&summary_path))?;
     let summary: Summary = serde_json::from_slice(&text).map_err(|e| CatalogueError::Read {
         path: summary_path.clone(),
         source: e.into(),
     })?;
     tx.execute("DELETE FROM records WHERE run = ?1", [n])
-        .map_err(sql)?;
+        .map_err(&sql)?;
     tx.execute("DELETE FROM runs WHERE run = ?1", [n])
-        .map_err(sql)?;
+        .map_err(&sql)?;
     tx.execute(
         "INSERT INTO runs VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         params![
@@ -153,10 +258,10 @@ fn import_run(tx: &rusqlite::Transaction<'_>, output: &Path, n: u32) -> Result<(
             int(summary.resumed),
         ],
     )
-    .map_err(sql)?;
+    .map_err(&sql)?;
     let mut insert = tx
         .prepare("INSERT INTO records VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
-        .map_err(sql)?;
+        .map_err(&sql)?;
     for (line, r) in manifest::records(&manifest_path)
         .map_err(read(&manifest_path))?
         .enumerate()
@@ -175,7 +280,7 @@ fn import_run(tx: &rusqlite::Transaction<'_>, output: &Path, n: u32) -> Result<(
                 int(r.bytes_in),
                 int(r.bytes_out),
             ])
-            .map_err(sql)?;
+            .map_err(&sql)?;
     }
     Ok(())
 }
@@ -212,18 +317,15 @@ pub fn history(output: &Path) -> Result<Vec<RunRow>, CatalogueError> {
     if !path.is_file() {
         return Err(CatalogueError::Missing { path });
     }
-    let sql = |source| CatalogueError::Sqlite {
-        path: path.clone(),
-        source,
-    };
-    let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sql)?;
+    let sql = sqlite(&path);
+    let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&sql)?;
     let mut query = db
         .prepare(
             "SELECT run, started, finished, tool_version, input_id, input, profile_name, \
              profile_sha256, key_fingerprint, files, written, skipped, failed, quarantined, \
              resumed FROM runs ORDER BY run",
         )
-        .map_err(sql)?;
+        .map_err(&sql)?;
     let rows = query
         .query_map([], |r| {
             let count = |i| r.get::<_, i64>(i).map(|n| n.max(0) as u64);
@@ -245,6 +347,6 @@ pub fn history(output: &Path) -> Result<Vec<RunRow>, CatalogueError> {
                 resumed: count(14)?,
             })
         })
-        .map_err(sql)?;
-    rows.collect::<Result<_, _>>().map_err(sql)
+        .map_err(&sql)?;
+    rows.collect::<Result<_, _>>().map_err(&sql)
 }

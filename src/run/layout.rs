@@ -8,7 +8,7 @@
 //! A dataset (the OUTPUT of unsharded runs) grows run by run (`--add`). Run N, numbered from
 //! 1, keeps its own manifest and summary in `.dicom-deid/runs/NNNN/`; nothing there is changed
 //! once the run has finished. `manifest.jsonl` in OUTPUT is every run's manifest, run after run
-//! (rebuilt from them when a run finishes), and `summary.json` is a copy of the latest run's.
+//! (each run appends its own when it finishes), and `summary.json` is a copy of the latest run's.
 
 use std::path::{Path, PathBuf};
 
