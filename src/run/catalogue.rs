@@ -14,7 +14,7 @@
 //! fingerprint, counts) and `records` (one row per manifest line, by run and line), with the
 //! views `outputs` (written files) and `reasons` (files per run, status and code).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -349,4 +349,119 @@ pub fn history(output: &Path) -> Result<Vec<RunRow>, CatalogueError> {
         })
         .map_err(&sql)?;
     rows.collect::<Result<_, _>>().map_err(&sql)
+}
+
+/// What the catalogue of the dataset in `output` says of its written files, for `verify`:
+/// output path → (input id, SHA-256), and every input id it records. `None` when there is no
+/// catalogue or it lacks a finished run (then the manifests are read instead).
+pub fn written(output: &Path) -> Result<Option<Written>, CatalogueError> {
+    let path = path(output);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let sql = sqlite(&path);
+    let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&sql)?;
+    for n in layout::finished_runs(output) {
+        if !knows(&db, n).map_err(&sql)? {
+            return Ok(None);
+        }
+    }
+    let mut found = Written::default();
+    let mut query = db
+        .prepare("SELECT input_id, status, output, sha256 FROM records")
+        .map_err(&sql)?;
+    let mut rows = query.query([]).map_err(&sql)?;
+    while let Some(row) = rows.next().map_err(&sql)? {
+        let id: String = row.get(0).map_err(&sql)?;
+        let status: String = row.get(1).map_err(&sql)?;
+        let output: Option<String> = row.get(2).map_err(&sql)?;
+        let sha: Option<String> = row.get(3).map_err(&sql)?;
+        if let (true, Some(output)) = (status == Status::Written.as_str(), output) {
+            found
+                .outputs
+                .insert(output, (id.clone(), sha.unwrap_or_default()));
+        }
+        found.inputs.insert(id);
+    }
+    Ok(Some(found))
+}
+
+/// The catalogue's written files and input ids ([`written`]).
+#[derive(Debug, Default)]
+pub struct Written {
+    pub outputs: BTreeMap<String, (String, String)>,
+    pub inputs: BTreeSet<String>,
+}
+
+/// Where the catalogue does not say what the runs' manifests say (run, line; line 0: the run
+/// is missing from the catalogue, or the catalogue has a run that did not finish). The first
+/// line that differs is given for each run. Used by `verify` with the key, once the manifests
+/// are known to be what the key's holder wrote.
+pub fn differences(output: &Path) -> Result<Vec<(u32, u64)>, CatalogueError> {
+    let path = path(output);
+    let sql = sqlite(&path);
+    let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&sql)?;
+    let finished = layout::finished_runs(output);
+    let mut found = Vec::new();
+    let mut query = db.prepare("SELECT run FROM runs ORDER BY run").map_err(&sql)?;
+    let known: Vec<u32> = query
+        .query_map([], |r| r.get(0))
+        .map_err(&sql)?
+        .collect::<Result<_, _>>()
+        .map_err(&sql)?;
+    found.extend(known.iter().filter(|n| !finished.contains(n)).map(|&n| (n, 0)));
+    let mut rows = db
+        .prepare(
+            "SELECT line, input_id, status, code, output, sha256 FROM records \
+             WHERE run = ?1 ORDER BY line",
+        )
+        .map_err(&sql)?;
+    for n in finished {
+        if !known.contains(&n) {
+            found.push((n, 0));
+            continue;
+        }
+        let manifest_path = layout::run_manifest(output, n);
+        let file = std::fs::File::open(&manifest_path).map_err(|source| CatalogueError::Read {
+            path: manifest_path.clone(),
+            source,
+        })?;
+        let lines = std::io::BufRead::split(std::io::BufReader::new(file), b'\n');
+        let mut catalogued = rows
+            .query_map([n], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(&sql)?;
+        let mut line = 0u64;
+        let mut lines = lines.map_while(Result::ok);
+        loop {
+            line += 1;
+            let (written, catalogued) = (lines.next(), catalogued.next());
+            let same = match (&written, catalogued) {
+                (None, None) => break,
+                (Some(text), Some(Ok(row))) => serde_json::from_slice::<manifest::Record>(text)
+                    .is_ok_and(|r| {
+                        row.0 == line as i64
+                            && row.1 == r.id
+                            && row.2 == r.status.as_str()
+                            && row.3.as_deref() == r.code.map(|c| c.as_str())
+                            && row.4 == r.output
+                            && row.5 == r.sha256
+                    }),
+                _ => false,
+            };
+            if !same {
+                found.push((n, line));
+                break;
+            }
+        }
+    }
+    Ok(found)
 }

@@ -26,6 +26,10 @@ const JOURNAL: &str = "journal.jsonl";
 pub(super) const RUN_HEADER: &str = "run.json";
 /// The dataset's catalogue of runs and records, in the state folder ([`crate::run::catalogue`]).
 pub(super) const CATALOGUE: &str = "catalogue.sqlite";
+/// The catalogue, relative to OUTPUT.
+pub(super) fn catalogue_rel() -> String {
+    format!("{STATE_DIR}/{CATALOGUE}")
+}
 /// Every run's own records, in the state folder: `runs/NNNN/`.
 const RUNS_DIR: &str = "runs";
 

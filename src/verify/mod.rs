@@ -31,7 +31,10 @@
 //! Every file of OUTPUT is listed as the output of a `written` record of a manifest
 //! (`manifest.jsonl`, or the shards' `manifest-K-of-N.jsonl`) with the SHA-256 it has now, and
 //! every written record's file exists. With the run's key and `--against`, every input file
-//! has a record (matched by its keyed path id, so no input path is ever shown).
+//! has a record (matched by its keyed path id, so no input path is ever shown). A dataset's
+//! records are read from its catalogue; with the key, the runs' chained manifests and sealed
+//! summaries are checked, and the catalogue against them (`run::audit`); without it, a note
+//! says that they were not.
 //!
 //! Pixel data is never read: masking pixels is the pixel stage's business, and samples match
 //! short strings by chance.
@@ -158,6 +161,11 @@ pub enum VerifyError {
     Against(PathBuf),
 }
 
+/// The note of a check made without the key.
+const NO_KEY_NOTE: &str = "records not checked for tampering (no key given): each run's manifest \
+     chain and summary MAC need the run's key; the files were checked against \
+     the records as they are";
+
 /// Every regular file under `dir`, relative with `/`, sorted; the state folder left out.
 fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
@@ -210,7 +218,8 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         ..Report::default()
     };
     let files = files_under(&config.output);
-    let records = manifest::record_ids(&files);
+    let listing = manifest::Listing::read(&config.output, &files, &mut report);
+    let records = listing.record_ids();
     let summary = manifest::read_summary(&config.output);
     manifest::compare_with_summary(config, summary.as_ref(), &mut report);
 
@@ -242,13 +251,26 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         report.files += u64::from(dicom);
         report.findings.extend(findings);
     }
-    manifest::check_manifests(config, matcher.as_ref(), &records, &files, &mut report);
-    // The runs' hash-chained manifests and sealed summaries (needs the run's key).
-    let problems = config
-        .key
-        .iter()
-        .flat_map(|k| crate::run::audit::check(&config.output, k));
-    report.findings.extend(problems.map(|p| Finding {
+    manifest::check_manifests(
+        config,
+        matcher.as_ref(),
+        &records,
+        &listing,
+        &files,
+        &mut report,
+    );
+    // The runs' hash-chained manifests and sealed summaries need the run's key: without it,
+    // say so rather than pass them.
+    let problems = match &config.key {
+        Some(key) => crate::run::audit::check(&config.output, key),
+        None => {
+            if crate::run::audit::has_records(&config.output) {
+                report.notes.push(NO_KEY_NOTE.to_owned());
+            }
+            Vec::new()
+        }
+    };
+    report.findings.extend(problems.into_iter().map(|p| Finding {
         file: p.file(),
         record: None,
         attribute: "record".to_owned(),
