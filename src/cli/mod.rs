@@ -10,6 +10,7 @@ mod args;
 mod error;
 mod history;
 mod inspect;
+mod linkage;
 mod profile;
 mod risk;
 mod run;
@@ -64,6 +65,7 @@ pub fn main() -> ExitCode {
         Command::Summary(args) => summary::summary(args),
         Command::History(args) => history::history(args),
         Command::Profile(cmd) => profile::profile_command(cmd),
+        Command::Linkage(cmd) => linkage::linkage_command(cmd),
         Command::Keygen { file } => profile::keygen(&file),
         Command::Completions { shell } => {
             clap_complete::generate(

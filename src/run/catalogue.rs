@@ -69,7 +69,7 @@ CREATE VIEW IF NOT EXISTS reasons AS
 /// Why the catalogue could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("{path}: no catalogue (not a dataset of this tool, or no run has finished in it)")]
+    #[error("{path}: no catalogue (not a dataset of this tool, no run has finished in it, or made by an earlier version, which kept no run history)")]
     Missing { path: PathBuf },
     #[error("{path}: {source}")]
     Sqlite {

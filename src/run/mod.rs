@@ -65,6 +65,7 @@
 //! - `place.rs`: final names, collisions, the journal and manifest lines.
 //! - `safe_fs.rs`: atomic writes, real folders, inputs opened read-only, one file hash.
 //! - `linkage.rs`: the `--linkage` tables and the `--triage` list.
+//! - `broker.rs`: the linkage encrypted to an age recipient, and its lookup.
 //! - `layout.rs`: every name in OUTPUT, made and parsed.
 //! - `manifest.rs`: the records and the summary.
 //! - `audit.rs`: the records' keyed chain and the summary's seal, and their check.
@@ -73,6 +74,7 @@
 //! - `qa_report.rs`: the `--qa-report` page.
 
 pub mod audit;
+pub mod broker;
 pub mod catalogue;
 mod job;
 mod layout;
@@ -133,6 +135,9 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub shard: Option<Shard>,
     pub linkage: Option<PathBuf>,
+    /// Encrypt the linkage to these recipients (one age file per run) instead of writing the
+    /// plain tables.
+    pub linkage_recipients: Vec<broker::Recipient>,
     /// `--triage DIR`: the paths of the files not written (PHI), outside INPUT and OUTPUT.
     pub triage: Option<PathBuf>,
     pub manifest_paths: bool,
@@ -169,6 +174,12 @@ pub enum RunError {
     HoldsDataset(PathBuf),
     #[error("OUTPUT {0} holds a run that did not finish")]
     UnfinishedRun(PathBuf),
+    #[error(
+        "OUTPUT {0} holds a finished run of an earlier version of dicom-deid, which kept no run history"
+    )]
+    EarlierVersion(PathBuf),
+    #[error("OUTPUT {0} holds a sharded run")]
+    HoldsShards(PathBuf),
     #[error("the dataset in OUTPUT was made with another key")]
     AddKeyMismatch,
     /// A resumed run whose predecessor used another INPUT, key or profile (which of them).
@@ -181,6 +192,8 @@ pub enum RunError {
     },
     #[error("the dataset's catalogue: {0}")]
     Catalogue(#[from] catalogue::CatalogueError),
+    #[error("the encrypted linkage: {0}")]
+    Linkage(#[from] broker::BrokerError),
 }
 
 /// What a run produced.
@@ -248,8 +261,14 @@ fn finish_run(
             write_atomic(&path, &text).map_err(io(path.clone()))?;
             catalogue::record_run(&config.output, run)?;
         }
-        if let Some(dir) = &config.linkage {
-            write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?;
+        match &config.linkage {
+            Some(dir) if !config.linkage_recipients.is_empty() => {
+                let name = broker::file_name(run, config.shard);
+                let recipients = &config.linkage_recipients;
+                broker::write_encrypted(dir, &name, &placed.linkage, recipients)?;
+            }
+            Some(dir) => write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?,
+            None => {}
         }
         if let Some(dir) = &config.triage {
             let name = layout::triage_name(run, config.shard);

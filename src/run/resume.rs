@@ -154,6 +154,11 @@ enum Found {
     Unfinished,
     /// Files of something else.
     Foreign,
+    /// A finished run of a version that kept no run history (its manifest and summary in
+    /// OUTPUT, no `.dicom-deid/runs/`).
+    EarlierVersion,
+    /// The shards of a sharded run.
+    Shards,
 }
 
 fn read_header(output: &Path) -> Option<JournalHeader> {
@@ -238,10 +243,14 @@ fn prepare_dataset(
     let last = finished.last().copied().unwrap_or(0);
     let found = if !fs::read_dir(output).is_ok_and(|mut d| d.next().is_some()) {
         Found::Empty
+    } else if holds_shards(output) {
+        Found::Shards
     } else if journal.exists() || saved.is_some_and(|h| h.run > last) {
         Found::Unfinished
     } else if last > 0 {
         Found::Finished(last)
+    } else if output.join(layout::SUMMARY).is_file() {
+        Found::EarlierVersion
     } else if output.join(STATE_DIR).exists() {
         // Killed before its header was written.
         Found::Unfinished
@@ -251,6 +260,8 @@ fn prepare_dataset(
     match found {
         Found::Empty => Ok((1, None)),
         Found::Foreign => Err(RunError::OutputNotEmpty(output.clone())),
+        Found::EarlierVersion => Err(RunError::EarlierVersion(output.clone())),
+        Found::Shards => Err(RunError::HoldsShards(output.clone())),
         Found::Unfinished if config.resume => {
             let run = saved.map_or(last + 1, |h| h.run.max(1));
             let from = if journal.exists() {
@@ -274,6 +285,15 @@ fn prepare_dataset(
         )),
         Found::Finished(_) => Err(RunError::HoldsDataset(output.clone())),
     }
+}
+
+/// Whether OUTPUT holds a shard's manifest, summary or journal.
+fn holds_shards(output: &Path) -> bool {
+    let top = fs::read_dir(output).into_iter().flatten().flatten();
+    let state = fs::read_dir(output.join(STATE_DIR)).into_iter().flatten().flatten();
+    top.map(|e| layout::shard_file(&e.file_name().to_string_lossy()).is_some())
+        .chain(state.map(|e| layout::journal_file(&e.file_name().to_string_lossy()).is_some()))
+        .any(|found| found)
 }
 
 /// The records of manifests or journals, later files overriding earlier ones, by input id.

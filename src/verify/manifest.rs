@@ -66,6 +66,11 @@ impl Listing {
         listing
     }
 
+    /// Whether any record was found.
+    pub(super) fn found(&self) -> bool {
+        self.found
+    }
+
     /// Output path → keyed id of the `written` record that wrote it.
     pub(super) fn record_ids(&self) -> BTreeMap<String, String> {
         let written = self.written.iter();

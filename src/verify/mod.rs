@@ -166,6 +166,11 @@ const NO_KEY_NOTE: &str = "records not checked for tampering (no key given): eac
      chain and summary MAC need the run's key; the files were checked against \
      the records as they are";
 
+/// The note on an OUTPUT whose records carry no chain.
+const NO_HISTORY_NOTE: &str = "records not checked for tampering: OUTPUT keeps no run history \
+     (made by an earlier version, or `summary` merged shards whose own records are gone), so \
+     its manifest carries no chain; the files were checked against it as it is";
+
 /// Every regular file under `dir`, relative with `/`, sorted; the state folder left out.
 fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
@@ -262,11 +267,15 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
     // The runs' hash-chained manifests and sealed summaries need the run's key: without it,
     // say so rather than pass them.
     let problems = match &config.key {
+        _ if !crate::run::audit::has_records(&config.output) => {
+            if listing.found() {
+                report.notes.push(NO_HISTORY_NOTE.to_owned());
+            }
+            Vec::new()
+        }
         Some(key) => crate::run::audit::check(&config.output, key),
         None => {
-            if crate::run::audit::has_records(&config.output) {
-                report.notes.push(NO_KEY_NOTE.to_owned());
-            }
+            report.notes.push(NO_KEY_NOTE.to_owned());
             Vec::new()
         }
     };
