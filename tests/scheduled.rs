@@ -613,6 +613,25 @@ fn history_lists_every_run_from_the_catalogue() {
     let out = history(&[]);
     assert_code(&out, 0, "history");
     assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+    // `summary` of a dataset: its totals over every run, from the catalogue.
+    let out = sb
+        .cmd()
+        .arg("summary")
+        .arg(&dataset)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "summary of a dataset");
+    let totals: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let files: u64 = runs.iter().map(|r| r["files"].as_u64().unwrap()).sum();
+    let written: u64 = runs.iter().map(|r| r["written"].as_u64().unwrap()).sum();
+    assert_eq!(totals["dataset"]["runs"].as_u64(), Some(2), "{totals}");
+    assert_eq!(totals["dataset"]["records"].as_u64(), Some(files), "{totals}");
+    assert_eq!(
+        totals["dataset"]["status"]["written"].as_u64(),
+        Some(written),
+        "{totals}"
+    );
     // No identifying value in the catalogue.
     let planted = planted_phi_or_skip("history_lists_every_run").unwrap_or_default();
     let catalogue = fs::read(dataset.join(".dicom-deid/catalogue.sqlite")).unwrap();
@@ -712,18 +731,16 @@ fn verify_says_what_it_did_not_check_and_covers_shards() {
     let (code, notes) = verify_without_key(&sb, &dataset);
     assert_eq!(code, 0, "{notes:?}");
     assert!(
-        notes.iter().any(|n| n.contains("not checked for tampering (no key given)")),
+        notes
+            .iter()
+            .any(|n| n.contains("not checked for tampering (no key given)")),
         "{notes:?}"
     );
 
     // The shards of a run chain and seal their own records: verify checks them too.
     let sharded = sb.path("sharded");
     for k in ["1/2", "2/2"] {
-        assert_code(
-            &sb.run(&input, &sharded, &["--quiet", "--shard", k]),
-            0,
-            k,
-        );
+        assert_code(&sb.run(&input, &sharded, &["--quiet", "--shard", k]), 0, k);
     }
     let merged = sb.cmd().arg("summary").arg(&sharded).output().unwrap();
     assert_code(&merged, 0, "summary");
@@ -740,9 +757,8 @@ fn verify_says_what_it_did_not_check_and_covers_shards() {
     let (code, details) = verify(&sb, &sharded);
     assert_eq!(code, 1, "{details:?}");
     assert!(
-        details
-            .iter()
-            .any(|d| d.starts_with("manifest-1-of-2.jsonl: shard 1/2, line 2: record 1 out of its place")),
+        details.iter().any(|d| d
+            .starts_with("manifest-1-of-2.jsonl: shard 1/2, line 2: record 1 out of its place")),
         "{details:?}"
     );
 }
@@ -762,7 +778,11 @@ fn an_output_of_an_earlier_version_or_of_shards_is_refused_in_its_own_words() {
     let mut json = read_json(&header);
     json.as_object_mut().unwrap().remove("run");
     fs::write(&header, json.to_string()).unwrap();
-    for args in [&["--quiet"][..], &["--quiet", "--add"], &["--quiet", "--resume"]] {
+    for args in [
+        &["--quiet"][..],
+        &["--quiet", "--add"],
+        &["--quiet", "--resume"],
+    ] {
         let before = snapshot(&earlier);
         let out = sb.run(&input, &earlier, &[args, &["--json"]].concat());
         assert_code(&out, 2, &format!("{args:?}"));
@@ -788,7 +808,11 @@ fn an_output_of_an_earlier_version_or_of_shards_is_refused_in_its_own_words() {
         0,
         "shard",
     );
-    for args in [&["--quiet"][..], &["--quiet", "--add"], &["--quiet", "--resume"]] {
+    for args in [
+        &["--quiet"][..],
+        &["--quiet", "--add"],
+        &["--quiet", "--resume"],
+    ] {
         let out = sb.run(&input, &sharded, args);
         assert_code(&out, 2, &format!("{args:?}"));
         assert!(
@@ -809,7 +833,11 @@ fn a_killed_add_run_resumed_gives_the_dataset_an_uninterrupted_one_gives() {
     let reference = sb.path("reference");
     let dataset = sb.path("dataset");
     for output in [&reference, &dataset] {
-        assert_code(&sb.run(&night1, output, &["--quiet", "--add"]), 0, "night 1");
+        assert_code(
+            &sb.run(&night1, output, &["--quiet", "--add"]),
+            0,
+            "night 1",
+        );
     }
     assert_code(
         &sb.run(&night2, &reference, &["--quiet", "--add"]),
@@ -852,14 +880,24 @@ fn a_killed_add_run_resumed_gives_the_dataset_an_uninterrupted_one_gives() {
     let skip = |rel: &str| rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite");
     assert_eq!(tree_hashes(&dataset, skip), tree_hashes(&reference, skip));
     let history = |dataset: &Path| -> Vec<(u64, u64)> {
-        let out = sb.cmd().arg("history").arg(dataset).arg("--json").output().unwrap();
+        let out = sb
+            .cmd()
+            .arg("history")
+            .arg(dataset)
+            .arg("--json")
+            .output()
+            .unwrap();
         let json: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
         let runs = json["runs"].as_array().unwrap().iter();
         runs.map(|r| (r["files"].as_u64().unwrap(), r["written"].as_u64().unwrap()))
             .collect()
     };
     assert_eq!(history(&dataset), history(&reference));
-    assert_eq!(verify(&sb, &dataset), (0, Vec::new()), "verify of the resumed dataset");
+    assert_eq!(
+        verify(&sb, &dataset),
+        (0, Vec::new()),
+        "verify of the resumed dataset"
+    );
 }
 
 #[test]
@@ -868,12 +906,21 @@ fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
     let input = sb.path("in");
     write_synthetic_export(&input, 4);
     let identity = sb.path("broker.key");
-    let out = sb.cmd().args(["linkage", "keygen"]).arg(&identity).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["linkage", "keygen"])
+        .arg(&identity)
+        .output()
+        .unwrap();
     assert_code(&out, 0, "linkage keygen");
     let recipient = stdout(&out).trim().to_owned();
     assert!(recipient.starts_with("age1"), "{recipient}");
     assert_code(
-        &sb.cmd().args(["linkage", "keygen"]).arg(&identity).output().unwrap(),
+        &sb.cmd()
+            .args(["linkage", "keygen"])
+            .arg(&identity)
+            .output()
+            .unwrap(),
         2,
         "keygen over an existing identity",
     );
@@ -884,7 +931,14 @@ fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
     let out = sb.run(
         &input,
         &dataset,
-        &["--quiet", "--add", "--linkage", link, "--linkage-recipient", &recipient],
+        &[
+            "--quiet",
+            "--add",
+            "--linkage",
+            link,
+            "--linkage-recipient",
+            &recipient,
+        ],
     );
     assert_code(&out, 0, "run with an encrypted linkage");
     // The second night's linkage is its own file: the first stays.
@@ -893,7 +947,14 @@ fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
     let out = sb.run(
         &night2,
         &dataset,
-        &["--quiet", "--add", "--linkage", link, "--linkage-recipient", &recipient],
+        &[
+            "--quiet",
+            "--add",
+            "--linkage",
+            link,
+            "--linkage-recipient",
+            &recipient,
+        ],
     );
     assert_code(&out, 0, "night 2");
     assert_eq!(
@@ -929,10 +990,16 @@ fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
     let pseudonym = matches[0]["pseudonym"].as_str().unwrap().to_owned();
     // The pseudonym is the PatientID the outputs carry, and leads back to the MRN.
     let some_output = dcm_tree(&dataset).into_keys().next().unwrap();
-    assert!(some_output.starts_with(&pseudonym), "{some_output} vs {pseudonym}");
+    assert!(
+        some_output.starts_with(&pseudonym),
+        "{some_output} vs {pseudonym}"
+    );
     let out = lookup(&pseudonym, &["--identity", key_file]);
     assert_code(&out, 0, "lookup by pseudonym");
-    assert_eq!(stdout(&out), format!("patient_id\tSYNTH-0001\t{pseudonym}\n"));
+    assert_eq!(
+        stdout(&out),
+        format!("patient_id\tSYNTH-0001\t{pseudonym}\n")
+    );
 
     // Nothing matches: exit 1, and the value is not echoed.
     let out = lookup("NOBODY-42", &["--identity", key_file]);
@@ -945,7 +1012,11 @@ fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
     let error: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(error["error"]["code"], "linkage");
     let other = sb.path("other.key");
-    sb.cmd().args(["linkage", "keygen"]).arg(&other).output().unwrap();
+    sb.cmd()
+        .args(["linkage", "keygen"])
+        .arg(&other)
+        .output()
+        .unwrap();
     let out = lookup("SYNTH-0001", &["--identity", other.to_str().unwrap()]);
     assert_code(&out, 2, "another identity");
     assert!(!stderr(&out).contains("SYNTH-0001") && stdout(&out).is_empty());
@@ -953,7 +1024,13 @@ fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
     let out = sb.run(
         &input,
         &sb.path("fresh"),
-        &["--quiet", "--linkage", link, "--linkage-recipient", "age1nope"],
+        &[
+            "--quiet",
+            "--linkage",
+            link,
+            "--linkage-recipient",
+            "age1nope",
+        ],
     );
     assert_code(&out, 2, "a bad recipient");
     assert!(stderr(&out).contains("linkage keygen"), "{}", stderr(&out));

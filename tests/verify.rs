@@ -297,7 +297,10 @@ fn the_manifest_must_account_for_every_file() {
     drop(db);
     let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
     let report = stdout(&out);
-    assert!(report.contains("an input file has no manifest record"), "{report}");
+    assert!(
+        report.contains("an input file has no manifest record"),
+        "{report}"
+    );
     assert!(
         report.contains("the catalogue's record differs from the manifest's"),
         "{report}"

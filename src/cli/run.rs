@@ -61,7 +61,10 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
             return Err(Error::QaReportInsideInput);
         }
     }
-    let linkage_recipients = recipients(&args.linkage_recipient, args.linkage_recipients_file.as_deref())?;
+    let linkage_recipients = recipients(
+        &args.linkage_recipient,
+        args.linkage_recipients_file.as_deref(),
+    )?;
     let config = RunConfig {
         input: args.input,
         output: args.output,
@@ -259,12 +262,14 @@ fn recipients(given: &[String], file: Option<&Path>) -> Result<Vec<broker::Recip
             })
         })?;
         let parsed = broker::parse_recipients(&text).map_err(|e| match e {
-            broker::BrokerError::Recipient { line } => Error::Recipients(
-                broker::BrokerError::Read {
+            broker::BrokerError::Recipient { line } => {
+                Error::Recipients(broker::BrokerError::Read {
                     path: path.to_owned(),
-                    source: std::io::Error::other(format!("line {line}: not an age X25519 recipient (age1…)")),
-                },
-            ),
+                    source: std::io::Error::other(format!(
+                        "line {line}: not an age X25519 recipient (age1…)"
+                    )),
+                })
+            }
             e => Error::Recipients(e),
         })?;
         if parsed.is_empty() {

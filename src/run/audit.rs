@@ -23,9 +23,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::key::{Key, Purpose};
+use crate::run::Shard;
 use crate::run::catalogue;
 use crate::run::layout::{self, MANIFEST, SUMMARY, ShardFile};
-use crate::run::Shard;
 
 /// The keyed chain of one manifest, as lines are written.
 pub(super) struct Chain {
@@ -193,7 +193,10 @@ impl AuditProblem {
     /// The file the problem is in, relative to OUTPUT.
     pub fn file(&self) -> String {
         let in_run = |run: &str, file: &str| {
-            if let Some(shard) = run.strip_prefix("shard ").and_then(|s| s.parse::<Shard>().ok()) {
+            if let Some(shard) = run
+                .strip_prefix("shard ")
+                .and_then(|s| s.parse::<Shard>().ok())
+            {
                 return match file {
                     SUMMARY => shard.summary_name(),
                     _ => shard.manifest_name(),
@@ -238,7 +241,10 @@ pub fn check(output: &Path, key: &Key) -> Vec<AuditProblem> {
     let mut problems = Vec::new();
     let runs = layout::run_numbers(output);
     for &n in &runs {
-        let files = (layout::run_summary(output, n), layout::run_manifest(output, n));
+        let files = (
+            layout::run_summary(output, n),
+            layout::run_manifest(output, n),
+        );
         check_run(&layout::run_label(n, None), &files, key, &mut problems);
     }
     for shard in shards(output) {
@@ -246,17 +252,22 @@ pub fn check(output: &Path, key: &Key) -> Vec<AuditProblem> {
             output.join(shard.summary_name()),
             output.join(shard.manifest_name()),
         );
-        check_run(&layout::run_label(0, Some(shard)), &files, key, &mut problems);
+        check_run(
+            &layout::run_label(0, Some(shard)),
+            &files,
+            key,
+            &mut problems,
+        );
     }
     if let Some(&last) = runs.last() {
         check_dataset_files(output, &runs, last, &mut problems);
         match catalogue::differences(output) {
-            Ok(found) => problems.extend(found.into_iter().map(|(n, line)| {
-                AuditProblem::Catalogue {
+            Ok(found) => {
+                problems.extend(found.into_iter().map(|(n, line)| AuditProblem::Catalogue {
                     run: layout::run_label(n, None),
                     line,
-                }
-            })),
+                }))
+            }
             Err(_) => problems.push(AuditProblem::Catalogue {
                 run: "the catalogue".to_owned(),
                 line: 0,
@@ -275,9 +286,11 @@ pub fn has_records(output: &Path) -> bool {
 fn shards(output: &Path) -> BTreeSet<Shard> {
     let names = fs::read_dir(output).into_iter().flatten().flatten();
     names
-        .filter_map(|e| match layout::shard_file(&e.file_name().to_string_lossy())? {
-            ShardFile::Manifest(shard) | ShardFile::Summary(shard) => Some(shard),
-        })
+        .filter_map(
+            |e| match layout::shard_file(&e.file_name().to_string_lossy())? {
+                ShardFile::Manifest(shard) | ShardFile::Summary(shard) => Some(shard),
+            },
+        )
         .collect()
 }
 

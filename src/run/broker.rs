@@ -178,8 +178,10 @@ pub(super) fn write_encrypted(
             .map_err(|e| io(e.into()))?;
     }
     let plain = writer.into_inner().map_err(|e| io(e.into_error()))?;
-    let recipients: Vec<&dyn age::Recipient> =
-        recipients.iter().map(|r| r as &dyn age::Recipient).collect();
+    let recipients: Vec<&dyn age::Recipient> = recipients
+        .iter()
+        .map(|r| r as &dyn age::Recipient)
+        .collect();
     let encryptor = age::Encryptor::with_recipients(recipients.into_iter())
         .map_err(|_| BrokerError::NoRecipient)?;
     let mut sealed = Vec::new();

@@ -69,7 +69,9 @@ CREATE VIEW IF NOT EXISTS reasons AS
 /// Why the catalogue could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogueError {
-    #[error("{path}: no catalogue (not a dataset of this tool, no run has finished in it, or made by an earlier version, which kept no run history)")]
+    #[error(
+        "{path}: no catalogue (not a dataset of this tool, no run has finished in it, or made by an earlier version, which kept no run history)"
+    )]
     Missing { path: PathBuf },
     #[error("{path}: {source}")]
     Sqlite {
@@ -394,22 +396,34 @@ pub struct Written {
 }
 
 /// Where the catalogue does not say what the runs' manifests say (run, line; line 0: the run
-/// is missing from the catalogue, or the catalogue has a run that did not finish). The first
+/// is missing from the catalogue, or the catalogue has a run that did not finish). None when
+/// there is no catalogue. The first
 /// line that differs is given for each run. Used by `verify` with the key, once the manifests
 /// are known to be what the key's holder wrote.
 pub fn differences(output: &Path) -> Result<Vec<(u32, u64)>, CatalogueError> {
     let path = path(output);
+    if !path.is_file() {
+        // None to differ: `verify` read the manifests, and the next run rebuilds it.
+        return Ok(Vec::new());
+    }
     let sql = sqlite(&path);
     let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&sql)?;
     let finished = layout::finished_runs(output);
     let mut found = Vec::new();
-    let mut query = db.prepare("SELECT run FROM runs ORDER BY run").map_err(&sql)?;
+    let mut query = db
+        .prepare("SELECT run FROM runs ORDER BY run")
+        .map_err(&sql)?;
     let known: Vec<u32> = query
         .query_map([], |r| r.get(0))
         .map_err(&sql)?
         .collect::<Result<_, _>>()
         .map_err(&sql)?;
-    found.extend(known.iter().filter(|n| !finished.contains(n)).map(|&n| (n, 0)));
+    found.extend(
+        known
+            .iter()
+            .filter(|n| !finished.contains(n))
+            .map(|&n| (n, 0)),
+    );
     let mut rows = db
         .prepare(
             "SELECT line, input_id, status, code, output, sha256 FROM records \
@@ -464,4 +478,49 @@ pub fn differences(output: &Path) -> Result<Vec<(u32, u64)>, CatalogueError> {
         }
     }
     Ok(found)
+}
+
+/// The whole dataset at a glance, from its catalogue: how many runs, and its records by status
+/// and by reason code (an input sent on two nights has a record in each run).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Totals {
+    pub runs: u64,
+    pub records: u64,
+    pub status: BTreeMap<String, u64>,
+    pub codes: BTreeMap<String, u64>,
+    /// The last run's number.
+    pub last_run: u32,
+}
+
+/// [`Totals`] of the dataset in `output` (its catalogue opened read-only).
+pub fn totals(output: &Path) -> Result<Totals, CatalogueError> {
+    let path = path(output);
+    if !path.is_file() {
+        return Err(CatalogueError::Missing { path });
+    }
+    let sql = sqlite(&path);
+    let db = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(&sql)?;
+    let count = |query: &str| -> Result<BTreeMap<String, u64>, CatalogueError> {
+        let mut query = db.prepare(query).map_err(&sql)?;
+        let rows = query
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(&sql)?;
+        rows.map(|r| r.map(|(k, n)| (k, n.max(0) as u64)))
+            .collect::<Result<_, _>>()
+            .map_err(&sql)
+    };
+    let status = count("SELECT status, COUNT(*) FROM records GROUP BY status")?;
+    let codes = count("SELECT code, COUNT(*) FROM records WHERE code IS NOT NULL GROUP BY code")?;
+    let (runs, last_run): (i64, Option<u32>) = db
+        .query_row("SELECT COUNT(*), MAX(run) FROM runs", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .map_err(&sql)?;
+    Ok(Totals {
+        runs: runs.max(0) as u64,
+        records: status.values().sum(),
+        status,
+        codes,
+        last_run: last_run.unwrap_or(0),
+    })
 }

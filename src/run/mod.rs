@@ -303,7 +303,10 @@ fn append_dataset_manifest(output: &Path, run: u32) -> std::io::Result<()> {
     let mut file = fs::OpenOptions::new().write(true).open(&path)?;
     file.set_len(earlier)?;
     file.seek(SeekFrom::End(0))?;
-    std::io::copy(&mut fs::File::open(layout::run_manifest(output, run))?, &mut file)?;
+    std::io::copy(
+        &mut fs::File::open(layout::run_manifest(output, run))?,
+        &mut file,
+    )?;
     file.sync_all()
 }
 

@@ -219,7 +219,11 @@ impl Job<'_> {
         let alternate = alternate_name(&base, sha);
         let temp = (!config.dry_run).then_some(from);
         for candidate in [base, alternate] {
-            let earlier = self.earlier.dataset.as_ref().and_then(|d| d.get(&candidate));
+            let earlier = self
+                .earlier
+                .dataset
+                .as_ref()
+                .and_then(|d| d.get(&candidate));
             // This input, at the same path and of the same size, is what an earlier run of the
             // dataset wrote there: that file stands for it, whatever bytes this run's profile
             // makes of it (a new profile rewrites nothing).

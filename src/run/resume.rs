@@ -290,7 +290,10 @@ fn prepare_dataset(
 /// Whether OUTPUT holds a shard's manifest, summary or journal.
 fn holds_shards(output: &Path) -> bool {
     let top = fs::read_dir(output).into_iter().flatten().flatten();
-    let state = fs::read_dir(output.join(STATE_DIR)).into_iter().flatten().flatten();
+    let state = fs::read_dir(output.join(STATE_DIR))
+        .into_iter()
+        .flatten()
+        .flatten();
     top.map(|e| layout::shard_file(&e.file_name().to_string_lossy()).is_some())
         .chain(state.map(|e| layout::journal_file(&e.file_name().to_string_lossy()).is_some()))
         .any(|found| found)

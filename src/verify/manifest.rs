@@ -74,7 +74,9 @@ impl Listing {
     /// Output path → keyed id of the `written` record that wrote it.
     pub(super) fn record_ids(&self) -> BTreeMap<String, String> {
         let written = self.written.iter();
-        written.map(|(out, (id, _))| (out.clone(), id.clone())).collect()
+        written
+            .map(|(out, (id, _))| (out.clone(), id.clone()))
+            .collect()
     }
 }
 

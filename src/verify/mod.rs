@@ -279,13 +279,15 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
             Vec::new()
         }
     };
-    report.findings.extend(problems.into_iter().map(|p| Finding {
-        file: p.file(),
-        record: None,
-        attribute: "record".to_owned(),
-        check: Check::Manifest,
-        detail: p.to_string(),
-    }));
+    report
+        .findings
+        .extend(problems.into_iter().map(|p| Finding {
+            file: p.file(),
+            record: None,
+            attribute: "record".to_owned(),
+            check: Check::Manifest,
+            detail: p.to_string(),
+        }));
     report.findings.sort();
     report.findings.dedup();
     Ok(report)
