@@ -626,7 +626,11 @@ fn history_lists_every_run_from_the_catalogue() {
     let files: u64 = runs.iter().map(|r| r["files"].as_u64().unwrap()).sum();
     let written: u64 = runs.iter().map(|r| r["written"].as_u64().unwrap()).sum();
     assert_eq!(totals["dataset"]["runs"].as_u64(), Some(2), "{totals}");
-    assert_eq!(totals["dataset"]["records"].as_u64(), Some(files), "{totals}");
+    assert_eq!(
+        totals["dataset"]["records"].as_u64(),
+        Some(files),
+        "{totals}"
+    );
     assert_eq!(
         totals["dataset"]["status"]["written"].as_u64(),
         Some(written),
