@@ -106,7 +106,9 @@ make up one whole run, and merge their manifests and summaries into OUTPUT/manif
 OUTPUT/summary.json. Checked: every shard 1..N finished, all used the same key, profile and \
 version, no input is in two shards, no output path was recorded by two shards with different \
 bytes, every recorded output is in OUTPUT with its recorded SHA-256, and OUTPUT holds no file \
-that no manifest lists. The merged files are written only when nothing is wrong.\n\n\
+that no manifest lists. The merged files are written only when nothing is wrong. On a \
+dataset (the OUTPUT of unsharded runs) it prints the dataset's totals over every run instead, \
+from its catalogue, and writes nothing.\n\n\
 Exit codes: 0 a whole run, every file written or deliberately skipped; 1 problems were found \
 (nothing written), or some files failed; 3 some were quarantined (none failed); 2 nothing was done (no shard \
 files, unreadable OUTPUT)."
