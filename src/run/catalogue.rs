@@ -10,6 +10,11 @@
 //! paths only when the run had `--manifest-paths`), de-identified output paths, reason codes
 //! and texts.
 //!
+//! Readers: `--add` looks up, one output name at a time, what earlier runs wrote
+//! ([`Earlier`]); `verify` lists a dataset's files from it ([`written`]) and, with the key,
+//! checks it against the runs' chained manifests ([`differences`]); `history` and `summary`
+//! list runs and totals ([`history`], [`totals`]).
+//!
 //! Tables: `runs` (one row per run: times, tool version, INPUT's keyed id, profile, key
 //! fingerprint, counts) and `records` (one row per manifest line, by run and line), with the
 //! views `outputs` (written files) and `reasons` (files per run, status and code).
