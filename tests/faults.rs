@@ -334,6 +334,7 @@ fn a_file_deleted_between_walk_and_read_fails_alone() {
         dry_run: false,
         shard: None,
         linkage: None,
+        linkage_recipients: Vec::new(),
         triage: None,
         manifest_paths: true,
         follow_links: false,

@@ -613,6 +613,29 @@ fn history_lists_every_run_from_the_catalogue() {
     let out = history(&[]);
     assert_code(&out, 0, "history");
     assert_eq!(stdout(&out).lines().count(), 3, "{}", stdout(&out));
+    // `summary` of a dataset: its totals over every run, from the catalogue.
+    let out = sb
+        .cmd()
+        .arg("summary")
+        .arg(&dataset)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "summary of a dataset");
+    let totals: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let files: u64 = runs.iter().map(|r| r["files"].as_u64().unwrap()).sum();
+    let written: u64 = runs.iter().map(|r| r["written"].as_u64().unwrap()).sum();
+    assert_eq!(totals["dataset"]["runs"].as_u64(), Some(2), "{totals}");
+    assert_eq!(
+        totals["dataset"]["records"].as_u64(),
+        Some(files),
+        "{totals}"
+    );
+    assert_eq!(
+        totals["dataset"]["status"]["written"].as_u64(),
+        Some(written),
+        "{totals}"
+    );
     // No identifying value in the catalogue.
     let planted = planted_phi_or_skip("history_lists_every_run").unwrap_or_default();
     let catalogue = fs::read(dataset.join(".dicom-deid/catalogue.sqlite")).unwrap();
@@ -682,4 +705,338 @@ fn triage_lists_every_file_not_written_outside_input_and_output() {
         assert_code(&out, 2, "--triage inside");
         assert!(stderr(&out).contains("--triage"), "{}", stderr(&out));
     }
+}
+
+/// `verify DATASET` without a key: its exit code and notes.
+fn verify_without_key(sb: &Sandbox, dataset: &Path) -> (i32, Vec<String>) {
+    let out = sb
+        .cmd()
+        .arg("verify")
+        .arg(dataset)
+        .arg("--json")
+        .env_remove("DICOM_DEID_KEY_FILE")
+        .output()
+        .unwrap();
+    let report: Json = serde_json::from_str(stdout(&out).trim())
+        .unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    let notes = report["notes"].as_array().unwrap();
+    let notes = notes.iter().map(|n| n.as_str().unwrap().to_owned());
+    (code(&out), notes.collect())
+}
+
+#[test]
+fn verify_says_what_it_did_not_check_and_covers_shards() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    write_synthetic_export(&input, 6);
+    let dataset = sb.path("dataset");
+    assert_code(&sb.run(&input, &dataset, &["--quiet", "--add"]), 0, "run");
+    // Without the key the chain is not checked, and verify says so instead of passing quietly.
+    let (code, notes) = verify_without_key(&sb, &dataset);
+    assert_eq!(code, 0, "{notes:?}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("not checked for tampering (no key given)")),
+        "{notes:?}"
+    );
+
+    // The shards of a run chain and seal their own records: verify checks them too.
+    let sharded = sb.path("sharded");
+    for k in ["1/2", "2/2"] {
+        assert_code(&sb.run(&input, &sharded, &["--quiet", "--shard", k]), 0, k);
+    }
+    let merged = sb.cmd().arg("summary").arg(&sharded).output().unwrap();
+    assert_code(&merged, 0, "summary");
+    assert_eq!(verify(&sb, &sharded), (0, Vec::new()), "untouched shards");
+    let rel = "manifest-1-of-2.jsonl";
+    let mut lines: Vec<String> = fs::read_to_string(sharded.join(rel))
+        .unwrap()
+        .lines()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(lines.len() >= 2, "{lines:?}");
+    lines.swap(0, 1);
+    fs::write(sharded.join(rel), lines.concat()).unwrap();
+    let (code, details) = verify(&sb, &sharded);
+    assert_eq!(code, 1, "{details:?}");
+    assert!(
+        details.iter().any(|d| d
+            .starts_with("manifest-1-of-2.jsonl: shard 1/2, line 2: record 1 out of its place")),
+        "{details:?}"
+    );
+}
+
+#[test]
+fn an_output_of_an_earlier_version_or_of_shards_is_refused_in_its_own_words() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    write_synthetic_export(&input, 4);
+    // What an earlier version left: a manifest and a summary in OUTPUT, a header without a run
+    // number, no run history and no catalogue.
+    let earlier = sb.path("earlier");
+    assert_code(&sb.run(&input, &earlier, &["--quiet"]), 0, "run");
+    fs::remove_dir_all(earlier.join(".dicom-deid/runs")).unwrap();
+    fs::remove_file(earlier.join(".dicom-deid/catalogue.sqlite")).unwrap();
+    let header = earlier.join(".dicom-deid/run.json");
+    let mut json = read_json(&header);
+    json.as_object_mut().unwrap().remove("run");
+    fs::write(&header, json.to_string()).unwrap();
+    for args in [
+        &["--quiet"][..],
+        &["--quiet", "--add"],
+        &["--quiet", "--resume"],
+    ] {
+        let before = snapshot(&earlier);
+        let out = sb.run(&input, &earlier, &[args, &["--json"]].concat());
+        assert_code(&out, 2, &format!("{args:?}"));
+        assert!(
+            stderr(&out).contains("earlier version of dicom-deid, which kept no run history"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        let error: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(error["error"]["code"], "output_from_earlier_version");
+        assert_eq!(snapshot(&earlier), before, "{args:?}: OUTPUT changed");
+    }
+    let (code, notes) = verify_without_key(&sb, &earlier);
+    assert_eq!(code, 0, "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("keeps no run history")),
+        "{notes:?}"
+    );
+
+    let sharded = sb.path("sharded");
+    assert_code(
+        &sb.run(&input, &sharded, &["--quiet", "--shard", "1/2"]),
+        0,
+        "shard",
+    );
+    for args in [
+        &["--quiet"][..],
+        &["--quiet", "--add"],
+        &["--quiet", "--resume"],
+    ] {
+        let out = sb.run(&input, &sharded, args);
+        assert_code(&out, 2, &format!("{args:?}"));
+        assert!(
+            stderr(&out).contains("holds a sharded run"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn a_killed_add_run_resumed_gives_the_dataset_an_uninterrupted_one_gives() {
+    let sb = Sandbox::new();
+    let night1 = sb.path("n1");
+    write_synthetic_export(&night1, 6);
+    let night2 = sb.path("n2");
+    write_synthetic_export(&night2, 600);
+    let reference = sb.path("reference");
+    let dataset = sb.path("dataset");
+    for output in [&reference, &dataset] {
+        assert_code(
+            &sb.run(&night1, output, &["--quiet", "--add"]),
+            0,
+            "night 1",
+        );
+    }
+    assert_code(
+        &sb.run(&night2, &reference, &["--quiet", "--add"]),
+        0,
+        "night 2, uninterrupted",
+    );
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("dicom-deid"))
+        .arg("run")
+        .arg(&night2)
+        .arg(&dataset)
+        .arg("--add")
+        .arg("--key-file")
+        .arg(&sb.key)
+        .args(["--quiet", "--jobs", "1"])
+        .env_remove("DICOM_DEID_KEY_FILE")
+        .env("HOME", &sb.home)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once it has placed some of night 2's files (6 are night 1's).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let mut interrupted = false;
+    while std::time::Instant::now() < deadline && child.try_wait().unwrap().is_none() {
+        if dcm_tree(&dataset).len() >= 40 {
+            interrupted = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let _ = child.wait();
+    if !interrupted {
+        eprintln!("note: night 2 finished before it could be killed; resuming a finished run");
+    }
+    let out = sb.run(&night2, &dataset, &["--quiet", "--resume"]);
+    assert_code(&out, 0, "resumed");
+    // Everything but the summaries (timings) and the catalogue (which holds them) is the same,
+    // byte for byte: outputs, every run's manifest, the dataset's manifest.
+    let skip = |rel: &str| rel.ends_with("summary.json") || rel.ends_with("catalogue.sqlite");
+    assert_eq!(tree_hashes(&dataset, skip), tree_hashes(&reference, skip));
+    let history = |dataset: &Path| -> Vec<(u64, u64)> {
+        let out = sb
+            .cmd()
+            .arg("history")
+            .arg(dataset)
+            .arg("--json")
+            .output()
+            .unwrap();
+        let json: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+        let runs = json["runs"].as_array().unwrap().iter();
+        runs.map(|r| (r["files"].as_u64().unwrap(), r["written"].as_u64().unwrap()))
+            .collect()
+    };
+    assert_eq!(history(&dataset), history(&reference));
+    assert_eq!(
+        verify(&sb, &dataset),
+        (0, Vec::new()),
+        "verify of the resumed dataset"
+    );
+}
+
+#[test]
+fn the_linkage_encrypted_to_a_recipient_is_read_only_with_its_identity() {
+    let sb = Sandbox::new();
+    let input = sb.path("in");
+    write_synthetic_export(&input, 4);
+    let identity = sb.path("broker.key");
+    let out = sb
+        .cmd()
+        .args(["linkage", "keygen"])
+        .arg(&identity)
+        .output()
+        .unwrap();
+    assert_code(&out, 0, "linkage keygen");
+    let recipient = stdout(&out).trim().to_owned();
+    assert!(recipient.starts_with("age1"), "{recipient}");
+    assert_code(
+        &sb.cmd()
+            .args(["linkage", "keygen"])
+            .arg(&identity)
+            .output()
+            .unwrap(),
+        2,
+        "keygen over an existing identity",
+    );
+
+    let linkage = sb.path("linkage");
+    let dataset = sb.path("dataset");
+    let link = linkage.to_str().unwrap();
+    let out = sb.run(
+        &input,
+        &dataset,
+        &[
+            "--quiet",
+            "--add",
+            "--linkage",
+            link,
+            "--linkage-recipient",
+            &recipient,
+        ],
+    );
+    assert_code(&out, 0, "run with an encrypted linkage");
+    // The second night's linkage is its own file: the first stays.
+    let night2 = sb.path("n2");
+    write_synthetic_export(&night2, 7);
+    let out = sb.run(
+        &night2,
+        &dataset,
+        &[
+            "--quiet",
+            "--add",
+            "--linkage",
+            link,
+            "--linkage-recipient",
+            &recipient,
+        ],
+    );
+    assert_code(&out, 0, "night 2");
+    assert_eq!(
+        regular_files(&linkage),
+        ["linkage-0001.csv.age", "linkage-0002.csv.age"]
+            .map(str::to_owned)
+            .into(),
+        "only encrypted tables"
+    );
+    for rel in regular_files(&linkage) {
+        let bytes = fs::read(linkage.join(rel)).unwrap();
+        assert!(bytes.starts_with(b"age-encryption.org/v1\n"));
+        assert!(planted_in(&bytes, &["SYNTH-0001".to_owned()]).is_empty());
+    }
+
+    let lookup = |value: &str, args: &[&str]| {
+        sb.cmd()
+            .args(["linkage", "lookup"])
+            .arg(&linkage)
+            .arg(value)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let key_file = identity.to_str().unwrap();
+    let out = lookup("SYNTH-0001", &["--identity", key_file, "--json"]);
+    assert_code(&out, 0, "lookup by MRN");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let json: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    let matches = json["matches"].as_array().unwrap();
+    assert_eq!(matches.len(), 1, "{json}");
+    assert_eq!(matches[0]["kind"], "patient_id");
+    let pseudonym = matches[0]["pseudonym"].as_str().unwrap().to_owned();
+    // The pseudonym is the PatientID the outputs carry, and leads back to the MRN.
+    let some_output = dcm_tree(&dataset).into_keys().next().unwrap();
+    assert!(
+        some_output.starts_with(&pseudonym),
+        "{some_output} vs {pseudonym}"
+    );
+    let out = lookup(&pseudonym, &["--identity", key_file]);
+    assert_code(&out, 0, "lookup by pseudonym");
+    assert_eq!(
+        stdout(&out),
+        format!("patient_id\tSYNTH-0001\t{pseudonym}\n")
+    );
+
+    // Nothing matches: exit 1, and the value is not echoed.
+    let out = lookup("NOBODY-42", &["--identity", key_file]);
+    assert_code(&out, 1, "no match");
+    assert!(!stderr(&out).contains("NOBODY-42") && stdout(&out).is_empty());
+    // Without the identity, or with another: exit 2, no value shown.
+    let out = lookup("SYNTH-0001", &["--json"]);
+    assert_code(&out, 2, "no identity");
+    assert!(stderr(&out).contains("--identity"), "{}", stderr(&out));
+    let error: Json = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(error["error"]["code"], "linkage");
+    let other = sb.path("other.key");
+    sb.cmd()
+        .args(["linkage", "keygen"])
+        .arg(&other)
+        .output()
+        .unwrap();
+    let out = lookup("SYNTH-0001", &["--identity", other.to_str().unwrap()]);
+    assert_code(&out, 2, "another identity");
+    assert!(!stderr(&out).contains("SYNTH-0001") && stdout(&out).is_empty());
+    // A recipient that is not one is refused before anything is done.
+    let out = sb.run(
+        &input,
+        &sb.path("fresh"),
+        &[
+            "--quiet",
+            "--linkage",
+            link,
+            "--linkage-recipient",
+            "age1nope",
+        ],
+    );
+    assert_code(&out, 2, "a bad recipient");
+    assert!(stderr(&out).contains("linkage keygen"), "{}", stderr(&out));
+    assert!(!sb.path("fresh").exists());
 }

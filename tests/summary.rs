@@ -287,8 +287,19 @@ fn summary_without_shards_does_nothing() {
     let single = sb.path("single");
     assert_code(&sb.run(&input, &single, &["--quiet"]), 0, "single run");
     let before = snapshot(&single);
+    // An unsharded run is run 1 of a dataset: `summary` gives its totals and writes nothing.
+    let out = sb.cmd().arg("summary").arg(&single).output().unwrap();
+    assert_code(&out, 0, "summary of a dataset");
+    assert!(
+        stderr(&out)
+            .contains("a dataset of 1 run(s) (the last: 0001), 4 records: 1 skipped, 3 written"),
+        "{}",
+        stderr(&out)
+    );
+    let empty = sb.path("empty");
+    fs::create_dir_all(&empty).unwrap();
     for (dir, says) in [
-        (single.clone(), "holds no shard manifests"),
+        (empty, "holds no shard manifests"),
         (sb.path("absent"), "not a readable folder"),
     ] {
         let out = sb.cmd().arg("summary").arg(&dir).output().unwrap();

@@ -272,7 +272,8 @@ fn the_manifest_must_account_for_every_file() {
         "{report}"
     );
 
-    // Every input needs a record: drop one line from the manifest.
+    // Every input needs a record: drop one line from the dataset's manifest, which the audit
+    // check (with the key) tells from the runs' own manifests.
     let text = fs::read_to_string(output.join("manifest.jsonl")).unwrap();
     let kept: Vec<&str> = text
         .lines()
@@ -280,10 +281,29 @@ fn the_manifest_must_account_for_every_file() {
         .collect();
     fs::write(output.join("manifest.jsonl"), kept.join("\n") + "\n").unwrap();
     let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    assert_code(&out, 1, "verify");
     assert!(
-        stdout(&out).contains("an input file has no manifest record"),
+        stdout(&out).contains("not the runs' manifests one after the other"),
         "{}",
         stdout(&out)
+    );
+    fs::write(output.join("manifest.jsonl"), &text).unwrap();
+
+    // The records verify lists files from are the dataset's catalogue: a record dropped there
+    // leaves an input without one, and the catalogue no longer matches the run's manifest.
+    let db = rusqlite::Connection::open(output.join(".dicom-deid/catalogue.sqlite")).unwrap();
+    db.execute("DELETE FROM records WHERE status = 'skipped'", [])
+        .unwrap();
+    drop(db);
+    let out = verify(&sb, &output, &["--against", input.to_str().unwrap()]);
+    let report = stdout(&out);
+    assert!(
+        report.contains("an input file has no manifest record"),
+        "{report}"
+    );
+    assert!(
+        report.contains("the catalogue's record differs from the manifest's"),
+        "{report}"
     );
 }
 

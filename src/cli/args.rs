@@ -111,7 +111,9 @@ make up one whole run, and merge their manifests and summaries into OUTPUT/manif
 OUTPUT/summary.json. Checked: every shard 1..N finished, all used the same key, profile and \
 version, no input is in two shards, no output path was recorded by two shards with different \
 bytes, every recorded output is in OUTPUT with its recorded SHA-256, and OUTPUT holds no file \
-that no manifest lists. The merged files are written only when nothing is wrong.\n\n\
+that no manifest lists. The merged files are written only when nothing is wrong. On a \
+dataset (the OUTPUT of unsharded runs) it prints the dataset's totals over every run instead, \
+from its catalogue, and writes nothing.\n\n\
 Exit codes: 0 a whole run, every file written or deliberately skipped; 1 problems were found \
 (nothing written), or some files failed; 3 some were quarantined (none failed); 2 nothing was done (no shard \
 files, unreadable OUTPUT)."
@@ -129,6 +131,10 @@ files, unreadable OUTPUT)."
 The catalogue behind it is .dicom-deid/catalogue.sqlite in the dataset (tables runs and
 records, views outputs and reasons): query it with any SQLite client.")]
     History(HistoryArgs),
+    /// For the honest broker: look a value up in the linkage tables (original to pseudonym and
+    /// back), or make the identity the encrypted linkage is read with.
+    #[command(subcommand)]
+    Linkage(LinkageCommand),
     /// Write a new random key file (64 hex characters, mode 0600).
     #[command(after_help = "Example:
   dicom-deid keygen /secure/site.key && dicom-deid run IN OUT --key-file /secure/site.key")]
@@ -155,6 +161,7 @@ impl Command {
             Command::Verify(args) => args.json,
             Command::Summary(args) => args.json,
             Command::History(args) => args.json,
+            Command::Linkage(LinkageCommand::Lookup(args)) => args.json,
             _ => false,
         }
     }
@@ -343,6 +350,14 @@ pub struct RunArgs {
     /// PHI: the folder must be outside INPUT and OUTPUT.
     #[arg(long, value_name = "DIR")]
     pub linkage: Option<PathBuf>,
+    /// Encrypt the linkage to this age recipient (age1…, repeatable) instead of writing it in
+    /// plain text: one file per run, DIR/linkage-NNNN.csv.age, which only the matching
+    /// identity reads (`dicom-deid linkage lookup`).
+    #[arg(long, value_name = "RECIPIENT", requires = "linkage")]
+    pub linkage_recipient: Vec<String>,
+    /// Encrypt the linkage to the recipients in this file (one age1… per line, # comments).
+    #[arg(long, value_name = "FILE", requires = "linkage")]
+    pub linkage_recipients_file: Option<PathBuf>,
     /// Write DIR/triage-NNNN.csv (a shard's: triage-K-of-N.csv): input path, keyed id,
     /// status and reason code of every file not written, so an operator can find them. Input
     /// paths often name patients: the folder must be outside INPUT and OUTPUT.
@@ -451,6 +466,44 @@ pub struct SuggestArgs {
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     pub max_file_size: u64,
+}
+
+#[derive(Subcommand)]
+pub enum LinkageCommand {
+    /// Which pseudonym (or new UID) is this original value, and which original is this
+    /// pseudonym: every entry of the linkage tables in DIR that matches VALUE.
+    #[command(after_help = "Examples:
+  dicom-deid linkage lookup /secure/linkage MRN0042 --identity /secure/broker.key
+  dicom-deid linkage lookup /secure/linkage PAT-3F2A... --identity /secure/broker.key --json
+  printf '%s\\n' \"$MRN\" | dicom-deid linkage lookup /secure/linkage - --identity /secure/broker.key
+
+Reads the encrypted tables (linkage-*.csv.age, with --identity) and the plain ones. Prints only
+the matching entries, on stdout. Exit code 0: found; 1: no entry matches; 2: could not look.")]
+    Lookup(LinkageLookupArgs),
+    /// Write a new age identity for the encrypted linkage (mode 0600) and print its recipient
+    /// (age1…), to give to `run --linkage-recipient`.
+    #[command(after_help = "Example:
+  dicom-deid linkage keygen /secure/broker.key    # prints age1…; keep the file secret")]
+    Keygen {
+        /// Where to write the identity; an existing file is never overwritten.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args)]
+pub struct LinkageLookupArgs {
+    /// The folder `run --linkage` wrote into.
+    pub dir: PathBuf,
+    /// The value to look up: an original (patient ID, UID) or its replacement. `-` reads it
+    /// from the first line of standard input (keeps it out of the shell history and process
+    /// list).
+    pub value: String,
+    /// The age identity file that reads the encrypted tables.
+    #[arg(long, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+    /// Print `{"matches": [...]}` on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

@@ -8,6 +8,7 @@ use dicom_deid::deid::trace::InspectError;
 use dicom_deid::key::KeyError;
 use dicom_deid::profile::ProfileError;
 use dicom_deid::risk::RiskError;
+use dicom_deid::run::broker::BrokerError;
 use dicom_deid::run::catalogue::CatalogueError;
 use dicom_deid::run::merge::SummaryError;
 use dicom_deid::run::suggest::SuggestError;
@@ -32,6 +33,12 @@ pub enum Error {
     Merge(SummaryError),
     Verify(VerifyError),
     History(CatalogueError),
+    /// The Nth `--linkage-recipient` is not a recipient.
+    Recipient(usize),
+    /// `--linkage-recipients-file` cannot be used.
+    Recipients(BrokerError),
+    /// `linkage lookup` or `linkage keygen` could not run.
+    Linkage(BrokerError),
     InspectNeedsTerminal,
     Read {
         path: PathBuf,
@@ -95,14 +102,19 @@ impl Error {
                 RunError::OutputNotEmpty(_) => "output_not_empty",
                 RunError::HoldsDataset(_) => "output_holds_dataset",
                 RunError::UnfinishedRun(_) => "output_holds_unfinished_run",
+                RunError::EarlierVersion(_) => "output_from_earlier_version",
+                RunError::HoldsShards(_) => "output_holds_sharded_run",
                 RunError::AddKeyMismatch => "add_key_mismatch",
                 RunError::ResumeMismatch(_) => "resume_mismatch",
                 RunError::Output { .. } => "output",
                 RunError::Catalogue(_) => "catalogue",
+                RunError::Linkage(_) => "linkage",
             },
             Error::Merge(_) => "summary",
             Error::Verify(_) => "verify",
             Error::History(_) => "catalogue",
+            Error::Recipient(_) | Error::Recipients(_) => "linkage_recipient",
+            Error::Linkage(_) => "linkage",
             Error::InspectNeedsTerminal => "inspect_needs_terminal",
             Error::Read { .. } | Error::TooLarge { .. } | Error::Inspect { .. } => "input",
             Error::Risk(_) => "risk",
@@ -162,6 +174,14 @@ impl fmt::Display for Error {
                 f,
                 "{e}: finish it with --resume (the same INPUT, key and profile), then --add the next"
             ),
+            Error::Run(e @ RunError::EarlierVersion(_)) => write!(
+                f,
+                "{e}: start the dataset in an empty folder with --add (the same key gives the same pseudonyms, dates and UIDs); `verify` still checks the earlier OUTPUT"
+            ),
+            Error::Run(e @ RunError::HoldsShards(_)) => write!(
+                f,
+                "{e}: a sharded run's OUTPUT does not grow; finish a killed shard with --shard K/N --resume, merge with `dicom-deid summary`, or choose an empty folder"
+            ),
             Error::Run(e @ RunError::AddKeyMismatch) => write!(
                 f,
                 "--add: {e}; use its key (its fingerprint is in OUTPUT/summary.json) or a new OUTPUT"
@@ -185,6 +205,18 @@ impl fmt::Display for Error {
                 "{e}: name the OUTPUT of `dicom-deid run` (a sharded run's OUTPUT has none)"
             ),
             Error::History(e) => write!(f, "{e}"),
+            Error::Recipient(n) => write!(
+                f,
+                "--linkage-recipient (number {n}): not an age X25519 recipient (age1…); `dicom-deid linkage keygen FILE` makes an identity and prints its recipient"
+            ),
+            Error::Recipients(e) => write!(
+                f,
+                "--linkage-recipients-file {e}; `dicom-deid linkage keygen FILE` makes an identity and prints its recipient"
+            ),
+            Error::Linkage(e @ BrokerError::NeedsIdentity { .. }) => {
+                write!(f, "{e}: name the identity file with --identity")
+            }
+            Error::Linkage(e) => write!(f, "{e}"),
             Error::InspectNeedsTerminal => f.write_str(
                 "inspect shows original values (PHI), so it writes only to a terminal: run it in a terminal, or add --force to write them to a file or pipe yourself",
             ),

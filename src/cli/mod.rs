@@ -10,6 +10,7 @@ mod args;
 mod error;
 mod history;
 mod inspect;
+mod linkage;
 mod profile;
 mod risk;
 mod rules;
@@ -66,6 +67,7 @@ pub fn main() -> ExitCode {
         Command::History(args) => history::history(args),
         Command::Profile(cmd) => profile::profile_command(cmd),
         Command::Rules(cmd) => rules::rules_command(cmd, verbosity),
+        Command::Linkage(cmd) => linkage::linkage_command(cmd),
         Command::Keygen { file } => profile::keygen(&file),
         Command::Completions { shell } => {
             clap_complete::generate(

@@ -1,6 +1,7 @@
 //! `run`: the progress bar, the per-file lines and the summary on the terminal.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::{Mutex, PoisonError};
 
@@ -11,7 +12,7 @@ use dicom_deid::key::{Key, KeySource};
 use dicom_deid::profile::Profile;
 use dicom_deid::run::manifest::{Record, Status, Summary};
 use dicom_deid::run::qa_report;
-use dicom_deid::run::{self, Reporter, RunConfig};
+use dicom_deid::run::{self, Reporter, RunConfig, broker};
 
 use super::args::RunArgs;
 use super::{Error, Verbosity, jobs_or_cores};
@@ -60,6 +61,10 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
             return Err(Error::QaReportInsideInput);
         }
     }
+    let linkage_recipients = recipients(
+        &args.linkage_recipient,
+        args.linkage_recipients_file.as_deref(),
+    )?;
     let config = RunConfig {
         input: args.input,
         output: args.output,
@@ -71,6 +76,7 @@ pub(super) fn run(args: RunArgs, verbosity: Verbosity) -> Result<ExitCode, Error
         dry_run: args.dry_run,
         shard,
         linkage: args.linkage,
+        linkage_recipients,
         triage: args.triage,
         manifest_paths: args.manifest_paths,
         follow_links: args.follow_links,
@@ -244,4 +250,38 @@ impl Reporter for TerminalReporter {
             self.bar.suspend(|| eprintln!("{status}: {name}: {detail}"));
         }
     }
+}
+
+/// The recipients of the encrypted linkage: each `--linkage-recipient`, then those of
+/// `--linkage-recipients-file` (which must name at least one).
+fn recipients(given: &[String], file: Option<&Path>) -> Result<Vec<broker::Recipient>, Error> {
+    let mut found = Vec::new();
+    for (i, text) in given.iter().enumerate() {
+        let parsed = broker::parse_recipients(text).map_err(|_| Error::Recipient(i + 1))?;
+        found.extend(parsed);
+    }
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            Error::Recipients(broker::BrokerError::Read {
+                path: path.to_owned(),
+                source,
+            })
+        })?;
+        let parsed = broker::parse_recipients(&text).map_err(|e| match e {
+            broker::BrokerError::Recipient { line } => {
+                Error::Recipients(broker::BrokerError::Read {
+                    path: path.to_owned(),
+                    source: std::io::Error::other(format!(
+                        "line {line}: not an age X25519 recipient (age1…)"
+                    )),
+                })
+            }
+            e => Error::Recipients(e),
+        })?;
+        if parsed.is_empty() {
+            return Err(Error::Recipients(broker::BrokerError::NoRecipient));
+        }
+        found.extend(parsed);
+    }
+    Ok(found)
 }

@@ -1,10 +1,11 @@
-//! `summary`: the merged shards, or the problems that stop the merge.
+//! `summary`: the merged shards, or the problems that stop the merge; on a dataset (made
+//! without shards), its totals over every run, from its catalogue.
 
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-use dicom_deid::run::{self, merge};
+use dicom_deid::run::{self, catalogue, merge};
 
 use super::args::SummaryArgs;
 use super::run::human_summary;
@@ -12,7 +13,13 @@ use super::{Error, jobs_or_cores};
 
 /// `summary`: check the shards of a run and merge them.
 pub(super) fn summary(args: SummaryArgs) -> Result<ExitCode, Error> {
-    let merged = merge::summarize(&args.output, jobs_or_cores(args.jobs)).map_err(Error::Merge)?;
+    let merged = match merge::summarize(&args.output, jobs_or_cores(args.jobs)) {
+        // A dataset (no shards): its totals, from its catalogue.
+        Err(merge::SummaryError::NoShards(_)) if catalogue::path(&args.output).is_file() => {
+            return dataset_totals(&args);
+        }
+        merged => merged.map_err(Error::Merge)?,
+    };
     if args.json {
         let mut stdout = std::io::stdout().lock();
         let _ = serde_json::to_writer(&mut stdout, &merged);
@@ -51,4 +58,32 @@ fn human_merged(m: &merge::Merged, output: &Path) -> String {
         }
     }
     text
+}
+
+/// `summary DATASET`: the records of every run, by status and reason code (`--json`:
+/// `{"dataset": {...}}`).
+fn dataset_totals(args: &SummaryArgs) -> Result<ExitCode, Error> {
+    let totals = catalogue::totals(&args.output).map_err(Error::History)?;
+    if args.json {
+        let mut stdout = std::io::stdout().lock();
+        let _ = serde_json::to_writer(&mut stdout, &serde_json::json!({ "dataset": totals }));
+        let _ = writeln!(stdout);
+    } else {
+        let list = |counts: &std::collections::BTreeMap<String, u64>| {
+            let items: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            items.join(", ")
+        };
+        eprintln!(
+            "a dataset of {} run(s) (the last: {:04}), {} records: {}",
+            totals.runs,
+            totals.last_run,
+            totals.records,
+            list(&totals.status)
+        );
+        if !totals.codes.is_empty() {
+            eprintln!("by reason code: {}", list(&totals.codes));
+        }
+        eprintln!("(`dicom-deid history` lists the runs)");
+    }
+    Ok(ExitCode::SUCCESS)
 }

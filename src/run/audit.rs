@@ -14,16 +14,18 @@
 //! key wrote honestly, nor stop someone with the key from writing new records; deleting a
 //! whole run's folder is seen only as a gap in the run numbers.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::fs;
 use std::io::{self, BufRead};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::key::{Key, Purpose};
-use crate::run::layout::{self, MANIFEST, SUMMARY};
+use crate::run::Shard;
+use crate::run::catalogue;
+use crate::run::layout::{self, MANIFEST, SUMMARY, ShardFile};
 
 /// The keyed chain of one manifest, as lines are written.
 pub(super) struct Chain {
@@ -131,6 +133,9 @@ pub enum AuditProblem {
     DatasetManifest { line: u64 },
     /// The dataset's `summary.json` is not the latest run's.
     DatasetSummary,
+    /// The catalogue does not say what a run's manifest says, from this line on (0: the
+    /// catalogue lacks the run, has a run that did not finish, or cannot be read).
+    Catalogue { run: String, line: u64 },
 }
 
 impl fmt::Display for AuditProblem {
@@ -172,6 +177,14 @@ impl fmt::Display for AuditProblem {
                 "{MANIFEST}, line {line}: not the runs' manifests one after the other"
             ),
             AuditProblem::DatasetSummary => write!(f, "{SUMMARY}: not the latest run's summary"),
+            AuditProblem::Catalogue { run, line: 0 } => write!(
+                f,
+                "{run}: the catalogue does not match the runs' records (rebuild it: delete it, then any run of the dataset writes it anew)"
+            ),
+            AuditProblem::Catalogue { run, line } => write!(
+                f,
+                "{run}, line {line}: the catalogue's record differs from the manifest's (rebuild it: delete it, then any run of the dataset writes it anew)"
+            ),
         }
     }
 }
@@ -180,6 +193,15 @@ impl AuditProblem {
     /// The file the problem is in, relative to OUTPUT.
     pub fn file(&self) -> String {
         let in_run = |run: &str, file: &str| {
+            if let Some(shard) = run
+                .strip_prefix("shard ")
+                .and_then(|s| s.parse::<Shard>().ok())
+            {
+                return match file {
+                    SUMMARY => shard.summary_name(),
+                    _ => shard.manifest_name(),
+                };
+            }
             let n: u32 = run
                 .strip_prefix("run ")
                 .and_then(|n| n.parse().ok())
@@ -197,6 +219,7 @@ impl AuditProblem {
             AuditProblem::Missing { run, file } => in_run(run, file),
             AuditProblem::DatasetManifest { .. } => MANIFEST.to_owned(),
             AuditProblem::DatasetSummary => SUMMARY.to_owned(),
+            AuditProblem::Catalogue { .. } => layout::catalogue_rel(),
         }
     }
 }
@@ -210,50 +233,106 @@ struct Head {
     chain: String,
 }
 
-/// Check every run of the dataset in `output` with `key`, and the dataset's own manifest and
-/// summary against them. Empty: the records are what the key's holder wrote.
+/// Check every run of the dataset in `output` with `key` (or, in a sharded run's OUTPUT, every
+/// shard's manifest and summary), the dataset's own manifest and summary against its runs, and
+/// its catalogue against the runs' manifests. Empty: the records are what the key's holder
+/// wrote.
 pub fn check(output: &Path, key: &Key) -> Vec<AuditProblem> {
     let mut problems = Vec::new();
     let runs = layout::run_numbers(output);
     for &n in &runs {
-        let run = layout::run_label(n, None);
-        let summary = fs::read(layout::run_summary(output, n)).ok();
-        let head = match &summary {
-            None => {
-                problems.push(AuditProblem::Missing {
-                    run: run.clone(),
-                    file: SUMMARY.to_owned(),
-                });
-                None
-            }
-            Some(text) => match unseal(text) {
-                Some((body, mac)) if hex::encode(seal(key, &body)) == mac => {
-                    serde_json::from_slice::<Head>(&body).ok()
-                }
-                _ => {
-                    problems.push(AuditProblem::SummaryEdited { run: run.clone() });
-                    None
-                }
-            },
-        };
-        let path = layout::run_manifest(output, n);
-        if !path.is_file() {
-            problems.push(AuditProblem::Missing {
-                run,
-                file: MANIFEST.to_owned(),
-            });
-            continue;
-        }
-        let read = || -> Option<Box<dyn BufRead>> {
-            let file = fs::File::open(&path).ok()?;
-            Some(Box::new(io::BufReader::new(file)))
-        };
-        check_manifest(&read, key, &run, head, &mut problems);
+        let files = (
+            layout::run_summary(output, n),
+            layout::run_manifest(output, n),
+        );
+        check_run(&layout::run_label(n, None), &files, key, &mut problems);
+    }
+    for shard in shards(output) {
+        let files = (
+            output.join(shard.summary_name()),
+            output.join(shard.manifest_name()),
+        );
+        check_run(
+            &layout::run_label(0, Some(shard)),
+            &files,
+            key,
+            &mut problems,
+        );
     }
     if let Some(&last) = runs.last() {
         check_dataset_files(output, &runs, last, &mut problems);
+        match catalogue::differences(output) {
+            Ok(found) => {
+                problems.extend(found.into_iter().map(|(n, line)| AuditProblem::Catalogue {
+                    run: layout::run_label(n, None),
+                    line,
+                }))
+            }
+            Err(_) => problems.push(AuditProblem::Catalogue {
+                run: "the catalogue".to_owned(),
+                line: 0,
+            }),
+        }
     }
     problems
+}
+
+/// Whether `output` holds records that [`check`] would check (a dataset's runs, or shards').
+pub fn has_records(output: &Path) -> bool {
+    !layout::run_numbers(output).is_empty() || !shards(output).is_empty()
+}
+
+/// The shards whose manifest or summary is in `output`, in order.
+fn shards(output: &Path) -> BTreeSet<Shard> {
+    let names = fs::read_dir(output).into_iter().flatten().flatten();
+    names
+        .filter_map(
+            |e| match layout::shard_file(&e.file_name().to_string_lossy())? {
+                ShardFile::Manifest(shard) | ShardFile::Summary(shard) => Some(shard),
+            },
+        )
+        .collect()
+}
+
+/// Check one run's (or shard's) summary, then its manifest, as `label`'s chain.
+fn check_run(
+    label: &str,
+    (summary_path, manifest_path): &(PathBuf, PathBuf),
+    key: &Key,
+    problems: &mut Vec<AuditProblem>,
+) {
+    let run = label.to_owned();
+    let summary = fs::read(summary_path).ok();
+    let head = match &summary {
+        None => {
+            problems.push(AuditProblem::Missing {
+                run: run.clone(),
+                file: SUMMARY.to_owned(),
+            });
+            None
+        }
+        Some(text) => match unseal(text) {
+            Some((body, mac)) if hex::encode(seal(key, &body)) == mac => {
+                serde_json::from_slice::<Head>(&body).ok()
+            }
+            _ => {
+                problems.push(AuditProblem::SummaryEdited { run: run.clone() });
+                None
+            }
+        },
+    };
+    if !manifest_path.is_file() {
+        problems.push(AuditProblem::Missing {
+            run,
+            file: MANIFEST.to_owned(),
+        });
+        return;
+    }
+    let read = || -> Option<Box<dyn BufRead>> {
+        let file = fs::File::open(manifest_path).ok()?;
+        Some(Box::new(io::BufReader::new(file)))
+    };
+    check_manifest(&read, key, label, head, problems);
 }
 
 /// Check one run's manifest (read twice: first every line's chain by its `seq`, then each

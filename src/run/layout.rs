@@ -8,7 +8,7 @@
 //! A dataset (the OUTPUT of unsharded runs) grows run by run (`--add`). Run N, numbered from
 //! 1, keeps its own manifest and summary in `.dicom-deid/runs/NNNN/`; nothing there is changed
 //! once the run has finished. `manifest.jsonl` in OUTPUT is every run's manifest, run after run
-//! (rebuilt from them when a run finishes), and `summary.json` is a copy of the latest run's.
+//! (each run appends its own when it finishes), and `summary.json` is a copy of the latest run's.
 
 use std::path::{Path, PathBuf};
 
@@ -26,6 +26,10 @@ const JOURNAL: &str = "journal.jsonl";
 pub(super) const RUN_HEADER: &str = "run.json";
 /// The dataset's catalogue of runs and records, in the state folder ([`crate::run::catalogue`]).
 pub(super) const CATALOGUE: &str = "catalogue.sqlite";
+/// The catalogue, relative to OUTPUT.
+pub(super) fn catalogue_rel() -> String {
+    format!("{STATE_DIR}/{CATALOGUE}")
+}
 /// Every run's own records, in the state folder: `runs/NNNN/`.
 const RUNS_DIR: &str = "runs";
 

@@ -38,9 +38,12 @@
 //!   each `--add`. A run keeps its manifest and summary in `.dicom-deid/runs/NNNN/` and never
 //!   changes what an earlier run wrote: a name an earlier run's file holds is never written
 //!   again, and an input that file was made of (same keyed path, same size), or the same bytes,
-//!   is `already_present`. The run stays unfinished (its journal is there) until the dataset's
-//!   `manifest.jsonl` (every run's, in order) and `summary.json` (the latest run's) are written,
-//!   so `--resume` after a kill anywhere writes them again (`resume.rs`, `place.rs`, `layout.rs`).
+//!   is `already_present`. What earlier runs wrote is looked up in the dataset's catalogue, one
+//!   name at a time, never read from their manifests. The run stays unfinished (its journal is
+//!   there) until the dataset's `manifest.jsonl` (every run's, in order: each run appends its
+//!   own) and `summary.json` (the latest run's) are written and the run is in the catalogue, so
+//!   `--resume` after a kill anywhere writes them again (`resume.rs`, `place.rs`,
+//!   `catalogue.rs`, `layout.rs`).
 //! - **Input untouched.** Inputs are only ever opened for reading; OUTPUT may not be inside
 //!   INPUT nor INPUT inside OUTPUT ([`run`] checks the paths first).
 //! - **Nothing written outside OUTPUT.** Folders inside OUTPUT are created one by one and a
@@ -62,6 +65,7 @@
 //! - `place.rs`: final names, collisions, the journal and manifest lines.
 //! - `safe_fs.rs`: atomic writes, real folders, inputs opened read-only, one file hash.
 //! - `linkage.rs`: the `--linkage` tables and the `--triage` list.
+//! - `broker.rs`: the linkage encrypted to an age recipient, and its lookup.
 //! - `layout.rs`: every name in OUTPUT, made and parsed.
 //! - `manifest.rs`: the records and the summary.
 //! - `audit.rs`: the records' keyed chain and the summary's seal, and their check.
@@ -71,6 +75,7 @@
 //! - `suggest/`: `rules suggest`, starter pixel rules from the quarantine, and their review page.
 
 pub mod audit;
+pub mod broker;
 pub mod catalogue;
 mod job;
 mod layout;
@@ -132,6 +137,9 @@ pub struct RunConfig {
     pub dry_run: bool,
     pub shard: Option<Shard>,
     pub linkage: Option<PathBuf>,
+    /// Encrypt the linkage to these recipients (one age file per run) instead of writing the
+    /// plain tables.
+    pub linkage_recipients: Vec<broker::Recipient>,
     /// `--triage DIR`: the paths of the files not written (PHI), outside INPUT and OUTPUT.
     pub triage: Option<PathBuf>,
     pub manifest_paths: bool,
@@ -168,6 +176,12 @@ pub enum RunError {
     HoldsDataset(PathBuf),
     #[error("OUTPUT {0} holds a run that did not finish")]
     UnfinishedRun(PathBuf),
+    #[error(
+        "OUTPUT {0} holds a finished run of an earlier version of dicom-deid, which kept no run history"
+    )]
+    EarlierVersion(PathBuf),
+    #[error("OUTPUT {0} holds a sharded run")]
+    HoldsShards(PathBuf),
     #[error("the dataset in OUTPUT was made with another key")]
     AddKeyMismatch,
     /// A resumed run whose predecessor used another INPUT, key or profile (which of them).
@@ -180,6 +194,8 @@ pub enum RunError {
     },
     #[error("the dataset's catalogue: {0}")]
     Catalogue(#[from] catalogue::CatalogueError),
+    #[error("the encrypted linkage: {0}")]
+    Linkage(#[from] broker::BrokerError),
 }
 
 /// What a run produced.
@@ -242,13 +258,19 @@ fn finish_run(
         write_atomic(&summary_path, &text).map_err(io(summary_path.clone()))?;
         if config.shard.is_none() {
             let path = config.output.join(MANIFEST);
-            write_dataset_manifest(&config.output, run).map_err(io(path))?;
+            append_dataset_manifest(&config.output, run).map_err(io(path))?;
             let path = config.output.join(SUMMARY);
             write_atomic(&path, &text).map_err(io(path.clone()))?;
             catalogue::record_run(&config.output, run)?;
         }
-        if let Some(dir) = &config.linkage {
-            write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?;
+        match &config.linkage {
+            Some(dir) if !config.linkage_recipients.is_empty() => {
+                let name = broker::file_name(run, config.shard);
+                let recipients = &config.linkage_recipients;
+                broker::write_encrypted(dir, &name, &placed.linkage, recipients)?;
+            }
+            Some(dir) => write_linkage(dir, &placed.linkage).map_err(io(dir.clone()))?,
+            None => {}
         }
         if let Some(dir) = &config.triage {
             let name = layout::triage_name(run, config.shard);
@@ -259,7 +281,39 @@ fn finish_run(
     Ok(summary)
 }
 
-/// `manifest.jsonl` in OUTPUT: the manifests of runs 1..=`last`, one after the other.
+/// `manifest.jsonl` in OUTPUT: the manifests of runs 1..=`run`, one after the other. Each run
+/// appends its own, so a run's cost does not grow with the dataset: the file is first cut back
+/// to the length of the earlier runs' manifests (a killed run may have appended part of its
+/// own), then this run's manifest is appended and forced to the disk. Only when the file is
+/// missing, shorter than that, or not a regular file is it written anew from every run's
+/// manifest. A file edited by hand is not repaired: `verify` reports it.
+fn append_dataset_manifest(output: &Path, run: u32) -> std::io::Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let path = output.join(MANIFEST);
+    let mut earlier = 0;
+    for n in 1..run {
+        match fs::metadata(layout::run_manifest(output, n)) {
+            Ok(m) => earlier += m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let appendable = fs::symlink_metadata(&path).is_ok_and(|m| m.is_file() && m.len() >= earlier);
+    if !appendable {
+        return write_dataset_manifest(output, run);
+    }
+    let mut file = fs::OpenOptions::new().write(true).open(&path)?;
+    file.set_len(earlier)?;
+    file.seek(SeekFrom::End(0))?;
+    std::io::copy(
+        &mut fs::File::open(layout::run_manifest(output, run))?,
+        &mut file,
+    )?;
+    file.sync_all()
+}
+
+/// `manifest.jsonl` in OUTPUT written anew: the manifests of runs 1..=`last`, one after the
+/// other.
 fn write_dataset_manifest(output: &Path, last: u32) -> std::io::Result<()> {
     let mut file = AtomicFile::create(&output.join(MANIFEST))?;
     for n in 1..=last {

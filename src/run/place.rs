@@ -219,12 +219,17 @@ impl Job<'_> {
         let alternate = alternate_name(&base, sha);
         let temp = (!config.dry_run).then_some(from);
         for candidate in [base, alternate] {
-            let earlier = self.earlier.dataset.get(&name_key(&candidate));
+            let earlier = self
+                .earlier
+                .dataset
+                .as_ref()
+                .and_then(|d| d.get(&candidate));
             // This input, at the same path and of the same size, is what an earlier run of the
             // dataset wrote there: that file stands for it, whatever bytes this run's profile
             // makes of it (a new profile rewrites nothing).
             if earlier
-                .is_some_and(|e| e.input == name_key(&record.id) && e.bytes_in == record.bytes_in)
+                .as_ref()
+                .is_some_and(|e| e.input_id == record.id && e.bytes_in == record.bytes_in)
             {
                 not_written(record, Code::AlreadyPresent, candidate, temp);
                 return Ok(());

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::run::catalogue;
 use crate::run::layout::{self, RUN_HEADER, STATE_DIR, name_key};
 use crate::run::manifest::{self, Record, Status};
 use crate::run::safe_fs::{read_inside, real_dir_inside, write_atomic};
@@ -46,28 +47,21 @@ impl RunConfig {
 pub(super) struct Earlier {
     /// This run's number in the dataset (0 in a sharded run).
     pub(super) run: u32,
-    /// The files earlier runs of the dataset wrote (`--add`), by output name ([`name_key`]).
-    /// 16 bytes a file, read from their manifests.
-    pub(super) dataset: HashMap<u64, EarlierOutput>,
+    /// The files earlier runs of the dataset wrote (`--add`), looked up in its catalogue.
+    pub(super) dataset: Option<catalogue::Earlier>,
     /// The records of the run this one resumes, by input id.
     pub(super) records: HashMap<String, Record>,
     /// Output names ([`name_key`]) that its written files hold → their input id.
     pub(super) reserved: HashMap<u64, String>,
 }
 
-/// A file an earlier run of the dataset wrote.
-#[derive(Clone, Copy)]
-pub(super) struct EarlierOutput {
-    /// [`name_key`] of its input's keyed id.
-    pub(super) input: u64,
-    pub(super) bytes_in: u64,
-}
-
 /// Prepare OUTPUT for this run and, when it resumes one, take over what the earlier run
 /// finished, clearing what it left unfinished.
 pub(super) fn take_over(config: &RunConfig) -> Result<Earlier, RunError> {
     let prepared = prepare_output(config)?;
-    let dataset = earlier_outputs(&config.output, prepared.run);
+    let dataset = (prepared.run > 1)
+        .then(|| catalogue::Earlier::open(&config.output, prepared.run, !config.dry_run))
+        .transpose()?;
     let Some(records) = prepared.records else {
         return Ok(Earlier {
             run: prepared.run,
@@ -84,7 +78,9 @@ pub(super) fn take_over(config: &RunConfig) -> Result<Earlier, RunError> {
     if sole_writer {
         // Every name a record of this run or of an earlier run holds.
         let mut recorded: HashSet<u64> = reserved.keys().copied().collect();
-        recorded.extend(dataset.keys());
+        if let Some(dataset) = &dataset {
+            recorded.extend(dataset.names()?);
+        }
         clear_after_kill(config, Some(&recorded));
     } else {
         clear_after_kill(config, None);
@@ -95,27 +91,6 @@ pub(super) fn take_over(config: &RunConfig) -> Result<Earlier, RunError> {
         records,
         reserved,
     })
-}
-
-/// The files that the written records of runs 1..`run` hold.
-fn earlier_outputs(output: &Path, run: u32) -> HashMap<u64, EarlierOutput> {
-    let mut found = HashMap::new();
-    for n in 1..run {
-        let path = layout::run_manifest(output, n);
-        let Ok(records) = manifest::records(&path) else {
-            continue;
-        };
-        for r in records.filter(|r| r.status == Status::Written) {
-            if let Some(out) = &r.output {
-                let earlier = EarlierOutput {
-                    input: name_key(&r.id),
-                    bytes_in: r.bytes_in,
-                };
-                found.insert(name_key(out), earlier);
-            }
-        }
-    }
-    found
 }
 
 /// Clear what a killed run left in OUTPUT, in one walk of it:
@@ -179,6 +154,11 @@ enum Found {
     Unfinished,
     /// Files of something else.
     Foreign,
+    /// A finished run of a version that kept no run history (its manifest and summary in
+    /// OUTPUT, no `.dicom-deid/runs/`).
+    EarlierVersion,
+    /// The shards of a sharded run.
+    Shards,
 }
 
 fn read_header(output: &Path) -> Option<JournalHeader> {
@@ -263,10 +243,14 @@ fn prepare_dataset(
     let last = finished.last().copied().unwrap_or(0);
     let found = if !fs::read_dir(output).is_ok_and(|mut d| d.next().is_some()) {
         Found::Empty
+    } else if holds_shards(output) {
+        Found::Shards
     } else if journal.exists() || saved.is_some_and(|h| h.run > last) {
         Found::Unfinished
     } else if last > 0 {
         Found::Finished(last)
+    } else if output.join(layout::SUMMARY).is_file() {
+        Found::EarlierVersion
     } else if output.join(STATE_DIR).exists() {
         // Killed before its header was written.
         Found::Unfinished
@@ -276,6 +260,8 @@ fn prepare_dataset(
     match found {
         Found::Empty => Ok((1, None)),
         Found::Foreign => Err(RunError::OutputNotEmpty(output.clone())),
+        Found::EarlierVersion => Err(RunError::EarlierVersion(output.clone())),
+        Found::Shards => Err(RunError::HoldsShards(output.clone())),
         Found::Unfinished if config.resume => {
             let run = saved.map_or(last + 1, |h| h.run.max(1));
             let from = if journal.exists() {
@@ -299,6 +285,18 @@ fn prepare_dataset(
         )),
         Found::Finished(_) => Err(RunError::HoldsDataset(output.clone())),
     }
+}
+
+/// Whether OUTPUT holds a shard's manifest, summary or journal.
+fn holds_shards(output: &Path) -> bool {
+    let top = fs::read_dir(output).into_iter().flatten().flatten();
+    let state = fs::read_dir(output.join(STATE_DIR))
+        .into_iter()
+        .flatten()
+        .flatten();
+    top.map(|e| layout::shard_file(&e.file_name().to_string_lossy()).is_some())
+        .chain(state.map(|e| layout::journal_file(&e.file_name().to_string_lossy()).is_some()))
+        .any(|found| found)
 }
 
 /// The records of manifests or journals, later files overriding earlier ones, by input id.

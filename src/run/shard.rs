@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::key::{Key, Purpose};
 
 /// `--shard K/N`: this run takes the files whose keyed path id falls in shard K (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Shard {
     pub k: u32,
     pub n: u32,

@@ -1,6 +1,6 @@
 //! The manifest checks: every file of OUTPUT is a `written` record's output with the SHA-256
 //! it has now, every such record's file exists, and (with the run's key and the inputs) every
-//! input has a record. Also the notes when the profile or key checked against are not the run's.
+//! input has a record. A dataset's records are read from its catalogue ([`Listing`]). Also the notes when the profile or key checked against are not the run's.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -20,17 +20,64 @@ pub(super) fn is_summary(rel: &str) -> bool {
     rel == "summary.json" || (rel.starts_with("summary-") && rel.ends_with(".json"))
 }
 
-/// Output path → keyed id of the `written` record that wrote it, from every manifest in
-/// OUTPUT (unreadable manifests are reported by [`check_manifests`]).
-pub(super) fn record_ids(files: &[(String, PathBuf)]) -> BTreeMap<String, String> {
-    files
-        .iter()
-        .filter(|(rel, _)| is_manifest(rel))
-        .filter_map(|(_, path)| manifest::read_jsonl(path).ok())
-        .flatten()
-        .filter(|r| r.status == Status::Written)
-        .filter_map(|r| Some((r.output?, r.id)))
-        .collect()
+/// What the records of OUTPUT say: its written files (output path → keyed id of the record
+/// that wrote it, and SHA-256) and the keyed ids of every input recorded. Read from a
+/// dataset's catalogue when it lists every finished run (the catalogue is checked against the
+/// runs' manifests by the audit check, with the key); otherwise from the manifests in OUTPUT
+/// (`manifest.jsonl`, or the shards' `manifest-K-of-N.jsonl`).
+#[derive(Default)]
+pub(super) struct Listing {
+    written: BTreeMap<String, (String, String)>,
+    inputs: BTreeSet<String>,
+    /// Whether any record was found (a catalogue, or a manifest).
+    found: bool,
+}
+
+impl Listing {
+    pub(super) fn read(output: &Path, files: &[(String, PathBuf)], report: &mut Report) -> Self {
+        if let Ok(Some(found)) = run::catalogue::written(output) {
+            return Listing {
+                written: found.outputs,
+                inputs: found.inputs,
+                found: true,
+            };
+        }
+        let mut listing = Listing::default();
+        for (rel, path) in files.iter().filter(|(rel, _)| is_manifest(rel)) {
+            listing.found = true;
+            let Ok(records) = manifest::records(path) else {
+                report.findings.push(Finding {
+                    file: rel.clone(),
+                    record: None,
+                    attribute: "file".to_owned(),
+                    check: Check::Manifest,
+                    detail: "cannot be read".to_owned(),
+                });
+                continue;
+            };
+            for r in records {
+                if let (Status::Written, Some(output)) = (r.status, r.output) {
+                    let sha = r.sha256.unwrap_or_default();
+                    listing.written.insert(output, (r.id.clone(), sha));
+                }
+                listing.inputs.insert(r.id);
+            }
+        }
+        listing
+    }
+
+    /// Whether any record was found.
+    pub(super) fn found(&self) -> bool {
+        self.found
+    }
+
+    /// Output path → keyed id of the `written` record that wrote it.
+    pub(super) fn record_ids(&self) -> BTreeMap<String, String> {
+        let written = self.written.iter();
+        written
+            .map(|(out, (id, _))| (out.clone(), id.clone()))
+            .collect()
+    }
 }
 
 pub(super) fn read_summary(output: &Path) -> Option<Summary> {
@@ -65,12 +112,13 @@ pub(super) fn compare_with_summary(
     }
 }
 
-/// What the file checks saw of OUTPUT: its files, the record id of each output and the
-/// SHA-256 of each file they read.
+/// What the file checks saw of OUTPUT: its files, the record id of each output, the
+/// SHA-256 of each file they read, and what the records list.
 pub(super) struct Seen<'a> {
     pub files: &'a [(String, PathBuf)],
     pub records: &'a BTreeMap<String, String>,
     pub hashes: &'a BTreeMap<String, String>,
+    pub listing: &'a Listing,
 }
 
 /// The manifest checks (see the module doc).
@@ -80,7 +128,7 @@ pub(super) fn check_manifests(
     seen: &Seen<'_>,
     report: &mut Report,
 ) {
-    let (ids, files) = (seen.records, seen.files);
+    let (ids, files, listing) = (seen.records, seen.files, seen.listing);
     let finding = |file: &str, attribute: &str, detail: &str| Finding {
         file: shown_path(matcher, ids, file),
         record: ids.get(file).cloned(),
@@ -88,9 +136,7 @@ pub(super) fn check_manifests(
         check: Check::Manifest,
         detail: detail.to_owned(),
     };
-    let manifests: Vec<&(String, PathBuf)> =
-        files.iter().filter(|(rel, _)| is_manifest(rel)).collect();
-    if manifests.is_empty() {
+    if !listing.found {
         report.findings.push(finding(
             "manifest.jsonl",
             "file",
@@ -98,17 +144,10 @@ pub(super) fn check_manifests(
         ));
         return;
     }
-    let mut records = Vec::new();
-    for (rel, path) in manifests {
-        match manifest::read_jsonl(path) {
-            Ok(r) => records.extend(r),
-            Err(_) => report.findings.push(finding(rel, "file", "cannot be read")),
-        }
-    }
-    let listed: BTreeMap<&str, &str> = records
+    let listed: BTreeMap<&str, &str> = listing
+        .written
         .iter()
-        .filter(|r| r.status == Status::Written)
-        .filter_map(|r| Some((r.output.as_deref()?, r.sha256.as_deref()?)))
+        .map(|(out, (_, sha))| (out.as_str(), sha.as_str()))
         .collect();
     let present: BTreeSet<&str> = files.iter().map(|(rel, _)| rel.as_str()).collect();
     for (rel, path) in files {
@@ -147,12 +186,18 @@ pub(super) fn check_manifests(
             ));
         }
     }
+    let runs_key = |key: &crate::key::Key| {
+        read_summary(&config.output).is_none_or(|s| s.key_fingerprint == key.fingerprint())
+    };
     match (&config.key, &config.against) {
+        (Some(key), Some(_)) if !runs_key(key) => report.notes.push(
+            "the key given is not the run's: whether every input has a manifest record was not checked"
+                .to_owned(),
+        ),
         (Some(key), Some(input)) => {
-            let ids: BTreeSet<&str> = records.iter().map(|r| r.id.as_str()).collect();
             for (rel, _) in files_under(input) {
                 let id = run::path_id(key, Path::new(&rel));
-                if !ids.contains(id.as_str()) {
+                if !listing.inputs.contains(&id) {
                     report.findings.push(finding(
                         "manifest.jsonl",
                         &format!("input {id}"),

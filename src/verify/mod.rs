@@ -32,7 +32,10 @@
 //! Every file of OUTPUT is listed as the output of a `written` record of a manifest
 //! (`manifest.jsonl`, or the shards' `manifest-K-of-N.jsonl`) with the SHA-256 it has now, and
 //! every written record's file exists. With the run's key and `--against`, every input file
-//! has a record (matched by its keyed path id, so no input path is ever shown).
+//! has a record (matched by its keyed path id, so no input path is ever shown). A dataset's
+//! records are read from its catalogue; with the key, the runs' chained manifests and sealed
+//! summaries are checked, and the catalogue against them (`run::audit`); without it, a note
+//! says that they were not.
 //!
 //! Pixel data is never read: masking pixels is the pixel stage's business, and samples match
 //! short strings by chance.
@@ -159,6 +162,16 @@ pub enum VerifyError {
     Against(PathBuf),
 }
 
+/// The note of a check made without the key.
+const NO_KEY_NOTE: &str = "records not checked for tampering (no key given): each run's manifest \
+     chain and summary MAC need the run's key; the files were checked against \
+     the records as they are";
+
+/// The note on an OUTPUT whose records carry no chain.
+const NO_HISTORY_NOTE: &str = "records not checked for tampering: OUTPUT keeps no run history \
+     (made by an earlier version, or `summary` merged shards whose own records are gone), so \
+     its manifest carries no chain; the files were checked against it as it is";
+
 /// Every regular file under `dir`, relative with `/`, sorted; the state folder left out.
 fn files_under(dir: &Path) -> Vec<(String, PathBuf)> {
     let mut out = Vec::new();
@@ -211,7 +224,8 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         ..Report::default()
     };
     let files = files_under(&config.output);
-    let records = manifest::record_ids(&files);
+    let listing = manifest::Listing::read(&config.output, &files, &mut report);
+    let records = listing.record_ids();
     let summary = manifest::read_summary(&config.output);
     manifest::compare_with_summary(config, summary.as_ref(), &mut report);
 
@@ -262,20 +276,33 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         files: &files,
         records: &records,
         hashes: &hashes,
+        listing: &listing,
     };
     manifest::check_manifests(config, matcher.as_ref(), &seen, &mut report);
-    // The runs' hash-chained manifests and sealed summaries (needs the run's key).
-    let problems = config
-        .key
-        .iter()
-        .flat_map(|k| crate::run::audit::check(&config.output, k));
-    report.findings.extend(problems.map(|p| Finding {
-        file: p.file(),
-        record: None,
-        attribute: "record".to_owned(),
-        check: Check::Manifest,
-        detail: p.to_string(),
-    }));
+    // The runs' hash-chained manifests and sealed summaries need the run's key: without it,
+    // say so rather than pass them.
+    let problems = match &config.key {
+        _ if !crate::run::audit::has_records(&config.output) => {
+            if listing.found() {
+                report.notes.push(NO_HISTORY_NOTE.to_owned());
+            }
+            Vec::new()
+        }
+        Some(key) => crate::run::audit::check(&config.output, key),
+        None => {
+            report.notes.push(NO_KEY_NOTE.to_owned());
+            Vec::new()
+        }
+    };
+    report
+        .findings
+        .extend(problems.into_iter().map(|p| Finding {
+            file: p.file(),
+            record: None,
+            attribute: "record".to_owned(),
+            check: Check::Manifest,
+            detail: p.to_string(),
+        }));
     report.findings.sort();
     report.findings.dedup();
     Ok(report)
