@@ -609,3 +609,41 @@ fn names_the_recogniser_finds_in_cleaned_text_are_review_items() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("ABERCROMBIE"));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("ABERCROMBIE"));
 }
+
+/// Verified with a key that is not the run's, a dataset gets one finding that says its records
+/// could not be checked (exit 1: a gate given the wrong key fails), not one per manifest line
+/// or per input.
+#[test]
+fn another_key_fails_once_with_the_reason() {
+    let test = "another_key_fails_once_with_the_reason";
+    let Some(data) = testdata_or_skip(test) else {
+        return;
+    };
+    let sb = Sandbox::new();
+    let (input, output) = run_testdata(&sb, &data, "basic");
+    let other = sb.path("other.key");
+    let keygen = sb.cmd().arg("keygen").arg(&other).output().unwrap();
+    assert_code(&keygen, 0, "keygen");
+    let out = sb
+        .cmd()
+        .arg("verify")
+        .arg(&output)
+        .arg("--against")
+        .arg(&input)
+        .arg("--key-file")
+        .arg(&other)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert_code(&out, 1, "verify with another key");
+    let parsed: Json = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let findings = parsed["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(
+        findings[0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("not the run's key"),
+        "{findings:?}"
+    );
+}

@@ -288,6 +288,22 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
             }
             Vec::new()
         }
+        // Another key would call every line edited: one finding says why nothing was checked
+        // (a gate given the wrong key fails rather than passes unchecked records).
+        Some(key)
+            if summary
+                .as_ref()
+                .is_some_and(|s| s.key_fingerprint != key.fingerprint()) =>
+        {
+            report.findings.push(Finding {
+                file: "summary.json".to_owned(),
+                record: None,
+                attribute: "record".to_owned(),
+                check: Check::Manifest,
+                detail: "not checked for tampering: the key given is not the run's key (fingerprints differ)".to_owned(),
+            });
+            Vec::new()
+        }
         Some(key) => crate::run::audit::check(&config.output, key),
         None => {
             report.notes.push(NO_KEY_NOTE.to_owned());
