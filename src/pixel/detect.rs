@@ -22,7 +22,7 @@
 //! the same on every run. The figures it reaches, and the frames it is measured on, are in
 //! `benches/detect_eval.rs` and `benches/detect-results.md`.
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 
 use super::Region;
 
@@ -56,11 +56,24 @@ const GOOD_LINE: f32 = 0.9;
 
 /// Text-like boxes in one frame, each already grown by a safety margin and clipped to the frame.
 pub fn detect_text(frame: &GrayImage) -> Vec<Region> {
+    detect_text_outside(frame, None)
+}
+
+/// Text-like boxes in one colour frame: its BT.601 `luma` as [`detect_text`] reads it, and
+/// `rgb` to find the clinical colour content (colour-flow Doppler, colour bars) where no text
+/// is looked for, so that colour blobs are never masked as glyphs.
+pub fn detect_text_colour(luma: &GrayImage, rgb: &RgbImage) -> Vec<Region> {
+    let zone = super::colour::clinical_zone(rgb);
+    detect_text_outside(luma, zone.as_deref())
+}
+
+/// Text-like boxes, none found inside `clinical` (one flag a pixel, when given).
+pub fn detect_text_outside(frame: &GrayImage, clinical: Option<&[bool]>) -> Vec<Region> {
     let (width, height) = frame.dimensions();
     if width == 0 || height == 0 {
         return Vec::new();
     }
-    let mut regions: Vec<Region> = find_lines(frame)
+    let mut regions: Vec<Region> = find_lines(frame, clinical)
         .into_iter()
         .map(|line| {
             let vertical = (line.y1 - line.y0 + 1) / 4 + 2;
@@ -163,11 +176,19 @@ struct Line {
 }
 
 /// The lines of text in a frame, before margins.
-fn find_lines(frame: &GrayImage) -> Vec<Line> {
+fn find_lines(frame: &GrayImage, clinical: Option<&[bool]>) -> Vec<Line> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let luma = frame.as_raw();
     let mut glyphs = Vec::new();
-    for (channel, contrast) in Channel::ALL.into_iter().zip(contrast_maps(luma, w, h)) {
+    for (channel, mut contrast) in Channel::ALL.into_iter().zip(contrast_maps(luma, w, h)) {
+        // Clinical colour shows no ink, and does not raise the texture level around it.
+        if let Some(zone) = clinical.filter(|z| z.len() == contrast.len()) {
+            for (c, &inside) in contrast.iter_mut().zip(zone) {
+                if inside {
+                    *c = 0;
+                }
+            }
+        }
         let noise = Noise::new(&contrast, w, h);
         let (components, runs) = components(&contrast, &noise, w, h, channel);
         for mut c in components {
@@ -223,7 +244,7 @@ fn contrast_maps(src: &[u8], w: usize, h: usize) -> [Vec<u8>; 3] {
 /// Minimum or maximum over the (2r+1)-square window around each pixel, pixels outside the frame
 /// ignored. Each direction takes log2(2r+1) passes of element-wise min/max over whole rows, which
 /// the compiler vectorises (imageproc's grayscale morphology visits every window pixel).
-fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
+pub(super) fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
     let k = 2 * r + 1;
     let neutral = if max { u8::MIN } else { u8::MAX };
     let pick = |a: u8, b: u8| if max { a.max(b) } else { a.min(b) };
@@ -282,9 +303,12 @@ impl Noise {
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
         let mut histograms = vec![0u32; bw * bh * 256];
         for (y, row) in contrast.chunks_exact(w).enumerate() {
-            let base = (y / BLOCK) * bw;
-            for (x, &c) in row.iter().enumerate() {
-                histograms[((base + x / BLOCK) << 8) + usize::from(c)] += 1;
+            let band = &mut histograms[(y / BLOCK) * bw * 256..][..bw * 256];
+            for (bins, cells) in band.chunks_exact_mut(256).zip(row.chunks(BLOCK)) {
+                let bins: &mut [u32; 256] = bins.try_into().expect("256 bins");
+                for &c in cells {
+                    bins[usize::from(c)] += 1;
+                }
             }
         }
         let quantile = |bins: &[u32], percent: u32| {
@@ -363,8 +387,11 @@ impl Noise {
                 *l = self.level[y0 * bw + bx] * (1.0 - ty) + self.level[y1 * bw + bx] * ty;
             }
             for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(&columns) {
-                let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
-                *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
+                // Below the floor nothing is ink, whatever the texture (most pixels).
+                if c >= INK_FLOOR {
+                    let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
+                    *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
+                }
             }
         }
         ink

@@ -11,7 +11,9 @@
 //!   what shows a recognisable person ([`visual`]).
 
 pub mod codec;
+pub mod colour;
 pub mod detect;
+pub mod examine;
 pub mod frames;
 pub mod visual;
 
@@ -227,11 +229,7 @@ pub fn apply(
     };
     if plan.detect {
         report.masked_by.push(DETECTOR.to_owned());
-        for index in 0..geometry.frames {
-            regions.extend(detect::detect_text(
-                &geometry.luma(frames.bytes_mut(), index),
-            ));
-        }
+        regions.extend(examine::detect_frames(&geometry, frames.bytes_mut()));
     }
     regions.sort();
     regions.dedup();

@@ -1,0 +1,78 @@
+//! Clinical colour content of a colour frame: colour-flow Doppler, power Doppler, colour bars.
+//!
+//! Burned-in text is drawn in thin strokes; colour flow fills areas. So the clinical colour is
+//! what stays of the saturated pixels after a morphological opening wider than any stroke,
+//! grown by a few pixels to take in the blobs' anti-aliased rims. The detector looks for no
+//! text there: coloured text stays visible to it (its strokes vanish in the opening), and the
+//! edges of flow blobs are never taken for glyphs.
+
+use image::RgbImage;
+
+use super::detect::rank_filter;
+
+/// Chroma (largest minus smallest of R, G, B) from which a pixel counts as coloured; grey
+/// speckle with noise and JPEG ringing stays well below.
+const SATURATED: u8 = 48;
+/// Half the side of the opening: strokes up to 8 pixels wide vanish (bold 40-pixel glyphs have
+/// about 8), blobs of at least 9×9 pixels stay.
+const OPEN_RADIUS: usize = 4;
+/// How far the zone reaches beyond the blobs (their rims, which the opening trims).
+const RIM: usize = 3;
+
+/// One flag a pixel, set inside clinical colour content; nothing when the frame has none.
+pub fn clinical_zone(rgb: &RgbImage) -> Option<Vec<bool>> {
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let saturated: Vec<u8> = rgb
+        .as_raw()
+        .chunks_exact(3)
+        .map(|p| {
+            let (lo, hi) = (p[0].min(p[1]).min(p[2]), p[0].max(p[1]).max(p[2]));
+            if hi - lo >= SATURATED { 255 } else { 0 }
+        })
+        .collect();
+    if !saturated.contains(&255) {
+        return None;
+    }
+    let eroded = rank_filter(&saturated, w, h, OPEN_RADIUS, false);
+    if !eroded.contains(&255) {
+        return None;
+    }
+    let zone = rank_filter(&eroded, w, h, OPEN_RADIUS + RIM, true);
+    Some(zone.into_iter().map(|v| v == 255).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    #[test]
+    fn grey_frames_have_no_zone() {
+        let frame = RgbImage::from_fn(64, 48, |x, y| {
+            let v = ((x * 7 + y * 13) % 256) as u8;
+            Rgb([v, v, v])
+        });
+        assert_eq!(clinical_zone(&frame), None);
+    }
+
+    #[test]
+    fn flow_blobs_are_clinical_and_thin_coloured_strokes_are_not() {
+        let mut frame = RgbImage::new(120, 80);
+        // A flow blob 30×20 in red and yellow, a yellow stroke 3 pixels wide, 40 long.
+        for y in 10..30 {
+            for x in 10..40 {
+                let v = if (x + y) % 3 == 0 { [250, 220, 0] } else { [200, 20, 10] };
+                frame.put_pixel(x, y, Rgb(v));
+            }
+        }
+        for y in 50..90u32.min(80) {
+            for x in 80..83 {
+                frame.put_pixel(x, y, Rgb([230, 230, 0]));
+            }
+        }
+        let zone = clinical_zone(&frame).expect("a zone");
+        let at = |x: usize, y: usize| zone[y * 120 + x];
+        assert!(at(25, 20) && at(10, 10) && at(8, 8));
+        assert!(!at(81, 60) && !at(60, 60));
+    }
+}
