@@ -2,7 +2,9 @@
 //!
 //! Burned-in text is drawn in thin strokes; colour flow fills areas. So the clinical colour is
 //! what stays of the saturated pixels after a morphological opening wider than any stroke,
-//! grown by a few pixels to take in the blobs' anti-aliased rims. The detector looks for no
+//! grown by a few pixels to take in the blobs' anti-aliased rims, where its colour varies as
+//! flow does (a flat coloured panel or button of a screen capture is no flow, and its text must
+//! stay visible). The detector looks for no
 //! text there: coloured text stays visible to it (its strokes vanish in the opening), and the
 //! edges of flow blobs are never taken for glyphs.
 
@@ -37,14 +39,66 @@ pub fn clinical_zone(rgb: &RgbImage) -> Option<Vec<bool>> {
     if !eroded.contains(&255) {
         return None;
     }
-    let zone = rank_filter(&eroded, w, h, OPEN_RADIUS + RIM, true);
+    let mut opened = rank_filter(&eroded, w, h, OPEN_RADIUS, true);
+    drop_flat_tiles(&mut opened, rgb);
+    if !opened.contains(&255) {
+        return None;
+    }
+    let zone = rank_filter(&opened, w, h, RIM, true);
     Some(zone.into_iter().map(|v| v == 255).collect())
+}
+
+/// Side of the tiles over which colour must vary to be flow.
+const TILE: usize = 16;
+/// Least spread of luma (between the 20th and 80th percentile) of a flow tile's colour pixels.
+const FLOW_SPREAD: u8 = 20;
+
+/// Clears the colour areas of tiles where the colour is flat: panels, buttons and title bars of
+/// screen captures, on which text is drawn and must stay visible.
+fn drop_flat_tiles(mask: &mut [u8], rgb: &RgbImage) {
+    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+    let raw = rgb.as_raw();
+    let mut levels = Vec::with_capacity(TILE * TILE);
+    for ty in (0..h).step_by(TILE) {
+        for tx in (0..w).step_by(TILE) {
+            levels.clear();
+            for y in ty..(ty + TILE).min(h) {
+                for x in tx..(tx + TILE).min(w) {
+                    if mask[y * w + x] == 255 {
+                        let p = &raw[(y * w + x) * 3..][..3];
+                        let luma =
+                            (299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]))
+                                / 1000;
+                        levels.push(luma as u8);
+                    }
+                }
+            }
+            if levels.is_empty() {
+                continue;
+            }
+            levels.sort_unstable();
+            let n = levels.len();
+            if levels[n * 4 / 5] - levels[n / 5] < FLOW_SPREAD {
+                for y in ty..(ty + TILE).min(h) {
+                    mask[y * w + tx..y * w + (tx + TILE).min(w)].fill(0);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use image::Rgb;
+
+    #[test]
+    fn flat_coloured_panels_are_no_flow() {
+        let frame = RgbImage::from_fn(96, 64, |x, _| {
+            if x < 48 { Rgb([30, 60, 200]) } else { Rgb([0, 0, 0]) }
+        });
+        assert_eq!(clinical_zone(&frame), None);
+    }
 
     #[test]
     fn grey_frames_have_no_zone() {
@@ -62,6 +116,7 @@ mod tests {
         for y in 10..30 {
             for x in 10..40 {
                 let v = if (x + y) % 3 == 0 { [250, 220, 0] } else { [200, 20, 10] };
+                let v = if (x * 7 + y * 3) % 5 == 0 { [90, 0, 0] } else { v };
                 frame.put_pixel(x, y, Rgb(v));
             }
         }
