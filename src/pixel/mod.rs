@@ -116,6 +116,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
     let risk = burned_in_risk(object);
     let without_rule = config.without_rule();
     let detect = config.detect
+        || matched.iter().any(|r| r.detect)
         || (matched.is_empty() && risk.is_some() && without_rule == BurnedInPolicy::Detect);
     if matched.is_empty() && !detect {
         return match (risk, without_rule) {
@@ -151,7 +152,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         .flat_map(|rule| {
             rule.regions
                 .iter()
-                .filter_map(|r| geometry.clip(*r))
+                .filter_map(|r| geometry.clip(r.place(geometry.columns, geometry.rows)))
                 .map(|r| (rule.name.clone(), r))
         })
         .collect();
