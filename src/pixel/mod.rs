@@ -14,6 +14,7 @@ pub mod codec;
 pub mod colour;
 pub mod detect;
 pub mod examine;
+pub mod explain;
 pub mod frames;
 pub mod visual;
 
