@@ -11,7 +11,8 @@
 //! `cargo bench --bench detect_eval` measures the held-out seed, the set the figures in
 //! `benches/detect-results.md` come from; tuning uses other seeds (`-- --seed N`), so the
 //! detector is never fitted to the frames it is judged on. `-- --dump DIR` writes every frame
-//! as PNG with the text boxes (green) and the detected regions (red) outlined.
+//! as PNG with the text boxes (green) and the detected regions (red) outlined; `-- --kind NAME`
+//! measures one kind.
 //!
 //! The frames are synthetic. What the detector relies on (stroke contrast, glyph size, font,
 //! line layout, noise, blur) varies with the seed; text is drawn the way a reader could read it
@@ -81,7 +82,7 @@ impl Kind {
             Kind::Ct => "ct",
             Kind::Radiograph => "radiograph",
             Kind::Screenshot => "screenshot",
-            Kind::Doppler => "colour doppler",
+            Kind::Doppler => "doppler",
         }
     }
 }
@@ -136,6 +137,7 @@ fn main() {
     let mut seed = HELD_OUT_SEED;
     let mut dump: Option<PathBuf> = None;
     let mut frames = SMOKE_FRAMES;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -144,6 +146,7 @@ fn main() {
                 seed = value.parse().expect("--seed takes a number");
             }
             "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump takes a dir"))),
+            "--kind" => only = Some(args.next().expect("--kind takes a kind's name")),
             // `cargo bench` passes `--bench`; `cargo test` does not, and gets the smoke run.
             "--bench" => frames = (FRAMES_WITH_TEXT, FRAMES_WITHOUT_TEXT),
             _ => {}
@@ -170,6 +173,9 @@ fn main() {
     let mut rows = Vec::new();
     let mut breakdown = Breakdown::default();
     for kind in Kind::ALL {
+        if only.as_ref().is_some_and(|name| kind.name() != name) {
+            continue;
+        }
         let mut tally = Tally::default();
         for index in 0..frames.0 + frames.1 {
             let with_text = index < frames.0;

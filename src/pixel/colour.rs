@@ -2,7 +2,9 @@
 //!
 //! Burned-in text is drawn in thin strokes; colour flow fills areas. So the clinical colour is
 //! what stays of the saturated pixels after a morphological opening wider than any stroke,
-//! grown by a few pixels to take in the blobs' anti-aliased rims, where its colour varies as
+//! grown by a few pixels to take in the blobs' anti-aliased rims (and the coloured pixels a
+//! little farther, thin branches of the flow; and the speckle between flow blobs of one colour
+//! box, at the scale of 16-pixel tiles), where its colour varies as
 //! flow does (a flat coloured panel or button of a screen capture is no flow, and its text must
 //! stay visible). The detector looks for no
 //! text there: coloured text stays visible to it (its strokes vanish in the opening), and the
@@ -20,6 +22,9 @@ const SATURATED: u8 = 48;
 const OPEN_RADIUS: usize = 4;
 /// How far the zone reaches beyond the blobs (their rims, which the opening trims).
 const RIM: usize = 3;
+/// Farther out, up to this distance, coloured pixels still belong to the flow (thin
+/// branches and the ends of blobs cut by the colour box, which the opening removes).
+const NEAR: usize = 12;
 
 /// One flag a pixel, set inside clinical colour content; nothing when the frame has none.
 pub fn clinical_zone(rgb: &RgbImage) -> Option<Vec<bool>> {
@@ -44,9 +49,47 @@ pub fn clinical_zone(rgb: &RgbImage) -> Option<Vec<bool>> {
     if !opened.contains(&255) {
         return None;
     }
-    let zone = rank_filter(&opened, w, h, RIM, true);
-    Some(zone.into_iter().map(|v| v == 255).collect())
+    let rim = rank_filter(&opened, w, h, RIM, true);
+    let near = rank_filter(&rim, w, h, NEAR - RIM, true);
+    let area = flow_area(&opened, w, h);
+    let (tw, _) = (w.div_ceil(TILE), h.div_ceil(TILE));
+    Some(
+        rim.iter()
+            .zip(&near)
+            .zip(&saturated)
+            .enumerate()
+            .map(|(i, ((&rim, &near), &colour))| {
+                let (x, y) = (i % w, i / w);
+                rim == 255 || (near == 255 && colour == 255) || area[(y / TILE) * tw + x / TILE]
+            })
+            .collect(),
+    )
 }
+
+/// The colour box: tiles holding flow, with the gaps of speckle between flow blobs (up to
+/// [`GAP_TILES`] tiles wide) filled, one flag a tile.
+fn flow_area(opened: &[u8], w: usize, h: usize) -> Vec<bool> {
+    let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
+    let mut tiles = vec![0u8; tw * th];
+    for (y, row) in opened.chunks_exact(w).enumerate() {
+        for (x, &v) in row.iter().enumerate() {
+            if v == 255 {
+                tiles[(y / TILE) * tw + x / TILE] = 255;
+            }
+        }
+    }
+    let grown = rank_filter(&tiles, tw, th, GAP_TILES, true);
+    let closed = rank_filter(&grown, tw, th, GAP_TILES, false);
+    // The closing keeps the flow tiles; at the grid's border it may not, so they are added.
+    closed
+        .iter()
+        .zip(&tiles)
+        .map(|(&c, &t)| c == 255 || t == 255)
+        .collect()
+}
+
+/// Gaps between flow blobs filled, in tiles (each side of a gap).
+const GAP_TILES: usize = 2;
 
 /// Side of the tiles over which colour must vary to be flow.
 const TILE: usize = 16;

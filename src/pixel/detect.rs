@@ -180,16 +180,17 @@ fn find_lines(frame: &GrayImage, clinical: Option<&[bool]>) -> Vec<Line> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let luma = frame.as_raw();
     let mut glyphs = Vec::new();
+    let clinical = clinical.filter(|z| z.len() == w * h);
     for (channel, mut contrast) in Channel::ALL.into_iter().zip(contrast_maps(luma, w, h)) {
-        // Clinical colour shows no ink, and does not raise the texture level around it.
-        if let Some(zone) = clinical.filter(|z| z.len() == contrast.len()) {
+        // The texture is measured outside clinical colour, which then shows no ink.
+        let noise = Noise::new(&contrast, clinical, w, h);
+        if let Some(zone) = clinical {
             for (c, &inside) in contrast.iter_mut().zip(zone) {
                 if inside {
                     *c = 0;
                 }
             }
         }
-        let noise = Noise::new(&contrast, w, h);
         let (components, runs) = components(&contrast, &noise, w, h, channel);
         for mut c in components {
             if glyph_like(&c, &runs) {
@@ -299,15 +300,28 @@ struct Noise {
 }
 
 impl Noise {
-    fn new(contrast: &[u8], w: usize, h: usize) -> Self {
+    /// The texture level of `contrast`, pixels flagged in `skip` left out.
+    fn new(contrast: &[u8], skip: Option<&[bool]>, w: usize, h: usize) -> Self {
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
         let mut histograms = vec![0u32; bw * bh * 256];
         for (y, row) in contrast.chunks_exact(w).enumerate() {
             let band = &mut histograms[(y / BLOCK) * bw * 256..][..bw * 256];
-            for (bins, cells) in band.chunks_exact_mut(256).zip(row.chunks(BLOCK)) {
+            let skipped = skip.map(|s| &s[y * w..][..w]);
+            for (b, (bins, cells)) in band.chunks_exact_mut(256).zip(row.chunks(BLOCK)).enumerate() {
                 let bins: &mut [u32; 256] = bins.try_into().expect("256 bins");
-                for &c in cells {
-                    bins[usize::from(c)] += 1;
+                match skipped {
+                    None => {
+                        for &c in cells {
+                            bins[usize::from(c)] += 1;
+                        }
+                    }
+                    Some(skipped) => {
+                        for (&c, &out) in cells.iter().zip(&skipped[b * BLOCK..]) {
+                            if !out {
+                                bins[usize::from(c)] += 1;
+                            }
+                        }
+                    }
                 }
             }
         }

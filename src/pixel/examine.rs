@@ -62,7 +62,7 @@ struct View {
 
 impl View {
     fn of(geometry: &Geometry, data: &[u8], index: u32) -> View {
-        let luma = geometry.luma(data, index);
+        let luma = luma(geometry, data, index);
         let zone = rgb(geometry, data, index).and_then(|rgb| super::colour::clinical_zone(&rgb));
         View { luma, zone }
     }
@@ -209,6 +209,36 @@ fn context_windows(changed: &[Region], w: u32, h: u32) -> Vec<Region> {
     windows
 }
 
+/// Frame `index` as the detector's luma, [`Geometry::luma`], computed directly for the layouts
+/// most frames come in (8-bit grey, interleaved 8-bit RGB): the same bytes, several times
+/// faster than its sample-by-sample reading.
+fn luma(geometry: &Geometry, data: &[u8], index: u32) -> GrayImage {
+    let plain = geometry.bits_allocated == 8 && geometry.bits_stored == 8 && !geometry.signed;
+    let frame_len = geometry.frame_len() as usize;
+    let frame = data
+        .get(index as usize * frame_len..)
+        .and_then(|d| d.get(..frame_len));
+    let values: Vec<u8> = match (frame, &geometry.photometric, geometry.samples) {
+        (Some(frame), Photometric::Monochrome2, 1) if plain => frame.to_vec(),
+        (Some(frame), Photometric::Rgb, 3) if plain && !geometry.planar => frame
+            .chunks_exact(3)
+            .map(|p| {
+                let sum = 299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2]);
+                (sum / 1000) as u8
+            })
+            .collect(),
+        _ => return geometry.luma(data, index),
+    };
+    let min = values.iter().copied().min().unwrap_or(0);
+    let max = values.iter().copied().max().unwrap_or(0);
+    let span = u32::from(max - min).max(1);
+    let bytes = values
+        .into_iter()
+        .map(|v| (u32::from(v - min) * 255 / span) as u8)
+        .collect();
+    GrayImage::from_raw(geometry.columns, geometry.rows, bytes).expect("one byte per pixel")
+}
+
 /// Frame `index` as 8-bit RGB, for colour frames of 8-bit samples (RGB, YBR_FULL,
 /// YBR_FULL_422); nothing for grey, palette and deeper colour frames.
 fn rgb(geometry: &Geometry, data: &[u8], index: u32) -> Option<RgbImage> {
@@ -334,6 +364,41 @@ mod tests {
             let data: Vec<u8> = (0..frames).flat_map(|_| f.as_raw().clone()).collect();
             let g = geometry(frames, 1, Photometric::Monochrome2);
             assert_eq!(detect_frames(&g, &data), one);
+        }
+    }
+
+    #[test]
+    fn the_direct_luma_is_the_geometry_luma() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut bytes = |n: usize, lo: u8, hi: u8| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    lo + (state % u64::from(hi - lo + 1)) as u8
+                })
+                .collect()
+        };
+        for (samples, photometric, planar) in [
+            (1, Photometric::Monochrome2, false),
+            (1, Photometric::Monochrome1, false),
+            (3, Photometric::Rgb, false),
+            (3, Photometric::Rgb, true),
+            (3, Photometric::YbrFull, false),
+        ] {
+            for (lo, hi) in [(0, 255), (40, 90), (7, 7)] {
+                let mut g = geometry(2, samples, photometric.clone());
+                g.planar = planar;
+                let data = bytes(200 * 120 * samples as usize * 2, lo, hi);
+                for index in 0..2 {
+                    assert_eq!(
+                        luma(&g, &data, index),
+                        g.luma(&data, index),
+                        "{photometric:?} planar {planar} {lo}..{hi} frame {index}"
+                    );
+                }
+            }
         }
     }
 
