@@ -104,6 +104,7 @@ impl Frame {
         }
     }
 
+    /// An ultrasound frame: the pipeline sets its colour flow aside.
     fn colour(canvas: RgbImage, text: Vec<TextBox>) -> Frame {
         Frame {
             luma: luma(&canvas),
@@ -191,6 +192,10 @@ fn main() {
                 tally.repeated = Some(repeated_timing(&frame));
             }
             if let Some(dir) = &dump {
+                let missed = score.found.iter().filter(|f| !**f).count();
+                if missed > 0 {
+                    eprintln!("{}-{index:02}: {missed} text boxes missed", kind.name());
+                }
                 let path = dir.join(format!("{}-{index:02}.png", kind.name()));
                 outline(&frame, &regions, &score)
                     .save(path)
@@ -1868,5 +1873,5 @@ fn screenshot(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
         width - 16,
     );
     maybe_blur(&mut canvas, rng, 0.3, 0.4..0.7);
-    Frame::colour(canvas, boxes)
+    Frame::grey(&canvas, boxes)
 }

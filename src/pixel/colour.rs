@@ -3,8 +3,7 @@
 //! Burned-in text is drawn in thin strokes; colour flow fills areas. So the clinical colour is
 //! what stays of the saturated pixels after a morphological opening wider than any stroke,
 //! grown by a few pixels to take in the blobs' anti-aliased rims (and the coloured pixels a
-//! little farther, thin branches of the flow; and the speckle between flow blobs of one colour
-//! box, at the scale of 16-pixel tiles), where its colour varies as
+//! little farther, thin branches of the flow), where its colour varies as
 //! flow does (a flat coloured panel or button of a screen capture is no flow, and its text must
 //! stay visible). The detector looks for no
 //! text there: coloured text stays visible to it (its strokes vanish in the opening), and the
@@ -51,50 +50,20 @@ pub fn clinical_zone(rgb: &RgbImage) -> Option<Vec<bool>> {
     }
     let rim = rank_filter(&opened, w, h, RIM, true);
     let near = rank_filter(&rim, w, h, NEAR - RIM, true);
-    let area = flow_area(&opened, w, h);
-    let (tw, _) = (w.div_ceil(TILE), h.div_ceil(TILE));
     Some(
         rim.iter()
             .zip(&near)
             .zip(&saturated)
-            .enumerate()
-            .map(|(i, ((&rim, &near), &colour))| {
-                let (x, y) = (i % w, i / w);
-                rim == 255 || (near == 255 && colour == 255) || area[(y / TILE) * tw + x / TILE]
-            })
+            .map(|((&rim, &near), &colour)| rim == 255 || (near == 255 && colour == 255))
             .collect(),
     )
 }
 
-/// The colour box: tiles holding flow, with the gaps of speckle between flow blobs (up to
-/// [`GAP_TILES`] tiles wide) filled, one flag a tile.
-fn flow_area(opened: &[u8], w: usize, h: usize) -> Vec<bool> {
-    let (tw, th) = (w.div_ceil(TILE), h.div_ceil(TILE));
-    let mut tiles = vec![0u8; tw * th];
-    for (y, row) in opened.chunks_exact(w).enumerate() {
-        for (x, &v) in row.iter().enumerate() {
-            if v == 255 {
-                tiles[(y / TILE) * tw + x / TILE] = 255;
-            }
-        }
-    }
-    let grown = rank_filter(&tiles, tw, th, GAP_TILES, true);
-    let closed = rank_filter(&grown, tw, th, GAP_TILES, false);
-    // The closing keeps the flow tiles; at the grid's border it may not, so they are added.
-    closed
-        .iter()
-        .zip(&tiles)
-        .map(|(&c, &t)| c == 255 || t == 255)
-        .collect()
-}
-
-/// Gaps between flow blobs filled, in tiles (each side of a gap).
-const GAP_TILES: usize = 2;
-
 /// Side of the tiles over which colour must vary to be flow.
 const TILE: usize = 16;
-/// Least spread of luma (between the 20th and 80th percentile) of a flow tile's colour pixels.
-const FLOW_SPREAD: u8 = 20;
+/// A tile is flat when three fifths of its colour pixels lie within this many levels of luma
+/// of their median (anti-aliased text on a panel adds a minority of other levels).
+const FLAT_LEVELS: u8 = 8;
 
 /// Clears the colour areas of tiles where the colour is flat: panels, buttons and title bars of
 /// screen captures, on which text is drawn and must stay visible.
@@ -120,8 +89,12 @@ fn drop_flat_tiles(mask: &mut [u8], rgb: &RgbImage) {
                 continue;
             }
             levels.sort_unstable();
-            let n = levels.len();
-            if levels[n * 4 / 5] - levels[n / 5] < FLOW_SPREAD {
+            let median = levels[levels.len() / 2];
+            let alike = levels
+                .iter()
+                .filter(|&&v| v.abs_diff(median) <= FLAT_LEVELS)
+                .count();
+            if alike * 5 >= levels.len() * 3 {
                 for y in ty..(ty + TILE).min(h) {
                     mask[y * w + tx..y * w + (tx + TILE).min(w)].fill(0);
                 }

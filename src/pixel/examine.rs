@@ -9,8 +9,8 @@
 //! frames are gathered in frame order, sorted and deduplicated, so the result does not depend
 //! on the number of threads.
 //!
-//! Colour frames (RGB, YBR) are examined with their clinical colour content set aside
-//! ([`super::colour`]).
+//! Colour frames (RGB, YBR) of ultrasound images are examined with their clinical colour
+//! content set aside ([`super::colour`]).
 
 use image::{GrayImage, RgbImage};
 use rayon::prelude::*;
@@ -29,14 +29,16 @@ const CONTEXT: u32 = 64;
 /// When more than this share of a frame changed, it is examined whole.
 const MOSTLY_CHANGED: f64 = 0.6;
 
-/// Text-like regions over every frame of `data` (native little-endian bytes of all frames).
-pub fn detect_frames(geometry: &Geometry, data: &[u8]) -> Vec<Region> {
+/// Text-like regions over every frame of `data` (native little-endian bytes of all frames);
+/// with `flow` (ultrasound), colour flow is set aside. Screen captures are read without: their
+/// coloured panels and icons carry text.
+pub fn detect_frames(geometry: &Geometry, data: &[u8], flow: bool) -> Vec<Region> {
     let n = geometry.frames;
     let mut keys = vec![0, n / 2, n.saturating_sub(1)];
     keys.dedup();
     let key_views: Vec<View> = keys
         .par_iter()
-        .map(|&i| View::of(geometry, data, i))
+        .map(|&i| View::of(geometry, data, i, flow))
         .collect();
     let mut found: Vec<Vec<Region>> = key_views.par_iter().map(View::detect).collect();
     let others: Vec<u32> = (0..n).filter(|i| !keys.contains(i)).collect();
@@ -46,7 +48,7 @@ pub fn detect_frames(geometry: &Geometry, data: &[u8]) -> Vec<Region> {
             .enumerate()
             .min_by_key(|(_, k)| k.abs_diff(i))
             .map_or(0, |(at, _)| at);
-        View::of(geometry, data, i).detect_changes(&key_views[nearest])
+        View::of(geometry, data, i, flow).detect_changes(&key_views[nearest])
     }));
     let mut regions: Vec<Region> = found.into_iter().flatten().collect();
     regions.sort_unstable();
@@ -61,9 +63,12 @@ struct View {
 }
 
 impl View {
-    fn of(geometry: &Geometry, data: &[u8], index: u32) -> View {
+    fn of(geometry: &Geometry, data: &[u8], index: u32, flow: bool) -> View {
         let luma = luma(geometry, data, index);
-        let zone = rgb(geometry, data, index).and_then(|rgb| super::colour::clinical_zone(&rgb));
+        let zone = flow
+            .then(|| rgb(geometry, data, index))
+            .flatten()
+            .and_then(|rgb| super::colour::clinical_zone(&rgb));
         View { luma, zone }
     }
 
@@ -340,7 +345,7 @@ mod tests {
         let frames = 9;
         let data = cine(frames);
         let g = geometry(frames, 1, Photometric::Monochrome2);
-        let regions = detect_frames(&g, &data);
+        let regions = detect_frames(&g, &data, false);
         assert!(!regions.is_empty());
         // What each frame shows is covered, exactly as examining every frame whole finds.
         let mut whole: Vec<Region> = (0..frames)
@@ -363,7 +368,7 @@ mod tests {
         for frames in [1, 2, 5] {
             let data: Vec<u8> = (0..frames).flat_map(|_| f.as_raw().clone()).collect();
             let g = geometry(frames, 1, Photometric::Monochrome2);
-            assert_eq!(detect_frames(&g, &data), one);
+            assert_eq!(detect_frames(&g, &data, false), one);
         }
     }
 

@@ -78,6 +78,8 @@ pub struct MaskPlan {
     /// Each rule's regions, clipped to the image, with the rule's name.
     pub regions: Vec<(String, Region)>,
     pub detect: bool,
+    /// An ultrasound image: the detector sets colour flow aside ([`colour`]).
+    pub ultrasound: bool,
 }
 
 impl MaskPlan {
@@ -161,6 +163,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         geometry,
         regions,
         detect,
+        ultrasound: text(object, tags::MODALITY) == "US",
     })
 }
 
@@ -231,7 +234,11 @@ pub fn apply(
     };
     if plan.detect {
         report.masked_by.push(DETECTOR.to_owned());
-        regions.extend(examine::detect_frames(&geometry, frames.bytes_mut()));
+        regions.extend(examine::detect_frames(
+            &geometry,
+            frames.bytes_mut(),
+            plan.ultrasound,
+        ));
     }
     regions.sort();
     regions.dedup();
