@@ -37,7 +37,7 @@ if [ ! -d "$TREE" ]; then
   (cd "$FULL" && find . -path '*/SER00[345]/*' -name '*.dcm') > "$WORK/us-sc.txt"
   keep=$(( $(wc -l < "$WORK/us-sc.txt") * 3 / 4 ))
   (cd "$FULL" && find . -path '*/SER00[12]/*' -name '*.dcm' | sort | head -n "$keep") > "$WORK/other.txt"
-  (cd "$FULL" && cat "$WORK/us-sc.txt" "$WORK/other.txt" | cpio -pdm --quiet "$TREE")
+  (cd "$FULL" && cat "$WORK/us-sc.txt" "$WORK/other.txt" | xargs cp --parents -t "$TREE")
 fi
 KEEP=$WORK/keep.yaml
 DETECT=$WORK/detect.yaml

@@ -1216,15 +1216,15 @@ fn ultrasound(
         };
         if !doppler {
             text_inside(
-            &mut canvas,
-            rng,
-            fonts,
-            area,
-            1..4,
-            (8, 40),
-            Palette::Colour,
-            &mut boxes,
-        );
+                &mut canvas,
+                rng,
+                fonts,
+                area,
+                1..4,
+                (8, 40),
+                Palette::Colour,
+                &mut boxes,
+            );
         }
     }
     maybe_blur(&mut canvas, rng, 0.4, 0.4..0.8);
@@ -1236,7 +1236,10 @@ fn ultrasound(
 /// cyan away, dark near zero.
 fn flow_colour(v: f32) -> Rgb<u8> {
     let a = v.abs().min(1.0);
-    let (main, over) = ((80.0 + 175.0 * a.min(0.6) / 0.6), (255.0 * (a - 0.6).max(0.0) / 0.4));
+    let (main, over) = (
+        (80.0 + 175.0 * a.min(0.6) / 0.6),
+        (255.0 * (a - 0.6).max(0.0) / 0.4),
+    );
     if v >= 0.0 {
         Rgb([main as u8, over as u8, 0])
     } else {
@@ -1274,8 +1277,8 @@ fn colour_flow(
                 continue;
             }
             let jitter = 0.25 * fine.get_pixel(x, y)[0] / small;
-            let velocity = (v.signum() * (v.abs() - threshold) * 1.5 + jitter * v.signum())
-                .clamp(-1.0, 1.0);
+            let velocity =
+                (v.signum() * (v.abs() - threshold) * 1.5 + jitter * v.signum()).clamp(-1.0, 1.0);
             canvas.put_pixel(x, y, flow_colour(velocity));
         }
     }

@@ -44,8 +44,16 @@ fn image(sop_class: &str, modality: &str, n: u32, columns: u16, rows: u16) -> Ve
     let object = InMemDicomObject::from_element_iter([
         el(tags::SOP_CLASS_UID, VR::UI, sop_class),
         el(tags::SOP_INSTANCE_UID, VR::UI, &sop),
-        el(tags::STUDY_INSTANCE_UID, VR::UI, "1.2.826.0.1.3680043.10.9999.78.100"),
-        el(tags::SERIES_INSTANCE_UID, VR::UI, &format!("1.2.826.0.1.3680043.10.9999.78.10{n}")),
+        el(
+            tags::STUDY_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.10.9999.78.100",
+        ),
+        el(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            &format!("1.2.826.0.1.3680043.10.9999.78.10{n}"),
+        ),
         el(tags::PATIENT_ID, VR::LO, "PID-78"),
         el(tags::MODALITY, VR::CS, modality),
         us(tags::SAMPLES_PER_PIXEL, 1),
@@ -81,7 +89,11 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 }
 
 /// Runs `profile` over `files` and returns the manifest records by input path.
-fn run(sb: &Sandbox, profile: &str, files: &[(&str, Vec<u8>)]) -> std::collections::BTreeMap<String, serde_json::Value> {
+fn run(
+    sb: &Sandbox,
+    profile: &str,
+    files: &[(&str, Vec<u8>)],
+) -> std::collections::BTreeMap<String, serde_json::Value> {
     let input = sb.path("in");
     for (name, bytes) in files {
         write(&input, name, bytes);
@@ -92,7 +104,12 @@ fn run(sb: &Sandbox, profile: &str, files: &[(&str, Vec<u8>)]) -> std::collectio
     let out = sb.run(
         &input,
         &output,
-        &["--profile", profile_path.to_str().unwrap(), "--manifest-paths", "-q"],
+        &[
+            "--profile",
+            profile_path.to_str().unwrap(),
+            "--manifest-paths",
+            "-q",
+        ],
     );
     assert!(matches!(code(&out), 0 | 1), "run failed: {}", stderr(&out));
     by_input(&read_jsonl(&output.join("manifest.jsonl")))
@@ -114,16 +131,25 @@ fn a_detect_rule_with_when_runs_the_detector_on_what_it_matches_only() {
     );
     let sc = &records["sc.dcm"];
     assert_eq!(field(sc, "status"), Some("written"), "{sc}");
-    assert_eq!(sc["pixel_masked_by"], serde_json::json!(["captures", "detector"]), "{sc}");
+    assert_eq!(
+        sc["pixel_masked_by"],
+        serde_json::json!(["captures", "detector"]),
+        "{sc}"
+    );
     let regions = sc["pixel_regions"].as_array().expect("regions");
     assert!(
-        regions.iter().any(|r| r["y"].as_u64().unwrap() <= 12 && r["x"].as_u64().unwrap() <= 20),
+        regions
+            .iter()
+            .any(|r| r["y"].as_u64().unwrap() <= 12 && r["x"].as_u64().unwrap() <= 20),
         "the label is masked: {sc}"
     );
     // The ultrasound image matches no rule: kept unmasked as the profile says, never examined.
     let us = &records["us.dcm"];
     assert_eq!(field(us, "status"), Some("written"), "{us}");
-    assert!(us.get("pixel_masked_by").is_none_or(|v| v.is_null()), "{us}");
+    assert!(
+        us.get("pixel_masked_by").is_none_or(|v| v.is_null()),
+        "{us}"
+    );
 }
 
 #[test]
@@ -156,7 +182,12 @@ fn inspect(sb: &Sandbox, file: &Path, profile: &str) -> String {
         .cmd()
         .arg("inspect")
         .arg(file)
-        .args(["--force", "--profile", profile_path.to_str().unwrap(), "--key-file"])
+        .args([
+            "--force",
+            "--profile",
+            profile_path.to_str().unwrap(),
+            "--key-file",
+        ])
         .arg(&sb.key)
         .output()
         .unwrap();
@@ -178,14 +209,29 @@ fn inspect_shows_the_pixel_plan_beside_the_header_actions() {
         .lines()
         .find(|l| l.contains("(7FE0,0010)"))
         .unwrap_or_else(|| panic!("no PixelData row:\n{table}"));
-    assert!(pixel_row.contains("mask") && pixel_row.contains("pixel"), "{pixel_row}");
-    assert!(table.contains("# pixel plan: mask every frame (200 × 120 pixels, 1 frame)"), "{table}");
+    assert!(
+        pixel_row.contains("mask") && pixel_row.contains("pixel"),
+        "{pixel_row}"
+    );
+    assert!(
+        table.contains("# pixel plan: mask every frame (200 × 120 pixels, 1 frame)"),
+        "{table}"
+    );
     assert!(table.contains("#   rule \"captures\": detector"), "{table}");
-    assert!(table.contains("#   rule \"band\": [0, 0, 200, 8]"), "{table}");
-    assert!(table.contains("#   detector: yes (a matching rule says detect: true)"), "{table}");
+    assert!(
+        table.contains("#   rule \"band\": [0, 0, 200, 8]"),
+        "{table}"
+    );
+    assert!(
+        table.contains("#   detector: yes (a matching rule says detect: true)"),
+        "{table}"
+    );
     // The ultrasound image matches no rule and the profile quarantines such images.
     let table = inspect(&sb, &dir.join("us.dcm"), &profile);
-    assert!(table.contains("# pixel plan: quarantine (burned_in_no_rule"), "{table}");
+    assert!(
+        table.contains("# pixel plan: quarantine (burned_in_no_rule"),
+        "{table}"
+    );
     let pixel_row = table.lines().find(|l| l.contains("(7FE0,0010)")).unwrap();
     assert!(pixel_row.contains("quarantine"), "{pixel_row}");
 }
@@ -203,5 +249,8 @@ fn a_rule_that_masks_nothing_is_refused_naming_it() {
         .unwrap();
     assert_code(&out, 2, "profile check of a rule without regions or detect");
     let err = stderr(&out);
-    assert!(err.contains("forgot regions") && err.contains("detect"), "{err}");
+    assert!(
+        err.contains("forgot regions") && err.contains("detect"),
+        "{err}"
+    );
 }

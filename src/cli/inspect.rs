@@ -9,8 +9,8 @@ use dicom_deid::dicom::values::keyword;
 use dicom_deid::key::Key;
 use dicom_deid::pixel::Plan;
 use dicom_deid::pixel::explain::PlanView;
-use dicom_dictionary_std::tags;
 use dicom_deid::profile::Profile;
+use dicom_dictionary_std::tags;
 
 use super::args::InspectArgs;
 use super::{Error, use_color};

@@ -111,7 +111,11 @@ mod tests {
     #[test]
     fn flat_coloured_panels_are_no_flow() {
         let frame = RgbImage::from_fn(96, 64, |x, _| {
-            if x < 48 { Rgb([30, 60, 200]) } else { Rgb([0, 0, 0]) }
+            if x < 48 {
+                Rgb([30, 60, 200])
+            } else {
+                Rgb([0, 0, 0])
+            }
         });
         assert_eq!(clinical_zone(&frame), None);
     }
@@ -131,8 +135,16 @@ mod tests {
         // A flow blob 30×20 in red and yellow, a yellow stroke 3 pixels wide, 40 long.
         for y in 10..30 {
             for x in 10..40 {
-                let v = if (x + y) % 3 == 0 { [250, 220, 0] } else { [200, 20, 10] };
-                let v = if (x * 7 + y * 3) % 5 == 0 { [90, 0, 0] } else { v };
+                let v = if (x + y) % 3 == 0 {
+                    [250, 220, 0]
+                } else {
+                    [200, 20, 10]
+                };
+                let v = if (x * 7 + y * 3) % 5 == 0 {
+                    [90, 0, 0]
+                } else {
+                    v
+                };
                 frame.put_pixel(x, y, Rgb(v));
             }
         }

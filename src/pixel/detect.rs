@@ -307,7 +307,11 @@ impl Noise {
         for (y, row) in contrast.chunks_exact(w).enumerate() {
             let band = &mut histograms[(y / BLOCK) * bw * 256..][..bw * 256];
             let skipped = skip.map(|s| &s[y * w..][..w]);
-            for (b, (bins, cells)) in band.chunks_exact_mut(256).zip(row.chunks(BLOCK)).enumerate() {
+            for (b, (bins, cells)) in band
+                .chunks_exact_mut(256)
+                .zip(row.chunks(BLOCK))
+                .enumerate()
+            {
                 let bins: &mut [u32; 256] = bins.try_into().expect("256 bins");
                 match skipped {
                     None => {
@@ -730,9 +734,35 @@ fn like_heights(a: u32, b: u32) -> bool {
 /// Groups of glyphs side by side on one band: at most 1.5 heights apart, overlapping by half the
 /// smaller height, of like height, stroke and ink.
 fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..glyphs.len()).collect();
-    order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0, glyphs[i].x1, glyphs[i].y1));
+    // Glyphs that overlap vertically share a band of rows: only those are compared (the
+    // partition into groups does not depend on the order of the unions).
+    let band = MAX_GLYPH as usize;
+    let bands = glyphs
+        .iter()
+        .map(|g| g.y1 as usize / band + 1)
+        .max()
+        .unwrap_or(0);
+    let mut in_band: Vec<Vec<usize>> = vec![Vec::new(); bands];
+    for (i, g) in glyphs.iter().enumerate() {
+        for list in &mut in_band[g.y0 as usize / band..=g.y1 as usize / band] {
+            list.push(i);
+        }
+    }
     let mut parent: Vec<u32> = (0..glyphs.len() as u32).collect();
+    for order in &mut in_band {
+        order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0, glyphs[i].x1, glyphs[i].y1));
+        join_neighbours(glyphs, order, &mut parent);
+    }
+    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in 0..glyphs.len() {
+        let root = find(&mut parent, i as u32);
+        groups.entry(root).or_default().push(i);
+    }
+    groups.into_values().collect()
+}
+
+/// Unites the glyphs of `order` (sorted by left edge) that sit side by side as one line's do.
+fn join_neighbours(glyphs: &[Component], order: &[usize], parent: &mut [u32]) {
     for (k, &i) in order.iter().enumerate() {
         let a = &glyphs[i];
         for &j in &order[k + 1..] {
@@ -748,16 +778,10 @@ fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
                 && sa.max(sb) <= 2.0 * sa.min(sb)
                 && consistent(a, b)
             {
-                union(&mut parent, i as u32, j as u32);
+                union(parent, i as u32, j as u32);
             }
         }
     }
-    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
-    for i in 0..glyphs.len() {
-        let root = find(&mut parent, i as u32);
-        groups.entry(root).or_default().push(i);
-    }
-    groups.into_values().collect()
 }
 
 /// Whether glyphs have the shape of a line of text, and if so the strength they need: two glyphs
@@ -818,10 +842,24 @@ fn line_shape(members: &[&Component]) -> Option<f32> {
 fn grow(lines: &mut [Line], glyphs: &[Component]) {
     let mut used = vec![false; glyphs.len()];
     let bands: Vec<(u32, u32)> = lines.iter().map(|l| (l.y0, l.y1)).collect();
+    // A glyph that joins overlaps the band, and a line never reaches more than a glyph's
+    // height beyond it: only glyphs whose top lies within that reach are visited, in index
+    // order as all would be.
+    let mut by_top: Vec<usize> = (0..glyphs.len()).collect();
+    by_top.sort_by_key(|&i| (glyphs[i].y0, i));
+    let near = |band0: u32, band1: u32| {
+        let lo = by_top.partition_point(|&i| glyphs[i].y0 + MAX_GLYPH < band0);
+        let hi = by_top.partition_point(|&i| glyphs[i].y0 <= band1 + MAX_GLYPH);
+        let mut near = by_top[lo..hi].to_vec();
+        near.sort_unstable();
+        near
+    };
+    let candidates: Vec<Vec<usize>> = bands.iter().map(|&(a, b)| near(a, b)).collect();
     loop {
         let mut changed = false;
-        for (line, &(band0, band1)) in lines.iter_mut().zip(&bands) {
-            for (g, used) in glyphs.iter().zip(used.iter_mut()) {
+        for ((line, &(band0, band1)), near) in lines.iter_mut().zip(&bands).zip(&candidates) {
+            for &i in near {
+                let (g, used) = (&glyphs[i], &mut used[i]);
                 if *used {
                     continue;
                 }

@@ -109,7 +109,11 @@ impl View {
         let luma = image::imageops::crop_imm(&self.luma, r.x, r.y, r.width, r.height).to_image();
         let zone = self.zone.as_ref().map(|zone| {
             (r.y as usize..(r.y + r.height) as usize)
-                .flat_map(|y| zone[y * w + r.x as usize..][..r.width as usize].iter().copied())
+                .flat_map(|y| {
+                    zone[y * w + r.x as usize..][..r.width as usize]
+                        .iter()
+                        .copied()
+                })
                 .collect()
         });
         View { luma, zone }
@@ -180,7 +184,10 @@ fn context_windows(changed: &[Region], w: u32, h: u32) -> Vec<Region> {
         .iter()
         .map(|r| {
             let (x0, y0) = (r.x.saturating_sub(CONTEXT), r.y.saturating_sub(CONTEXT));
-            let (x1, y1) = ((r.x + r.width + CONTEXT).min(w), (r.y + r.height + CONTEXT).min(h));
+            let (x1, y1) = (
+                (r.x + r.width + CONTEXT).min(w),
+                (r.y + r.height + CONTEXT).min(h),
+            );
             Region {
                 x: x0,
                 y: y0,
@@ -354,7 +361,10 @@ mod tests {
         whole.sort_unstable();
         whole.dedup();
         for r in &whole {
-            assert!(regions.iter().any(|f| intersects(f, r)), "{r:?} in {regions:?}");
+            assert!(
+                regions.iter().any(|f| intersects(f, r)),
+                "{r:?} in {regions:?}"
+            );
         }
         assert!(regions.iter().all(|r| r.y < 40), "{regions:?}");
     }

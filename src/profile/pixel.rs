@@ -224,7 +224,11 @@ impl<'de> Deserialize<'de> for RegionSpec {
                         "bottom" => (&mut y, Edge::End),
                         "width" | "height" => {
                             let value = map.next_value::<ExtentSpec>()?.0;
-                            let slot = if key == "width" { &mut width } else { &mut height };
+                            let slot = if key == "width" {
+                                &mut width
+                            } else {
+                                &mut height
+                            };
                             if slot.replace(value).is_some() {
                                 return Err(de::Error::custom(format!("`{key}` given twice")));
                             }
@@ -346,7 +350,11 @@ pub struct EmptyRule(String);
 impl PixelSpec {
     /// Every rule must mask regions or run the detector.
     pub fn check(&self) -> Result<(), EmptyRule> {
-        match self.rules.iter().find(|r| r.regions.is_empty() && !r.detect) {
+        match self
+            .rules
+            .iter()
+            .find(|r| r.regions.is_empty() && !r.detect)
+        {
             Some(r) => Err(EmptyRule(r.name.clone())),
             None => Ok(()),
         }
@@ -471,9 +479,18 @@ mod tests {
 
     #[test]
     fn fixed_full_and_anchored_regions_are_placed_on_the_image() {
-        assert_eq!(area("[0, 0, 800, 56]").place(640, 480), region(0, 0, 800, 56));
-        assert_eq!(area("[0, 0, full, 40]").place(640, 480), region(0, 0, 640, 40));
-        assert_eq!(area("[10, 400, full, full]").place(640, 480), region(10, 400, 630, 80));
+        assert_eq!(
+            area("[0, 0, 800, 56]").place(640, 480),
+            region(0, 0, 800, 56)
+        );
+        assert_eq!(
+            area("[0, 0, full, 40]").place(640, 480),
+            region(0, 0, 640, 40)
+        );
+        assert_eq!(
+            area("[10, 400, full, full]").place(640, 480),
+            region(10, 400, 630, 80)
+        );
         let corner = area("{right: 0, top: 0, width: 200, height: 40}");
         assert_eq!(corner.place(640, 480), region(440, 0, 200, 40));
         assert_eq!(corner.place(1024, 768), region(824, 0, 200, 40));
@@ -482,7 +499,10 @@ mod tests {
         let side = area("{right: 20, top: 0, width: 50, height: full}");
         assert_eq!(side.place(60, 100), region(0, 0, 40, 100));
         assert_eq!(side.place(10, 100).width, 0);
-        assert_eq!(area("{left: 5, bottom: 0, width: full, height: full}").place(8, 8), region(5, 0, 3, 8));
+        assert_eq!(
+            area("{left: 5, bottom: 0, width: full, height: full}").place(8, 8),
+            region(5, 0, 3, 8)
+        );
     }
 
     #[test]
@@ -530,6 +550,9 @@ mod tests {
         assert!(config.rules[0].detect && config.rules[0].regions.is_empty());
         let empty: PixelSpec = serde_yaml::from_str("rules: [{name: nothing}]").expect("parses");
         let error = empty.check().expect_err("refused").to_string();
-        assert!(error.contains("\"nothing\"") && error.contains("detect"), "{error}");
+        assert!(
+            error.contains("\"nothing\"") && error.contains("detect"),
+            "{error}"
+        );
     }
 }
