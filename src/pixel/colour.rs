@@ -148,7 +148,7 @@ mod tests {
                 frame.put_pixel(x, y, Rgb(v));
             }
         }
-        for y in 50..90u32.min(80) {
+        for y in 50..80 {
             for x in 80..83 {
                 frame.put_pixel(x, y, Rgb([230, 230, 0]));
             }

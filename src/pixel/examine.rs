@@ -391,7 +391,7 @@ mod tests {
                     state ^= state << 13;
                     state ^= state >> 7;
                     state ^= state << 17;
-                    lo + (state % u64::from(hi - lo + 1)) as u8
+                    lo + (state % (u64::from(hi - lo) + 1)) as u8
                 })
                 .collect()
         };
