@@ -133,7 +133,7 @@ fn a_detect_rule_with_when_runs_the_detector_on_what_it_matches_only() {
     assert_eq!(field(sc, "status"), Some("written"), "{sc}");
     assert_eq!(
         sc["pixel_masked_by"],
-        serde_json::json!(["detector"]),
+        serde_json::json!(["captures", "detector"]),
         "{sc}"
     );
     let regions = sc["pixel_regions"].as_array().expect("regions");

@@ -78,6 +78,8 @@ pub struct MaskPlan {
     /// Each rule's regions, clipped to the image, with the rule's name.
     pub regions: Vec<(String, Region)>,
     pub detect: bool,
+    /// The matching rules that run the detector (`detect: true`).
+    pub detect_rules: Vec<String>,
     /// An ultrasound image: the detector sets colour flow aside ([`colour`]).
     pub ultrasound: bool,
 }
@@ -86,7 +88,12 @@ impl MaskPlan {
     /// The matching rules' names, each once, and all their regions.
     fn rules(&self) -> (Vec<String>, Vec<Region>) {
         let mut names: Vec<String> = Vec::new();
-        for (name, _) in &self.regions {
+        for name in self
+            .regions
+            .iter()
+            .map(|(name, _)| name)
+            .chain(&self.detect_rules)
+        {
             if !names.contains(name) {
                 names.push(name.clone());
             }
@@ -163,6 +170,11 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         geometry,
         regions,
         detect,
+        detect_rules: matched
+            .iter()
+            .filter(|r| r.detect)
+            .map(|r| r.name.clone())
+            .collect(),
         ultrasound: text(object, tags::MODALITY) == "US",
     })
 }
