@@ -29,6 +29,8 @@ use std::time::{Duration, Instant};
 use ab_glyph::{Font, FontRef, OutlinedGlyph, PxScale, ScaleFont, point};
 use dicom_deid::pixel::Region;
 use dicom_deid::pixel::detect::{detect_text, detect_text_colour};
+use dicom_deid::pixel::examine::detect_frames;
+use dicom_deid::pixel::frames::{Geometry, Photometric};
 use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage};
 use imageproc::drawing::{
     draw_filled_circle_mut, draw_filled_rect_mut, draw_hollow_rect_mut, draw_line_segment_mut,
@@ -205,6 +207,91 @@ fn main() {
         rows.push((kind, tally));
     }
     print_tables(&rows, &breakdown);
+    if frames.0 > SMOKE_FRAMES.0 && only.as_deref().is_none_or(|k| k == "cine") {
+        cine_timing(seed, &fonts);
+    }
+}
+
+/// Frames in the cine of [`cine_timing`].
+const CINE_FRAMES: u32 = 30;
+
+/// Time of the whole-image detector (`detect_frames`: key frames whole, the rest where they
+/// changed, frames in parallel) on ultrasound cines against one detection per frame: the image
+/// area changes in every frame (fresh noise on every non-black pixel outside the text), the
+/// text and the black surround stay. Also checks that both cover the same text boxes.
+fn cine_timing(seed: u64, fonts: &[FontRef<'static>]) {
+    println!("\nCines of {CINE_FRAMES} ultrasound frames (text static, image area changing):\n");
+    println!(
+        "| cine | size | every frame whole | key frames + changes | boxes found (whole / key) |"
+    );
+    println!("|---|---|---:|---:|---|");
+    for index in 0..3 {
+        let mut rng = ChaCha8Rng::seed_from_u64(frame_seed(seed ^ 0xc1e, Kind::Ultrasound, index));
+        let frame = generate(Kind::Ultrasound, true, fonts, &mut rng);
+        let (w, h) = frame.luma.dimensions();
+        let in_text = |x: u32, y: u32| {
+            frame.text.iter().any(|t| {
+                x + 4 >= t.region.x
+                    && x < t.region.x + t.region.width + 4
+                    && y + 4 >= t.region.y
+                    && y < t.region.y + t.region.height + 4
+            })
+        };
+        let mut data = Vec::with_capacity((w * h * CINE_FRAMES) as usize);
+        for _ in 0..CINE_FRAMES {
+            for (i, &v) in frame.luma.as_raw().iter().enumerate() {
+                let (x, y) = (i as u32 % w, i as u32 / w);
+                data.push(if v > 0 && !in_text(x, y) {
+                    v.saturating_add_signed(rng.random_range(-24..=24))
+                } else {
+                    v
+                });
+            }
+        }
+        let geometry = Geometry {
+            rows: h,
+            columns: w,
+            samples: 1,
+            bits_allocated: 8,
+            bits_stored: 8,
+            high_bit: 7,
+            signed: false,
+            planar: false,
+            photometric: Photometric::Monochrome2,
+            frames: CINE_FRAMES,
+            darkest_index: 0,
+        };
+        let started = Instant::now();
+        let mut whole: Vec<Region> = (0..CINE_FRAMES)
+            .flat_map(|i| detect_text(&geometry.luma(&data, i)))
+            .collect();
+        whole.sort_unstable();
+        whole.dedup();
+        let whole_time = started.elapsed();
+        let started = Instant::now();
+        let keyed = detect_frames(&geometry, &data, true);
+        let keyed_time = started.elapsed();
+        let found = |regions: &[Region]| {
+            let as_frame = Frame {
+                luma: frame.luma.clone(),
+                rgb: None,
+                text: frame.text.clone(),
+            };
+            score(&as_frame, regions)
+                .found
+                .iter()
+                .filter(|f| **f)
+                .count()
+        };
+        println!(
+            "| {index} | {w}×{h} | {:.0} ms | {:.0} ms | {} / {} of {} |",
+            whole_time.as_secs_f64() * 1000.0,
+            keyed_time.as_secs_f64() * 1000.0,
+            found(&whole),
+            found(&keyed),
+            frame.text.len()
+        );
+    }
 }
 
 fn frame_seed(seed: u64, kind: Kind, index: usize) -> u64 {
