@@ -1,12 +1,15 @@
 //! Benchmark set and measured figures for the burned-in text detector.
 //!
-//! Generates frames of four kinds (ultrasound speckle, CT, radiograph, RGB screenshot) with text
+//! Generates frames of five kinds (ultrasound speckle, CT, radiograph, RGB screenshot, colour
+//! Doppler ultrasound, whose colour the detector reads as the pipeline does) with text
 //! drawn at known boxes, and text-free frames of each kind, runs
 //! `dicom_deid::pixel::detect::detect_text` on each and prints a Markdown table per kind:
 //! - recall: fraction of text boxes at least 95 % covered by the union of detected regions;
 //! - false-mask area: fraction of the pixels outside every text box that were masked, on the
 //!   frames with text and, separately, on the text-free frames;
-//! - detection time per frame.
+//! - detection time per frame;
+//! - with `--bench`, the time of the whole-image detector on 30-frame ultrasound cines against
+//!   one detection per frame (`-- --kind cine` for that alone).
 //!
 //! `cargo bench --bench detect_eval` measures the held-out seed, the set the figures in
 //! `benches/detect-results.md` come from; tuning uses other seeds (`-- --seed N`), so the
