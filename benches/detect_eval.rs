@@ -1,17 +1,21 @@
 //! Benchmark set and measured figures for the burned-in text detector.
 //!
-//! Generates frames of four kinds (ultrasound speckle, CT, radiograph, RGB screenshot) with text
+//! Generates frames of five kinds (ultrasound speckle, CT, radiograph, RGB screenshot, colour
+//! Doppler ultrasound, whose colour the detector reads as the pipeline does) with text
 //! drawn at known boxes, and text-free frames of each kind, runs
 //! `dicom_deid::pixel::detect::detect_text` on each and prints a Markdown table per kind:
 //! - recall: fraction of text boxes at least 95 % covered by the union of detected regions;
 //! - false-mask area: fraction of the pixels outside every text box that were masked, on the
 //!   frames with text and, separately, on the text-free frames;
-//! - detection time per frame.
+//! - detection time per frame;
+//! - with `--bench`, the time of the whole-image detector on 30-frame ultrasound cines against
+//!   one detection per frame (`-- --kind cine` for that alone).
 //!
 //! `cargo bench --bench detect_eval` measures the held-out seed, the set the figures in
 //! `benches/detect-results.md` come from; tuning uses other seeds (`-- --seed N`), so the
 //! detector is never fitted to the frames it is judged on. `-- --dump DIR` writes every frame
-//! as PNG with the text boxes (green) and the detected regions (red) outlined.
+//! as PNG with the text boxes (green) and the detected regions (red) outlined; `-- --kind NAME`
+//! measures one kind.
 //!
 //! The frames are synthetic. What the detector relies on (stroke contrast, glyph size, font,
 //! line layout, noise, blur) varies with the seed; text is drawn the way a reader could read it
@@ -27,7 +31,9 @@ use std::time::{Duration, Instant};
 
 use ab_glyph::{Font, FontRef, OutlinedGlyph, PxScale, ScaleFont, point};
 use dicom_deid::pixel::Region;
-use dicom_deid::pixel::detect::detect_text;
+use dicom_deid::pixel::detect::{detect_text, detect_text_colour};
+use dicom_deid::pixel::examine::detect_frames;
+use dicom_deid::pixel::frames::{Geometry, Photometric};
 use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage};
 use imageproc::drawing::{
     draw_filled_circle_mut, draw_filled_rect_mut, draw_hollow_rect_mut, draw_line_segment_mut,
@@ -63,14 +69,16 @@ enum Kind {
     Ct,
     Radiograph,
     Screenshot,
+    Doppler,
 }
 
 impl Kind {
-    const ALL: [Kind; 4] = [
+    const ALL: [Kind; 5] = [
         Kind::Ultrasound,
         Kind::Ct,
         Kind::Radiograph,
         Kind::Screenshot,
+        Kind::Doppler,
     ];
 
     fn name(self) -> &'static str {
@@ -79,14 +87,44 @@ impl Kind {
             Kind::Ct => "ct",
             Kind::Radiograph => "radiograph",
             Kind::Screenshot => "screenshot",
+            Kind::Doppler => "doppler",
         }
     }
 }
 
-/// One generated frame: the luma image the detector sees, and where its text is.
+/// One generated frame: the luma image the detector sees (and the colour image, for colour
+/// kinds, as the pipeline passes it), and where its text is.
 struct Frame {
     luma: GrayImage,
+    rgb: Option<RgbImage>,
     text: Vec<TextBox>,
+}
+
+impl Frame {
+    fn grey(canvas: &RgbImage, text: Vec<TextBox>) -> Frame {
+        Frame {
+            luma: luma(canvas),
+            rgb: None,
+            text,
+        }
+    }
+
+    /// An ultrasound frame: the pipeline sets its colour flow aside.
+    fn colour(canvas: RgbImage, text: Vec<TextBox>) -> Frame {
+        Frame {
+            luma: luma(&canvas),
+            rgb: Some(canvas),
+            text,
+        }
+    }
+
+    /// What the pipeline runs on this frame.
+    fn detect(&self) -> Vec<Region> {
+        match &self.rgb {
+            Some(rgb) => detect_text_colour(&self.luma, rgb),
+            None => detect_text(&self.luma),
+        }
+    }
 }
 
 /// The ink box of one line of text and the glyph (cap) height it was drawn at.
@@ -105,6 +143,7 @@ fn main() {
     let mut seed = HELD_OUT_SEED;
     let mut dump: Option<PathBuf> = None;
     let mut frames = SMOKE_FRAMES;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -113,6 +152,7 @@ fn main() {
                 seed = value.parse().expect("--seed takes a number");
             }
             "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump takes a dir"))),
+            "--kind" => only = Some(args.next().expect("--kind takes a kind's name")),
             // `cargo bench` passes `--bench`; `cargo test` does not, and gets the smoke run.
             "--bench" => frames = (FRAMES_WITH_TEXT, FRAMES_WITHOUT_TEXT),
             _ => {}
@@ -139,21 +179,28 @@ fn main() {
     let mut rows = Vec::new();
     let mut breakdown = Breakdown::default();
     for kind in Kind::ALL {
+        if only.as_ref().is_some_and(|name| kind.name() != name) {
+            continue;
+        }
         let mut tally = Tally::default();
         for index in 0..frames.0 + frames.1 {
             let with_text = index < frames.0;
             let mut rng = ChaCha8Rng::seed_from_u64(frame_seed(seed, kind, index));
             let frame = generate(kind, with_text, &fonts, &mut rng);
             let started = Instant::now();
-            let regions = detect_text(&frame.luma);
+            let regions = frame.detect();
             let elapsed = started.elapsed();
             let score = score(&frame, &regions);
             breakdown.add(&frame, &score);
             tally.add(with_text, &score, elapsed, &frame.luma);
             if index == 0 {
-                tally.repeated = Some(repeated_timing(&frame.luma));
+                tally.repeated = Some(repeated_timing(&frame));
             }
             if let Some(dir) = &dump {
+                let missed = score.found.iter().filter(|f| !**f).count();
+                if missed > 0 {
+                    eprintln!("{}-{index:02}: {missed} text boxes missed", kind.name());
+                }
                 let path = dir.join(format!("{}-{index:02}.png", kind.name()));
                 outline(&frame, &regions, &score)
                     .save(path)
@@ -163,6 +210,91 @@ fn main() {
         rows.push((kind, tally));
     }
     print_tables(&rows, &breakdown);
+    if frames.0 > SMOKE_FRAMES.0 && only.as_deref().is_none_or(|k| k == "cine") {
+        cine_timing(seed, &fonts);
+    }
+}
+
+/// Frames in the cine of [`cine_timing`].
+const CINE_FRAMES: u32 = 30;
+
+/// Time of the whole-image detector (`detect_frames`: key frames whole, the rest where they
+/// changed, frames in parallel) on ultrasound cines against one detection per frame: the image
+/// area changes in every frame (fresh noise on every non-black pixel outside the text), the
+/// text and the black surround stay. Also checks that both cover the same text boxes.
+fn cine_timing(seed: u64, fonts: &[FontRef<'static>]) {
+    println!("\nCines of {CINE_FRAMES} ultrasound frames (text static, image area changing):\n");
+    println!(
+        "| cine | size | every frame whole | key frames + changes | boxes found (whole / key) |"
+    );
+    println!("|---|---|---:|---:|---|");
+    for index in 0..3 {
+        let mut rng = ChaCha8Rng::seed_from_u64(frame_seed(seed ^ 0xc1e, Kind::Ultrasound, index));
+        let frame = generate(Kind::Ultrasound, true, fonts, &mut rng);
+        let (w, h) = frame.luma.dimensions();
+        let in_text = |x: u32, y: u32| {
+            frame.text.iter().any(|t| {
+                x + 4 >= t.region.x
+                    && x < t.region.x + t.region.width + 4
+                    && y + 4 >= t.region.y
+                    && y < t.region.y + t.region.height + 4
+            })
+        };
+        let mut data = Vec::with_capacity((w * h * CINE_FRAMES) as usize);
+        for _ in 0..CINE_FRAMES {
+            for (i, &v) in frame.luma.as_raw().iter().enumerate() {
+                let (x, y) = (i as u32 % w, i as u32 / w);
+                data.push(if v > 0 && !in_text(x, y) {
+                    v.saturating_add_signed(rng.random_range(-24..=24))
+                } else {
+                    v
+                });
+            }
+        }
+        let geometry = Geometry {
+            rows: h,
+            columns: w,
+            samples: 1,
+            bits_allocated: 8,
+            bits_stored: 8,
+            high_bit: 7,
+            signed: false,
+            planar: false,
+            photometric: Photometric::Monochrome2,
+            frames: CINE_FRAMES,
+            darkest_index: 0,
+        };
+        let started = Instant::now();
+        let mut whole: Vec<Region> = (0..CINE_FRAMES)
+            .flat_map(|i| detect_text(&geometry.luma(&data, i)))
+            .collect();
+        whole.sort_unstable();
+        whole.dedup();
+        let whole_time = started.elapsed();
+        let started = Instant::now();
+        let keyed = detect_frames(&geometry, &data, true);
+        let keyed_time = started.elapsed();
+        let found = |regions: &[Region]| {
+            let as_frame = Frame {
+                luma: frame.luma.clone(),
+                rgb: None,
+                text: frame.text.clone(),
+            };
+            score(&as_frame, regions)
+                .found
+                .iter()
+                .filter(|f| **f)
+                .count()
+        };
+        println!(
+            "| {index} | {w}×{h} | {:.0} ms | {:.0} ms | {} / {} of {} |",
+            whole_time.as_secs_f64() * 1000.0,
+            keyed_time.as_secs_f64() * 1000.0,
+            found(&whole),
+            found(&keyed),
+            frame.text.len()
+        );
+    }
 }
 
 fn frame_seed(seed: u64, kind: Kind, index: usize) -> u64 {
@@ -174,16 +306,16 @@ fn frame_seed(seed: u64, kind: Kind, index: usize) -> u64 {
 
 /// Median time of `REPEATS` detections on one frame, and its size: a figure that other jobs on
 /// the machine disturb less than single runs.
-fn repeated_timing(luma: &GrayImage) -> (Duration, (u32, u32)) {
+fn repeated_timing(frame: &Frame) -> (Duration, (u32, u32)) {
     let mut times: Vec<Duration> = (0..REPEATS)
         .map(|_| {
             let started = Instant::now();
-            std::hint::black_box(detect_text(std::hint::black_box(luma)));
+            std::hint::black_box(std::hint::black_box(frame).detect());
             started.elapsed()
         })
         .collect();
     times.sort_unstable();
-    (times[REPEATS / 2], luma.dimensions())
+    (times[REPEATS / 2], frame.luma.dimensions())
 }
 
 /// What one frame scored: whether each text box was found, and the false-mask pixel counts.
@@ -959,7 +1091,8 @@ fn generate(
     rng: &mut ChaCha8Rng,
 ) -> Frame {
     match kind {
-        Kind::Ultrasound => ultrasound(with_text, fonts, rng),
+        Kind::Ultrasound => ultrasound(with_text, false, fonts, rng),
+        Kind::Doppler => ultrasound(with_text, true, fonts, rng),
         Kind::Ct => ct(with_text, fonts, rng),
         Kind::Radiograph => radiograph(with_text, fonts, rng),
         Kind::Screenshot => screenshot(with_text, fonts, rng),
@@ -967,8 +1100,15 @@ fn generate(
 }
 
 /// Log-compressed speckle in a sector (or linear) field of view on black, with depth scale,
-/// grey bar and focus marker; text in the header corners, beside the image and over it.
-fn ultrasound(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Frame {
+/// grey bar and focus marker; text in the header corners, beside the image and over it. With
+/// `doppler`, colour flow in a box of the field of view and a colour scale bar (text is then
+/// drawn in the corners and beside the image only).
+fn ultrasound(
+    with_text: bool,
+    doppler: bool,
+    fonts: &[FontRef<'static>],
+    rng: &mut ChaCha8Rng,
+) -> Frame {
     let (width, height) = *pick(
         rng,
         &[(800u32, 600u32), (640, 480), (1024, 768), (960, 720)],
@@ -1099,6 +1239,18 @@ fn ultrasound(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
             grey(v),
         );
     }
+    if doppler {
+        colour_flow(&mut canvas, rng, &inside, (apex_x, top, bottom, w));
+        let bar = if bar_x < 10 { bar_x + 14 } else { bar_x - 14 };
+        for i in 0..(h * 0.3) as i32 {
+            let t = i as f32 / (h * 0.3);
+            draw_filled_rect_mut(
+                &mut canvas,
+                Rect::at(bar, bar_top + i).of_size(10, 1),
+                flow_colour(1.0 - 2.0 * t),
+            );
+        }
+    }
     let mut boxes = Vec::new();
     if with_text {
         let header = (8, 22);
@@ -1152,22 +1304,73 @@ fn ultrasound(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
             width: (w * 0.7) as u32,
             height: (bottom - top) as u32,
         };
-        text_inside(
-            &mut canvas,
-            rng,
-            fonts,
-            area,
-            1..4,
-            (8, 40),
-            Palette::Colour,
-            &mut boxes,
-        );
+        if !doppler {
+            text_inside(
+                &mut canvas,
+                rng,
+                fonts,
+                area,
+                1..4,
+                (8, 40),
+                Palette::Colour,
+                &mut boxes,
+            );
+        }
     }
     maybe_blur(&mut canvas, rng, 0.4, 0.4..0.8);
     add_noise(&mut canvas, rng.random_range(0.0..3.0), rng);
-    Frame {
-        luma: luma(&canvas),
-        text: boxes,
+    Frame::colour(canvas, boxes)
+}
+
+/// Velocity `v` in -1..1 as a Doppler map shows it: red to yellow towards the probe, blue to
+/// cyan away, dark near zero.
+fn flow_colour(v: f32) -> Rgb<u8> {
+    let a = v.abs().min(1.0);
+    let (main, over) = (
+        (80.0 + 175.0 * a.min(0.6) / 0.6),
+        (255.0 * (a - 0.6).max(0.0) / 0.4),
+    );
+    if v >= 0.0 {
+        Rgb([main as u8, over as u8, 0])
+    } else {
+        Rgb([0, over as u8, main as u8])
+    }
+}
+
+/// Colour flow inside a box of the field of view: vessels as smooth blobs of velocity, with
+/// speckle-like variation, only where the field of view is.
+fn colour_flow(
+    canvas: &mut RgbImage,
+    rng: &mut ChaCha8Rng,
+    inside: &dyn Fn(f32, f32) -> Option<f32>,
+    (apex_x, top, bottom, w): (f32, f32, f32, f32),
+) {
+    let (width, height) = canvas.dimensions();
+    let half = rng.random_range(0.12..0.25) * w;
+    let x0 = (apex_x - half).max(0.0) as u32;
+    let x1 = ((apex_x + half) as u32).min(width);
+    let y0 = (top + rng.random_range(0.05..0.3) * (bottom - top)) as u32;
+    let y1 = ((y0 as f32 + rng.random_range(0.3..0.6) * (bottom - top)) as u32).min(height);
+    let sigma = rng.random_range(5.0..12.0);
+    let field = blur(&noise_field(width, height, rng), sigma, sigma);
+    let fine = blur(&noise_field(width, height, rng), 1.2, 1.2);
+    let rms = |f: &Field| (f.pixels().map(|p| p[0] * p[0]).sum::<f32>() / f.len() as f32).sqrt();
+    let (big, small) = (rms(&field).max(1e-6), rms(&fine).max(1e-6));
+    let threshold = rng.random_range(0.5..1.1);
+    for y in y0..y1 {
+        for x in x0..x1 {
+            if inside(x as f32, y as f32).is_none() {
+                continue;
+            }
+            let v = field.get_pixel(x, y)[0] / big;
+            if v.abs() < threshold {
+                continue;
+            }
+            let jitter = 0.25 * fine.get_pixel(x, y)[0] / small;
+            let velocity =
+                (v.signum() * (v.abs() - threshold) * 1.5 + jitter * v.signum()).clamp(-1.0, 1.0);
+            canvas.put_pixel(x, y, flow_colour(velocity));
+        }
     }
 }
 
@@ -1276,10 +1479,7 @@ fn ct(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Fram
         );
     }
     maybe_blur(&mut canvas, rng, 0.3, 0.4..0.7);
-    Frame {
-        luma: luma(&canvas),
-        text: boxes,
-    }
+    Frame::grey(&canvas, boxes)
 }
 
 /// A projection radiograph: smooth soft tissue with a heel-effect gradient, long bones or ribs
@@ -1410,10 +1610,7 @@ fn radiograph(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
         );
     }
     maybe_blur(&mut canvas, rng, 0.3, 0.4..0.8);
-    Frame {
-        luma: luma(&canvas),
-        text: boxes,
-    }
+    Frame::grey(&canvas, boxes)
 }
 
 /// The unexposed border under the collimator leaves: bright, with a faint gradient.
@@ -1769,8 +1966,5 @@ fn screenshot(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
         width - 16,
     );
     maybe_blur(&mut canvas, rng, 0.3, 0.4..0.7);
-    Frame {
-        luma: luma(&canvas),
-        text: boxes,
-    }
+    Frame::grey(&canvas, boxes)
 }

@@ -7,7 +7,10 @@ use dicom_deid::deid::trace;
 use dicom_deid::deid::{Deidentifier, TraceRow};
 use dicom_deid::dicom::values::keyword;
 use dicom_deid::key::Key;
+use dicom_deid::pixel::Plan;
+use dicom_deid::pixel::explain::PlanView;
 use dicom_deid::profile::Profile;
+use dicom_dictionary_std::tags;
 
 use super::args::InspectArgs;
 use super::{Error, use_color};
@@ -56,8 +59,69 @@ pub(super) fn inspect_command(args: InspectArgs) -> Result<ExitCode, Error> {
         inspection.transfer_syntax,
         deidentifier.profile().name
     );
-    let _ = write!(stdout, "{}", render(&inspection.rows, use_color(terminal)));
+    let mut rows = inspection.rows;
+    if let Some(action) = pixel_action(&inspection.pixel.plan) {
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.path.is_empty() && r.tag == tags::PIXEL_DATA)
+        {
+            row.action = action.to_owned();
+            row.layer = "pixel".to_owned();
+        }
+    }
+    let _ = write!(stdout, "{}", render(&rows, use_color(terminal)));
+    let _ = write!(stdout, "{}", render_plan(&inspection.pixel));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the PixelData row says when the pixel plan changes the pixels or the file.
+fn pixel_action(plan: &Plan) -> Option<&'static str> {
+    match plan {
+        Plan::Mask(_) => Some("mask"),
+        Plan::Quarantine(_) => Some("quarantine"),
+        Plan::Untouched | Plan::KeptUnmasked => None,
+    }
+}
+
+/// The pixel plan under the table: the decision, each matching rule with the regions it masks
+/// on this image, and whether (and why) the detector runs.
+fn render_plan(view: &PlanView) -> String {
+    let mut out = String::from("\n# pixel plan: ");
+    match &view.plan {
+        Plan::Untouched => out.push_str(
+            "untouched (no pixel data, or no rule matches and burned-in text is not likely)\n",
+        ),
+        Plan::KeptUnmasked => out.push_str(
+            "kept unmasked (burned-in text likely, no rule matches, burned_in_without_rule: keep)\n",
+        ),
+        Plan::Quarantine(reason) => {
+            out.push_str(&format!("quarantine ({}: {})\n", reason.code.as_str(), reason.text));
+        }
+        Plan::Mask(mask) => {
+            out.push_str(&format!(
+                "mask every frame ({} × {} pixels, {} frame{})\n",
+                mask.geometry.columns,
+                mask.geometry.rows,
+                mask.geometry.frames,
+                if mask.geometry.frames == 1 { "" } else { "s" }
+            ));
+            for (name, regions, detect) in &view.rules {
+                let regions: Vec<String> = regions.iter().map(ToString::to_string).collect();
+                let what = match (regions.is_empty(), detect) {
+                    (true, true) => "detector".to_owned(),
+                    (true, false) => "no region on this image".to_owned(),
+                    (false, true) => format!("{} and the detector", regions.join(" ")),
+                    (false, false) => regions.join(" "),
+                };
+                out.push_str(&format!("#   rule {name:?}: {what}\n"));
+            }
+            match view.detector {
+                Some(why) => out.push_str(&format!("#   detector: yes ({why})\n")),
+                None => out.push_str("#   detector: no\n"),
+            }
+        }
+    }
+    out
 }
 
 /// How an action is coloured on a terminal: removals red, emptied/dummied yellow, kept plain,

@@ -13,6 +13,7 @@ use crate::deid::decide::Decision;
 use crate::deid::marks::MARKS;
 use crate::dicom::file::{self, FileError, Parsed};
 use crate::dicom::values::{is_text_vr, strings};
+use crate::pixel::explain::{PlanView, explain};
 
 /// One element as `inspect` shows it: where it is, what was decided, and its value before and
 /// after. Holds original values, so it has no `Debug` and must only reach a terminal.
@@ -126,6 +127,8 @@ pub enum InspectError {
 pub struct Inspection {
     pub transfer_syntax: String,
     pub rows: Vec<TraceRow>,
+    /// What happens to the pixels, decided on the original header as a run decides it.
+    pub pixel: PlanView,
 }
 
 /// Parse and trace one file's bytes. Errors are fixed texts that name no value.
@@ -139,10 +142,12 @@ pub fn inspect(
             object,
             transfer_syntax,
         } => {
+            let pixel = explain(&object, &transfer_syntax, &deidentifier.profile().pixel);
             let (_, _, rows) = deidentifier.deidentify_traced(object);
             Ok(Inspection {
                 transfer_syntax,
                 rows,
+                pixel,
             })
         }
         Parsed::NotDicom => Err(InspectError::NotDicom),

@@ -22,7 +22,7 @@
 //! the same on every run. The figures it reaches, and the frames it is measured on, are in
 //! `benches/detect_eval.rs` and `benches/detect-results.md`.
 
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 
 use super::Region;
 
@@ -56,11 +56,24 @@ const GOOD_LINE: f32 = 0.9;
 
 /// Text-like boxes in one frame, each already grown by a safety margin and clipped to the frame.
 pub fn detect_text(frame: &GrayImage) -> Vec<Region> {
+    detect_text_outside(frame, None)
+}
+
+/// Text-like boxes in one colour frame: its BT.601 `luma` as [`detect_text`] reads it, and
+/// `rgb` to find the clinical colour content (colour-flow Doppler, colour bars) where no text
+/// is looked for, so that colour blobs are never masked as glyphs.
+pub fn detect_text_colour(luma: &GrayImage, rgb: &RgbImage) -> Vec<Region> {
+    let zone = super::colour::clinical_zone(rgb);
+    detect_text_outside(luma, zone.as_deref())
+}
+
+/// Text-like boxes, none found inside `clinical` (one flag a pixel, when given).
+pub fn detect_text_outside(frame: &GrayImage, clinical: Option<&[bool]>) -> Vec<Region> {
     let (width, height) = frame.dimensions();
     if width == 0 || height == 0 {
         return Vec::new();
     }
-    let mut regions: Vec<Region> = find_lines(frame)
+    let mut regions: Vec<Region> = find_lines(frame, clinical)
         .into_iter()
         .map(|line| {
             let vertical = (line.y1 - line.y0 + 1) / 4 + 2;
@@ -163,12 +176,21 @@ struct Line {
 }
 
 /// The lines of text in a frame, before margins.
-fn find_lines(frame: &GrayImage) -> Vec<Line> {
+fn find_lines(frame: &GrayImage, clinical: Option<&[bool]>) -> Vec<Line> {
     let (w, h) = (frame.width() as usize, frame.height() as usize);
     let luma = frame.as_raw();
     let mut glyphs = Vec::new();
-    for (channel, contrast) in Channel::ALL.into_iter().zip(contrast_maps(luma, w, h)) {
-        let noise = Noise::new(&contrast, w, h);
+    let clinical = clinical.filter(|z| z.len() == w * h);
+    for (channel, mut contrast) in Channel::ALL.into_iter().zip(contrast_maps(luma, w, h)) {
+        // The texture is measured outside clinical colour, which then shows no ink.
+        let noise = Noise::new(&contrast, clinical, w, h);
+        if let Some(zone) = clinical {
+            for (c, &inside) in contrast.iter_mut().zip(zone) {
+                if inside {
+                    *c = 0;
+                }
+            }
+        }
         let (components, runs) = components(&contrast, &noise, w, h, channel);
         for mut c in components {
             if glyph_like(&c, &runs) {
@@ -223,7 +245,7 @@ fn contrast_maps(src: &[u8], w: usize, h: usize) -> [Vec<u8>; 3] {
 /// Minimum or maximum over the (2r+1)-square window around each pixel, pixels outside the frame
 /// ignored. Each direction takes log2(2r+1) passes of element-wise min/max over whole rows, which
 /// the compiler vectorises (imageproc's grayscale morphology visits every window pixel).
-fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
+pub(super) fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -> Vec<u8> {
     let k = 2 * r + 1;
     let neutral = if max { u8::MIN } else { u8::MAX };
     let pick = |a: u8, b: u8| if max { a.max(b) } else { a.min(b) };
@@ -278,13 +300,33 @@ struct Noise {
 }
 
 impl Noise {
-    fn new(contrast: &[u8], w: usize, h: usize) -> Self {
+    /// The texture level of `contrast`, pixels flagged in `skip` left out.
+    fn new(contrast: &[u8], skip: Option<&[bool]>, w: usize, h: usize) -> Self {
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
         let mut histograms = vec![0u32; bw * bh * 256];
         for (y, row) in contrast.chunks_exact(w).enumerate() {
-            let base = (y / BLOCK) * bw;
-            for (x, &c) in row.iter().enumerate() {
-                histograms[((base + x / BLOCK) << 8) + usize::from(c)] += 1;
+            let band = &mut histograms[(y / BLOCK) * bw * 256..][..bw * 256];
+            let skipped = skip.map(|s| &s[y * w..][..w]);
+            for (b, (bins, cells)) in band
+                .chunks_exact_mut(256)
+                .zip(row.chunks(BLOCK))
+                .enumerate()
+            {
+                let bins: &mut [u32; 256] = bins.try_into().expect("256 bins");
+                match skipped {
+                    None => {
+                        for &c in cells {
+                            bins[usize::from(c)] += 1;
+                        }
+                    }
+                    Some(skipped) => {
+                        for (&c, &out) in cells.iter().zip(&skipped[b * BLOCK..]) {
+                            if !out {
+                                bins[usize::from(c)] += 1;
+                            }
+                        }
+                    }
+                }
             }
         }
         let quantile = |bins: &[u32], percent: u32| {
@@ -363,8 +405,11 @@ impl Noise {
                 *l = self.level[y0 * bw + bx] * (1.0 - ty) + self.level[y1 * bw + bx] * ty;
             }
             for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(&columns) {
-                let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
-                *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
+                // Below the floor nothing is ink, whatever the texture (most pixels).
+                if c >= INK_FLOOR {
+                    let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
+                    *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
+                }
             }
         }
         ink
@@ -689,9 +734,35 @@ fn like_heights(a: u32, b: u32) -> bool {
 /// Groups of glyphs side by side on one band: at most 1.5 heights apart, overlapping by half the
 /// smaller height, of like height, stroke and ink.
 fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
-    let mut order: Vec<usize> = (0..glyphs.len()).collect();
-    order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0, glyphs[i].x1, glyphs[i].y1));
+    // Glyphs that overlap vertically share a band of rows: only those are compared (the
+    // partition into groups does not depend on the order of the unions).
+    let band = MAX_GLYPH as usize;
+    let bands = glyphs
+        .iter()
+        .map(|g| g.y1 as usize / band + 1)
+        .max()
+        .unwrap_or(0);
+    let mut in_band: Vec<Vec<usize>> = vec![Vec::new(); bands];
+    for (i, g) in glyphs.iter().enumerate() {
+        for list in &mut in_band[g.y0 as usize / band..=g.y1 as usize / band] {
+            list.push(i);
+        }
+    }
     let mut parent: Vec<u32> = (0..glyphs.len() as u32).collect();
+    for order in &mut in_band {
+        order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0, glyphs[i].x1, glyphs[i].y1));
+        join_neighbours(glyphs, order, &mut parent);
+    }
+    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for i in 0..glyphs.len() {
+        let root = find(&mut parent, i as u32);
+        groups.entry(root).or_default().push(i);
+    }
+    groups.into_values().collect()
+}
+
+/// Unites the glyphs of `order` (sorted by left edge) that sit side by side as one line's do.
+fn join_neighbours(glyphs: &[Component], order: &[usize], parent: &mut [u32]) {
     for (k, &i) in order.iter().enumerate() {
         let a = &glyphs[i];
         for &j in &order[k + 1..] {
@@ -707,16 +778,10 @@ fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
                 && sa.max(sb) <= 2.0 * sa.min(sb)
                 && consistent(a, b)
             {
-                union(&mut parent, i as u32, j as u32);
+                union(parent, i as u32, j as u32);
             }
         }
     }
-    let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
-    for i in 0..glyphs.len() {
-        let root = find(&mut parent, i as u32);
-        groups.entry(root).or_default().push(i);
-    }
-    groups.into_values().collect()
 }
 
 /// Whether glyphs have the shape of a line of text, and if so the strength they need: two glyphs
@@ -777,10 +842,24 @@ fn line_shape(members: &[&Component]) -> Option<f32> {
 fn grow(lines: &mut [Line], glyphs: &[Component]) {
     let mut used = vec![false; glyphs.len()];
     let bands: Vec<(u32, u32)> = lines.iter().map(|l| (l.y0, l.y1)).collect();
+    // A glyph that joins overlaps the band, and a line never reaches more than a glyph's
+    // height beyond it: only glyphs whose top lies within that reach are visited, in index
+    // order as all would be.
+    let mut by_top: Vec<usize> = (0..glyphs.len()).collect();
+    by_top.sort_by_key(|&i| (glyphs[i].y0, i));
+    let near = |band0: u32, band1: u32| {
+        let lo = by_top.partition_point(|&i| glyphs[i].y0 + MAX_GLYPH < band0);
+        let hi = by_top.partition_point(|&i| glyphs[i].y0 <= band1 + MAX_GLYPH);
+        let mut near = by_top[lo..hi].to_vec();
+        near.sort_unstable();
+        near
+    };
+    let candidates: Vec<Vec<usize>> = bands.iter().map(|&(a, b)| near(a, b)).collect();
     loop {
         let mut changed = false;
-        for (line, &(band0, band1)) in lines.iter_mut().zip(&bands) {
-            for (g, used) in glyphs.iter().zip(used.iter_mut()) {
+        for ((line, &(band0, band1)), near) in lines.iter_mut().zip(&bands).zip(&candidates) {
+            for &i in near {
+                let (g, used) = (&glyphs[i], &mut used[i]);
                 if *used {
                     continue;
                 }

@@ -15,7 +15,10 @@
 //!   what shows a recognisable person ([`visual`]).
 
 pub mod codec;
+pub mod colour;
 pub mod detect;
+pub mod examine;
+pub mod explain;
 pub mod frames;
 pub mod jpeg_mask;
 pub mod preview;
@@ -88,13 +91,22 @@ pub struct MaskPlan {
     pub claimed: bool,
     /// What becomes of a claimed file in which nothing was found to mask.
     pub claimed_not_found: ClaimedNotFound,
+    /// The matching rules that run the detector (`detect: true`).
+    pub detect_rules: Vec<String>,
+    /// An ultrasound image: the detector sets colour flow aside ([`colour`]).
+    pub ultrasound: bool,
 }
 
 impl MaskPlan {
     /// The matching rules' names, each once, and all their regions.
     fn rules(&self) -> (Vec<String>, Vec<Region>) {
         let mut names: Vec<String> = Vec::new();
-        for (name, _) in &self.regions {
+        for name in self
+            .regions
+            .iter()
+            .map(|(name, _)| name)
+            .chain(&self.detect_rules)
+        {
             if !names.contains(name) {
                 names.push(name.clone());
             }
@@ -127,6 +139,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
     let risk = burned_in_risk(object);
     let without_rule = config.without_rule();
     let detect = config.detect
+        || matched.iter().any(|r| r.detect)
         || (matched.is_empty() && risk.is_some() && without_rule == BurnedInPolicy::Detect);
     if matched.is_empty() && !detect {
         return match (risk, without_rule) {
@@ -162,7 +175,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         .flat_map(|rule| {
             rule.regions
                 .iter()
-                .filter_map(|r| geometry.clip(*r))
+                .filter_map(|r| geometry.clip(r.place(geometry.columns, geometry.rows)))
                 .map(|r| (rule.name.clone(), r))
         })
         .collect();
@@ -172,6 +185,12 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
         detect,
         claimed: text(object, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES"),
         claimed_not_found: config.burned_in_claimed_not_found,
+        detect_rules: matched
+            .iter()
+            .filter(|r| r.detect)
+            .map(|r| r.name.clone())
+            .collect(),
+        ultrasound: text(object, tags::MODALITY) == "US",
     })
 }
 
@@ -276,12 +295,18 @@ pub fn apply(
     let mut masked_by = if regions.is_empty() { vec![] } else { rules };
     if plan.detect {
         let before = regions.len();
-        for index in 0..geometry.frames {
-            regions.extend(detect::detect_text(
-                &geometry.luma(frames.bytes_mut(), index),
-            ));
-        }
+        regions.extend(examine::detect_frames(
+            &geometry,
+            frames.bytes_mut(),
+            plan.ultrasound,
+        ));
         if regions.len() > before {
+            // The rules that ran the detector masked through it.
+            for name in &plan.detect_rules {
+                if !masked_by.contains(name) {
+                    masked_by.push(name.clone());
+                }
+            }
             masked_by.push(DETECTOR.to_owned());
         }
     }

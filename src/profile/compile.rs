@@ -153,6 +153,7 @@ impl Settings {
             self.private = spec.private;
         }
         if let Some(p) = &spec.pixel {
+            p.check().map_err(|e| invalid(origin, e.to_string()))?;
             let mut layer = PixelConfig::default();
             layer.extend(p);
             self.warnings.extend(

@@ -262,10 +262,15 @@ impl Profile {
         for rule in &px.rules {
             let regions: Vec<String> = rule.regions.iter().map(ToString::to_string).collect();
             lines.push(format!(
-                "# pixel rule {:?}: when {}; regions {}",
+                "# pixel rule {:?}: when {}; regions {}{}",
                 rule.name,
                 rule.when,
-                regions.join(" ")
+                if regions.is_empty() {
+                    "none".to_owned()
+                } else {
+                    regions.join(" ")
+                },
+                if rule.detect { "; detector" } else { "" }
             ));
         }
         lines

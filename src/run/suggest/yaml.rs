@@ -127,6 +127,7 @@ mod tests {
     use super::*;
     use crate::pixel::Region;
     use crate::profile::Profile;
+    use crate::profile::pixel::Area;
     use crate::run::suggest::{Device, Examined};
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
@@ -183,7 +184,7 @@ mod tests {
             1,
             "the group without text stays commented out:\n{text}"
         );
-        assert_eq!(rules[0].regions, [band]);
+        assert_eq!(rules[0].regions, [Area::from(band)]);
         let mut object = InMemDicomObject::new_empty();
         let put = |o: &mut InMemDicomObject, tag, vr, v: &str| {
             o.put(DataElement::new(tag, vr, PrimitiveValue::from(v)))
