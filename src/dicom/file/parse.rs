@@ -284,6 +284,9 @@ fn as_sequence(elem: &InMemElement, charset: &SpecificCharacterSet) -> Option<In
     data.extend(tag.1.to_le_bytes());
     data.extend(len.to_le_bytes());
     data.extend_from_slice(bytes);
+    // Checked first, like every data set read: a length beyond the bytes would otherwise have
+    // dicom-rs allocate what it says (gigabytes, from a fuzzed 2 KB file).
+    scan::scan_dataset(&data, scan::Encoding::ImplicitLE).ok()?;
     let ts = TransferSyntaxRegistry.get(uids::IMPLICIT_VR_LITTLE_ENDIAN)?;
     let mut object = catch_unwind(AssertUnwindSafe(|| {
         read_dataset(&data, ts, charset.clone())
