@@ -1183,6 +1183,51 @@ mod tests {
         }
     }
 
+    /// The boxes found on a fixed set of frames (text of both polarities and several sizes over
+    /// texture of several strengths, on gradients, beside clinical colour), folded into one
+    /// number: recorded from the detector before it was made faster, so that a change meant to
+    /// speed it up cannot change what it finds.
+    #[test]
+    fn boxes_on_a_fixed_set_are_unchanged() {
+        let mut checksum: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut fold = |v: u32| {
+            for b in v.to_le_bytes() {
+                checksum = (checksum ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+        };
+        let mut total = 0;
+        for seed in 1..=8u64 {
+            let (w, h) = (300 + 37 * seed as u32, 220 + 29 * seed as u32);
+            let spread = 15.0 + 14.0 * seed as f32;
+            let mean = 40.0 + 20.0 * seed as f32;
+            let mut frame = noise(w, h, seed, spread, mean);
+            if seed % 3 == 0 {
+                for (x, y, p) in frame.enumerate_pixels_mut() {
+                    p.0[0] = p.0[0] / 2 + ((x + y) / 5) as u8 / 2;
+                }
+            }
+            let bright = (mean + 110.0).min(255.0) as u8;
+            let dark = (mean - 90.0).max(0.0) as u8;
+            draw(&mut frame, 5, 4, 2, "ID 2417", bright);
+            draw(&mut frame, 30, h / 2, 1 + seed as u32 % 4, "MRN 70412", dark);
+            draw(&mut frame, w / 3, h - 40, 3, "DEMI", bright);
+            draw(&mut frame, w - 130, 20, 1, "HE 10 NIM", 255 - dark);
+            let zone: Vec<bool> = (0..w * h)
+                .map(|i| seed % 2 == 0 && (i % w) > w / 2 && (i / w) > h / 3)
+                .collect();
+            for clinical in [None, Some(zone.as_slice())] {
+                let regions = detect_text_outside(&frame, clinical);
+                total += regions.len();
+                for r in regions {
+                    for v in [r.x, r.y, r.width, r.height] {
+                        fold(v);
+                    }
+                }
+            }
+        }
+        assert_eq!((total, checksum), (52, 8_182_252_676_020_486_700));
+    }
+
     #[test]
     fn rank_filter_is_the_window_extreme() {
         let (w, h) = (37, 23);
