@@ -195,7 +195,10 @@ fn main() {
             let elapsed = started.elapsed();
             boxes += regions.len();
             for r in &regions {
-                for b in [r.x, r.y, r.width, r.height].iter().flat_map(|v| v.to_le_bytes()) {
+                for b in [r.x, r.y, r.width, r.height]
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                {
                     checksum = (checksum ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
                 }
             }

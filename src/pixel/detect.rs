@@ -32,6 +32,8 @@ const STROKE_RADIUS: usize = 6;
 const INK_FLOOR: u8 = 40;
 /// Side of the blocks over which the texture's own contrast is measured.
 const BLOCK: usize = 64;
+/// Pixels tested at once for holding no ink at all (one vector compare).
+const INK_STRETCH: usize = 32;
 /// Ink must exceed the block's (trimmed) median contrast by this factor.
 const NOISE_FACTOR: f32 = 1.7;
 /// How far above the texture a line's glyphs must stand, per channel. Log-compressed speckle has
@@ -314,6 +316,10 @@ impl Noise {
             {
                 let bins: &mut [u32; 256] = bins.try_into().expect("256 bins");
                 match skipped {
+                    // Flat stretches (black surround, panels) are all zero: counted at once.
+                    None if cells.iter().fold(0, |m, &c| m | c) == 0 => {
+                        bins[0] += cells.len() as u32
+                    }
                     None => {
                         for &c in cells {
                             bins[usize::from(c)] += 1;
@@ -404,11 +410,21 @@ impl Noise {
             for (bx, l) in row_level.iter_mut().enumerate() {
                 *l = self.level[y0 * bw + bx] * (1.0 - ty) + self.level[y1 * bw + bx] * ty;
             }
-            for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(&columns) {
-                // Below the floor nothing is ink, whatever the texture (most pixels).
-                if c >= INK_FLOOR {
-                    let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
-                    *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
+            // Below the floor nothing is ink, whatever the texture (most pixels): whole
+            // stretches below it are passed over at once.
+            for ((out, row), columns) in out
+                .chunks_mut(INK_STRETCH)
+                .zip(row.chunks(INK_STRETCH))
+                .zip(columns.chunks(INK_STRETCH))
+            {
+                if row.iter().fold(0, |m, &c| m.max(c)) < INK_FLOOR {
+                    continue;
+                }
+                for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(columns) {
+                    if c >= INK_FLOOR {
+                        let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
+                        *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
+                    }
                 }
             }
         }
@@ -499,7 +515,16 @@ fn label(
         let mut x = 0;
         while x < w {
             if !row[x] {
-                x += 1;
+                // Most of a row holds no ink: pass over blank stretches at once.
+                while row
+                    .get(x..x + INK_STRETCH)
+                    .is_some_and(|s| s == [false; INK_STRETCH])
+                {
+                    x += INK_STRETCH;
+                }
+                while x < w && !row[x] {
+                    x += 1;
+                }
                 continue;
             }
             let x0 = x;
@@ -1209,7 +1234,14 @@ mod tests {
             let bright = (mean + 110.0).min(255.0) as u8;
             let dark = (mean - 90.0).max(0.0) as u8;
             draw(&mut frame, 5, 4, 2, "ID 2417", bright);
-            draw(&mut frame, 30, h / 2, 1 + seed as u32 % 4, "MRN 70412", dark);
+            draw(
+                &mut frame,
+                30,
+                h / 2,
+                1 + seed as u32 % 4,
+                "MRN 70412",
+                dark,
+            );
             draw(&mut frame, w / 3, h - 40, 3, "DEMI", bright);
             draw(&mut frame, w - 130, 20, 1, "HE 10 NIM", 255 - dark);
             let zone: Vec<bool> = (0..w * h)
