@@ -420,11 +420,10 @@ impl Noise {
                 if row.iter().fold(0, |m, &c| m.max(c)) < INK_FLOOR {
                     continue;
                 }
+                // Without a branch: in speckle, which pixels pass the floor is random.
                 for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(columns) {
-                    if c >= INK_FLOOR {
-                        let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
-                        *o = f32::from(c) >= level.max(f32::from(INK_FLOOR));
-                    }
+                    let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
+                    *o = (c >= INK_FLOOR) & (f32::from(c) >= level.max(f32::from(INK_FLOOR)));
                 }
             }
         }
