@@ -306,32 +306,44 @@ impl Noise {
     fn new(contrast: &[u8], skip: Option<&[bool]>, w: usize, h: usize) -> Self {
         let (bw, bh) = (w.div_ceil(BLOCK), h.div_ceil(BLOCK));
         let mut histograms = vec![0u32; bw * bh * 256];
+        // Four histograms a block, one for every fourth pixel, summed when its band of rows
+        // is done: runs of one value (smooth anatomy) then do not wait on one counter.
+        let mut lanes = vec![[[0u32; 256]; 4]; bw];
         for (y, row) in contrast.chunks_exact(w).enumerate() {
-            let band = &mut histograms[(y / BLOCK) * bw * 256..][..bw * 256];
             let skipped = skip.map(|s| &s[y * w..][..w]);
-            for (b, (bins, cells)) in band
-                .chunks_exact_mut(256)
-                .zip(row.chunks(BLOCK))
-                .enumerate()
-            {
-                let bins: &mut [u32; 256] = bins.try_into().expect("256 bins");
+            for (b, (lane, cells)) in lanes.iter_mut().zip(row.chunks(BLOCK)).enumerate() {
+                let [l0, l1, l2, l3] = lane;
                 match skipped {
                     // Flat stretches (black surround, panels) are all zero: counted at once.
-                    None if cells.iter().fold(0, |m, &c| m | c) == 0 => {
-                        bins[0] += cells.len() as u32
-                    }
+                    None if cells.iter().fold(0, |m, &c| m | c) == 0 => l0[0] += cells.len() as u32,
                     None => {
-                        for &c in cells {
-                            bins[usize::from(c)] += 1;
+                        let (quads, rest) = cells.as_chunks::<4>();
+                        for &[a, b, c, d] in quads {
+                            l0[usize::from(a)] += 1;
+                            l1[usize::from(b)] += 1;
+                            l2[usize::from(c)] += 1;
+                            l3[usize::from(d)] += 1;
+                        }
+                        for &c in rest {
+                            l0[usize::from(c)] += 1;
                         }
                     }
                     Some(skipped) => {
                         for (&c, &out) in cells.iter().zip(&skipped[b * BLOCK..]) {
                             if !out {
-                                bins[usize::from(c)] += 1;
+                                l0[usize::from(c)] += 1;
                             }
                         }
                     }
+                }
+            }
+            if (y + 1) % BLOCK == 0 || y + 1 == h {
+                let band = &mut histograms[(y / BLOCK) * bw * 256..][..bw * 256];
+                for (bins, lane) in band.chunks_exact_mut(256).zip(&mut lanes) {
+                    for (i, bin) in bins.iter_mut().enumerate() {
+                        *bin += lane.iter().map(|l| l[i]).sum::<u32>();
+                    }
+                    *lane = [[0; 256]; 4];
                 }
             }
         }
