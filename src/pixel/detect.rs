@@ -42,6 +42,8 @@ const SALIENCE: [f32; 3] = [1.35, 1.8, 1.5];
 const MIN_GLYPH: u32 = 5;
 /// 40-pixel capitals plus descender, or a glyph fused with a neighbour.
 const MAX_GLYPH: u32 = 56;
+/// Rows in a band within which glyphs are compared for grouping.
+const GROUP_BAND: usize = 16;
 /// Splitting a non-glyph shape: at most this deep, each time at this factor above its mean
 /// contrast and above the local texture.
 const SPLIT_DEPTH: u32 = 2;
@@ -770,9 +772,11 @@ fn like_heights(a: u32, b: u32) -> bool {
 /// Groups of glyphs side by side on one band: at most 1.5 heights apart, overlapping by half the
 /// smaller height, of like height, stroke and ink.
 fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
-    // Glyphs that overlap vertically share a band of rows: only those are compared (the
-    // partition into groups does not depend on the order of the unions).
-    let band = MAX_GLYPH as usize;
+    // Glyphs that overlap vertically share a row, so a band of rows: only glyphs listed in one
+    // band are compared (the partition into groups does not depend on the order of the
+    // unions, nor on a pair being joined twice). Bands about a glyph's height keep the pairs
+    // few where noise makes glyphs dense.
+    let band = GROUP_BAND;
     let bands = glyphs
         .iter()
         .map(|g| g.y1 as usize / band + 1)
