@@ -5,8 +5,9 @@
 //! under INPUT by the keyed id of their path (so the key must be the dataset's), and grouped
 //! by device and geometry: Manufacturer, ManufacturerModelName, Rows, Columns, SOPClassUID. The
 //! detector looks at a few images of each group (drawn by a keyed hash of their id, so the same
-//! dataset gives the same draw), at up to [`MAX_FRAMES`] frames of each; the regions it finds
-//! are united, overlapping boxes merged into their bounding box, into one rule per group.
+//! dataset gives the same draw), over every frame as a run with the detector reads them
+//! ([`examine::detect_frames`]: key frames whole, the others where they change; colour flow of
+//! ultrasound set aside); the regions it finds are united, overlapping boxes merged into their bounding box, into one rule per group.
 //!
 //! The result is a starter, for a person to review: [`yaml`] writes it as a profile, and
 //! [`page`] draws each group's frames with the proposed regions, from the *input* pixels (the
@@ -29,14 +30,12 @@ use crate::dicom::reason::Code;
 use crate::dicom::values::top_text;
 use crate::key::{Key, Purpose};
 use crate::pixel::Region;
-use crate::pixel::detect::detect_text;
+use crate::pixel::examine;
 use crate::pixel::preview::{Picture, first_middle_last};
 use crate::run::layout::{MANIFEST, SUMMARY};
 use crate::run::manifest::{self, Status, Summary};
 use crate::run::walk::path_id;
 
-/// The detector looks at most at this many frames of an image, spread evenly over it.
-pub const MAX_FRAMES: u32 = 16;
 /// The review page outlines what the detector found in an image in yellow, and the group's
 /// proposed regions in red (drawn over it).
 const FOUND: image::Rgb<u8> = image::Rgb([255, 210, 0]);
@@ -258,22 +257,16 @@ fn examine_group(
     let mut examined = Vec::new();
     let mut unreadable = 0;
     for id in drawn {
-        let picture =
-            read(&paths[*id], max).and_then(|(object, ts)| Picture::from_object(object, &ts).ok());
-        let Some(picture) = picture else {
+        let picture = read(&paths[*id], max).and_then(|(object, ts)| {
+            let ultrasound = top_text(&object, tags::MODALITY) == "US";
+            Some((ultrasound, Picture::from_object(object, &ts).ok()?))
+        });
+        let Some((ultrasound, picture)) = picture else {
             unreadable += 1;
             continue;
         };
         let frames = picture.geometry.frames;
-        let looked = MAX_FRAMES.min(frames);
-        let mut regions: Vec<Region> = (0..looked)
-            .flat_map(|i| {
-                let frame = (u64::from(i) * u64::from(frames) / u64::from(looked)) as u32;
-                detect_text(&picture.geometry.luma(&picture.bytes, frame))
-            })
-            .collect();
-        regions.sort();
-        regions.dedup();
+        let regions = examine::detect_frames(&picture.geometry, &picture.bytes, ultrasound);
         examined.push(Examined {
             id: (*id).to_owned(),
             frames,
