@@ -202,16 +202,8 @@ fn context_windows(changed: &[Region], w: u32, h: u32) -> Vec<Region> {
         'outer: for i in 0..windows.len() {
             for j in i + 1..windows.len() {
                 if intersects(&windows[i], &windows[j]) {
-                    let (a, b) = (windows[i], windows.remove(j));
-                    let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
-                    let x1 = (a.x + a.width).max(b.x + b.width);
-                    let y1 = (a.y + a.height).max(b.y + b.height);
-                    windows[i] = Region {
-                        x: x0,
-                        y: y0,
-                        width: x1 - x0,
-                        height: y1 - y0,
-                    };
+                    let b = windows.remove(j);
+                    windows[i] = windows[i].bounding(b);
                     merged = true;
                     break 'outer;
                 }

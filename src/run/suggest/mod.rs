@@ -305,16 +305,8 @@ fn merge(regions: impl Iterator<Item = Region>) -> Vec<Region> {
         for i in 0..boxes.len() {
             for j in i + 1..boxes.len() {
                 if touch(&boxes[i], &boxes[j]) {
-                    let (a, b) = (boxes[i], boxes.swap_remove(j));
-                    let (x0, y0) = (a.x.min(b.x), a.y.min(b.y));
-                    let x1 = (a.x + a.width).max(b.x + b.width);
-                    let y1 = (a.y + a.height).max(b.y + b.height);
-                    boxes[i] = Region {
-                        x: x0,
-                        y: y0,
-                        width: x1 - x0,
-                        height: y1 - y0,
-                    };
+                    let b = boxes.swap_remove(j);
+                    boxes[i] = boxes[i].bounding(b);
                     continue 'again;
                 }
             }
