@@ -119,6 +119,8 @@ pub(super) struct Seen<'a> {
     pub records: &'a BTreeMap<String, String>,
     pub hashes: &'a BTreeMap<String, String>,
     pub listing: &'a Listing,
+    /// The key given, when it is the run's.
+    pub runs_key: Option<&'a crate::key::Key>,
 }
 
 /// The manifest checks (see the module doc).
@@ -186,15 +188,12 @@ pub(super) fn check_manifests(
             ));
         }
     }
-    let runs_key = |key: &crate::key::Key| {
-        read_summary(&config.output).is_none_or(|s| s.key_fingerprint == key.fingerprint())
-    };
-    match (&config.key, &config.against) {
-        (Some(key), Some(_)) if !runs_key(key) => report.notes.push(
+    match (&config.key, seen.runs_key, &config.against) {
+        (Some(_), None, Some(_)) => report.notes.push(
             "the key given is not the run's: whether every input has a manifest record was not checked"
                 .to_owned(),
         ),
-        (Some(key), Some(input)) => {
+        (_, Some(key), Some(input)) => {
             for (rel, _) in files_under(input) {
                 let id = run::path_id(key, Path::new(&rel));
                 if !listing.inputs.contains(&id) {
@@ -206,7 +205,7 @@ pub(super) fn check_manifests(
                 }
             }
         }
-        (None, Some(_)) => report.notes.push(
+        (None, _, Some(_)) => report.notes.push(
             "no key given: whether every input has a manifest record was not checked".to_owned(),
         ),
         _ => {}

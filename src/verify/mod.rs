@@ -228,19 +228,20 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
     let records = listing.record_ids();
     let summary = manifest::read_summary(&config.output);
     manifest::compare_with_summary(config, summary.as_ref(), &mut report);
+    // The key the run was made with, when the one given is it: outputs are linked to their
+    // inputs (keyed record ids, pseudonyms, remapped UIDs) and records checked only with it.
+    let runs_key = config.key.as_ref().filter(|k| {
+        summary
+            .as_ref()
+            .is_none_or(|s| s.key_fingerprint == k.fingerprint())
+    });
 
     let matcher = match &config.against {
         Some(input) => {
             if !input.is_dir() {
                 return Err(VerifyError::Against(input.clone()));
             }
-            // Outputs are linked to their inputs through the run's key (keyed record ids,
-            // pseudonyms, remapped UIDs): only with that key.
-            let key = config.key.as_ref().filter(|k| {
-                summary
-                    .as_ref()
-                    .is_none_or(|s| s.key_fingerprint == k.fingerprint())
-            });
+            let key = runs_key;
             let (needles, inputs) = gather(&deidentifier, input, key, config.max_file_size);
             report.inputs = inputs;
             report.identifying_values = needles.len() as u64;
@@ -277,6 +278,7 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         records: &records,
         hashes: &hashes,
         listing: &listing,
+        runs_key,
     };
     manifest::check_manifests(config, matcher.as_ref(), &seen, &mut report);
     // The runs' hash-chained manifests and sealed summaries need the run's key: without it,
@@ -290,11 +292,7 @@ pub fn verify(config: &VerifyConfig) -> Result<Report, VerifyError> {
         }
         // Another key would call every line edited: one finding says why nothing was checked
         // (a gate given the wrong key fails rather than passes unchecked records).
-        Some(key)
-            if summary
-                .as_ref()
-                .is_some_and(|s| s.key_fingerprint != key.fingerprint()) =>
-        {
+        Some(_) if runs_key.is_none() => {
             report.findings.push(Finding {
                 file: "summary.json".to_owned(),
                 record: None,
