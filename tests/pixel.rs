@@ -145,7 +145,7 @@ fn decode(object: &DefaultDicomObject) -> Option<Image> {
 /// photometric interpretation).
 fn tool_decode(object: &DefaultDicomObject) -> Option<(Vec<u8>, usize, u32, u32, String)> {
     let ts = object.meta().transfer_syntax().trim_end_matches('\0');
-    let (g, data) = dicom_deid::pixel::frames_of((**object).clone(), ts)?;
+    let (g, data) = dicom_deid::pixel::frames_of((**object).clone(), ts).ok()?;
     let photometric = g.photometric.as_str().to_owned();
     Some((
         data,

@@ -467,15 +467,16 @@ pub fn apply_streamed(
 }
 
 /// Every frame of an image (read in `ts`) as native little-endian bytes, decoded when
-/// encapsulated, with the geometry they follow: for previews of outputs.
-pub fn frames_of(mut object: InMemDicomObject, ts: &str) -> Option<(Geometry, Vec<u8>)> {
-    let geometry = Geometry::from_header(&object).ok()?;
+/// encapsulated, with the geometry they follow: to look at an image (previews, review pages,
+/// reading an output back).
+pub fn frames_of(mut object: InMemDicomObject, ts: &str) -> Result<(Geometry, Vec<u8>), MaskError> {
+    let geometry = Geometry::from_header(&object)?;
     if codec::is_encapsulated(&object) {
-        let decoded = codec::decode(object, ts, &geometry).1.ok()?;
-        return Some((decoded.geometry, decoded.bytes));
+        let decoded = codec::decode(object, ts, &geometry).1?;
+        return Ok((decoded.geometry, decoded.bytes));
     }
-    let native = NativeFrames::take(&mut object, &geometry).ok()?;
-    Some((geometry, native.bytes))
+    let native = NativeFrames::take(&mut object, &geometry)?;
+    Ok((geometry, native.bytes))
 }
 
 /// Native pixel data taken out of the object as little-endian bytes, to be put back in the

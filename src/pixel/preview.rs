@@ -11,7 +11,7 @@ use imageproc::drawing::draw_hollow_rect_mut;
 use imageproc::rect::Rect;
 
 use super::frames::{Geometry, Photometric};
-use super::{MaskError, NativeFrames, Region, codec};
+use super::{MaskError, Region, frames_of};
 
 /// Thumbnails fit in this many pixels each way.
 pub const THUMB: u32 = 256;
@@ -32,16 +32,9 @@ struct Palette {
 impl Picture {
     /// Take the frames out of a parsed file (read in transfer syntax `ts`), decoding them when
     /// they are compressed.
-    pub fn from_object(mut object: InMemDicomObject, ts: &str) -> Result<Self, MaskError> {
-        let geometry = Geometry::from_header(&object)?;
+    pub fn from_object(object: InMemDicomObject, ts: &str) -> Result<Self, MaskError> {
         let palette = Palette::from_header(&object);
-        let (geometry, bytes) = if codec::is_encapsulated(&object) {
-            let decoded = codec::decode(object, ts, &geometry).1?;
-            (decoded.geometry, decoded.bytes)
-        } else {
-            let native = NativeFrames::take(&mut object, &geometry)?;
-            (geometry, native.bytes)
-        };
+        let (geometry, bytes) = frames_of(object, ts)?;
         Ok(Picture {
             geometry,
             bytes,
