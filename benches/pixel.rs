@@ -28,7 +28,7 @@ fn native_frames(c: &mut Criterion) {
         planar: false,
         photometric: Photometric::Monochrome2,
         frames: 20,
-        darkest_index: 0,
+        palette: None,
     };
     let mut data = vec![0x55u8; g.total_len() as usize];
     let band = Region {

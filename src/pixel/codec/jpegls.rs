@@ -652,7 +652,8 @@ fn default_thresholds(maxval: i32, near: i32) -> (i32, i32, i32) {
     let clamp = |v: i32, low: i32| if v > maxval || v < low { low } else { v };
     if maxval >= 128 {
         let factor = (maxval.min(4095) + 128) / 256;
-        let t1 = clamp(factor * (3 - 2) + 2 + 3 * near, near + 1);
+        // FACTOR × (BASIC_T1 − 2) + 2 + 3·NEAR, with BASIC_T1 = 3.
+        let t1 = clamp(factor + 2 + 3 * near, near + 1);
         let t2 = clamp(factor * (7 - 3) + 3 + 5 * near, t1);
         let t3 = clamp(factor * (21 - 4) + 4 + 7 * near, t2);
         (t1, t2, t3)
