@@ -628,6 +628,56 @@ mod tests {
     }
 
     #[test]
+    fn segmented_tables_expand_discrete_and_linear_segments_and_refuse_indirect_ones() {
+        assert_eq!(
+            expand_segments(&[0, 3, 10, 20, 30, 1, 2, 50]),
+            Some(vec![10, 20, 30, 40, 50])
+        );
+        assert_eq!(expand_segments(&[1, 2, 50]), None, "a line from nowhere");
+        assert_eq!(expand_segments(&[0, 1, 5, 2, 1, 0, 0]), None, "indirect");
+        assert_eq!(expand_segments(&[0, 4, 1]), None, "truncated");
+    }
+
+    #[test]
+    fn a_segmented_palette_gives_colours_and_its_darkest_entry() {
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        let words = |v: &[u16]| PrimitiveValue::U16(v.iter().copied().collect());
+        let mut object = InMemDicomObject::new_empty();
+        object.put(DataElement::new(
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            VR::US,
+            words(&[3, 10, 8]),
+        ));
+        // Red 200 → 0 over three entries, green and blue flat 100: entry 2 (index 12) is darkest.
+        for (tag, table) in [
+            (
+                tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                &[0, 1, 200, 1, 2, 0][..],
+            ),
+            (
+                tags::SEGMENTED_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                &[0, 3, 100, 100, 100][..],
+            ),
+            (
+                tags::SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                &[0, 1, 100, 1, 2, 100][..],
+            ),
+        ] {
+            object.put(DataElement::new(tag, VR::OW, words(table)));
+        }
+        let palette = Palette::from_header(&object).expect("segmented tables read");
+        assert_eq!(palette.colour(10), [200, 100, 100]);
+        assert_eq!(palette.colour(11), [100, 100, 100]);
+        assert_eq!(
+            palette.colour(99),
+            [0, 100, 100],
+            "beyond the table: its last entry"
+        );
+        assert_eq!(palette.darkest, 12);
+    }
+
+    #[test]
     fn clipping_cuts_regions_to_the_image() {
         let g = geometry(Photometric::Monochrome2, 1, 8, false);
         let r = Region {
