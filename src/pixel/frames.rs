@@ -413,13 +413,13 @@ pub struct Palette {
     first_mapped: i64,
     entries: Vec<[u8; 3]>,
     /// The stored value of the entry of lowest luminance: the darkest fill.
-    pub darkest: u32,
+    darkest: u32,
 }
 
 impl Palette {
     /// The tables of a header; nothing when they are missing or unreadable (indirect
     /// segments), when the image is read as its index values and masked with index 0.
-    pub fn from_header(object: &InMemDicomObject) -> Option<Self> {
+    fn from_header(object: &InMemDicomObject) -> Option<Self> {
         let descriptor = object
             .get(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR)?
             .to_multi_int::<i64>()
@@ -458,7 +458,7 @@ impl Palette {
     }
 
     /// The colour of a stored value (values beyond the table take its first or last entry).
-    pub fn colour(&self, value: i64) -> [u8; 3] {
+    fn colour(&self, value: i64) -> [u8; 3] {
         let last = self.entries.len() as i64 - 1;
         self.entries[(value - self.first_mapped).clamp(0, last) as usize]
     }
