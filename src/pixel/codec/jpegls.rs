@@ -603,10 +603,17 @@ impl Coder {
         }
         let escape = limit.saturating_sub(self.qbpp + 1);
         let high = bits.unary(escape)?;
-        if high >= escape {
-            return Ok(bits.read(self.qbpp)? as i32 + 1);
+        let value = if high >= escape {
+            bits.read(self.qbpp)? + 1
+        } else {
+            (high << k) | bits.read(k)?
+        };
+        // A mapped error never reaches twice the range: larger values come only from damage
+        // (and would overflow the context sums).
+        if value > 2 * self.range as u32 {
+            return Err(JlsError::Invalid("error value out of range"));
         }
-        Ok(((high << k) | bits.read(k)?) as i32)
+        Ok(value as i32)
     }
 
     /// A sample from its prediction and its (quantised) error, modulo the range.
@@ -754,5 +761,60 @@ impl<'a> Bits<'a> {
     /// Whether more bits were read than the data held.
     fn overrun(&self) -> bool {
         self.missing - i64::from(self.count) > 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A grey image of `bits` bits: flat patches (run mode), ramps and noise (regular mode).
+    fn image(width: usize, height: usize, bits: u32, seed: u64) -> Vec<u16> {
+        let max = (1u64 << bits) - 1;
+        let mut state = seed | 1;
+        (0..width * height)
+            .map(|i| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let (x, y) = ((i % width) as u64, (i / width) as u64);
+                let v = match (x / 8 + y / 8 + seed) % 3 {
+                    0 => max / 3,
+                    1 => (x * 7 + y * 3) * max / 400,
+                    _ => state % (max + 1),
+                };
+                v.min(max) as u16
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn grey_streams_of_another_encoder_decode_within_near(
+            width in 1usize..48,
+            height in 1usize..24,
+            bits in 2u32..=16,
+            near in 0u8..4,
+            seed in any::<u64>(),
+        ) {
+            let pixels = image(width, height, bits, seed);
+            let near = near.min(((1u32 << bits) - 1).min(255) as u8 / 2);
+            let mut options = ::jpegls::EncodeOptions::default();
+            options.near = near;
+            options.precision = Some(bits as u8);
+            let mut stream = Vec::new();
+            ::jpegls::encode_with_options(
+                &pixels, width as u32, height as u32, &options, &mut stream,
+            ).unwrap();
+            let raster = decode(&stream, pixels.len()).unwrap();
+            prop_assert_eq!((raster.width, raster.height), (width as u32, height as u32));
+            prop_assert_eq!((raster.components, raster.bits), (1, bits));
+            for (a, b) in raster.samples.iter().zip(&pixels) {
+                prop_assert!(a.abs_diff(*b) <= u16::from(near), "{} vs {}", a, b);
+            }
+        }
     }
 }
