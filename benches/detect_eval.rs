@@ -275,7 +275,7 @@ fn cine_timing(seed: u64, fonts: &[FontRef<'static>]) {
             planar: false,
             photometric: Photometric::Monochrome2,
             frames: CINE_FRAMES,
-            darkest_index: 0,
+            palette: None,
         };
         let started = Instant::now();
         let mut whole: Vec<Region> = (0..CINE_FRAMES)

@@ -28,7 +28,7 @@ fn native_frames(c: &mut Criterion) {
         planar: false,
         photometric: Photometric::Monochrome2,
         frames: 20,
-        darkest_index: 0,
+        palette: None,
     };
     let mut data = vec![0x55u8; g.total_len() as usize];
     let band = Region {
@@ -60,6 +60,7 @@ const FILES: &[(&str, &str)] = &[
     ("MR_small_RLE.dcm", "rle-16bit"),
     ("SC_rgb_rle_2frame.dcm", "rle-rgb-2frame"),
     ("MR_small_jpeg_ls_lossless.dcm", "jpeg-ls-lossless"),
+    ("SC_rgb_jls_lossy_sample.dcm", "jpeg-ls-near-lossless-rgb"),
 ];
 
 fn decode_mask_encode(c: &mut Criterion) {

@@ -266,6 +266,8 @@ struct Coverage {
     jpeg_in_place: usize,
     syntaxes: BTreeSet<String>,
     layouts: BTreeSet<(String, usize, bool, bool, bool)>,
+    /// Names of the files masked.
+    names: BTreeSet<String>,
 }
 
 /// Mask every image under `dir`, checking each.
@@ -369,6 +371,7 @@ fn mask_all(dir: &Path) -> Coverage {
                     int(tags::NUMBER_OF_FRAMES).unwrap_or(1) > 1,
                 ));
                 seen.masked += 1;
+                seen.names.insert(name);
             }
             FileOutcome::Quarantined(reason) => {
                 assert!(
@@ -394,6 +397,7 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
         jpeg_in_place,
         syntaxes,
         layouts,
+        names,
     } = mask_all(&corpus);
     eprintln!(
         "masked {masked} ({jpeg_in_place} JPEG in place), quarantined {quarantined}, syntaxes {syntaxes:?}"
@@ -443,6 +447,10 @@ fn corpus_images_are_masked_exactly_or_quarantined() {
         "1.2.840.10008.1.2.5",
     ] {
         assert!(syntaxes.contains(ts), "no image of {ts} was masked");
+    }
+    // Colour JPEG-LS, line and sample interleaved, decodes and is masked.
+    for name in ["SC_rgb_jls_lossy_line.dcm", "SC_rgb_jls_lossy_sample.dcm"] {
+        assert!(names.contains(name), "{name} was not masked");
     }
 }
 
@@ -643,13 +651,24 @@ fn us_file(frame: Vec<u8>) -> Vec<u8> {
 
 /// An 8-bit 256×256 ultrasound file whose BurnedInAnnotation is `annotation`.
 fn us_file_claiming(frame: Vec<u8>, annotation: &str) -> Vec<u8> {
+    us_file_with(frame, annotation, "MONOCHROME2", [])
+}
+
+/// An 8-bit 256×256 ultrasound file of photometric interpretation `photometric`, with
+/// `extra` elements (lookup tables).
+fn us_file_with(
+    frame: Vec<u8>,
+    annotation: &str,
+    photometric: &str,
+    extra: impl IntoIterator<Item = dicom_object::mem::InMemElement>,
+) -> Vec<u8> {
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
     use dicom_object::mem::InMemDicomObject;
     use dicom_object::meta::FileMetaTableBuilder;
     let el = |tag, vr, v: &str| DataElement::new(tag, vr, PrimitiveValue::from(v));
     let us = |tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));
-    let object = InMemDicomObject::from_element_iter([
+    let mut object = InMemDicomObject::from_element_iter([
         el(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.6.1"),
         el(
             tags::SOP_INSTANCE_UID,
@@ -670,7 +689,7 @@ fn us_file_claiming(frame: Vec<u8>, annotation: &str) -> Vec<u8> {
         el(tags::MODALITY, VR::CS, "US"),
         el(tags::BURNED_IN_ANNOTATION, VR::CS, annotation),
         us(tags::SAMPLES_PER_PIXEL, 1),
-        el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, photometric),
         us(tags::ROWS, 256),
         us(tags::COLUMNS, 256),
         us(tags::BITS_ALLOCATED, 8),
@@ -679,6 +698,9 @@ fn us_file_claiming(frame: Vec<u8>, annotation: &str) -> Vec<u8> {
         us(tags::PIXEL_REPRESENTATION, 0),
         DataElement::new(tags::PIXEL_DATA, VR::OB, PrimitiveValue::from(frame)),
     ]);
+    for element in extra {
+        object.put(element);
+    }
     let file = object
         .with_meta(
             FileMetaTableBuilder::new()
@@ -746,6 +768,98 @@ fn burned_in_files_without_a_rule_can_go_to_the_detector() {
             .unwrap(),
         "NO"
     );
+}
+
+/// A palette-colour ultrasound frame: grey speckle and white text as entries 0-127 (a grey
+/// ramp), and a colour-flow blob of red and yellow entries (128-255) in the sector. Returns the
+/// frame of indices, the file, the text's box and the blob's box.
+fn palette_doppler() -> (Vec<u8>, Vec<u8>, [usize; 4], [usize; 4]) {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    let (grey, text) = frame_with_text("DOE JOHN 1919", 20, 10, 2);
+    let mut frame: Vec<u8> = grey.iter().map(|&v| v / 2).collect();
+    let blob = [90, 110, 80, 60];
+    let mut seed = 0x9e37_79b9_u32;
+    for row in blob[1]..blob[1] + blob[3] {
+        for col in blob[0]..blob[0] + blob[2] {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            frame[row * 256 + col] = 128 + (seed % 128) as u8;
+        }
+    }
+    let entry = |i: u16| -> [u16; 3] {
+        match i {
+            0..128 => [i * 2; 3],
+            128..192 => [150 + (i - 128), 10 + (i - 128) / 4, 10],
+            _ => [250, 150 + (i - 192), 0],
+        }
+    };
+    let table = |c: usize| -> Vec<u16> { (0..256).map(|i| entry(i)[c] * 257).collect() };
+    let lut = |tag, c| DataElement::new(tag, VR::OW, PrimitiveValue::U16(table(c).into()));
+    let descriptor = |tag| {
+        DataElement::new(
+            tag,
+            VR::US,
+            PrimitiveValue::U16([256u16, 0, 16].into_iter().collect()),
+        )
+    };
+    let file = us_file_with(
+        frame.clone(),
+        "YES",
+        "PALETTE COLOR",
+        [
+            descriptor(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),
+            descriptor(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),
+            descriptor(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR),
+            lut(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA, 0),
+            lut(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA, 1),
+            lut(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA, 2),
+        ],
+    );
+    (frame, file, text, blob)
+}
+
+#[test]
+fn palette_doppler_is_examined_in_colour_text_masked_and_flow_kept() {
+    let (frame, bytes, [tx, ty, tw, th], [bx, by, bw, bh]) = palette_doppler();
+    let detect = deidentifier("extends: basic\npixel:\n  burned_in_without_rule: detect\n");
+    let FileOutcome::Written(out) = process_bytes(&detect, &bytes, MAX) else {
+        panic!("the detector's file is written");
+    };
+    let report = out.pixel.as_ref().unwrap();
+    assert_eq!(report.masked_by, ["detector"]);
+    assert_eq!(out.transfer_syntax, EXPLICIT_LE);
+    let output = open(&out.bytes).unwrap();
+    assert_eq!(
+        output
+            .element(tags::PHOTOMETRIC_INTERPRETATION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim(),
+        "PALETTE COLOR"
+    );
+    let after = output
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    // The text takes the darkest entry (index 0, black) ...
+    for row in ty..ty + th {
+        for col in tx..tx + tw {
+            if frame[row * 256 + col] == 127 {
+                assert_eq!(after[row * 256 + col], 0, "text pixel ({col}, {row})");
+            }
+        }
+    }
+    // ... and not one pixel of the colour flow changes.
+    for row in by..by + bh {
+        for col in bx..bx + bw {
+            let i = row * 256 + col;
+            assert_eq!(after[i], frame[i], "flow pixel ({col}, {row}) changed");
+        }
+    }
 }
 
 /// The code values of DeidentificationMethodCodeSequence.

@@ -350,3 +350,62 @@ fn the_review_page_is_refused_inside_the_dataset_and_a_wrong_key_is_named() {
         stderr(&out)
     );
 }
+
+#[test]
+fn json_summary_gives_groups_and_regions_on_stdout_and_nothing_of_a_patient() {
+    let sb = Sandbox::new();
+    let input = input(&sb);
+    let output = sb.path("out");
+    assert_code(&sb.run(&input, &output, &["-q"]), 3, "run");
+    let rules = sb.path("rules.yaml");
+    let args = [
+        output.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--json",
+    ];
+    let out = suggest(&sb, &args);
+    assert_code(&out, 2, "--json without -o");
+    let mut with_rules = args.to_vec();
+    with_rules.extend(["-o", rules.to_str().unwrap()]);
+    let out = suggest(&sb, &with_rules);
+    assert_code(&out, 0, "rules suggest --json");
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    assert_no_names(&stdout(&out), "the JSON summary");
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("one JSON object");
+    assert_eq!(json["quarantined"], 7);
+    assert_eq!(json["extends"], "basic");
+    let groups = json["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3);
+    let group = |manufacturer: &str| {
+        groups
+            .iter()
+            .find(|g| g["manufacturer"] == manufacturer)
+            .unwrap_or_else(|| panic!("no group of {manufacturer}: {json}"))
+    };
+    let us = group("ACME Medical");
+    assert_eq!(
+        (&us["rows"], &us["columns"], &us["images"], &us["examined"]),
+        (&240.into(), &320.into(), &3.into(), &3.into())
+    );
+    assert_eq!(us["sop_class_name"], "Ultrasound Image Storage");
+    assert_eq!(us["ids"].as_array().unwrap().len(), 3);
+    // The ultrasound text lies at the top left: a proposed region covers it.
+    let regions = us["regions"].as_array().unwrap();
+    assert!(
+        regions
+            .iter()
+            .any(|r| r["x"].as_u64() < Some(20) && r["y"].as_u64() < Some(20)),
+        "{regions:?}"
+    );
+    assert!(
+        !group("Screens Inc")["regions"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(group("Quiet Co")["regions"].as_array().unwrap().is_empty());
+    // The rules went to -o, as without --json.
+    let yaml = std::fs::read_to_string(&rules).unwrap();
+    assert_eq!(yaml.matches("\n    - name:").count(), 2, "{yaml}");
+}

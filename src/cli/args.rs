@@ -466,6 +466,10 @@ pub struct SuggestArgs {
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = 2 << 30, value_name = "BYTES")]
     pub max_file_size: u64,
+    /// Print a JSON summary on stdout (counts, each group's device, geometry and proposed
+    /// regions: nothing of a patient) instead of the text one on stderr; the rules go to -o.
+    #[arg(long, requires = "output")]
+    pub json: bool,
 }
 
 #[derive(Subcommand)]

@@ -1,5 +1,6 @@
 //! `rules suggest`: the rules on stdout (or `-o`), the review page with `--review`, and a
-//! summary per group on stderr (device and geometry, counts, regions: nothing of a patient).
+//! summary per group on stderr, or as JSON on stdout with `--json` (device and geometry,
+//! counts, regions: nothing of a patient).
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -42,7 +43,9 @@ fn suggest_command(args: SuggestArgs, verbosity: Verbosity) -> Result<ExitCode, 
     let suggestion = suggest::suggest(&config).map_err(Error::Suggest)?;
     let quiet = verbosity == Verbosity::Quiet;
     if suggestion.quarantined == 0 {
-        if !quiet {
+        if args.json {
+            print_json(&suggestion, None);
+        } else if !quiet {
             eprintln!(
                 "rules suggest: no image is quarantined as burned_in_no_rule: nothing to suggest"
             );
@@ -74,10 +77,51 @@ fn suggest_command(args: SuggestArgs, verbosity: Verbosity) -> Result<ExitCode, 
             source,
         })?;
     }
-    if !quiet {
+    if args.json {
+        print_json(&suggestion, Some(&extends));
+    } else if !quiet {
         eprintln!("{}", summary(&suggestion, args.review.is_some()));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The summary as one JSON object on stdout, for scheduled jobs: counts, the profile the rules
+/// extend, and per group its device and geometry, its images' manifest ids, how many the
+/// detector examined and the proposed regions (empty: the rule is left commented out).
+fn print_json(s: &suggest::Suggestion, extends: Option<&str>) {
+    let groups: Vec<serde_json::Value> = s
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(n, g)| {
+            let d = &g.device;
+            let number = |v: &str| v.parse::<u32>().ok();
+            serde_json::json!({
+                "group": n + 1,
+                "manufacturer": d.manufacturer,
+                "model": d.model,
+                "rows": number(&d.rows),
+                "columns": number(&d.columns),
+                "sop_class": d.sop_class,
+                "sop_class_name": sop_class_name(&d.sop_class),
+                "images": g.ids.len(),
+                "ids": g.ids,
+                "examined": g.examined.len(),
+                "unreadable": g.unreadable,
+                "regions": g.regions,
+            })
+        })
+        .collect();
+    let summary = serde_json::json!({
+        "quarantined": s.quarantined,
+        "missing": s.missing,
+        "unreadable": s.unreadable,
+        "extends": extends,
+        "groups": groups,
+    });
+    let mut stdout = std::io::stdout().lock();
+    let _ = serde_json::to_writer(&mut stdout, &summary);
+    let _ = writeln!(stdout);
 }
 
 /// What was found, group by group.

@@ -1,5 +1,6 @@
 //! Encapsulated pixel data: decoding it to native frames (dicom-pixeldata's codecs;
-//! openreadout-codecs for JPEG-LS and 12-bit JPEG; [`rle`](super::rle) for RLE), and storing
+//! openreadout-codecs for 12-bit JPEG; [`jpegls`] for JPEG-LS; [`rle`](super::rle) for RLE),
+//! and storing
 //! the masked frames losslessly in the smallest of RLE Lossless, Deflated Explicit VR Little
 //! Endian and Explicit VR Little Endian.
 
@@ -16,6 +17,8 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
 use super::frames::{Geometry, Photometric};
 use super::{Fill, Region, jpeg_mask, rle};
+
+mod jpegls;
 
 /// The most decoded pixel data one file may need (a 1,000-frame 800×600 RGB cine is 1.4 GB).
 pub const MAX_DECODED: u64 = 4 << 30;
@@ -50,12 +53,15 @@ pub fn is_encapsulated(object: &InMemDicomObject) -> bool {
 }
 
 /// The geometry of the frames a codec gives: interleaved, and RGB for colour, because the
-/// codecs convert YCbCr (JPEG, and JPEG 2000's YBR_ICT/YBR_RCT); RLE alone never converts.
+/// codecs convert YCbCr (JPEG, and JPEG 2000's YBR_ICT/YBR_RCT); RLE and JPEG-LS never convert.
 pub fn decoded_geometry(geometry: &Geometry, ts: &str) -> Geometry {
     let mut out = geometry.clone();
     out.planar = false;
-    let rle_ybr = ts == uids::RLE_LOSSLESS && geometry.photometric == Photometric::YbrFull;
-    if geometry.samples == 3 && !rle_ybr {
+    let unconverted = matches!(
+        ts,
+        uids::RLE_LOSSLESS | uids::JPEGLS_LOSSLESS | uids::JPEGLS_NEAR_LOSSLESS
+    ) && geometry.photometric == Photometric::YbrFull;
+    if geometry.samples == 3 && !unconverted {
         out.photometric = Photometric::Rgb;
     }
     out
@@ -157,21 +163,75 @@ pub fn decode(
     )
 }
 
-/// A codec of openreadout-codecs, used where dicom-pixeldata has none.
+/// A pure-Rust codec used where dicom-pixeldata has none without a C++ library.
 #[derive(Debug, Clone, Copy)]
 enum PureCodec {
-    /// JPEG-LS, lossless and near-lossless (one component).
+    /// JPEG-LS, lossless and near-lossless, grey and colour ([`jpegls`]).
     JpegLs,
-    /// JPEG extended with 12-bit samples.
+    /// JPEG extended with 12-bit samples (openreadout-codecs).
     Jpeg12,
 }
 
 impl PureCodec {
     fn for_syntax(ts: &str, geometry: &Geometry) -> Option<Self> {
         match ts {
-            "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81" => Some(PureCodec::JpegLs),
+            uids::JPEGLS_LOSSLESS | uids::JPEGLS_NEAR_LOSSLESS => Some(PureCodec::JpegLs),
             "1.2.840.10008.1.2.4.51" if geometry.bits_stored > 8 => Some(PureCodec::Jpeg12),
             _ => None,
+        }
+    }
+}
+
+/// One decoded frame: its shape, bits per sample, and samples as bytes (little-endian when
+/// wider than 8 bits).
+struct Raster {
+    width: u32,
+    height: u32,
+    channels: u32,
+    bits_per_sample: u32,
+    data: Vec<u8>,
+}
+
+impl PureCodec {
+    /// Decode one frame's stream (of at most `frame_len` bytes of samples); `name` is the
+    /// transfer syntax's, for the error.
+    fn decode(self, stream: &[u8], frame_len: usize, name: &str) -> Result<Raster, DecodeError> {
+        let failed = || DecodeError::Failed(name.to_owned());
+        let unsupported = |what: String| DecodeError::Unsupported(name.to_owned(), what);
+        match self {
+            PureCodec::JpegLs => {
+                let r = jpegls::decode(stream, frame_len).map_err(|e| match e {
+                    jpegls::JlsError::Unsupported(what) => unsupported(what.to_owned()),
+                    _ => failed(),
+                })?;
+                let data = if r.bits <= 8 {
+                    r.samples.iter().map(|&v| v as u8).collect()
+                } else {
+                    r.samples.iter().flat_map(|v| v.to_le_bytes()).collect()
+                };
+                Ok(Raster {
+                    width: r.width,
+                    height: r.height,
+                    channels: r.components,
+                    bits_per_sample: if r.bits <= 8 { 8 } else { 16 },
+                    data,
+                })
+            }
+            PureCodec::Jpeg12 => {
+                match openreadout_codecs::jpeg_decode_limited(stream, frame_len * 2) {
+                    Ok(r) => Ok(Raster {
+                        width: r.width,
+                        height: r.height,
+                        channels: r.channels,
+                        bits_per_sample: r.bits_per_sample,
+                        data: r.data,
+                    }),
+                    Err(openreadout_codecs::CodecError::Unsupported { detail, .. }) => {
+                        Err(unsupported(detail))
+                    }
+                    Err(_) => Err(failed()),
+                }
+            }
         }
     }
 }
@@ -188,18 +248,8 @@ fn decode_pure(
     let frame_len = geometry.frame_len() as usize;
     let mut bytes = Vec::with_capacity(geometry.total_len() as usize);
     for stream in streams {
-        let decoded = catch_unwind(AssertUnwindSafe(|| match codec {
-            PureCodec::JpegLs => openreadout_codecs::jpegls_decode_limited(&stream, frame_len * 2),
-            PureCodec::Jpeg12 => openreadout_codecs::jpeg_decode_limited(&stream, frame_len * 2),
-        }))
-        .map_err(|_| DecodeError::Panic(name.to_owned()))?;
-        let raster = match decoded {
-            Ok(raster) => raster,
-            Err(openreadout_codecs::CodecError::Unsupported { detail, .. }) => {
-                return Err(DecodeError::Unsupported(name.to_owned(), detail));
-            }
-            Err(_) => return Err(failed()),
-        };
+        let raster = catch_unwind(AssertUnwindSafe(|| codec.decode(&stream, frame_len, name)))
+            .map_err(|_| DecodeError::Panic(name.to_owned()))??;
         let same_shape = (raster.width, raster.height, raster.channels)
             == (geometry.columns, geometry.rows, geometry.samples);
         match (raster.bits_per_sample, geometry.bits_allocated) {
@@ -476,6 +526,118 @@ fn describe(object: &mut InMemDicomObject, source_ts: &str, g: &Geometry) {
                 VR::CS,
                 PrimitiveValue::from(method),
             ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_object::OpenFileOptions;
+
+    const CORPUS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpus/pydicom-3.0.2"
+    );
+
+    /// A corpus file's data set and transfer syntax; `None` (the test skips) without the corpus.
+    fn corpus_file(name: &str) -> Option<(InMemDicomObject, String)> {
+        let path = std::path::Path::new(CORPUS).join(name);
+        if !path.is_file() {
+            eprintln!("skipping: {} not found", path.display());
+            return None;
+        }
+        let file = OpenFileOptions::new()
+            .open_file(&path)
+            .expect("corpus file opens");
+        let ts = file
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches('\0')
+            .to_owned();
+        Some((file.into_inner(), ts))
+    }
+
+    /// Every frame of a corpus file as this module decodes it (native files as stored).
+    fn frames(name: &str) -> Option<Decoded> {
+        let (mut object, ts) = corpus_file(name)?;
+        let geometry = Geometry::from_header(&object).expect("geometry");
+        if !is_encapsulated(&object) {
+            let native = super::super::NativeFrames::take(&mut object, &geometry).unwrap();
+            return Some(Decoded {
+                bytes: native.bytes,
+                geometry,
+            });
+        }
+        Some(decode(object, &ts, &geometry).1.expect("decodes"))
+    }
+
+    #[test]
+    fn lossless_jpeg_ls_decodes_to_its_uncompressed_twin() {
+        let (Some(jls), Some(native)) = (
+            frames("MR_small_jpeg_ls_lossless.dcm"),
+            frames("MR_small.dcm"),
+        ) else {
+            return;
+        };
+        assert_eq!(jls.geometry.bits_allocated, 16);
+        assert_eq!(jls.bytes.len(), 64 * 64 * 2);
+        assert_eq!(jls.bytes, native.bytes[..jls.bytes.len()]);
+    }
+
+    #[test]
+    fn colour_jpeg_ls_decodes_within_near_of_its_lossless_twin() {
+        // Line- and sample-interleaved near-lossless (NEAR 2) encodings of the image that
+        // SC_rgb_rle.dcm holds without loss.
+        let Some(source) = frames("SC_rgb_rle.dcm") else {
+            return;
+        };
+        for name in ["SC_rgb_jls_lossy_line.dcm", "SC_rgb_jls_lossy_sample.dcm"] {
+            let Some(jls) = frames(name) else {
+                return;
+            };
+            assert_eq!(jls.geometry.samples, 3, "{name}");
+            assert_eq!(jls.geometry.photometric, Photometric::Rgb, "{name}");
+            assert_eq!(jls.bytes.len(), source.bytes.len(), "{name}");
+            let worst = jls
+                .bytes
+                .iter()
+                .zip(&source.bytes)
+                .map(|(a, b)| a.abs_diff(*b))
+                .max();
+            assert_eq!(worst, Some(2), "{name}: at most NEAR from the source");
+        }
+    }
+
+    #[test]
+    fn grey_near_lossless_jpeg_ls_decodes_at_8_and_16_bits() {
+        for (name, bits) in [
+            ("JPEGLSNearLossless_08.dcm", 8),
+            ("JPEGLSNearLossless_16.dcm", 16),
+        ] {
+            let Some(jls) = frames(name) else {
+                return;
+            };
+            assert_eq!(jls.geometry.bits_allocated, bits, "{name}");
+            assert_eq!(jls.bytes.len() as u64, jls.geometry.total_len(), "{name}");
+        }
+    }
+
+    #[test]
+    fn damaged_jpeg_ls_is_an_error_not_a_crash() {
+        let Some((object, ts)) = corpus_file("SC_rgb_jls_lossy_sample.dcm") else {
+            return;
+        };
+        let stream = frame_streams(&object, 1).unwrap().remove(0);
+        let geometry = decoded_geometry(&Geometry::from_header(&object).unwrap(), &ts);
+        let len = geometry.frame_len() as usize;
+        for cut in (0..stream.len()).step_by(97) {
+            assert!(jpegls::decode(&stream[..cut], len).is_err(), "cut at {cut}");
+        }
+        for at in (0..stream.len()).step_by(13) {
+            let mut bad = stream.clone();
+            bad[at] ^= 0x5A;
+            let _ = jpegls::decode(&bad, len);
         }
     }
 }

@@ -10,7 +10,9 @@
 //! on the number of threads.
 //!
 //! Colour frames (RGB, YBR) of ultrasound images are examined with their clinical colour
-//! content set aside ([`super::colour`]).
+//! content set aside ([`super::colour`]). Palette-colour frames are examined in colour too,
+//! through their lookup tables: luma of the looked-up colour, and the clinical colour zone of
+//! the looked-up RGB.
 
 use image::{GrayImage, RgbImage};
 use rayon::prelude::*;
@@ -64,12 +66,36 @@ struct View {
 
 impl View {
     fn of(geometry: &Geometry, data: &[u8], index: u32, flow: bool) -> View {
+        if let Some(rgb) = geometry.palette_rgb(data, index) {
+            return View::of_rgb(&rgb, flow);
+        }
         let luma = luma(geometry, data, index);
         let zone = flow
             .then(|| rgb(geometry, data, index))
             .flatten()
             .and_then(|rgb| super::colour::clinical_zone(&rgb));
         View { luma, zone }
+    }
+
+    /// A frame given in 8-bit RGB (a palette frame looked up), read as an RGB frame is.
+    fn of_rgb(rgb: &RgbImage, flow: bool) -> View {
+        let geometry = Geometry {
+            rows: rgb.height(),
+            columns: rgb.width(),
+            samples: 3,
+            bits_allocated: 8,
+            bits_stored: 8,
+            high_bit: 7,
+            signed: false,
+            planar: false,
+            photometric: Photometric::Rgb,
+            frames: 1,
+            palette: None,
+        };
+        View {
+            luma: luma(&geometry, rgb.as_raw(), 0),
+            zone: flow.then(|| super::colour::clinical_zone(rgb)).flatten(),
+        }
     }
 
     fn detect(&self) -> Vec<Region> {
@@ -305,7 +331,7 @@ mod tests {
             planar: false,
             photometric,
             frames,
-            darkest_index: 0,
+            palette: None,
         }
     }
 

@@ -1,15 +1,17 @@
-//! Native pixel data as frames of bytes: the image geometry read from the header, masking a
-//! rectangle by writing the fill value straight into the sample bytes, and an 8-bit luminance
-//! view of a frame for the text detector.
+//! Native pixel data as frames of bytes: the image geometry read from the header (with the
+//! lookup tables of a palette image), masking a rectangle by writing the fill value straight
+//! into the sample bytes, and an 8-bit luminance view of a frame for the text detector.
 //!
 //! Working on raw little-endian sample bytes (rather than through an image type) covers every
 //! layout the standard allows — 8/16 bits, signed, planar configuration 0 and 1, YBR_FULL_422's
 //! shared chroma, palette indices — and leaves every unmasked byte exactly as it was.
 
+use std::sync::Arc;
+
 use dicom_core::Tag;
 use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
-use image::GrayImage;
+use image::{GrayImage, RgbImage};
 
 use super::{Fill, Region};
 
@@ -66,8 +68,8 @@ pub struct Geometry {
     pub planar: bool,
     pub photometric: Photometric,
     pub frames: u32,
-    /// The darkest palette index, for PALETTE COLOR.
-    pub darkest_index: u32,
+    /// The lookup tables of a PALETTE COLOR image, when they can be read.
+    pub palette: Option<Arc<Palette>>,
 }
 
 /// Why an image cannot be masked. Texts carry attribute names and numbers, never values
@@ -131,11 +133,10 @@ impl Geometry {
             high_bit: high_bit.max(bits_stored - 1),
             signed: uint(object, tags::PIXEL_REPRESENTATION) == Some(1),
             planar: samples == 3 && uint(object, tags::PLANAR_CONFIGURATION) == Some(1),
-            darkest_index: if photometric == Photometric::PaletteColor {
-                darkest_palette_index(object)
-            } else {
-                0
-            },
+            palette: (photometric == Photometric::PaletteColor)
+                .then(|| Palette::from_header(object))
+                .flatten()
+                .map(Arc::new),
             photometric,
             frames,
         };
@@ -231,7 +232,9 @@ impl Geometry {
         match (&self.photometric, fill) {
             (Photometric::Monochrome1, Fill::Darkest) => [high; 3],
             (Photometric::Monochrome1, Fill::Brightest) => [low; 3],
-            (Photometric::PaletteColor, Fill::Darkest) => [self.darkest_index & max; 3],
+            (Photometric::PaletteColor, Fill::Darkest) => {
+                [self.palette.as_ref().map_or(0, |p| p.darkest) & max; 3]
+            }
             (Photometric::YbrFull | Photometric::YbrFull422, Fill::Darkest) => [0, half, half],
             (Photometric::YbrFull | Photometric::YbrFull422, Fill::Brightest) => [max, half, half],
             (Photometric::YbrFull | Photometric::YbrFull422, Fill::Value(n)) => {
@@ -383,30 +386,110 @@ impl Geometry {
     }
 }
 
-/// The palette entry with the lowest luminance (Red/Green/Blue Palette Color Lookup Table
-/// Descriptor and Data); entry 0 when the tables are missing or segmented.
-fn darkest_palette_index(object: &InMemDicomObject) -> u32 {
-    let first_mapped = object
-        .get(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR)
-        .and_then(|e| e.to_multi_int::<i64>().ok())
-        .and_then(|d| d.get(1).copied())
-        .and_then(|v| u32::try_from(v).ok())
-        .unwrap_or(0);
-    let table = |tag| {
-        object
-            .get(tag)
-            .and_then(|e| e.to_multi_int::<u16>().ok())
-            .unwrap_or_default()
-    };
-    let (r, g, b) = (
-        table(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA),
-        table(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA),
-        table(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA),
-    );
-    let n = r.len().min(g.len()).min(b.len());
-    (0..n)
-        .min_by_key(|&i| 299 * u64::from(r[i]) + 587 * u64::from(g[i]) + 114 * u64::from(b[i]))
-        .map_or(0, |i| first_mapped + i as u32)
+impl Geometry {
+    /// Frame `index` of a PALETTE COLOR image (of 8 or 16 bits allocated) as 8-bit RGB through
+    /// its lookup tables; nothing for other images or when the tables could not be read.
+    pub fn palette_rgb(&self, data: &[u8], index: u32) -> Option<RgbImage> {
+        let palette = self.palette.as_ref()?;
+        if self.samples != 1 || !matches!(self.bits_allocated, 8 | 16) {
+            return None;
+        }
+        let frame_len = self.frame_len() as usize;
+        let frame = data.get(index as usize * frame_len..)?.get(..frame_len)?;
+        let pixels = self.columns as usize * self.rows as usize;
+        let bytes = (0..pixels)
+            .flat_map(|i| palette.colour(self.sample(frame, i)))
+            .collect();
+        RgbImage::from_raw(self.columns, self.rows, bytes)
+    }
+}
+
+/// The Red, Green and Blue Palette Color Lookup Tables of a PALETTE COLOR image (PS3.3
+/// C.7.6.3.1.5), as 8-bit colours: plain tables, or segmented ones (C.7.9.2) of discrete and
+/// linear segments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Palette {
+    /// The stored value that maps to the first entry.
+    first_mapped: i64,
+    entries: Vec<[u8; 3]>,
+    /// The stored value of the entry of lowest luminance: the darkest fill.
+    darkest: u32,
+}
+
+impl Palette {
+    /// The tables of a header; nothing when they are missing or unreadable (indirect
+    /// segments), when the image is read as its index values and masked with index 0.
+    fn from_header(object: &InMemDicomObject) -> Option<Self> {
+        let descriptor = object
+            .get(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR)?
+            .to_multi_int::<i64>()
+            .ok()?;
+        let (first_mapped, bits) = (*descriptor.get(1)?, *descriptor.get(2)?);
+        let table = |plain, segmented| {
+            let words = |tag| object.get(tag).and_then(|e| e.to_multi_int::<u16>().ok());
+            words(plain).or_else(|| expand_segments(&words(segmented)?))
+        };
+        let (r, g, b) = (
+            table(
+                tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            )?,
+            table(
+                tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                tags::SEGMENTED_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            )?,
+            table(
+                tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                tags::SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            )?,
+        );
+        let n = r.len().min(g.len()).min(b.len());
+        let darkest = (0..n).min_by_key(|&i| {
+            299 * u64::from(r[i]) + 587 * u64::from(g[i]) + 114 * u64::from(b[i])
+        })?;
+        // 16-bit entries keep their high byte; 8-bit ones fill the low byte.
+        let to8 = |v: u16| if bits > 8 { (v >> 8) as u8 } else { v as u8 };
+        Some(Palette {
+            first_mapped,
+            entries: (0..n).map(|i| [to8(r[i]), to8(g[i]), to8(b[i])]).collect(),
+            // A negative first value (signed indices) is kept in two's complement.
+            darkest: (first_mapped + darkest as i64) as u32,
+        })
+    }
+
+    /// The colour of a stored value (values beyond the table take its first or last entry).
+    fn colour(&self, value: i64) -> [u8; 3] {
+        let last = self.entries.len() as i64 - 1;
+        self.entries[(value - self.first_mapped).clamp(0, last) as usize]
+    }
+}
+
+/// Entries of a segmented lookup table: discrete segments (opcode 0: n values) and linear ones
+/// (opcode 1: n values from the last one to the next); nothing for indirect segments (opcode 2)
+/// or a malformed table.
+fn expand_segments(words: &[u16]) -> Option<Vec<u16>> {
+    let mut out: Vec<u16> = Vec::new();
+    let mut at = 0;
+    while at < words.len() {
+        let n = usize::from(*words.get(at + 1)?);
+        match words[at] {
+            0 => {
+                out.extend_from_slice(words.get(at + 2..at + 2 + n)?);
+                at += 2 + n;
+            }
+            1 => {
+                let (y0, y1) = (i64::from(*out.last()?), i64::from(*words.get(at + 2)?));
+                let steps = n as i64;
+                out.extend((1..=steps).map(|i| (y0 + (y1 - y0) * i / steps) as u16));
+                at += 3;
+            }
+            _ => return None,
+        }
+        if out.len() > 1 << 16 {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -425,7 +508,7 @@ mod tests {
             planar: false,
             photometric,
             frames: 1,
-            darkest_index: 0,
+            palette: None,
         }
     }
 
@@ -542,6 +625,56 @@ mod tests {
         let l = g.luma(&frame, 0);
         assert_eq!(l.get_pixel(0, 0).0[0], 255);
         assert_eq!(l.get_pixel(1, 0).0[0], 0);
+    }
+
+    #[test]
+    fn segmented_tables_expand_discrete_and_linear_segments_and_refuse_indirect_ones() {
+        assert_eq!(
+            expand_segments(&[0, 3, 10, 20, 30, 1, 2, 50]),
+            Some(vec![10, 20, 30, 40, 50])
+        );
+        assert_eq!(expand_segments(&[1, 2, 50]), None, "a line from nowhere");
+        assert_eq!(expand_segments(&[0, 1, 5, 2, 1, 0, 0]), None, "indirect");
+        assert_eq!(expand_segments(&[0, 4, 1]), None, "truncated");
+    }
+
+    #[test]
+    fn a_segmented_palette_gives_colours_and_its_darkest_entry() {
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        let words = |v: &[u16]| PrimitiveValue::U16(v.iter().copied().collect());
+        let mut object = InMemDicomObject::new_empty();
+        object.put(DataElement::new(
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            VR::US,
+            words(&[3, 10, 8]),
+        ));
+        // Red 200 → 0 over three entries, green and blue flat 100: entry 2 (index 12) is darkest.
+        for (tag, table) in [
+            (
+                tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                &[0, 1, 200, 1, 2, 0][..],
+            ),
+            (
+                tags::SEGMENTED_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                &[0, 3, 100, 100, 100][..],
+            ),
+            (
+                tags::SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+                &[0, 1, 100, 1, 2, 100][..],
+            ),
+        ] {
+            object.put(DataElement::new(tag, VR::OW, words(table)));
+        }
+        let palette = Palette::from_header(&object).expect("segmented tables read");
+        assert_eq!(palette.colour(10), [200, 100, 100]);
+        assert_eq!(palette.colour(11), [100, 100, 100]);
+        assert_eq!(
+            palette.colour(99),
+            [0, 100, 100],
+            "beyond the table: its last entry"
+        );
+        assert_eq!(palette.darkest, 12);
     }
 
     #[test]

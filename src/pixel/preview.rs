@@ -4,7 +4,6 @@
 //! YBR in colour, PALETTE COLOR through its lookup tables. Compressed pixel data is decoded by
 //! the same codecs masking uses.
 
-use dicom_dictionary_std::tags;
 use dicom_object::mem::InMemDicomObject;
 use image::{ImageEncoder, Rgb, RgbImage, imageops};
 use imageproc::drawing::draw_hollow_rect_mut;
@@ -20,26 +19,14 @@ pub const THUMB: u32 = 256;
 pub struct Picture {
     pub geometry: Geometry,
     pub bytes: Vec<u8>,
-    palette: Option<Palette>,
-}
-
-/// The red, green and blue lookup tables of a PALETTE COLOR image, as 8-bit values.
-struct Palette {
-    first_mapped: i64,
-    entries: Vec<[u8; 3]>,
 }
 
 impl Picture {
     /// Take the frames out of a parsed file (read in transfer syntax `ts`), decoding them when
     /// they are compressed.
     pub fn from_object(object: InMemDicomObject, ts: &str) -> Result<Self, MaskError> {
-        let palette = Palette::from_header(&object);
         let (geometry, bytes) = frames_of(object, ts)?;
-        Ok(Picture {
-            geometry,
-            bytes,
-            palette,
-        })
+        Ok(Picture { geometry, bytes })
     }
 
     /// Whether the image is shown in colour.
@@ -49,15 +36,20 @@ impl Picture {
 
     fn palette_in_use(&self) -> bool {
         self.geometry.photometric == Photometric::PaletteColor
-            && self.geometry.bits_allocated > 1
-            && self.palette.is_some()
+            && matches!(self.geometry.bits_allocated, 8 | 16)
+            && self.geometry.palette.is_some()
     }
 
     /// Frame `index` in 8-bit RGB.
     pub fn rgb(&self, index: u32) -> RgbImage {
         let g = &self.geometry;
+        if self.palette_in_use()
+            && let Some(rgb) = g.palette_rgb(&self.bytes, index)
+        {
+            return rgb;
+        }
         let colour = g.samples == 3 && g.bits_allocated > 1 && g.check_maskable().is_ok();
-        if !colour && !self.palette_in_use() {
+        if !colour {
             let luma = g.luma(&self.bytes, index);
             return RgbImage::from_fn(luma.width(), luma.height(), |x, y| {
                 let v = luma.get_pixel(x, y).0[0];
@@ -71,11 +63,6 @@ impl Picture {
         let to8 = |v: i64| (v.clamp(0, max) * 255 / max) as u8;
         RgbImage::from_fn(g.columns, g.rows, |x, y| {
             let i = y as usize * cols + x as usize;
-            if let Some(palette) = self.palette.as_ref().filter(|_| g.samples == 1) {
-                let at = g.sample(frame, i) - palette.first_mapped;
-                let last = palette.entries.len() as i64 - 1;
-                return Rgb(palette.entries[at.clamp(0, last) as usize]);
-            }
             let at = |s: usize| match (&g.photometric, g.planar) {
                 (Photometric::YbrFull422, _) => {
                     g.sample(frame, (i / 2) * 4 + if s == 0 { i % 2 } else { s + 1 })
@@ -124,30 +111,6 @@ fn ybr_to_rgb(y: u8, cb: u8, cr: u8) -> Rgb<u8> {
         clamp(y - 0.344_136 * cb - 0.714_136 * cr),
         clamp(y + 1.772 * cb),
     ])
-}
-
-impl Palette {
-    /// The tables of a PALETTE COLOR header, when all three are present and unsegmented.
-    fn from_header(object: &InMemDicomObject) -> Option<Self> {
-        let descriptor = object
-            .get(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR)?
-            .to_multi_int::<i64>()
-            .ok()?;
-        let (first_mapped, bits) = (*descriptor.get(1)?, *descriptor.get(2)?);
-        let table = |tag| object.get(tag).and_then(|e| e.to_multi_int::<u16>().ok());
-        let (r, g, b) = (
-            table(tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA)?,
-            table(tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA)?,
-            table(tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA)?,
-        );
-        let n = r.len().min(g.len()).min(b.len());
-        // 16-bit entries keep their high byte; 8-bit ones fill the low byte.
-        let to8 = |v: u16| if bits > 8 { (v >> 8) as u8 } else { v as u8 };
-        (n > 0).then(|| Palette {
-            first_mapped,
-            entries: (0..n).map(|i| [to8(r[i]), to8(g[i]), to8(b[i])]).collect(),
-        })
-    }
 }
 
 /// Regions to outline on a thumbnail, and their colour.
@@ -201,6 +164,7 @@ mod tests {
     use super::*;
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
 
     fn object(photometric: &str, samples: u16, pixels: Vec<u8>) -> InMemDicomObject {
         let us = |tag, v: u16| DataElement::new(tag, VR::US, PrimitiveValue::from(v));

@@ -185,7 +185,7 @@ mod tests {
                 Photometric::Monochrome2
             },
             frames: 1,
-            darkest_index: 0,
+            palette: None,
         }
     }
 
