@@ -14,7 +14,7 @@ case "${1:-}" in
   --runs) limit=(-runs="$2"); shift 2 ;;
 esac
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(process_bytes profile_yaml values)
+[ ${#targets[@]} -gt 0 ] || targets=(process_bytes profile_yaml values codecs)
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
   cargo install cargo-fuzz --locked
@@ -45,6 +45,30 @@ seed() {
       cp profiles/*.yaml "$dir/"
       printf 'extends: basic\nattributes:\n  "(0019,xx10)@GEMS_ACQU_01": keep\n  "(60xx,4000)": remove\n' >"$dir/seed-attrs"
       printf 'dates: {shift: fixed, days: -7}\nuids: {root: "1.2.826.0.1"}\npatient: {id: empty}\n' >"$dir/seed-dates"
+      ;;
+    codecs)
+      # Each JPEG and JPEG-LS stream of the corpus files, behind the byte that picks its
+      # decoder (0 JPEG-LS, 2 the JPEG masker), and one RLE frame (selector 4: one row of five 8-bit samples).
+      python3 - "$dir" testdata/pacs-export ../shared/corpus <<'PY'
+import os, sys
+out, roots, n = sys.argv[1], sys.argv[2:], 0
+for root in roots:
+    for base, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            data = open(os.path.join(base, name), 'rb').read()
+            at = data.find(b'\xff\xd8\xff')
+            while at >= 0 and n < 400:
+                end = data.find(b'\xff\xd9', at)
+                stream = data[at:end + 2 if end >= 0 else len(data)]
+                if len(stream) <= 65535:
+                    selector = b'\x00' if b'\xff\xf7' in stream[:64] else b'\x02'
+                    open(os.path.join(out, 'seed-%d' % n), 'wb').write(selector + stream)
+                    n += 1
+                at = data.find(b'\xff\xd8\xff', at + 3)
+PY
+      printf '\x04\x01\x00\x00\x00\x40\x00\x00\x00' >"$dir/seed-rle"
+      head -c 56 /dev/zero >>"$dir/seed-rle"
+      printf '\x04\x01\x02\x03\x04\x05' >>"$dir/seed-rle"
       ;;
     values)
       local i=0

@@ -18,7 +18,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use super::frames::{Geometry, Photometric};
 use super::{Fill, Region, jpeg_mask, rle};
 
-mod jpegls;
+pub mod jpegls;
 
 /// The most decoded pixel data one file may need (a 1,000-frame 800×600 RGB cine is 1.4 GB).
 pub const MAX_DECODED: u64 = 4 << 30;
