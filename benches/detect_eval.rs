@@ -2572,14 +2572,17 @@ fn ct16(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Fr
             let m = ellipse(x, y, ox, oy, orx, ory, 2.0) * inner;
             v = v * (1.0 - m) + level * m;
         }
+        // Denser structures raise what lies under them (air stays -1000 around them).
+        let raise = |v: f32, to: f32, m: f32| v + (to - v).max(0.0) * m;
         for &(bx, by) in &ribs {
-            v = v.max(bone * ellipse(x, y, bx, by, 0.018 * s, 0.011 * s, 1.0));
+            v = raise(v, bone, ellipse(x, y, bx, by, 0.018 * s, 0.011 * s, 1.0));
         }
         let vertebra = ellipse(x, y, spine.0, spine.1, 0.06 * s, 0.05 * s, 1.0);
         let marrow = ellipse(x, y, spine.0, spine.1, 0.045 * s, 0.037 * s, 1.0);
-        v = v.max(bone * vertebra - (bone - 250.0) * marrow);
+        v = raise(v, bone, vertebra);
+        v += (250.0 - v) * marrow;
         let table = ((y - table_y - 0.0006 * (x - cx).powi(2)).abs() < 4.0) as u8 as f32;
-        v = v.max(-1000.0 + 1200.0 * table);
+        v = raise(v, 200.0, table);
         let n = sigma * noise.get_pixel(x as u32, y as u32)[0] * if body > 0.5 { 1.0 } else { 0.3 };
         Luma([v + n])
     });
@@ -2611,7 +2614,7 @@ fn ct16(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Fr
             width: (2.0 * rx) as u32,
             height: (2.0 * ry) as u32,
         };
-        places.push(Place::Inside(body, "over anatomy"));
+        places.push(Place::Inside(body, "over the body (16-bit CT)"));
         let spine_box = Region {
             x: (spine.0 - 0.09 * s) as u32,
             y: (spine.1 - 0.06 * s) as u32,
