@@ -11,11 +11,22 @@
 //! - with `--bench`, the time of the whole-image detector on 30-frame ultrasound cines against
 //!   one detection per frame (`-- --kind cine` for that alone).
 //!
-//! `cargo bench --bench detect_eval` measures the held-out seed, the set the figures in
-//! `benches/detect-results.md` come from; tuning uses other seeds (`-- --seed N`), so the
-//! detector is never fitted to the frames it is judged on. `-- --dump DIR` writes every frame
-//! as PNG with the text boxes (green) and the detected regions (red) outlined; `-- --kind NAME`
-//! measures one kind.
+//! Two parts, reported separately:
+//! - the seed part: the first generator, whose held-out set differs from the tuning sets only
+//!   by seed (same fonts, sizes and placements);
+//! - the new-style part: text in sizes (7 px, 42–56 px caps), placements (centred lines,
+//!   right-aligned columns, ink touching the frame border, tight leading) and on backgrounds
+//!   (smooth gradients, light panels with dark text, bright anatomy) the seed part never
+//!   draws, and a sixth kind, signed 16-bit CT in Hounsfield units read through
+//!   `Geometry::luma` as the pipeline reads it. With the held-out seed its text is in
+//!   Liberation Sans, Mono Bold and Serif, fonts never used while tuning; with any other seed
+//!   in DejaVu Serif and Sans Condensed Bold, for tuning.
+//!
+//! `cargo bench --bench detect_eval` measures both parts on the held-out seed, the sets the
+//! figures in `benches/detect-results.md` come from; tuning uses other seeds (`-- --seed N`),
+//! so the detector is never fitted to the frames it is judged on. `-- --part seed|new` runs
+//! one part; `-- --dump DIR` writes every frame as PNG with the text boxes (green) and the
+//! detected regions (red) outlined; `-- --kind NAME` measures one kind.
 //!
 //! The frames are synthetic. What the detector relies on (stroke contrast, glyph size, font,
 //! line layout, noise, blur) varies with the seed; text is drawn the way a reader could read it
@@ -23,7 +34,10 @@
 //! shadow or on a black label box); and the clutter real frames carry besides text (depth
 //! ticks, grey bars, icons, panel borders, bones, table, collimator edges) is drawn as well, so
 //! false masks are counted where they would occur. Fonts: DejaVu Sans, Sans Mono and Sans Mono
-//! Bold from `testdata/fonts/` (Bitstream Vera licence, `testdata/fonts/LICENSE`).
+//! Bold (seed part), DejaVu Serif and Sans Condensed Bold (new-style part, tuning) from
+//! `testdata/fonts/` (Bitstream Vera licence, `testdata/fonts/LICENSE`); Liberation Sans, Mono
+//! Bold and Serif (new-style part, held out; SIL Open Font License,
+//! `testdata/fonts/LICENSE-Liberation`).
 
 use std::ops::Range;
 use std::path::PathBuf;
@@ -62,6 +76,19 @@ const FONT_FILES: [&[u8]; 3] = [
     include_bytes!("../testdata/fonts/DejaVuSansMono.ttf"),
     include_bytes!("../testdata/fonts/DejaVuSansMono-Bold.ttf"),
 ];
+/// The new-style part's fonts when tuning (any seed but the held-out one).
+const NEW_TUNING_FONT_FILES: [&[u8]; 2] = [
+    include_bytes!("../testdata/fonts/DejaVuSerif.ttf"),
+    include_bytes!("../testdata/fonts/DejaVuSansCondensed-Bold.ttf"),
+];
+/// The new-style part's fonts with the held-out seed: never seen while tuning.
+const HELD_OUT_FONT_FILES: [&[u8]; 3] = [
+    include_bytes!("../testdata/fonts/LiberationSans-Regular.ttf"),
+    include_bytes!("../testdata/fonts/LiberationMono-Bold.ttf"),
+    include_bytes!("../testdata/fonts/LiberationSerif-Regular.ttf"),
+];
+/// Sets the new-style part's frame seeds apart from the seed part's.
+const NEW_PART_SALT: u64 = 0x6e65_772d_7374_796c;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Kind {
@@ -70,6 +97,9 @@ enum Kind {
     Radiograph,
     Screenshot,
     Doppler,
+    /// Signed 16-bit CT in Hounsfield units, read through `Geometry::luma` as the pipeline
+    /// reads it (new-style part only).
+    Ct16,
 }
 
 impl Kind {
@@ -81,6 +111,15 @@ impl Kind {
         Kind::Doppler,
     ];
 
+    const NEW: [Kind; 6] = [
+        Kind::Ultrasound,
+        Kind::Ct,
+        Kind::Radiograph,
+        Kind::Screenshot,
+        Kind::Doppler,
+        Kind::Ct16,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Kind::Ultrasound => "ultrasound",
@@ -88,6 +127,7 @@ impl Kind {
             Kind::Radiograph => "radiograph",
             Kind::Screenshot => "screenshot",
             Kind::Doppler => "doppler",
+            Kind::Ct16 => "ct16",
         }
     }
 }
@@ -135,61 +175,158 @@ struct TextBox {
     /// Brighter than the median of the background under it.
     bright: bool,
     over_anatomy: bool,
+    /// How the new-style part placed it (placement or background), for its breakdown.
+    place: Option<&'static str>,
 }
 
 type Field = ImageBuffer<Luma<f32>, Vec<f32>>;
 
+/// Which frames are generated.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    /// The first generator: tuning and held-out sets differ only by seed.
+    Seed,
+    /// Fonts, sizes, placements and backgrounds the seed part never draws, and 16-bit CT. With
+    /// the held-out seed its text is in fonts the detector was never tuned on (Liberation);
+    /// with any other seed in two other DejaVu faces, for tuning.
+    New,
+}
+
+impl Part {
+    fn kinds(self) -> &'static [Kind] {
+        match self {
+            Part::Seed => &Kind::ALL,
+            Part::New => &Kind::NEW,
+        }
+    }
+}
+
+/// Knobs of one run, from the command line.
+struct Options {
+    seed: u64,
+    dump: Option<PathBuf>,
+    frames: (usize, usize),
+    only: Option<String>,
+}
+
 fn main() {
-    let mut seed = HELD_OUT_SEED;
-    let mut dump: Option<PathBuf> = None;
-    let mut frames = SMOKE_FRAMES;
-    let mut only: Option<String> = None;
+    let mut options = Options {
+        seed: HELD_OUT_SEED,
+        dump: None,
+        frames: SMOKE_FRAMES,
+        only: None,
+    };
+    let mut parts = vec![Part::Seed, Part::New];
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seed" => {
                 let value = args.next().expect("--seed takes a number");
-                seed = value.parse().expect("--seed takes a number");
+                options.seed = value.parse().expect("--seed takes a number");
             }
-            "--dump" => dump = Some(PathBuf::from(args.next().expect("--dump takes a dir"))),
-            "--kind" => only = Some(args.next().expect("--kind takes a kind's name")),
+            "--dump" => {
+                options.dump = Some(PathBuf::from(args.next().expect("--dump takes a dir")))
+            }
+            "--kind" => options.only = Some(args.next().expect("--kind takes a kind's name")),
+            "--part" => {
+                parts = match args.next().as_deref() {
+                    Some("seed") => vec![Part::Seed],
+                    Some("new") => vec![Part::New],
+                    _ => panic!("--part takes seed or new"),
+                }
+            }
             // `cargo bench` passes `--bench`; `cargo test` does not, and gets the smoke run.
-            "--bench" => frames = (FRAMES_WITH_TEXT, FRAMES_WITHOUT_TEXT),
+            "--bench" => options.frames = (FRAMES_WITH_TEXT, FRAMES_WITHOUT_TEXT),
             _ => {}
         }
     }
-    if let Some(dir) = &dump {
+    if let Some(dir) = &options.dump {
         std::fs::create_dir_all(dir).expect("create dump dir");
     }
-    let fonts: Vec<FontRef<'static>> = FONT_FILES
-        .iter()
-        .map(|bytes| FontRef::try_from_slice(bytes).expect("bundled font parses"))
-        .collect();
+    let parse = |files: &[&'static [u8]]| -> Vec<FontRef<'static>> {
+        files
+            .iter()
+            .map(|bytes| FontRef::try_from_slice(bytes).expect("bundled font parses"))
+            .collect()
+    };
+    let fonts = parse(&FONT_FILES);
+    let seed = options.seed;
+    for &part in &parts {
+        match part {
+            Part::Seed => {
+                println!(
+                    "## Seed-only part\n\nSeed {seed}{}: {} frames with text and {} text-free \
+                     frames per kind.\n",
+                    if seed == HELD_OUT_SEED {
+                        " (held out)"
+                    } else {
+                        ""
+                    },
+                    options.frames.0,
+                    options.frames.1
+                );
+                run(Part::Seed, &fonts, &options);
+            }
+            Part::New => {
+                let held_out = seed == HELD_OUT_SEED;
+                let new_fonts = if held_out {
+                    parse(&HELD_OUT_FONT_FILES)
+                } else {
+                    parse(&NEW_TUNING_FONT_FILES)
+                };
+                println!(
+                    "\n## New-style part\n\nSeed {seed}{}: {} frames with text and {} text-free \
+                     frames per kind; fonts {}.\n",
+                    if held_out { " (held out)" } else { "" },
+                    options.frames.0,
+                    options.frames.1,
+                    if held_out {
+                        "Liberation Sans, Mono Bold, Serif (never used in tuning)"
+                    } else {
+                        "DejaVu Serif, Sans Condensed Bold (tuning)"
+                    }
+                );
+                run(Part::New, &new_fonts, &options);
+            }
+        }
+    }
+    let cine = options.only.as_deref().is_none_or(|k| k == "cine") && parts.contains(&Part::Seed);
+    if options.frames.0 > SMOKE_FRAMES.0 && cine {
+        cine_timing(seed, &fonts);
+    }
+}
 
-    println!(
-        "Seed {seed}{}: {} frames with text and {} text-free frames per kind.\n",
-        if seed == HELD_OUT_SEED {
-            " (held out)"
-        } else {
-            ""
-        },
-        frames.0,
-        frames.1
-    );
+/// Generates, detects and scores every frame of one part; prints its tables.
+fn run(part: Part, fonts: &[FontRef<'static>], options: &Options) {
+    let Options {
+        seed,
+        dump,
+        frames,
+        only,
+    } = options;
     let mut rows = Vec::new();
     let mut breakdown = Breakdown::default();
     // Every box found, folded into one number (FNV-1a): a change meant only to speed the
     // detector up must leave it as it was.
     let (mut boxes, mut checksum) = (0usize, 0xcbf2_9ce4_8422_2325u64);
-    for kind in Kind::ALL {
+    for &kind in part.kinds() {
         if only.as_ref().is_some_and(|name| kind.name() != name) {
             continue;
         }
         let mut tally = Tally::default();
         for index in 0..frames.0 + frames.1 {
             let with_text = index < frames.0;
-            let mut rng = ChaCha8Rng::seed_from_u64(frame_seed(seed, kind, index));
-            let frame = generate(kind, with_text, &fonts, &mut rng);
+            let frame = match part {
+                Part::Seed => {
+                    let mut rng = ChaCha8Rng::seed_from_u64(frame_seed(*seed, kind, index));
+                    generate(kind, with_text, fonts, &mut rng)
+                }
+                Part::New => {
+                    let mut rng =
+                        ChaCha8Rng::seed_from_u64(frame_seed(seed ^ NEW_PART_SALT, kind, index));
+                    generate_new(kind, with_text, fonts, &mut rng)
+                }
+            };
             let started = Instant::now();
             let regions = frame.detect();
             let elapsed = started.elapsed();
@@ -208,12 +345,19 @@ fn main() {
             if index == 0 {
                 tally.repeated = Some(repeated_timing(&frame));
             }
-            if let Some(dir) = &dump {
+            if let Some(dir) = dump {
+                let prefix = match part {
+                    Part::Seed => "",
+                    Part::New => "new-",
+                };
                 let missed = score.found.iter().filter(|f| !**f).count();
                 if missed > 0 {
-                    eprintln!("{}-{index:02}: {missed} text boxes missed", kind.name());
+                    eprintln!(
+                        "{prefix}{}-{index:02}: {missed} text boxes missed",
+                        kind.name()
+                    );
                 }
-                let path = dir.join(format!("{}-{index:02}.png", kind.name()));
+                let path = dir.join(format!("{prefix}{}-{index:02}.png", kind.name()));
                 outline(&frame, &regions, &score)
                     .save(path)
                     .expect("write dump");
@@ -223,9 +367,6 @@ fn main() {
     }
     print_tables(&rows, &breakdown);
     println!("\nDetected boxes: {boxes}, checksum {checksum:016x}.");
-    if frames.0 > SMOKE_FRAMES.0 && only.as_deref().is_none_or(|k| k == "cine") {
-        cine_timing(seed, &fonts);
-    }
 }
 
 /// Frames in the cine of [`cine_timing`].
@@ -405,24 +546,39 @@ impl Tally {
 /// Recall over all kinds by glyph height, placement and polarity: (boxes, found) per class.
 #[derive(Default)]
 struct Breakdown {
-    height: [(usize, usize); 3],
+    height: [(usize, usize); 5],
     over_anatomy: [(usize, usize); 2],
     darker: [(usize, usize); 2],
+    /// By placement or background (new-style part), in order of first appearance.
+    places: Vec<(&'static str, (usize, usize))>,
 }
 
 impl Breakdown {
     fn add(&mut self, frame: &Frame, score: &Score) {
         for (t, &found) in frame.text.iter().zip(&score.found) {
             let bucket = match t.cap {
-                0..=15 => 0,
-                16..=27 => 1,
-                _ => 2,
+                0..=7 => 0,
+                8..=15 => 1,
+                16..=27 => 2,
+                28..=41 => 3,
+                _ => 4,
             };
             for class in [
                 &mut self.height[bucket],
                 &mut self.over_anatomy[usize::from(t.over_anatomy)],
                 &mut self.darker[usize::from(!t.bright)],
             ] {
+                class.0 += 1;
+                class.1 += usize::from(found);
+            }
+            if let Some(place) = t.place {
+                let class = match self.places.iter_mut().position(|(p, _)| *p == place) {
+                    Some(i) => &mut self.places[i].1,
+                    None => {
+                        self.places.push((place, (0, 0)));
+                        &mut self.places.last_mut().expect("just pushed").1
+                    }
+                };
                 class.0 += 1;
                 class.1 += usize::from(found);
             }
@@ -466,16 +622,21 @@ fn print_tables(rows: &[(Kind, Tally)], breakdown: &Breakdown) {
     println!("| class | text boxes | recall |");
     println!("|---|---|---|");
     let classes = [
-        ("cap height 8–15 px", breakdown.height[0]),
-        ("cap height 16–27 px", breakdown.height[1]),
-        ("cap height 28–40 px", breakdown.height[2]),
+        ("cap height 7 px", breakdown.height[0]),
+        ("cap height 8–15 px", breakdown.height[1]),
+        ("cap height 16–27 px", breakdown.height[2]),
+        ("cap height 28–41 px", breakdown.height[3]),
+        ("cap height 42–56 px", breakdown.height[4]),
         ("at frame edges, in panels", breakdown.over_anatomy[0]),
         ("over anatomy", breakdown.over_anatomy[1]),
         ("brighter than its background", breakdown.darker[0]),
         ("darker than its background", breakdown.darker[1]),
     ];
-    for (label, (boxes, found)) in classes {
-        println!("| {label} | {boxes} | {:.3} |", ratio(found, boxes));
+    let places = breakdown.places.iter().copied();
+    for (label, (boxes, found)) in classes.into_iter().chain(places) {
+        if boxes > 0 {
+            println!("| {label} | {boxes} | {:.3} |", ratio(found, boxes));
+        }
     }
     println!("\nDetection time, one thread (wall clock):\n");
     println!(
@@ -699,6 +860,7 @@ fn draw_line(
         cap,
         bright,
         over_anatomy: false,
+        place: None,
     })
 }
 
@@ -865,6 +1027,8 @@ enum Palette {
     Colour,
     /// White or grey, or black on bright backgrounds.
     Grey,
+    /// Black or dark grey (on light panels).
+    Dark,
 }
 
 /// A number of text blocks drawn from `blocks`, each of up to two lines, inside `area`.
@@ -1049,6 +1213,10 @@ fn choose_ink(
             [0, 255, 255],
         ],
         Palette::Grey => vec![[255, 255, 255], [light, light, light], [0, 0, 0]],
+        Palette::Dark => {
+            let dark = rng.random_range(0..=60u8);
+            vec![[0, 0, 0], [dark, dark, dark]]
+        }
     };
     let colour = *pick(rng, &candidates);
     if over_anatomy && rng.random_bool(0.2) {
@@ -1109,6 +1277,7 @@ fn generate(
         Kind::Ct => ct(with_text, fonts, rng),
         Kind::Radiograph => radiograph(with_text, fonts, rng),
         Kind::Screenshot => screenshot(with_text, fonts, rng),
+        Kind::Ct16 => ct16(with_text, fonts, rng),
     }
 }
 
@@ -1980,4 +2149,562 @@ fn screenshot(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng)
     );
     maybe_blur(&mut canvas, rng, 0.3, 0.4..0.7);
     Frame::grey(&canvas, boxes)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The new-style part: what the seed part never draws
+
+/// Cap heights of the new-style part: outside the seed part's 8–40 px (7 px, and 42–56 px)
+/// three times in five, inside it otherwise (large blocks fit less often, so are tried more).
+fn new_cap(rng: &mut ChaCha8Rng) -> u32 {
+    match rng.random_range(0..5) {
+        0 => 7,
+        1 | 2 => rng.random_range(42..=56),
+        _ => rng.random_range(9..=41),
+    }
+}
+
+/// Where a new-style block of lines goes, and how its lines are aligned.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Each line centred on the frame's middle, at the top or the bottom.
+    Centred,
+    /// A column of lines right-aligned to the right edge, at any height.
+    RightColumn,
+    /// Ink touching one edge of the frame.
+    Border,
+    /// Three to five lines at 1.25–1.5 cap heights' pitch, in a corner.
+    Tight,
+    /// Inside `Region` (a background panel, a gradient, bright anatomy).
+    Inside(Region, &'static str),
+}
+
+impl Place {
+    fn label(self) -> &'static str {
+        match self {
+            Place::Centred => "centred lines",
+            Place::RightColumn => "right-aligned column",
+            Place::Border => "touching the frame border",
+            Place::Tight => "tight leading",
+            Place::Inside(_, label) => label,
+        }
+    }
+}
+
+/// Lays out a block at `place`; returns the lines and their ink spans, or `None` when it does
+/// not fit beside the text already drawn.
+fn new_block(
+    size: (u32, u32),
+    rng: &mut ChaCha8Rng,
+    fonts: &[FontRef<'static>],
+    place: Place,
+    boxes: &[TextBox],
+) -> Option<(Vec<Line>, Vec<Region>, u32)> {
+    let (width, height) = size;
+    let font = pick(rng, fonts);
+    let cap = new_cap(rng);
+    let count = match place {
+        Place::Tight => rng.random_range(3..=5),
+        Place::RightColumn => rng.random_range(2..=5),
+        _ => rng.random_range(1..=3),
+    };
+    let max_w = match place {
+        Place::Inside(area, _) => area.width.saturating_sub(4),
+        Place::Centred => width * 3 / 4,
+        _ => width / 2,
+    };
+    let lines: Vec<Line> = (0..count)
+        .map(|_| {
+            let mut text = phrase(rng);
+            let mut line = layout(font, cap, &text);
+            while line.width > max_w && text.chars().count() > 3 {
+                text = shorten(&text);
+                line = layout(font, cap, &text);
+            }
+            line
+        })
+        .filter(|l| l.width > 0 && l.width <= max_w)
+        .collect();
+    if lines.is_empty() {
+        return None;
+    }
+    let pitch = match place {
+        Place::Tight => (cap as f32 * rng.random_range(1.25..1.5)).ceil() as u32,
+        _ => (cap as f32 * rng.random_range(1.45..2.2)) as u32,
+    };
+    let block_w = lines.iter().map(|l| l.width).max().unwrap_or(0);
+    let block_h = pitch * (lines.len() as u32 - 1) + lines.last().map_or(0, |l| l.height);
+    if block_w + 2 >= width || block_h + 2 >= height {
+        return None;
+    }
+    let margin = rng.random_range(2..12u32);
+    let top_or_bottom = |rng: &mut ChaCha8Rng| {
+        if rng.random_bool(0.5) {
+            margin
+        } else {
+            height - block_h - margin
+        }
+    };
+    let (left, top, align) = match place {
+        Place::Centred => ((width - block_w) / 2, top_or_bottom(rng), 1),
+        Place::RightColumn => (
+            width - block_w - margin,
+            rng.random_range(0..height - block_h),
+            2,
+        ),
+        Place::Border => match rng.random_range(0..4) {
+            0 => (0, rng.random_range(0..height - block_h), 0),
+            1 => (width - block_w, rng.random_range(0..height - block_h), 2),
+            2 => (rng.random_range(0..width - block_w), 0, 0),
+            _ => (rng.random_range(0..width - block_w), height - block_h, 0),
+        },
+        Place::Tight => {
+            let x = if rng.random_bool(0.5) {
+                margin
+            } else {
+                width - block_w - margin
+            };
+            (x, top_or_bottom(rng), 0)
+        }
+        Place::Inside(area, _) => {
+            if area.width <= block_w + 2 || area.height <= block_h + 2 {
+                return None;
+            }
+            (
+                area.x + rng.random_range(1..area.width - block_w),
+                area.y + rng.random_range(1..area.height - block_h),
+                0,
+            )
+        }
+    };
+    let block = Region {
+        x: left,
+        y: top,
+        width: block_w,
+        height: block_h,
+    };
+    if boxes.iter().any(|b| overlaps(&b.region, &block, cap + 6)) {
+        return None;
+    }
+    let spans = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| Region {
+            x: match align {
+                0 => left,
+                1 => left + (block_w - line.width) / 2,
+                _ => left + block_w - line.width,
+            },
+            y: top + i as u32 * pitch,
+            width: line.width.max(1),
+            height: line.height.max(1),
+        })
+        .collect();
+    Some((lines, spans, cap))
+}
+
+/// The backgrounds the new-style part adds to every frame of a kind (with text or not, so that
+/// false masks on them are counted): a smooth gradient band, a light panel, bright anatomy.
+/// Returns the areas text may be put in, with their labels and the palette text there takes.
+fn new_backgrounds(
+    canvas: &mut RgbImage,
+    kind: Kind,
+    rng: &mut ChaCha8Rng,
+) -> Vec<(Region, &'static str, Palette)> {
+    let (width, height) = canvas.dimensions();
+    let (w, h) = (width as f32, height as f32);
+    let mut areas = Vec::new();
+    let palette = match kind {
+        Kind::Ultrasound | Kind::Doppler => Palette::Colour,
+        _ => Palette::Grey,
+    };
+    if rng.random_bool(0.6) {
+        // A smooth gradient band across the top or bottom (a viewer's header, a vignette).
+        let band_h = (rng.random_range(0.08..0.16) * h) as u32;
+        let y0 = if rng.random_bool(0.5) {
+            0
+        } else {
+            height - band_h
+        };
+        let (a, b) = (
+            rng.random_range(0.0..90.0f32),
+            rng.random_range(60.0..200.0f32),
+        );
+        let across = rng.random_bool(0.6);
+        for y in y0..y0 + band_h {
+            for x in 0..width {
+                let t = if across {
+                    x as f32 / w
+                } else {
+                    (y - y0) as f32 / band_h as f32
+                };
+                canvas.put_pixel(x, y, grey(a + (b - a) * t));
+            }
+        }
+        areas.push((
+            Region {
+                x: 0,
+                y: y0,
+                width,
+                height: band_h,
+            },
+            "on a smooth gradient",
+            palette,
+        ));
+    }
+    if rng.random_bool(0.5) {
+        // A light panel at a side (a label, a report field): dark text on it.
+        let pw = (rng.random_range(0.22..0.4) * w) as u32;
+        let ph = (rng.random_range(0.1..0.22) * h) as u32;
+        let x = if rng.random_bool(0.5) {
+            rng.random_range(0..8)
+        } else {
+            width - pw - rng.random_range(0..8)
+        };
+        let y = rng.random_range((0.2 * h) as u32..(0.8 * h) as u32 - ph);
+        let v = rng.random_range(195.0..250.0f32);
+        let slope = rng.random_range(-20.0..20.0f32);
+        for py in y..y + ph {
+            for px in x..x + pw {
+                let t = (px - x) as f32 / pw as f32;
+                canvas.put_pixel(px, py, grey(v + slope * t));
+            }
+        }
+        areas.push((
+            Region {
+                x,
+                y,
+                width: pw,
+                height: ph,
+            },
+            "dark on a light panel",
+            Palette::Dark,
+        ));
+    }
+    if kind != Kind::Screenshot && kind != Kind::Doppler && rng.random_bool(0.6) {
+        // Bright anatomy: a dense, smoothly shaded structure (contrast, bone, an implant).
+        let (cx, cy) = (
+            rng.random_range(0.3..0.7) * w,
+            rng.random_range(0.3..0.7) * h,
+        );
+        let (rx, ry) = (
+            rng.random_range(0.08..0.2) * w,
+            rng.random_range(0.06..0.15) * h,
+        );
+        let level = rng.random_range(170.0..235.0f32);
+        let texture = blur(&noise_field(width, height, rng), 2.0, 2.0);
+        let x0 = (cx - rx).max(0.0) as u32;
+        let y0 = (cy - ry).max(0.0) as u32;
+        let x1 = ((cx + rx) as u32).min(width);
+        let y1 = ((cy + ry) as u32).min(height);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let m = ellipse(x as f32, y as f32, cx, cy, rx, ry, 4.0);
+                if m <= 0.0 {
+                    continue;
+                }
+                let under = f32::from(canvas.get_pixel(x, y).0[0]);
+                let v = level + 10.0 * texture.get_pixel(x, y)[0];
+                canvas.put_pixel(x, y, grey(under * (1.0 - m) + v * m));
+            }
+        }
+        areas.push((
+            Region {
+                x: x0,
+                y: y0,
+                width: x1 - x0,
+                height: y1 - y0,
+            },
+            "over bright anatomy",
+            Palette::Grey,
+        ));
+    }
+    areas
+}
+
+/// A frame of the new-style part: the seed part's text-free frame of the kind, the
+/// backgrounds of [`new_backgrounds`], and text at the placements of [`Place`], in sizes and
+/// (with the held-out seed) fonts the seed part never uses; blurred or noised after drawing
+/// as the seed part is.
+fn generate_new(
+    kind: Kind,
+    with_text: bool,
+    fonts: &[FontRef<'static>],
+    rng: &mut ChaCha8Rng,
+) -> Frame {
+    if kind == Kind::Ct16 {
+        return ct16(with_text, fonts, rng);
+    }
+    let base = generate(kind, false, fonts, rng);
+    let mut canvas = match base.rgb {
+        Some(rgb) => rgb,
+        None => RgbImage::from_fn(base.luma.width(), base.luma.height(), |x, y| {
+            Rgb([base.luma.get_pixel(x, y).0[0]; 3])
+        }),
+    };
+    let areas = new_backgrounds(&mut canvas, kind, rng);
+    let palette = match kind {
+        Kind::Ultrasound | Kind::Doppler => Palette::Colour,
+        _ => Palette::Grey,
+    };
+    let mut boxes: Vec<TextBox> = Vec::new();
+    if with_text {
+        let mut places = vec![
+            Place::Centred,
+            Place::RightColumn,
+            Place::Border,
+            Place::Tight,
+        ];
+        places.retain(|_| rng.random_bool(0.75));
+        for &(area, label, _) in &areas {
+            places.push(Place::Inside(area, label));
+        }
+        for place in places {
+            let area_palette = match place {
+                Place::Inside(_, label) => {
+                    areas.iter().find(|a| a.1 == label).map_or(palette, |a| a.2)
+                }
+                _ => palette,
+            };
+            // Doppler: text stays out of the field of view's middle, as in the seed part.
+            for _ in 0..4 {
+                let Some((lines, spans, cap)) =
+                    new_block(canvas.dimensions(), rng, fonts, place, &boxes)
+                else {
+                    continue;
+                };
+                if kind == Kind::Doppler && spans.iter().any(|s| in_flow(&canvas, s)) {
+                    continue;
+                }
+                let over = matches!(place, Place::Inside(..));
+                let ink = choose_ink(&canvas, &spans, area_palette, over, rng);
+                for (line, span) in lines.iter().zip(&spans) {
+                    if let Some(b) =
+                        draw_line(&mut canvas, line, span.x as i32, span.y as i32, ink, cap)
+                    {
+                        boxes.push(TextBox {
+                            over_anatomy: over,
+                            place: Some(place.label()),
+                            ..b
+                        });
+                    }
+                }
+                break;
+            }
+        }
+    }
+    maybe_blur(&mut canvas, rng, 0.3, 0.4..0.8);
+    add_noise(&mut canvas, rng.random_range(0.0..2.5), rng);
+    match kind {
+        Kind::Ultrasound | Kind::Doppler => Frame::colour(canvas, boxes),
+        _ => Frame::grey(&canvas, boxes),
+    }
+}
+
+/// Whether `span` covers colour flow (saturated pixels).
+fn in_flow(canvas: &RgbImage, span: &Region) -> bool {
+    (span.y..span.y + span.height).any(|y| {
+        (span.x..span.x + span.width).any(|x| {
+            let [r, g, b] = canvas.get_pixel(x, y).0;
+            r.max(g).max(b) - r.min(g).min(b) > 60
+        })
+    })
+}
+
+/// A signed 16-bit axial CT slice in Hounsfield units (air −1000, fat, soft tissue, lung or
+/// organs, bone up to 2000, table, correlated noise; −2000 or −3024 padding outside the
+/// reconstruction circle, or none), text burned in at the maximum value (3071 or 4095) or at
+/// a level the display window shows white or mid-grey, wherever that window makes it readable.
+/// The detector reads it through `Geometry::luma`, exactly as the pipeline does.
+fn ct16(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Frame {
+    let size = *pick(rng, &[512u32, 512, 768]);
+    let s = size as f32;
+    let (cx, cy) = (
+        s / 2.0 + rng.random_range(-0.03..0.03) * s,
+        s / 2.0 + rng.random_range(-0.02..0.06) * s,
+    );
+    let (rx, ry) = (
+        rng.random_range(0.3..0.44) * s,
+        rng.random_range(0.22..0.32) * s,
+    );
+    let fat = rng.random_range(0.03..0.09) * s;
+    let tissue = rng.random_range(30.0..60.0f32);
+    let chest = rng.random_bool(0.5);
+    let organs: Vec<(f32, f32, f32, f32, f32)> = (0..rng.random_range(2..6))
+        .map(|_| {
+            (
+                cx + rng.random_range(-0.5..0.5) * rx,
+                cy + rng.random_range(-0.5..0.5) * ry,
+                rng.random_range(0.1..0.35) * rx,
+                rng.random_range(0.1..0.35) * ry,
+                if chest {
+                    rng.random_range(-900.0..-750.0)
+                } else {
+                    tissue + rng.random_range(-30.0..150.0)
+                },
+            )
+        })
+        .collect();
+    let ribs: Vec<(f32, f32)> = (0..rng.random_range(6..14))
+        .map(|_| {
+            let a: f32 = rng.random_range(0.0..std::f32::consts::TAU);
+            (
+                cx + 0.88 * (rx - fat) * a.cos(),
+                cy + 0.88 * (ry - fat) * a.sin(),
+            )
+        })
+        .collect();
+    let bone = rng.random_range(900.0..2000.0f32);
+    let spine = (cx, cy + ry * 0.55);
+    let table_y = cy + ry + rng.random_range(8.0..30.0);
+    let padding = *pick(rng, &[-3024.0f32, -2000.0, -1000.0]);
+    let noise = blur(&noise_field(size, size, rng), 0.8, 0.8);
+    let sigma = rng.random_range(8.0..30.0f32);
+    let mut hu = Field::from_fn(size, size, |x, y| {
+        let (x, y) = (x as f32, y as f32);
+        if ((x - s / 2.0).powi(2) + (y - s / 2.0).powi(2)).sqrt() > s / 2.0 {
+            return Luma([padding]);
+        }
+        let body = ellipse(x, y, cx, cy, rx, ry, 1.5);
+        let inner = ellipse(x, y, cx, cy, rx - fat, ry - fat, 2.0);
+        let mut v = -1000.0 + 900.0 * body + (tissue + 100.0) * inner;
+        for &(ox, oy, orx, ory, level) in &organs {
+            let m = ellipse(x, y, ox, oy, orx, ory, 2.0) * inner;
+            v = v * (1.0 - m) + level * m;
+        }
+        // Denser structures raise what lies under them (air stays -1000 around them).
+        let raise = |v: f32, to: f32, m: f32| v + (to - v).max(0.0) * m;
+        for &(bx, by) in &ribs {
+            v = raise(v, bone, ellipse(x, y, bx, by, 0.018 * s, 0.011 * s, 1.0));
+        }
+        let vertebra = ellipse(x, y, spine.0, spine.1, 0.06 * s, 0.05 * s, 1.0);
+        let marrow = ellipse(x, y, spine.0, spine.1, 0.045 * s, 0.037 * s, 1.0);
+        v = raise(v, bone, vertebra);
+        v += (250.0 - v) * marrow;
+        let table = ((y - table_y - 0.0006 * (x - cx).powi(2)).abs() < 4.0) as u8 as f32;
+        v = raise(v, 200.0, table);
+        let n = sigma * noise.get_pixel(x as u32, y as u32)[0] * if body > 0.5 { 1.0 } else { 0.3 };
+        Luma([v + n])
+    });
+    // The window a reader looks through: soft tissue, lung or bone.
+    let (level, window) = *pick(
+        rng,
+        &[
+            (40.0f32, 400.0f32),
+            (40.0, 350.0),
+            (-600.0, 1500.0),
+            (300.0, 1500.0),
+        ],
+    );
+    let shown = |v: f32| ((v - (level - window / 2.0)) / window * 255.0).clamp(0.0, 255.0);
+    let maximum = *pick(rng, &[3071.0f32, 4095.0]);
+    let mut boxes = Vec::new();
+    if with_text {
+        let mut places = vec![
+            Place::Centred,
+            Place::RightColumn,
+            Place::Border,
+            Place::Tight,
+            Place::Tight,
+        ];
+        places.retain(|_| rng.random_bool(0.8));
+        let body = Region {
+            x: (cx - rx) as u32,
+            y: (cy - ry) as u32,
+            width: (2.0 * rx) as u32,
+            height: (2.0 * ry) as u32,
+        };
+        places.push(Place::Inside(body, "over the body (16-bit CT)"));
+        let spine_box = Region {
+            x: (spine.0 - 0.09 * s) as u32,
+            y: (spine.1 - 0.06 * s) as u32,
+            width: (0.18 * s) as u32,
+            height: (0.12 * s) as u32,
+        };
+        places.push(Place::Inside(spine_box, "over bright anatomy"));
+        for place in places {
+            for _ in 0..4 {
+                let Some((lines, spans, cap)) = new_block((size, size), rng, fonts, place, &boxes)
+                else {
+                    continue;
+                };
+                // Ink levels a reader sees as text in the window: the maximum, white, or
+                // mid-grey; readable when 50 grey levels from 90 % of what lies under it.
+                let deciles: Vec<(f32, f32)> = spans
+                    .iter()
+                    .map(|span| {
+                        let mut under: Vec<f32> = (span.y..span.y + span.height)
+                            .flat_map(|y| (span.x..span.x + span.width).map(move |x| (x, y)))
+                            .map(|(x, y)| shown(hu.get_pixel(x, y)[0]))
+                            .collect();
+                        under.sort_unstable_by(f32::total_cmp);
+                        (under[under.len() / 10], under[under.len() * 9 / 10])
+                    })
+                    .collect();
+                let readable = |v: f32| {
+                    deciles
+                        .iter()
+                        .all(|&(p10, p90)| shown(v) >= p90 + 50.0 || shown(v) <= p10 - 50.0)
+                };
+                let candidates: Vec<f32> = [maximum, level + window / 2.0, level]
+                    .into_iter()
+                    .filter(|v| readable(*v))
+                    .collect();
+                if candidates.is_empty() {
+                    continue;
+                }
+                let ink = *pick(rng, &candidates);
+                let bright = deciles.iter().all(|&(_, p90)| shown(ink) >= p90);
+                let mut coverage = RgbImage::new(size, size);
+                for (line, span) in lines.iter().zip(&spans) {
+                    if let Some((x0, y0, x1, y1)) =
+                        plot_glyphs(&mut coverage, line, span.x as i32, span.y as i32, [255; 3])
+                    {
+                        boxes.push(TextBox {
+                            region: Region {
+                                x: x0,
+                                y: y0,
+                                width: x1 - x0 + 1,
+                                height: y1 - y0 + 1,
+                            },
+                            cap,
+                            bright,
+                            over_anatomy: matches!(place, Place::Inside(..)),
+                            place: Some(place.label()),
+                        });
+                    }
+                }
+                for (x, y, c) in coverage.enumerate_pixels() {
+                    let c = f32::from(c.0[0]) / 255.0;
+                    if c > 0.0 {
+                        let p = hu.get_pixel_mut(x, y);
+                        p.0[0] = p.0[0] * (1.0 - c) + ink * c;
+                    }
+                }
+                break;
+            }
+        }
+    }
+    let data: Vec<u8> = hu
+        .pixels()
+        .flat_map(|p| (p.0[0].round().clamp(-32768.0, 32767.0) as i16).to_le_bytes())
+        .collect();
+    let geometry = Geometry {
+        rows: size,
+        columns: size,
+        samples: 1,
+        bits_allocated: 16,
+        bits_stored: 16,
+        high_bit: 15,
+        signed: true,
+        planar: false,
+        photometric: Photometric::Monochrome2,
+        frames: 1,
+        palette: None,
+    };
+    Frame {
+        luma: geometry.luma(&data, 0),
+        rgb: None,
+        text: boxes,
+    }
 }

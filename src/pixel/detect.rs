@@ -10,7 +10,7 @@
 //!    (speckle, noise) reaches nearby, measured per 64-pixel block.
 //! 3. Connected components of the ink. Shapes that are not glyphs are split at higher contrast,
 //!    which separates text from the speckle, bone or table edge it touches.
-//! 4. Glyphs: 5–56 pixels high, thin strokes, not compact blobs; wider shapes only if they
+//! 4. Glyphs: 5–76 pixels high, thin strokes, not compact blobs; wider shapes only if they
 //!    cross a stroke every letter (fused words), never frames, rules or curves.
 //! 5. Lines: glyphs side by side on one band, of like height, stroke and ink colour, sharing a
 //!    baseline or cap line. A line must be salient above the local texture; long, well-aligned
@@ -40,8 +40,8 @@ const NOISE_FACTOR: f32 = 1.7;
 /// deep narrow nulls, so dark marks in it need more than bright ones.
 const SALIENCE: [f32; 3] = [1.35, 1.8, 1.5];
 const MIN_GLYPH: u32 = 5;
-/// 40-pixel capitals plus descender, or a glyph fused with a neighbour.
-const MAX_GLYPH: u32 = 56;
+/// 56-pixel capitals plus descender, or a glyph fused with a neighbour.
+const MAX_GLYPH: u32 = 76;
 /// Rows in a band within which glyphs are compared for grouping.
 const GROUP_BAND: usize = 16;
 /// Splitting a non-glyph shape: at most this deep, each time at this factor above its mean

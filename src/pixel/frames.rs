@@ -322,8 +322,8 @@ impl Geometry {
     }
 
     /// Frame `index` of `data` as 8-bit luminance for the detector: grey values stretched
-    /// from the frame's own minimum to maximum (MONOCHROME1 inverted), colour as ITU-R BT.601
-    /// luma.
+    /// from the frame's own minimum (above padding, in frames deeper than 8 bits) to maximum
+    /// (MONOCHROME1 inverted), colour as ITU-R BT.601 luma.
     pub fn luma(&self, data: &[u8], index: u32) -> GrayImage {
         let (cols, rows) = (self.columns as usize, self.rows as usize);
         let pixels = cols * rows;
@@ -371,14 +371,27 @@ impl Geometry {
                 }
             }
         }
-        let min = values.iter().copied().min().unwrap_or(0);
+        let mut min = values.iter().copied().min().unwrap_or(0);
+        // Deep grey frames (CT) often fill the outside of the reconstruction circle with a
+        // padding value far below air (-2000, -3024 HU): stretched from it, the rest is
+        // squeezed into few grey levels. One lowest value filling a twentieth of the frame is
+        // such padding: the stretch starts at the lowest percentile of the other pixels (not
+        // their minimum, which anti-aliased text or edges over the padding reach), and the
+        // padding shows black.
+        if self.bits_stored > 8 && self.samples == 1 {
+            let mut rest: Vec<i64> = values.iter().copied().filter(|&v| v > min).collect();
+            if (pixels - rest.len()) * 20 >= pixels && !rest.is_empty() {
+                let at = rest.len() / 100;
+                min = *rest.select_nth_unstable(at).1;
+            }
+        }
         let max = values.iter().copied().max().unwrap_or(0);
         let span = (max - min).max(1);
         let invert = self.photometric == Photometric::Monochrome1;
         let bytes = values
             .into_iter()
             .map(|v| {
-                let scaled = ((v - min) * 255 / span) as u8;
+                let scaled = ((v - min).max(0) * 255 / span) as u8;
                 if invert { 255 - scaled } else { scaled }
             })
             .collect();
@@ -675,6 +688,31 @@ mod tests {
             "beyond the table: its last entry"
         );
         assert_eq!(palette.darkest, 12);
+    }
+
+    #[test]
+    fn luma_of_deep_frames_starts_above_padding() {
+        // 24 pixels: 8 of padding (-3024), air (-1000), soft tissue (40), text (3071).
+        let g = geometry(Photometric::Monochrome2, 1, 16, true);
+        let values: Vec<i16> = (0..24)
+            .map(|i| match i {
+                0..8 => -3024,
+                8..16 => -1000,
+                16..23 => 40,
+                _ => 3071,
+            })
+            .collect();
+        let frame: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let l = g.luma(&frame, 0);
+        let (padding, air, tissue, text) = (
+            l.get_pixel(0, 0).0[0],
+            l.get_pixel(2, 1).0[0],
+            l.get_pixel(4, 2).0[0],
+            l.get_pixel(5, 3).0[0],
+        );
+        assert_eq!((padding, air, text), (0, 0, 255));
+        // Stretched from air, not from the padding: 1040 of 4071 HU.
+        assert_eq!(tissue, 65);
     }
 
     #[test]
