@@ -271,10 +271,13 @@ pub(super) fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -
         }
         (k - span) * unit
     };
-    let mut out = vec![0u8; w * h];
+    // The rows, filtered along x, go between r neutral rows above and below; the filter
+    // along y then works in place in that one buffer (each entry is combined with entries
+    // after it, not yet rewritten), so a frame needs one copy, not three.
+    let mut out = vec![neutral; (h + 2 * r) * w];
     let mut padded = Vec::with_capacity(w + 2 * r);
     let mut scratch = Vec::with_capacity(w + 2 * r);
-    for (y, row) in out.chunks_exact_mut(w).enumerate() {
+    for (y, row) in out[r * w..].chunks_exact_mut(w).take(h).enumerate() {
         padded.clear();
         padded.resize(r, neutral);
         padded.extend_from_slice(&src[y * w..(y + 1) * w]);
@@ -284,15 +287,27 @@ pub(super) fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -
             *o = pick(*a, *b);
         }
     }
-    let mut padded = Vec::with_capacity((h + 2 * r) * w);
-    padded.resize(r * w, neutral);
-    padded.extend_from_slice(&out);
-    padded.resize((h + 2 * r) * w, neutral);
-    let mut scratch = Vec::with_capacity(padded.len());
-    let shift = spans(&mut padded, &mut scratch, w);
-    for ((o, a), b) in out.iter_mut().zip(&padded).zip(&padded[shift..]) {
-        *o = pick(*a, *b);
+    // The same doubling spans as `spans`, rows apart.
+    let ahead = |out: &mut [u8], len: usize, by: usize| {
+        for start in (0..len).step_by(by.max(1)) {
+            let n = by.min(len - start);
+            let (front, back) = out[start..].split_at_mut(by);
+            for (a, b) in front[..n].iter_mut().zip(&back[..n]) {
+                *a = pick(*a, *b);
+            }
+        }
+    };
+    let mut len = out.len();
+    let mut span = 1;
+    while span * 2 <= k {
+        len -= span * w;
+        ahead(&mut out, len, span * w);
+        span *= 2;
     }
+    if span < k {
+        ahead(&mut out, w * h, (k - span) * w);
+    }
+    out.truncate(w * h);
     out
 }
 
@@ -533,8 +548,11 @@ fn label(
     h: usize,
     channel: Channel,
 ) -> (Vec<Component>, Vec<Run>) {
-    let mut runs: Vec<Run> = Vec::new();
-    let mut parent: Vec<u32> = Vec::new();
+    // At most one run an ink pixel, and one every second pixel of a row: reserved at once, as
+    // growing the lists in speckle (10⁵ runs) copied them several times.
+    let most = ink.iter().filter(|&&i| i).count().min(h * w.div_ceil(2));
+    let mut runs: Vec<Run> = Vec::with_capacity(most);
+    let mut parent: Vec<u32> = Vec::with_capacity(most);
     let mut previous = 0..0;
     for (y, row) in ink.chunks_exact(w).enumerate() {
         let start = runs.len();
