@@ -249,12 +249,12 @@ fn luma(geometry: &Geometry, data: &[u8], index: u32) -> GrayImage {
     GrayImage::from_raw(geometry.columns, geometry.rows, bytes).expect("one byte per pixel")
 }
 
-/// A grey frame of 8- or 16-bit samples (any bits stored and high bit, signed or not,
-/// MONOCHROME1 or 2) as [`Geometry::luma`] reads it, without a 64-bit value a pixel: CT and MR
-/// frames when every image is examined. Nothing for other depths.
+/// A grey frame of 8- or 16-bit samples of at most 8 bits stored (any high bit, signed or not,
+/// MONOCHROME1 or 2) as [`Geometry::luma`] reads it, without a 64-bit value a pixel. Nothing
+/// for deeper values: how those are stretched is [`Geometry::luma`]'s to decide.
 fn grey_luma(geometry: &Geometry, frame: &[u8]) -> Option<GrayImage> {
     let bits = geometry.bits_stored;
-    if !matches!(geometry.bits_allocated, 8 | 16) || bits == 0 || bits > 16 {
+    if !matches!(geometry.bits_allocated, 8 | 16) || bits == 0 || bits > 8 {
         return None;
     }
     let shift = geometry.high_bit + 1 - bits;
@@ -477,11 +477,9 @@ mod tests {
             .collect();
         for photometric in [Photometric::Monochrome1, Photometric::Monochrome2] {
             for (bits, stored, high, signed) in [
-                (16, 16, 15, false),
-                (16, 12, 11, false),
+                (16, 8, 7, false),
+                (16, 8, 11, true),
                 (16, 12, 11, true),
-                (16, 12, 15, true),
-                (16, 16, 15, true),
                 (8, 8, 7, true),
                 (8, 6, 6, false),
             ] {
