@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Times `run` with the text detector against `cp -r` on a mixed tree, in one run.
 #
-#   [BIN=dicom-deid] benches/detect-run.sh [--files N] [--repeat R] [--work DIR]
+#   [BIN=dicom-deid] benches/detect-run.sh [--files N] [--repeat R] [--work DIR] [--realistic]
 #
 # - Tree: the `image` tree of examples/generate-bench-tree.rs (N files, default 2000), of which
 #   every ultrasound (640×480 RGB; 640×480 × 4-frame grey cines) and secondary capture
 #   (640×480 grey) file is kept, plus CT and MR files up to 3/7 of the tree: US/SC is 57 %.
 #   Their pixels are pseudo-random, every frame different from the last: the detector's worst
 #   case (nothing static on a cine to skip, texture everywhere), not a typical one.
+#   With --realistic, the `image-realistic` tree instead: the same files, ultrasound and
+#   secondary captures drawn as such images look (speckle in a sector or rectangle on black,
+#   burned-in text lines, on cines only the speckle changes); CT and MR stay pseudo-random.
 # - Rows, each the median of R rounds (default 3) of wall time, ending with `sync`: `cp -r`;
 #   `basic` (US/SC quarantined: no rule); `basic` + `burned_in_without_rule: keep`; `basic` +
 #   `burned_in_without_rule: detect`; `basic` + `pixel.detect: true` (every image examined).
@@ -17,11 +20,13 @@ cd "$(dirname "$0")/.."
 FILES=2000
 REPEAT=3
 WORK=${TMPDIR:-/tmp}/dicom-deid-detect-run
+KIND=image
 while [ $# -gt 0 ]; do
   case $1 in
     --files) FILES=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --work) WORK=$2; shift 2 ;;
+    --realistic) KIND=image-realistic; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -29,10 +34,10 @@ cargo build --release --quiet --bin dicom-deid --example generate-bench-tree
 # BIN=path times another build (an older one, for before/after figures).
 BIN=${BIN:-$PWD/target/release/dicom-deid}
 mkdir -p "$WORK"
-TREE=$WORK/mixed-$FILES
+TREE=$WORK/mixed-$KIND-$FILES
 if [ ! -d "$TREE" ]; then
-  FULL=$WORK/image-$FILES
-  [ -d "$FULL" ] || target/release/examples/generate-bench-tree image "$FULL" "$FILES" >/dev/null
+  FULL=$WORK/$KIND-$FILES
+  [ -d "$FULL" ] || target/release/examples/generate-bench-tree "$KIND" "$FULL" "$FILES" >/dev/null
   mkdir -p "$TREE"
   (cd "$FULL" && find . -path '*/SER00[345]/*' -name '*.dcm') > "$WORK/us-sc.txt"
   keep=$(( $(wc -l < "$WORK/us-sc.txt") * 3 / 4 ))

@@ -271,10 +271,13 @@ pub(super) fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -
         }
         (k - span) * unit
     };
-    let mut out = vec![0u8; w * h];
+    // The rows, filtered along x, go between r neutral rows above and below; the filter
+    // along y then works in place in that one buffer (each entry is combined with entries
+    // after it, not yet rewritten), so a frame needs one copy, not three.
+    let mut out = vec![neutral; (h + 2 * r) * w];
     let mut padded = Vec::with_capacity(w + 2 * r);
     let mut scratch = Vec::with_capacity(w + 2 * r);
-    for (y, row) in out.chunks_exact_mut(w).enumerate() {
+    for (y, row) in out[r * w..].chunks_exact_mut(w).take(h).enumerate() {
         padded.clear();
         padded.resize(r, neutral);
         padded.extend_from_slice(&src[y * w..(y + 1) * w]);
@@ -284,15 +287,27 @@ pub(super) fn rank_filter(src: &[u8], w: usize, h: usize, r: usize, max: bool) -
             *o = pick(*a, *b);
         }
     }
-    let mut padded = Vec::with_capacity((h + 2 * r) * w);
-    padded.resize(r * w, neutral);
-    padded.extend_from_slice(&out);
-    padded.resize((h + 2 * r) * w, neutral);
-    let mut scratch = Vec::with_capacity(padded.len());
-    let shift = spans(&mut padded, &mut scratch, w);
-    for ((o, a), b) in out.iter_mut().zip(&padded).zip(&padded[shift..]) {
-        *o = pick(*a, *b);
+    // The same doubling spans as `spans`, rows apart.
+    let ahead = |out: &mut [u8], len: usize, by: usize| {
+        for start in (0..len).step_by(by.max(1)) {
+            let n = by.min(len - start);
+            let (front, back) = out[start..].split_at_mut(by);
+            for (a, b) in front[..n].iter_mut().zip(&back[..n]) {
+                *a = pick(*a, *b);
+            }
+        }
+    };
+    let mut len = out.len();
+    let mut span = 1;
+    while span * 2 <= k {
+        len -= span * w;
+        ahead(&mut out, len, span * w);
+        span *= 2;
     }
+    if span < k {
+        ahead(&mut out, w * h, (k - span) * w);
+    }
+    out.truncate(w * h);
     out
 }
 
@@ -413,6 +428,16 @@ impl Noise {
     fn ink(&self, contrast: &[u8], w: usize, h: usize) -> Vec<bool> {
         let (bw, bh) = self.blocks;
         let columns: Vec<(usize, usize, f32)> = (0..w).map(|x| Self::position(x, bw)).collect();
+        let weights: Vec<f32> = columns.iter().map(|&(_, _, t)| t).collect();
+        // Columns between the same two block centres (runs of 64): the level is one line
+        // there, computed for whole stretches at once (vectorised, no lookup a pixel).
+        let mut spans: Vec<(usize, usize, usize, usize)> = Vec::new();
+        for (x, &(x0, x1, _)) in columns.iter().enumerate() {
+            match spans.last_mut() {
+                Some(span) if (span.2, span.3) == (x0, x1) => span.1 = x + 1,
+                _ => spans.push((x, x + 1, x0, x1)),
+            }
+        }
         let mut ink = vec![false; w * h];
         let mut row_level = vec![0f32; bw];
         for (y, (out, row)) in ink
@@ -424,20 +449,23 @@ impl Noise {
             for (bx, l) in row_level.iter_mut().enumerate() {
                 *l = self.level[y0 * bw + bx] * (1.0 - ty) + self.level[y1 * bw + bx] * ty;
             }
-            // Below the floor nothing is ink, whatever the texture (most pixels): whole
-            // stretches below it are passed over at once.
-            for ((out, row), columns) in out
-                .chunks_mut(INK_STRETCH)
-                .zip(row.chunks(INK_STRETCH))
-                .zip(columns.chunks(INK_STRETCH))
-            {
-                if row.iter().fold(0, |m, &c| m.max(c)) < INK_FLOOR {
-                    continue;
-                }
-                // Without a branch: in speckle, which pixels pass the floor is random.
-                for ((o, &c), &(x0, x1, tx)) in out.iter_mut().zip(row).zip(columns) {
-                    let level = row_level[x0] + (row_level[x1] - row_level[x0]) * tx;
-                    *o = (c >= INK_FLOOR) & (f32::from(c) >= level.max(f32::from(INK_FLOOR)));
+            for &(start, end, x0, x1) in &spans {
+                let (from, rise) = (row_level[x0], row_level[x1] - row_level[x0]);
+                // Below the floor nothing is ink, whatever the texture (most pixels): whole
+                // stretches below it are passed over at once.
+                for ((out, row), weights) in out[start..end]
+                    .chunks_mut(INK_STRETCH)
+                    .zip(row[start..end].chunks(INK_STRETCH))
+                    .zip(weights[start..end].chunks(INK_STRETCH))
+                {
+                    if row.iter().fold(0, |m, &c| m.max(c)) < INK_FLOOR {
+                        continue;
+                    }
+                    // Without a branch: in speckle, which pixels pass the floor is random.
+                    for ((o, &c), &tx) in out.iter_mut().zip(row).zip(weights) {
+                        let level = from + rise * tx;
+                        *o = (c >= INK_FLOOR) & (f32::from(c) >= level.max(f32::from(INK_FLOOR)));
+                    }
                 }
             }
         }
@@ -520,30 +548,21 @@ fn label(
     h: usize,
     channel: Channel,
 ) -> (Vec<Component>, Vec<Run>) {
-    let mut runs: Vec<Run> = Vec::new();
-    let mut parent: Vec<u32> = Vec::new();
+    // At most one run an ink pixel, and one every second pixel of a row: reserved at once, as
+    // growing the lists in speckle (10⁵ runs) copied them several times.
+    let most = ink.iter().filter(|&&i| i).count().min(h * w.div_ceil(2));
+    let mut runs: Vec<Run> = Vec::with_capacity(most);
+    let mut parent: Vec<u32> = Vec::with_capacity(most);
     let mut previous = 0..0;
     for (y, row) in ink.chunks_exact(w).enumerate() {
         let start = runs.len();
         let mut x = 0;
-        while x < w {
-            if !row[x] {
-                // Most of a row holds no ink: pass over blank stretches at once.
-                while row
-                    .get(x..x + INK_STRETCH)
-                    .is_some_and(|s| s == [false; INK_STRETCH])
-                {
-                    x += INK_STRETCH;
-                }
-                while x < w && !row[x] {
-                    x += 1;
-                }
-                continue;
+        loop {
+            let x0 = next_flag(row, x, true);
+            if x0 == w {
+                break;
             }
-            let x0 = x;
-            while x < w && row[x] {
-                x += 1;
-            }
+            x = next_flag(row, x0, false);
             let id = runs.len() as u32;
             runs.push(Run {
                 y: y as u32,
@@ -624,6 +643,25 @@ fn label(
         *slot += 1;
     }
     (components, sorted)
+}
+
+/// The first position from `x` on where `row` holds `value`, or its length: eight flags are
+/// tested at once, as the bytes of a word (most of a row holds no ink; in speckle, runs are
+/// short).
+fn next_flag(row: &[bool], mut x: usize, value: bool) -> usize {
+    // Flags that differ from `value` become zero bytes.
+    let flip = if value { 0 } else { u64::from_le_bytes([1; 8]) };
+    while let Some(flags) = row.get(x..x + 8) {
+        let word = u64::from_le_bytes(std::array::from_fn(|i| u8::from(flags[i]))) ^ flip;
+        if word != 0 {
+            return x + word.trailing_zeros() as usize / 8;
+        }
+        x += 8;
+    }
+    while x < row.len() && row[x] != value {
+        x += 1;
+    }
+    x
 }
 
 /// Not a glyph, but big enough to hold one fused with something else.
@@ -744,16 +782,6 @@ fn same_ink(a: u8, b: u8, contrast: f32) -> bool {
     f32::from(a.abs_diff(b)) <= LEVEL_TOLERANCE.max(0.3 * contrast)
 }
 
-/// Edge glyphs go with edge glyphs only; bright and dark ones with any of the same ink (text
-/// that is brighter than one part of its background and darker than another).
-fn consistent(a: &Component, b: &Component) -> bool {
-    if a.channel == Channel::Edge || b.channel == Channel::Edge {
-        a.channel == b.channel
-    } else {
-        same_ink(a.level, b.level, a.contrast().min(b.contrast()))
-    }
-}
-
 /// Vertical overlap of two row ranges, in rows (negative when apart).
 fn overlap(a0: u32, a1: u32, b0: u32, b1: u32) -> i64 {
     i64::from(a1.min(b1)) - i64::from(a0.max(b0)) + 1
@@ -788,10 +816,14 @@ fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
             list.push(i);
         }
     }
+    let pairing: Vec<Pairing> = glyphs.iter().enumerate().map(Pairing::of).collect();
     let mut parent: Vec<u32> = (0..glyphs.len() as u32).collect();
-    for order in &mut in_band {
-        order.sort_by_key(|&i| (glyphs[i].x0, glyphs[i].y0, glyphs[i].x1, glyphs[i].y1));
-        join_neighbours(glyphs, order, &mut parent);
+    let mut order = Vec::new();
+    for (b, list) in in_band.iter().enumerate() {
+        order.clear();
+        order.extend(list.iter().map(|&i| pairing[i]));
+        order.sort_by_key(|p| (p.x0, p.y0, p.x1, p.y1));
+        join_neighbours(&order, (b * band) as u32, &mut parent);
     }
     let mut groups: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
     for i in 0..glyphs.len() {
@@ -801,24 +833,85 @@ fn groups(glyphs: &[Component]) -> Vec<Vec<usize>> {
     groups.into_values().collect()
 }
 
-/// Unites the glyphs of `order` (sorted by left edge) that sit side by side as one line's do.
-fn join_neighbours(glyphs: &[Component], order: &[usize], parent: &mut [u32]) {
-    for (k, &i) in order.iter().enumerate() {
-        let a = &glyphs[i];
-        for &j in &order[k + 1..] {
-            let b = &glyphs[j];
-            if i64::from(b.x0) > i64::from(a.x1) + i64::from(MAX_GLYPH * 3 / 2) + 1 {
+/// What grouping compares of a glyph, side by side in memory: where noise makes glyphs dense,
+/// each is compared with dozens of neighbours.
+#[derive(Clone, Copy)]
+struct Pairing {
+    index: u32,
+    x0: u32,
+    y0: u32,
+    x1: u32,
+    y1: u32,
+    height: u32,
+    stroke: f32,
+    contrast: f32,
+    level: u8,
+    edge: bool,
+}
+
+impl Pairing {
+    fn of((index, c): (usize, &Component)) -> Self {
+        Pairing {
+            index: index as u32,
+            x0: c.x0,
+            y0: c.y0,
+            x1: c.x1,
+            y1: c.y1,
+            height: c.height(),
+            stroke: c.stroke(),
+            contrast: c.contrast(),
+            level: c.level,
+            edge: c.channel == Channel::Edge,
+        }
+    }
+
+    /// Edge glyphs go with edge glyphs only; bright and dark ones with any of the same ink
+    /// (text that is brighter than one part of its background and darker than another).
+    fn consistent(&self, b: &Pairing) -> bool {
+        if self.edge || b.edge {
+            self.edge == b.edge
+        } else {
+            same_ink(self.level, b.level, self.contrast.min(b.contrast))
+        }
+    }
+}
+
+/// The widest gap between glyphs of heights `a` and `b` that still joins them.
+fn reach(a: u32, b: u32) -> i64 {
+    i64::from(a.max(b) * 3 / 2) + 1
+}
+
+/// Unites the glyphs of `order` (one band, from row `first_row`, sorted by left edge) that sit
+/// side by side as one line's do.
+fn join_neighbours(order: &[Pairing], first_row: u32, parent: &mut [u32]) {
+    // How far right of a glyph of each height a partner can start: the reach with the tallest
+    // glyph of the band of a like height (the reach grows with the height).
+    let tallest = order.iter().map(|p| p.height).max().unwrap_or(0);
+    let limit: Vec<i64> = (0..=tallest)
+        .map(|h| {
+            let partner = (h..=tallest).rev().find(|&t| like_heights(h, t));
+            reach(h, partner.unwrap_or(h))
+        })
+        .collect();
+    for (k, a) in order.iter().enumerate() {
+        let farthest = i64::from(a.x1) + limit[a.height as usize];
+        for b in &order[k + 1..] {
+            if i64::from(b.x0) > farthest {
                 break;
             }
-            let (ha, hb) = (a.height(), b.height());
-            let (sa, sb) = (a.stroke(), b.stroke());
-            if gap(a.x0, a.x1, b.x0, b.x1) <= i64::from(ha.max(hb) * 3 / 2) + 1
-                && overlap(a.y0, a.y1, b.y0, b.y1) * 2 >= i64::from(ha.min(hb))
+            // Glyphs that overlap share the band of their first common row: compared there
+            // only.
+            if a.y0.max(b.y0) < first_row {
+                continue;
+            }
+            let (ha, hb) = (a.height, b.height);
+            if overlap(a.y0, a.y1, b.y0, b.y1) * 2 >= i64::from(ha.min(hb))
+                && gap(a.x0, a.x1, b.x0, b.x1) <= reach(ha, hb)
                 && like_heights(ha, hb)
-                && sa.max(sb) <= 2.0 * sa.min(sb)
-                && consistent(a, b)
+                && a.stroke.max(b.stroke) <= 2.0 * a.stroke.min(b.stroke)
+                && a.consistent(b)
             {
-                union(parent, i as u32, j as u32);
+                union(parent, a.index, b.index);
             }
         }
     }

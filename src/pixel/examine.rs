@@ -250,6 +250,12 @@ fn luma(geometry: &Geometry, data: &[u8], index: u32) -> GrayImage {
         .and_then(|d| d.get(..frame_len));
     let values: Vec<u8> = match (frame, &geometry.photometric, geometry.samples) {
         (Some(frame), Photometric::Monochrome2, 1) if plain => frame.to_vec(),
+        (Some(frame), Photometric::Monochrome1 | Photometric::Monochrome2, 1) => {
+            if let Some(luma) = grey_luma(geometry, frame) {
+                return luma;
+            }
+            return geometry.luma(data, index);
+        }
         (Some(frame), Photometric::Rgb, 3) if plain && !geometry.planar => frame
             .chunks_exact(3)
             .map(|p| {
@@ -267,6 +273,55 @@ fn luma(geometry: &Geometry, data: &[u8], index: u32) -> GrayImage {
         .map(|v| (u32::from(v - min) * 255 / span) as u8)
         .collect();
     GrayImage::from_raw(geometry.columns, geometry.rows, bytes).expect("one byte per pixel")
+}
+
+/// A grey frame of 8- or 16-bit samples of at most 8 bits stored (any high bit, signed or not,
+/// MONOCHROME1 or 2) as [`Geometry::luma`] reads it, without a 64-bit value a pixel. Nothing
+/// for deeper values: how those are stretched is [`Geometry::luma`]'s to decide.
+fn grey_luma(geometry: &Geometry, frame: &[u8]) -> Option<GrayImage> {
+    let bits = geometry.bits_stored;
+    if !matches!(geometry.bits_allocated, 8 | 16) || bits == 0 || bits > 8 {
+        return None;
+    }
+    let shift = geometry.high_bit + 1 - bits;
+    let mask = (1u32 << bits) - 1;
+    let signed = geometry.signed;
+    let value = move |raw: u32| -> i32 {
+        let v = (raw >> shift) & mask;
+        if signed && v & (1 << (bits - 1)) != 0 {
+            v as i32 - (1 << bits)
+        } else {
+            v as i32
+        }
+    };
+    let invert = geometry.photometric == Photometric::Monochrome1;
+    let bytes = if geometry.bits_allocated == 16 {
+        stretch(
+            || {
+                frame
+                    .chunks_exact(2)
+                    .map(|b| value(u32::from(u16::from_le_bytes([b[0], b[1]]))))
+            },
+            invert,
+        )
+    } else {
+        stretch(|| frame.iter().map(|&b| value(u32::from(b))), invert)
+    };
+    GrayImage::from_raw(geometry.columns, geometry.rows, bytes)
+}
+
+/// Values stretched from their minimum to their maximum over 0–255 (inverted for
+/// MONOCHROME1), as [`Geometry::luma`] does; read twice rather than kept in a list.
+fn stretch<I: Iterator<Item = i32>>(values: impl Fn() -> I, invert: bool) -> Vec<u8> {
+    let (min, max) = values().fold((i32::MAX, i32::MIN), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (min, max) = if min > max { (0, 0) } else { (min, max) };
+    let span = (max - min).max(1);
+    values()
+        .map(|v| {
+            let scaled = ((v - min) * 255 / span) as u8;
+            if invert { 255 - scaled } else { scaled }
+        })
+        .collect()
 }
 
 /// Frame `index` as 8-bit RGB, for colour frames of 8-bit samples (RGB, YBR_FULL,
@@ -429,6 +484,39 @@ mod tests {
                         luma(&g, &data, index),
                         g.luma(&data, index),
                         "{photometric:?} planar {planar} {lo}..{hi} frame {index}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_direct_grey_luma_is_the_geometry_luma() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let data: Vec<u8> = (0..200 * 120 * 2 * 2)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state as u8
+            })
+            .collect();
+        for photometric in [Photometric::Monochrome1, Photometric::Monochrome2] {
+            for (bits, stored, high, signed) in [
+                (16, 8, 7, false),
+                (16, 8, 11, true),
+                (16, 12, 11, true),
+                (8, 8, 7, true),
+                (8, 6, 6, false),
+            ] {
+                let mut g = geometry(2, 1, photometric.clone());
+                (g.bits_allocated, g.bits_stored, g.high_bit, g.signed) =
+                    (bits, stored, high, signed);
+                for index in 0..2 {
+                    assert_eq!(
+                        luma(&g, &data, index),
+                        g.luma(&data, index),
+                        "{photometric:?} {bits}/{stored}/{high} signed {signed} frame {index}"
                     );
                 }
             }
