@@ -47,7 +47,7 @@ use ab_glyph::{Font, FontRef, OutlinedGlyph, PxScale, ScaleFont, point};
 use dicom_deid::pixel::Region;
 use dicom_deid::pixel::detect::{detect_text, detect_text_colour};
 use dicom_deid::pixel::examine::detect_frames;
-use dicom_deid::pixel::frames::{Geometry, Photometric};
+use dicom_deid::pixel::frames::{Geometry, Photometric, Window};
 use image::{GrayImage, ImageBuffer, Luma, Rgb, RgbImage};
 use imageproc::drawing::{
     draw_filled_circle_mut, draw_filled_rect_mut, draw_hollow_rect_mut, draw_line_segment_mut,
@@ -137,6 +137,8 @@ impl Kind {
 struct Frame {
     luma: GrayImage,
     rgb: Option<RgbImage>,
+    /// A deep grey frame through its header's display window, which the pipeline looks at too.
+    windowed: Option<GrayImage>,
     text: Vec<TextBox>,
 }
 
@@ -145,6 +147,7 @@ impl Frame {
         Frame {
             luma: luma(canvas),
             rgb: None,
+            windowed: None,
             text,
         }
     }
@@ -154,16 +157,19 @@ impl Frame {
         Frame {
             luma: luma(&canvas),
             rgb: Some(canvas),
+            windowed: None,
             text,
         }
     }
 
     /// What the pipeline runs on this frame.
     fn detect(&self) -> Vec<Region> {
-        match &self.rgb {
+        let mut regions = match &self.rgb {
             Some(rgb) => detect_text_colour(&self.luma, rgb),
             None => detect_text(&self.luma),
-        }
+        };
+        regions.extend(self.windowed.iter().flat_map(detect_text));
+        regions
     }
 }
 
@@ -426,12 +432,13 @@ fn cine_timing(seed: u64, fonts: &[FontRef<'static>]) {
         whole.dedup();
         let whole_time = started.elapsed();
         let started = Instant::now();
-        let keyed = detect_frames(&geometry, &data, true);
+        let keyed = detect_frames(&geometry, &data, true, None);
         let keyed_time = started.elapsed();
         let found = |regions: &[Region]| {
             let as_frame = Frame {
                 luma: frame.luma.clone(),
                 rgb: None,
+                windowed: None,
                 text: frame.text.clone(),
             };
             score(&as_frame, regions)
@@ -2702,9 +2709,17 @@ fn ct16(with_text: bool, fonts: &[FontRef<'static>], rng: &mut ChaCha8Rng) -> Fr
         frames: 1,
         palette: None,
     };
+    // The header's window is the one the reader looked through.
+    let header = Window {
+        centre: f64::from(level),
+        width: f64::from(window),
+        slope: 1.0,
+        intercept: 0.0,
+    };
     Frame {
         luma: geometry.luma(&data, 0),
         rgb: None,
+        windowed: geometry.luma_in_window(&data, 0, &header),
         text: boxes,
     }
 }

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use super::Region;
 use super::detect::detect_text_outside;
-use super::frames::{Geometry, Photometric};
+use super::frames::{Geometry, Photometric, Window};
 
 /// Side of the tiles compared between a frame and its key frame.
 const TILE: usize = 16;
@@ -33,15 +33,35 @@ const MOSTLY_CHANGED: f64 = 0.6;
 
 /// Text-like regions over every frame of `data` (native little-endian bytes of all frames);
 /// with `flow` (ultrasound), colour flow is set aside. Screen captures are read without: their
-/// coloured panels and icons carry text.
-pub fn detect_frames(geometry: &Geometry, data: &[u8], flow: bool) -> Vec<Region> {
-    let n = geometry.frames;
+/// coloured panels and icons carry text. A grey image deeper than 8 bits with a display
+/// `window` in its header is looked at a second time through that window, where text burned
+/// in at the window's white or grey stands out as it did on the modality's screen.
+pub fn detect_frames(
+    geometry: &Geometry,
+    data: &[u8],
+    flow: bool,
+    window: Option<&Window>,
+) -> Vec<Region> {
+    let mut regions = examine(geometry.frames, |i| View::of(geometry, data, i, flow));
+    if let Some(window) = window.filter(|_| geometry.is_deep_grey()) {
+        regions.extend(examine(geometry.frames, |i| {
+            let luma = geometry
+                .luma_in_window(data, i, window)
+                .unwrap_or_else(|| geometry.luma(data, i));
+            View { luma, zone: None }
+        }));
+    }
+    regions.sort_unstable();
+    regions.dedup();
+    regions
+}
+
+/// The regions of `n` frames read by `view`: key frames whole, the others where they differ
+/// from the nearest key frame.
+fn examine(n: u32, view: impl Fn(u32) -> View + Sync) -> Vec<Region> {
     let mut keys = vec![0, n / 2, n.saturating_sub(1)];
     keys.dedup();
-    let key_views: Vec<View> = keys
-        .par_iter()
-        .map(|&i| View::of(geometry, data, i, flow))
-        .collect();
+    let key_views: Vec<View> = keys.par_iter().map(|&i| view(i)).collect();
     let mut found: Vec<Vec<Region>> = key_views.par_iter().map(View::detect).collect();
     let others: Vec<u32> = (0..n).filter(|i| !keys.contains(i)).collect();
     found.par_extend(others.par_iter().map(|&i| {
@@ -50,12 +70,9 @@ pub fn detect_frames(geometry: &Geometry, data: &[u8], flow: bool) -> Vec<Region
             .enumerate()
             .min_by_key(|(_, k)| k.abs_diff(i))
             .map_or(0, |(at, _)| at);
-        View::of(geometry, data, i, flow).detect_changes(&key_views[nearest])
+        view(i).detect_changes(&key_views[nearest])
     }));
-    let mut regions: Vec<Region> = found.into_iter().flatten().collect();
-    regions.sort_unstable();
-    regions.dedup();
-    regions
+    found.into_iter().flatten().collect()
 }
 
 /// One frame as the detector reads it: luma, and the clinical colour zone of a colour frame.
@@ -421,11 +438,51 @@ mod tests {
     }
 
     #[test]
+    fn deep_grey_text_at_the_windows_white_is_found_through_the_header_window() {
+        // Soft tissue (40 HU) with a bone block (3000 HU) and "II II" at 240 HU: the white of
+        // a 40/400 window, 17 grey levels above tissue when stretched to the bone.
+        let mut g = geometry(1, 1, Photometric::Monochrome2);
+        (g.bits_allocated, g.bits_stored, g.high_bit, g.signed) = (16, 16, 15, true);
+        let mut hu = vec![40i16; 200 * 120];
+        for y in 90..110 {
+            hu[y * 200 + 20..y * 200 + 60].fill(3000);
+        }
+        for dx in [0, 8, 16, 34, 42] {
+            for y in 20..34 {
+                hu[y * 200 + 120 + dx..y * 200 + 123 + dx].fill(240);
+            }
+        }
+        let data: Vec<u8> = hu.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let text = Region {
+            x: 120,
+            y: 20,
+            width: 45,
+            height: 14,
+        };
+        let covers = |regions: &[Region]| {
+            regions.iter().any(|r| {
+                r.x <= text.x
+                    && r.y <= text.y
+                    && r.x + r.width >= text.x + text.width
+                    && r.y + r.height >= text.y + text.height
+            })
+        };
+        assert!(!covers(&detect_frames(&g, &data, false, None)));
+        let window = Window {
+            centre: 40.0,
+            width: 400.0,
+            slope: 1.0,
+            intercept: 0.0,
+        };
+        assert!(covers(&detect_frames(&g, &data, false, Some(&window))));
+    }
+
+    #[test]
     fn text_appearing_between_key_frames_is_found_where_it_appears() {
         let frames = 9;
         let data = cine(frames);
         let g = geometry(frames, 1, Photometric::Monochrome2);
-        let regions = detect_frames(&g, &data, false);
+        let regions = detect_frames(&g, &data, false, None);
         assert!(!regions.is_empty());
         // What each frame shows is covered, exactly as examining every frame whole finds.
         let mut whole: Vec<Region> = (0..frames)
@@ -451,7 +508,7 @@ mod tests {
         for frames in [1, 2, 5] {
             let data: Vec<u8> = (0..frames).flat_map(|_| f.as_raw().clone()).collect();
             let g = geometry(frames, 1, Photometric::Monochrome2);
-            assert_eq!(detect_frames(&g, &data, false), one);
+            assert_eq!(detect_frames(&g, &data, false, None), one);
         }
     }
 

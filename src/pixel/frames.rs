@@ -378,7 +378,7 @@ impl Geometry {
         // such padding: the stretch starts at the lowest percentile of the other pixels (not
         // their minimum, which anti-aliased text or edges over the padding reach), and the
         // padding shows black.
-        if self.bits_stored > 8 && self.samples == 1 {
+        if self.is_deep_grey() {
             let mut rest: Vec<i64> = values.iter().copied().filter(|&v| v > min).collect();
             if (pixels - rest.len()) * 20 >= pixels && !rest.is_empty() {
                 let at = rest.len() / 100;
@@ -414,6 +414,74 @@ impl Geometry {
             .flat_map(|i| palette.colour(self.sample(frame, i)))
             .collect();
         RgbImage::from_raw(self.columns, self.rows, bytes)
+    }
+}
+
+/// The display window a grey image's header gives (WindowCenter, WindowWidth, first values, in
+/// the units of RescaleSlope and RescaleIntercept): how a person at the modality saw it, and so
+/// the contrast at which text burned into a deep frame was readable. A frame deeper than 8
+/// bits stretched from its minimum to its maximum can leave such text a few grey levels
+/// (200 HU of soft tissue in a range of 4,000), which the detector cannot see.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub centre: f64,
+    pub width: f64,
+    pub slope: f64,
+    pub intercept: f64,
+}
+
+impl Window {
+    /// The header's first window; nothing when it has none or one that is not a window.
+    pub fn from_header(object: &InMemDicomObject) -> Option<Window> {
+        let first = |tag| {
+            object
+                .get(tag)?
+                .to_multi_float64()
+                .ok()?
+                .first()
+                .copied()
+                .filter(|v: &f64| v.is_finite())
+        };
+        let window = Window {
+            centre: first(tags::WINDOW_CENTER)?,
+            width: first(tags::WINDOW_WIDTH)?,
+            slope: first(tags::RESCALE_SLOPE).unwrap_or(1.0),
+            intercept: first(tags::RESCALE_INTERCEPT).unwrap_or(0.0),
+        };
+        (window.width >= 2.0 && window.slope != 0.0).then_some(window)
+    }
+}
+
+impl Geometry {
+    /// A grey image of more than 8 bits stored: one a display window applies to.
+    pub fn is_deep_grey(&self) -> bool {
+        self.samples == 1
+            && self.bits_stored > 8
+            && matches!(
+                self.photometric,
+                Photometric::Monochrome1 | Photometric::Monochrome2
+            )
+    }
+
+    /// Frame `index` of a grey image deeper than 8 bits as 8-bit luminance through `window`
+    /// (the linear function of PS3.3 C.11.2.1.2.1, MONOCHROME1 inverted), for the detector's
+    /// second look at it; nothing for other images.
+    pub fn luma_in_window(&self, data: &[u8], index: u32, window: &Window) -> Option<GrayImage> {
+        if !self.is_deep_grey() {
+            return None;
+        }
+        let frame_len = self.frame_len() as usize;
+        let frame = data.get(index as usize * frame_len..)?.get(..frame_len)?;
+        let low = window.centre - 0.5 - (window.width - 1.0) / 2.0;
+        let invert = self.photometric == Photometric::Monochrome1;
+        let bytes = (0..self.columns as usize * self.rows as usize)
+            .map(|i| {
+                let v = self.sample(frame, i) as f64 * window.slope + window.intercept;
+                let shown = ((v - low) / (window.width - 1.0) * 255.0).clamp(0.0, 255.0) as u8;
+                if invert { 255 - shown } else { shown }
+            })
+            .collect();
+        GrayImage::from_raw(self.columns, self.rows, bytes)
     }
 }
 
@@ -688,6 +756,42 @@ mod tests {
             "beyond the table: its last entry"
         );
         assert_eq!(palette.darkest, 12);
+    }
+
+    #[test]
+    fn the_header_window_is_its_first_with_the_rescale() {
+        use dicom_core::{DataElement, VR, dicom_value};
+        let mut object = InMemDicomObject::new_empty();
+        let put = |object: &mut InMemDicomObject, tag, value| {
+            object.put(DataElement::new(tag, VR::DS, value));
+        };
+        put(
+            &mut object,
+            tags::WINDOW_CENTER,
+            dicom_value!(Strs, ["40", "-600"]),
+        );
+        assert_eq!(Window::from_header(&object), None, "no width");
+        put(
+            &mut object,
+            tags::WINDOW_WIDTH,
+            dicom_value!(Strs, ["400", "1500"]),
+        );
+        put(
+            &mut object,
+            tags::RESCALE_INTERCEPT,
+            dicom_value!(Strs, ["-1024"]),
+        );
+        assert_eq!(
+            Window::from_header(&object),
+            Some(Window {
+                centre: 40.0,
+                width: 400.0,
+                slope: 1.0,
+                intercept: -1024.0
+            })
+        );
+        put(&mut object, tags::WINDOW_WIDTH, dicom_value!(Strs, ["0"]));
+        assert_eq!(Window::from_header(&object), None, "not a window");
     }
 
     #[test]

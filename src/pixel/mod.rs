@@ -38,7 +38,7 @@ pub use crate::profile::pixel::{
     BurnedInPolicy, ClaimedNotFound, Fill, PixelConfig, PixelRule, Region,
 };
 use crate::profile::standard;
-use frames::{Geometry, GeometryError};
+use frames::{Geometry, GeometryError, Window};
 
 /// SOP classes whose images routinely carry burned-in text: ultrasound and secondary /
 /// screen captures (single- and multi-frame, including the retired ultrasound classes).
@@ -95,6 +95,8 @@ pub struct MaskPlan {
     pub detect_rules: Vec<String>,
     /// An ultrasound image: the detector sets colour flow aside ([`colour`]).
     pub ultrasound: bool,
+    /// The header's display window, through which the detector looks at deep grey frames too.
+    pub window: Option<Window>,
 }
 
 impl MaskPlan {
@@ -191,6 +193,7 @@ pub fn plan(object: &InMemDicomObject, ts: &str, config: &PixelConfig) -> Plan {
             .map(|r| r.name.clone())
             .collect(),
         ultrasound: text(object, tags::MODALITY) == "US",
+        window: Window::from_header(object),
     })
 }
 
@@ -299,6 +302,7 @@ pub fn apply(
             &geometry,
             frames.bytes_mut(),
             plan.ultrasound,
+            plan.window.as_ref(),
         ));
         if regions.len() > before {
             // The rules that ran the detector masked through it.

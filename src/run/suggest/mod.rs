@@ -31,6 +31,7 @@ use crate::dicom::values::top_text;
 use crate::key::{Key, Purpose};
 use crate::pixel::Region;
 use crate::pixel::examine;
+use crate::pixel::frames::Window;
 use crate::pixel::preview::{Picture, first_middle_last};
 use crate::run::layout::{MANIFEST, SUMMARY};
 use crate::run::manifest::{self, Status, Summary};
@@ -259,14 +260,20 @@ fn examine_group(
     for id in drawn {
         let picture = read(&paths[*id], max).and_then(|(object, ts)| {
             let ultrasound = top_text(&object, tags::MODALITY) == "US";
-            Some((ultrasound, Picture::from_object(object, &ts).ok()?))
+            let window = Window::from_header(&object);
+            Some((ultrasound, window, Picture::from_object(object, &ts).ok()?))
         });
-        let Some((ultrasound, picture)) = picture else {
+        let Some((ultrasound, window, picture)) = picture else {
             unreadable += 1;
             continue;
         };
         let frames = picture.geometry.frames;
-        let regions = examine::detect_frames(&picture.geometry, &picture.bytes, ultrasound);
+        let regions = examine::detect_frames(
+            &picture.geometry,
+            &picture.bytes,
+            ultrasound,
+            window.as_ref(),
+        );
         examined.push(Examined {
             id: (*id).to_owned(),
             frames,
