@@ -5,7 +5,7 @@
 
 use dicom_deid::pixel::Region;
 use dicom_deid::pixel::codec::jpegls;
-use dicom_deid::pixel::frames::{Geometry, Photometric};
+use dicom_deid::pixel::frames::Geometry;
 use dicom_deid::pixel::{jpeg_mask, rle};
 use libfuzzer_sys::fuzz_target;
 
@@ -14,23 +14,12 @@ const MAX_SAMPLES: usize = 1 << 20;
 
 fn geometry(selector: u8) -> Geometry {
     let (samples, bits) = [(1, 8), (1, 16), (3, 8), (1, 32)][usize::from(selector % 4)];
-    Geometry {
-        rows: 1 + u32::from(selector >> 4),
-        columns: 1 + u32::from(selector & 0x3c),
+    Geometry::plain(
+        1 + u32::from(selector >> 4),
+        1 + u32::from(selector & 0x3c),
         samples,
-        bits_allocated: bits,
-        bits_stored: bits,
-        high_bit: bits - 1,
-        signed: false,
-        planar: false,
-        photometric: if samples == 3 {
-            Photometric::Rgb
-        } else {
-            Photometric::Monochrome2
-        },
-        frames: 1,
-        palette: None,
-    }
+        bits,
+    )
 }
 
 fuzz_target!(|data: &[u8]| {

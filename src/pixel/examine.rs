@@ -96,19 +96,7 @@ impl View {
 
     /// A frame given in 8-bit RGB (a palette frame looked up), read as an RGB frame is.
     fn of_rgb(rgb: &RgbImage, flow: bool) -> View {
-        let geometry = Geometry {
-            rows: rgb.height(),
-            columns: rgb.width(),
-            samples: 3,
-            bits_allocated: 8,
-            bits_stored: 8,
-            high_bit: 7,
-            signed: false,
-            planar: false,
-            photometric: Photometric::Rgb,
-            frames: 1,
-            palette: None,
-        };
+        let geometry = Geometry::plain(rgb.height(), rgb.width(), 3, 8);
         View {
             luma: luma(&geometry, rgb.as_raw(), 0),
             zone: flow.then(|| super::colour::clinical_zone(rgb)).flatten(),

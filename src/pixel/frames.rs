@@ -96,6 +96,28 @@ fn uint(object: &InMemDicomObject, tag: Tag) -> Option<u32> {
 }
 
 impl Geometry {
+    /// One frame of unsigned samples using every bit allocated, interleaved; RGB when three
+    /// samples, MONOCHROME2 when one: how the tool lays out frames it builds itself.
+    pub fn plain(rows: u32, columns: u32, samples: u32, bits: u32) -> Self {
+        Geometry {
+            rows,
+            columns,
+            samples,
+            bits_allocated: bits,
+            bits_stored: bits,
+            high_bit: bits - 1,
+            signed: false,
+            planar: false,
+            photometric: if samples == 3 {
+                Photometric::Rgb
+            } else {
+                Photometric::Monochrome2
+            },
+            frames: 1,
+            palette: None,
+        }
+    }
+
     /// Read the geometry from a header.
     pub fn from_header(object: &InMemDicomObject) -> Result<Self, GeometryError> {
         let need = |tag, name| uint(object, tag).ok_or(GeometryError::Attribute(name));

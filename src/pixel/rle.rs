@@ -167,26 +167,9 @@ fn pack(row: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pixel::frames::Photometric;
 
     fn geometry(samples: u32, bits: u32) -> Geometry {
-        Geometry {
-            rows: 5,
-            columns: 300,
-            samples,
-            bits_allocated: bits,
-            bits_stored: bits,
-            high_bit: bits - 1,
-            signed: false,
-            planar: false,
-            photometric: if samples == 3 {
-                Photometric::Rgb
-            } else {
-                Photometric::Monochrome2
-            },
-            frames: 1,
-            palette: None,
-        }
+        Geometry::plain(5, 300, samples, bits)
     }
 
     #[test]
